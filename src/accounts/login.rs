@@ -1,0 +1,70 @@
+//! Login by email, phone or username and a password.
+
+use super::sessions::{ClientMeta, open_session};
+use super::{AccountError, TokenResponse};
+use crate::domain::{EmailAddress, PhoneNumber};
+use crate::state::AppState;
+use crate::storage::{registrations, users};
+
+/// What the user typed in the login field, recognised by its shape.
+#[derive(Debug)]
+pub enum LoginIdentifier {
+    Email(EmailAddress),
+    Phone(PhoneNumber),
+    Username(String),
+}
+
+impl LoginIdentifier {
+    /// `None` for an identifier that cannot name any account.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.len() > 320 {
+            None
+        } else if raw.contains('@') {
+            EmailAddress::parse(raw).ok().map(Self::Email)
+        } else if PhoneNumber::looks_like(raw) {
+            PhoneNumber::parse(raw).ok().map(Self::Phone)
+        } else {
+            Some(Self::Username(raw.to_lowercase()))
+        }
+    }
+}
+
+pub async fn login(
+    state: &AppState,
+    identifier: Option<LoginIdentifier>,
+    password: &str,
+    meta: ClientMeta,
+) -> Result<TokenResponse, AccountError> {
+    let user = match &identifier {
+        Some(LoginIdentifier::Email(e)) => users::find_user_by_email(&state.db, &e.normalized()).await?,
+        Some(LoginIdentifier::Phone(p)) => users::find_user_by_phone(&state.db, p.as_str()).await?,
+        Some(LoginIdentifier::Username(u)) => users::find_user_by_username(&state.db, u).await?,
+        None => None,
+    };
+    let Some(user) = user else {
+        // Someone who signed up but has not followed the link yet learns why login fails,
+        // but only with the right password.
+        let pending = match &identifier {
+            Some(LoginIdentifier::Email(e)) => {
+                registrations::find_pending_registration_by_email(&state.db, &e.normalized()).await?
+            }
+            _ => None,
+        };
+        let matches = state
+            .hasher
+            .verify(password, pending.as_ref().map(|p| p.password_hash.as_str()))
+            .await?;
+        return Err(if matches { AccountError::EmailNotVerified } else { AccountError::InvalidCredentials });
+    };
+    if !state.hasher.verify(password, user.password_hash.as_deref()).await? {
+        return Err(AccountError::InvalidCredentials);
+    }
+    if !user.is_active {
+        return Err(AccountError::AccountDisabled);
+    }
+    if state.config.require_email_verification && !user.is_email_verified {
+        return Err(AccountError::EmailNotVerified);
+    }
+    open_session(state, &user, meta).await
+}

@@ -1,0 +1,81 @@
+//! Account flows: registration, verification, login, refresh, logout, profile.
+//! They speak domain types and return `AccountError`; HTTP knows nothing in here.
+
+mod login;
+mod register;
+mod sessions;
+mod view;
+
+pub use login::{LoginIdentifier, login};
+pub use register::{NewRegistration, RegisterOutcome, register, resend_verification, verify_email};
+pub use sessions::{ClientMeta, logout, logout_all, refresh};
+pub use view::{TokenResponse, UserView};
+
+use crate::error::ApiError;
+use crate::storage::StorageError;
+
+/// The built-in public client that `/api/auth/*` issues tokens for.
+pub const FIRST_PARTY_CLIENT: &str = "authd-web";
+/// What a first-party login may do.
+pub const FIRST_PARTY_SCOPE: &str = "openid profile email offline_access";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("Invalid credentials")]
+    InvalidCredentials,
+    #[error("Email not verified")]
+    EmailNotVerified,
+    #[error("Account disabled")]
+    AccountDisabled,
+    #[error("Invalid or expired token")]
+    InvalidToken,
+    #[error("Email already verified")]
+    AlreadyVerified,
+    #[error("{0}")]
+    InUse(&'static str),
+    #[error("Invalid refresh token")]
+    InvalidRefreshToken,
+    #[error("Could not send the email, please try again later")]
+    MailFailed(#[source] anyhow::Error),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl AccountError {
+    /// The 409 message for an identifier that another account holds.
+    pub fn in_use(field: &str) -> Self {
+        AccountError::InUse(match field {
+            "username" => "Username already in use",
+            "phone" => "Phone number already in use",
+            _ => "Email already in use",
+        })
+    }
+}
+
+impl From<StorageError> for AccountError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Conflict(field) => AccountError::in_use(field),
+            other => AccountError::Unexpected(other.into()),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::InvalidCredentials => ApiError::Unauthorized("Invalid credentials"),
+            AccountError::InvalidRefreshToken => ApiError::Unauthorized("Invalid refresh token"),
+            AccountError::EmailNotVerified => ApiError::Forbidden("Email not verified"),
+            AccountError::AccountDisabled => ApiError::Forbidden("Account disabled"),
+            AccountError::InvalidToken => ApiError::BadRequest("Invalid or expired token".into()),
+            AccountError::AlreadyVerified => ApiError::Conflict("Email already verified".into()),
+            AccountError::InUse(message) => ApiError::Conflict(message.into()),
+            AccountError::MailFailed(cause) => {
+                tracing::error!(error = ?cause, "sending email failed");
+                ApiError::Unavailable("Could not send the email, please try again later")
+            }
+            AccountError::Unexpected(cause) => ApiError::Internal(cause),
+        }
+    }
+}

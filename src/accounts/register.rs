@@ -1,0 +1,161 @@
+//! Sign-up: a pending registration and an emailed link; the user exists once it is followed.
+
+use chrono::Duration;
+
+use super::sessions::{ClientMeta, open_session};
+use super::{AccountError, TokenResponse};
+use crate::domain::{EmailAddress, FullName, Password, PersonName, PhoneNumber, UserId, Username};
+use crate::mail::Email;
+use crate::state::AppState;
+use crate::storage::one_time_tokens::{self, PURPOSE_VERIFY_EMAIL};
+use crate::storage::registrations::{self, VerifyOutcome};
+use crate::storage::{OneTimeTokenRow, PendingRegistrationRow, StorageError, UserRow, users};
+use crate::tokens::OpaqueToken;
+
+pub const VERIFICATION_TTL_HOURS: i64 = 24;
+
+/// A sign-up request, already parsed into valid domain values.
+#[derive(Debug)]
+pub struct NewRegistration {
+    pub email: EmailAddress,
+    pub password: Password,
+    pub username: Option<Username>,
+    pub full_name: Option<FullName>,
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub phone: Option<PhoneNumber>,
+    /// The anonymous user this sign-up upgrades, keeping its id.
+    pub anonymous_id: Option<UserId>,
+}
+
+pub enum RegisterOutcome {
+    /// A verification link is on its way.
+    Pending { registration_id: String, email: String },
+    /// Verification is off: the user exists and is signed in.
+    SignedIn(Box<TokenResponse>),
+}
+
+fn verification_link(state: &AppState, token: &OpaqueToken) -> String {
+    match &state.config.frontend_url {
+        Some(front) => format!("{front}/verify-email?token={}", token.expose()),
+        None => format!("{}/api/auth/verify?token={}", state.config.public_url, token.expose()),
+    }
+}
+
+fn verification_token(registration_id: &str, now: chrono::NaiveDateTime) -> (OpaqueToken, OneTimeTokenRow) {
+    let token = OpaqueToken::generate();
+    let row = OneTimeTokenRow {
+        token_hash: token.hash().as_str().to_owned(),
+        purpose: PURPOSE_VERIFY_EMAIL.to_owned(),
+        subject: registration_id.to_owned(),
+        created_at: now,
+        expires_at: now + Duration::hours(VERIFICATION_TTL_HOURS),
+        consumed_at: None,
+    };
+    (token, row)
+}
+
+pub async fn register(
+    state: &AppState,
+    reg: NewRegistration,
+    meta: ClientMeta,
+) -> Result<RegisterOutcome, AccountError> {
+    let anonymous: Option<UserRow> = match reg.anonymous_id {
+        Some(id) => users::find_user_by_id(&state.db, &id.to_string())
+            .await?
+            .filter(|u| u.is_anonymous),
+        None => None,
+    };
+    let email_normalized = reg.email.normalized();
+    if let Some(field) = users::find_taken_identifier(
+        &state.db,
+        &email_normalized,
+        reg.username.as_ref().map(Username::as_str),
+        reg.phone.as_ref().map(PhoneNumber::as_str),
+        anonymous.as_ref().map(|u| u.id.as_str()),
+    )
+    .await?
+    {
+        return Err(AccountError::in_use(field));
+    }
+
+    let password_hash = state.hasher.hash(&reg.password).await?;
+    let now = state.clock.now_naive();
+    let full_name = reg
+        .full_name
+        .or_else(|| FullName::join(reg.first_name.as_ref(), reg.last_name.as_ref()));
+    let row = PendingRegistrationRow {
+        // The id the user will have once verified (an anonymous user keeps its own).
+        id: anonymous.as_ref().map_or_else(|| UserId::new().to_string(), |u| u.id.clone()),
+        email: reg.email.as_str().to_owned(),
+        email_normalized,
+        password_hash,
+        username: reg.username.map(|u| u.as_str().to_owned()),
+        full_name: full_name.map(FullName::into_inner),
+        first_name: reg.first_name.map(PersonName::into_inner),
+        last_name: reg.last_name.map(PersonName::into_inner),
+        phone: reg.phone.map(|p| p.as_str().to_owned()),
+        anonymous_user_id: anonymous.map(|u| u.id),
+        created_at: now,
+        expires_at: now + Duration::hours(VERIFICATION_TTL_HOURS),
+    };
+    let (token, token_row) = verification_token(&row.id, now);
+    registrations::replace_pending_registration(&state.db, &row, &token_row).await?;
+
+    if state.config.require_email_verification {
+        state
+            .mailer
+            .send(&row.email, Email::verify_email(verification_link(state, &token)))
+            .await
+            .map_err(AccountError::MailFailed)?;
+        Ok(RegisterOutcome::Pending { registration_id: row.id, email: row.email })
+    } else {
+        let user = complete_registration(state, &token, false).await?;
+        Ok(RegisterOutcome::SignedIn(Box::new(open_session(state, &user, meta).await?)))
+    }
+}
+
+/// Follows a verification link: the pending registration becomes a user.
+pub async fn verify_email(state: &AppState, token: &str) -> Result<UserRow, AccountError> {
+    let token = OpaqueToken::from_presented(token).ok_or(AccountError::InvalidToken)?;
+    complete_registration(state, &token, true).await
+}
+
+async fn complete_registration(
+    state: &AppState,
+    token: &OpaqueToken,
+    email_verified: bool,
+) -> Result<UserRow, AccountError> {
+    let hash = token.hash();
+    // A derived username can be taken by a concurrent verification on another instance
+    // between our read and our insert; the transaction rolls back whole, so try again.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match registrations::verify_registration(&state.db, &hash, state.clock.now_naive(), email_verified).await {
+            Ok(VerifyOutcome::Verified(user)) => return Ok(*user),
+            Ok(VerifyOutcome::AlreadyVerified) => return Err(AccountError::AlreadyVerified),
+            Ok(VerifyOutcome::Invalid) => return Err(AccountError::InvalidToken),
+            Err(StorageError::Conflict("username")) if attempts < 3 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Sends a fresh link to a pending registration. Answers the same whether or not the address
+/// is known; the email goes out in the background so timing tells nothing either.
+pub async fn resend_verification(state: &AppState, email: &EmailAddress) -> Result<(), AccountError> {
+    let Some(reg) = registrations::find_pending_registration_by_email(&state.db, &email.normalized()).await? else {
+        return Ok(());
+    };
+    let (token, row) = verification_token(&reg.id, state.clock.now_naive());
+    one_time_tokens::replace_one_time_token(&state.db, &row).await?;
+    let state = state.clone();
+    tokio::spawn(async move {
+        let link = verification_link(&state, &token);
+        if let Err(e) = state.mailer.send(&reg.email, Email::verify_email(link)).await {
+            tracing::error!(error = ?e, "re-sending a verification email failed");
+        }
+    });
+    Ok(())
+}

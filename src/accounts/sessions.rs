@@ -1,0 +1,146 @@
+//! Sessions: opening one at login, rotating its refresh token, ending it.
+
+use anyhow::Context as _;
+use chrono::Duration;
+
+use super::view::{TokenResponse, UserView};
+use super::{AccountError, FIRST_PARTY_CLIENT, FIRST_PARTY_SCOPE};
+use crate::state::AppState;
+use crate::storage::sessions::{self as store, RotateOutcome, RotationPolicy};
+use crate::storage::{RefreshTokenRow, SessionRow, UserRow};
+use crate::tokens::{AccessClaims, OpaqueToken, jwt};
+
+/// What a client tells about itself at login.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    pub device_id: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+fn chrono(d: std::time::Duration) -> Duration {
+    Duration::from_std(d).unwrap_or(Duration::MAX)
+}
+
+/// Opens a session for `user` on the first-party client and answers with its tokens.
+pub(super) async fn open_session(
+    state: &AppState,
+    user: &UserRow,
+    meta: ClientMeta,
+) -> Result<TokenResponse, AccountError> {
+    let now = state.clock.now_naive();
+    let session = SessionRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        client_id: FIRST_PARTY_CLIENT.to_owned(),
+        device_id: meta.device_id,
+        user_agent: meta.user_agent,
+        ip: meta.ip,
+        scope: FIRST_PARTY_SCOPE.to_owned(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: now + chrono(state.config.session_max_age),
+        revoked_at: None,
+    };
+    let token = OpaqueToken::generate();
+    let refresh = RefreshTokenRow {
+        token_hash: token.hash().as_str().to_owned(),
+        session_id: session.id.clone(),
+        created_at: now,
+        expires_at: (now + chrono(state.config.refresh_token_ttl)).min(session.expires_at),
+        retired_at: None,
+        successor_sealed: None,
+    };
+    store::open_session(&state.db, &session, &refresh).await?;
+    let mut user = user.clone();
+    user.last_login_at = Some(now);
+    token_response(state, &user, &session, token)
+}
+
+/// Signs an access token for a session of `user`.
+pub fn sign_access_token(state: &AppState, user: &UserRow, session: &SessionRow) -> Result<(String, u64), AccountError> {
+    let now = state.clock.now().timestamp();
+    let ttl = state.config.access_token_ttl.as_secs();
+    let claims = AccessClaims {
+        iss: state.config.issuer.clone(),
+        sub: user.id.clone(),
+        aud: state.audience().to_owned(),
+        exp: now + ttl as i64,
+        iat: now,
+        jti: uuid::Uuid::new_v4().to_string(),
+        client_id: session.client_id.clone(),
+        scope: session.scope.clone(),
+        sid: session.id.clone(),
+        role: user.role.clone(),
+    };
+    let token = jwt::sign_access_token(&state.keys, &claims).context("signing an access token")?;
+    Ok((token, ttl))
+}
+
+fn token_response(
+    state: &AppState,
+    user: &UserRow,
+    session: &SessionRow,
+    refresh: OpaqueToken,
+) -> Result<TokenResponse, AccountError> {
+    let (access_token, expires_in) = sign_access_token(state, user, session)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        refresh_token: refresh.expose().to_owned(),
+        user: UserView::from(user),
+    })
+}
+
+/// Exchanges a refresh token for new tokens (rotation with a reuse grace window).
+pub async fn refresh(
+    state: &AppState,
+    presented: &str,
+    device_id: Option<&str>,
+) -> Result<TokenResponse, AccountError> {
+    let presented = OpaqueToken::from_presented(presented).ok_or(AccountError::InvalidRefreshToken)?;
+    let policy = RotationPolicy {
+        refresh_ttl: chrono(state.config.refresh_token_ttl),
+        reuse_grace: chrono(state.config.refresh_reuse_grace),
+    };
+    let outcome = store::rotate_refresh_token(
+        &state.db,
+        &presented,
+        OpaqueToken::generate(),
+        device_id,
+        state.clock.now_naive(),
+        policy,
+    )
+    .await?;
+    match outcome {
+        RotateOutcome::Rotated { session, user, token } => token_response(state, &user, &session, token),
+        RotateOutcome::Reused => {
+            tracing::warn!("a retired refresh token was presented again; its session is ended");
+            Err(AccountError::InvalidRefreshToken)
+        }
+        RotateOutcome::Disabled => Err(AccountError::AccountDisabled),
+        RotateOutcome::Invalid | RotateOutcome::DeviceMismatch => Err(AccountError::InvalidRefreshToken),
+    }
+}
+
+/// Ends the session of a refresh token, or the given session. Unknown tokens are fine:
+/// logging out twice is not an error.
+pub async fn logout(
+    state: &AppState,
+    refresh_token: Option<&str>,
+    session_id: Option<&str>,
+) -> Result<(), AccountError> {
+    let now = state.clock.now_naive();
+    if let Some(token) = refresh_token.and_then(OpaqueToken::from_presented) {
+        store::revoke_session_by_refresh_token(&state.db, &token, now).await?;
+    }
+    if let Some(sid) = session_id {
+        store::revoke_session(&state.db, sid, now).await?;
+    }
+    Ok(())
+}
+
+pub async fn logout_all(state: &AppState, user_id: &str) -> Result<usize, AccountError> {
+    Ok(store::revoke_user_sessions(&state.db, user_id, None, state.clock.now_naive()).await?)
+}

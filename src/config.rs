@@ -1,0 +1,222 @@
+//! Typed settings from the environment, or from an optional `authd.toml` holding the same keys.
+//! Every value is parsed at start-up; a bad one stops start-up with the variable's name.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use lettre::message::Mailbox;
+use secrecy::SecretString;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: SecretString,
+    /// `iss` of every token, without a trailing slash.
+    pub issuer: String,
+    /// Base of links that point at authd itself.
+    pub public_url: String,
+    pub frontend_url: Option<String>,
+    pub keys_dir: PathBuf,
+    pub smtp_url: Option<SecretString>,
+    pub mail_dir: PathBuf,
+    pub mail_from: Mailbox,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub session_max_age: Duration,
+    pub refresh_reuse_grace: Duration,
+    pub require_email_verification: bool,
+    pub key_activation_delay: Duration,
+    pub cors_origins: Vec<String>,
+    pub log_format: LogFormat,
+}
+
+/// Where settings come from: the environment wins over the file.
+struct Source {
+    env: HashMap<String, String>,
+    file: HashMap<String, String>,
+}
+
+impl Source {
+    fn get(&self, key: &str) -> Option<String> {
+        self.env
+            .get(key)
+            .or_else(|| self.file.get(key))
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn parse<T>(&self, key: &str, default: &str, parse: impl Fn(&str) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let raw = self.get(key).unwrap_or_else(|| default.to_owned());
+        parse(&raw).with_context(|| format!("{key}: cannot use {raw:?}"))
+    }
+
+    fn optional<T>(&self, key: &str, parse: impl Fn(&str) -> anyhow::Result<T>) -> anyhow::Result<Option<T>> {
+        self.get(key)
+            .map(|raw| parse(&raw).with_context(|| format!("{key}: cannot use {raw:?}")))
+            .transpose()
+    }
+}
+
+fn duration(raw: &str) -> anyhow::Result<Duration> {
+    let d = humantime::parse_duration(raw).map_err(|e| anyhow!("{e} (write durations like 90s, 15m, 7d)"))?;
+    Ok(d)
+}
+
+fn boolean(raw: &str) -> anyhow::Result<bool> {
+    match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => bail!("expected true or false"),
+    }
+}
+
+fn base_url(raw: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(raw)?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        bail!("expected an http(s) URL");
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+impl Config {
+    /// Reads the process environment and, if present, `authd.toml` (or the file named by
+    /// `AUTHD_CONFIG`).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let path = env.get("AUTHD_CONFIG").cloned();
+        let file = match &path {
+            Some(p) => read_toml(p)?,
+            None if std::path::Path::new("authd.toml").exists() => read_toml("authd.toml")?,
+            None => HashMap::new(),
+        };
+        Self::from_source(Source { env, file })
+    }
+
+    /// Builds a configuration from explicit key/value pairs (used by tests and tools).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> anyhow::Result<Self> {
+        let env = pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        Self::from_source(Source { env, file: HashMap::new() })
+    }
+
+    fn from_source(src: Source) -> anyhow::Result<Self> {
+        let bind: SocketAddr = src.parse("AUTHD_BIND", "127.0.0.1:8080", |s| Ok(s.parse()?))?;
+        let issuer = src.parse("AUTHD_ISSUER", &format!("http://{bind}"), base_url)?;
+        let public_url = src.parse("AUTHD_PUBLIC_URL", &issuer, base_url)?;
+        let mail_from = src.parse("AUTHD_MAIL_FROM", "authd <no-reply@localhost>", |s| Ok(s.parse::<Mailbox>()?))?;
+        let smtp_url = src.optional("AUTHD_SMTP_URL", |s| {
+            let url = url::Url::parse(s)?;
+            if !matches!(url.scheme(), "smtp" | "smtps") {
+                bail!("expected smtp:// or smtps://");
+            }
+            Ok(SecretString::from(s.to_owned()))
+        })?;
+        let database_url = src.parse("DATABASE_URL", "sqlite://data/authd.db", |s| {
+            if !(s.starts_with("sqlite:") || s.starts_with("postgres://") || s.starts_with("postgresql://")) {
+                bail!("expected sqlite://PATH or postgres://...");
+            }
+            Ok(SecretString::from(s.to_owned()))
+        })?;
+        let cors_origins = src.parse("AUTHD_CORS_ORIGINS", "", |s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(|o| base_url(o).map_err(|e| anyhow!("{o}: {e}")))
+                .collect()
+        })?;
+        let log_format = src.parse("AUTHD_LOG_FORMAT", "pretty", |s| match s {
+            "pretty" => Ok(LogFormat::Pretty),
+            "json" => Ok(LogFormat::Json),
+            _ => bail!("expected pretty or json"),
+        })?;
+        let config = Config {
+            bind,
+            database_url,
+            issuer,
+            public_url,
+            frontend_url: src.optional("AUTHD_FRONTEND_URL", base_url)?,
+            keys_dir: PathBuf::from(src.parse("AUTHD_KEYS_DIR", "keys", |s| Ok(s.to_owned()))?),
+            smtp_url,
+            mail_dir: PathBuf::from(src.parse("AUTHD_MAIL_DIR", "data/outbox", |s| Ok(s.to_owned()))?),
+            mail_from,
+            access_token_ttl: src.parse("AUTHD_ACCESS_TOKEN_TTL", "15m", duration)?,
+            refresh_token_ttl: src.parse("AUTHD_REFRESH_TOKEN_TTL", "7d", duration)?,
+            session_max_age: src.parse("AUTHD_SESSION_MAX_AGE", "30d", duration)?,
+            refresh_reuse_grace: src.parse("AUTHD_REFRESH_REUSE_GRACE", "10s", duration)?,
+            require_email_verification: src.parse("AUTHD_REQUIRE_EMAIL_VERIFICATION", "true", boolean)?,
+            key_activation_delay: src.parse("AUTHD_KEY_ACTIVATION_DELAY", "10m", duration)?,
+            cors_origins,
+            log_format,
+        };
+        for (key, d) in [
+            ("AUTHD_ACCESS_TOKEN_TTL", config.access_token_ttl),
+            ("AUTHD_REFRESH_TOKEN_TTL", config.refresh_token_ttl),
+            ("AUTHD_SESSION_MAX_AGE", config.session_max_age),
+        ] {
+            if d.is_zero() {
+                bail!("{key}: must be longer than zero");
+            }
+        }
+        Ok(config)
+    }
+}
+
+fn read_toml(path: &str) -> anyhow::Result<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    let table: toml::Table = text.parse().with_context(|| format!("parsing {path}"))?;
+    table
+        .into_iter()
+        .map(|(k, v)| {
+            let value = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_) => v.to_string(),
+                _ => bail!("{path}: {k} must be a string, number or boolean"),
+            };
+            Ok((k.to_uppercase(), value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = Config::from_pairs([]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.issuer, "http://127.0.0.1:8080");
+        assert_eq!(c.public_url, c.issuer);
+        assert_eq!(c.access_token_ttl.as_secs(), 15 * 60);
+        assert_eq!(c.refresh_token_ttl.as_secs(), 7 * 86400);
+        assert_eq!(c.session_max_age.as_secs(), 30 * 86400);
+        assert_eq!(c.refresh_reuse_grace.as_secs(), 10);
+        assert!(c.require_email_verification);
+        assert!(c.smtp_url.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (k, v) in [
+            ("AUTHD_BIND", "nope"),
+            ("AUTHD_ACCESS_TOKEN_TTL", "fifteen"),
+            ("AUTHD_REQUIRE_EMAIL_VERIFICATION", "maybe"),
+            ("DATABASE_URL", "mysql://x"),
+            ("AUTHD_SMTP_URL", "http://x"),
+            ("AUTHD_ISSUER", "ftp://x"),
+            ("AUTHD_LOG_FORMAT", "xml"),
+            ("AUTHD_SESSION_MAX_AGE", "0s"),
+        ] {
+            let err = format!("{:#}", Config::from_pairs([(k, v)]).unwrap_err());
+            assert!(err.contains(k), "{err}");
+        }
+    }
+}

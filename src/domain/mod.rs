@@ -1,0 +1,16 @@
+//! Pure types and rules of authd: parsed, valid values and nothing else.
+//! No axum, no diesel: everything here is testable in isolation.
+
+mod email;
+mod names;
+mod password;
+mod phone;
+mod user;
+mod username;
+
+pub use email::EmailAddress;
+pub use names::{FullName, PersonName};
+pub use password::Password;
+pub use phone::PhoneNumber;
+pub use user::{Role, UserId};
+pub use username::Username;

@@ -1,0 +1,147 @@
+//! Handlers of the account API (`/api/auth/...`, mirrored under `/auth/...`, and `/api/users/me`).
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+use super::extract::{AuthUser, Payload, authenticate, bearer};
+use super::requests::{
+    EmailRequest, LoginInput, LoginRequest, LogoutRequest, RefreshInput, RefreshRequest, RegisterRequest,
+    TokenRequest,
+};
+use crate::accounts::{self, ClientMeta, NewRegistration, RegisterOutcome, UserView};
+use crate::domain::UserId;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::tokens::jwt;
+
+pub async fn register(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+    headers: HeaderMap,
+    Payload(body): Payload<RegisterRequest>,
+) -> Result<Response, ApiError> {
+    let mut reg = NewRegistration::try_from(body)?;
+    // An anonymous user registering with its own Bearer token keeps its id.
+    if let Some(token) = bearer(&headers)? {
+        let auth = authenticate(&state, token).await?;
+        if auth.user.is_anonymous {
+            reg.anonymous_id = auth.user.id.parse::<UserId>().ok();
+        }
+    }
+    match accounts::register(&state, reg, meta).await? {
+        RegisterOutcome::Pending { registration_id, email } => Ok((
+            StatusCode::CREATED,
+            Json(json!({
+                "message": format!("Registration successful. Verification email sent to {email}"),
+                "user_id": registration_id,
+                "userId": registration_id,
+            })),
+        )
+            .into_response()),
+        RegisterOutcome::SignedIn(tokens) => Ok((StatusCode::CREATED, Json(tokens)).into_response()),
+    }
+}
+
+const VERIFIED: &str = "Email verified successfully. You can now log in.";
+
+fn query_token(query: Option<String>) -> Option<String> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+/// `GET /api/auth/verify?token=T`: the link in the email.
+pub async fn verify_link(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let token = query_token(query).ok_or_else(|| ApiError::field("token", "Token is required"))?;
+    accounts::verify_email(&state, &token).await?;
+    if let Some(front) = state.config.frontend_url.as_deref().filter(|_| wants_html(&headers)) {
+        return Ok(Redirect::to(&format!("{front}/login?verified=1")).into_response());
+    }
+    Ok(Json(json!({"message": VERIFIED})).into_response())
+}
+
+/// `POST /api/auth/verify-email` with `{"token"}`.
+pub async fn verify_post(
+    State(state): State<AppState>,
+    Payload(body): Payload<TokenRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    accounts::verify_email(&state, body.token()?).await?;
+    Ok(Json(json!({"message": VERIFIED})))
+}
+
+pub async fn resend_verification(
+    State(state): State<AppState>,
+    Payload(body): Payload<EmailRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    accounts::resend_verification(&state, &body.email()?).await?;
+    Ok(Json(json!({
+        "message": "If a registration is waiting for this address, a new verification email has been sent"
+    })))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    mut meta: ClientMeta,
+    Payload(body): Payload<LoginRequest>,
+) -> Result<Json<accounts::TokenResponse>, ApiError> {
+    let input = LoginInput::try_from(body)?;
+    meta.device_id = input.device_id;
+    Ok(Json(accounts::login(&state, input.identifier, &input.password, meta).await?))
+}
+
+pub async fn refresh(
+    State(state): State<AppState>,
+    Payload(body): Payload<RefreshRequest>,
+) -> Result<Json<accounts::TokenResponse>, ApiError> {
+    let input = RefreshInput::try_from(body)?;
+    Ok(Json(accounts::refresh(&state, &input.refresh_token, input.device_id.as_deref()).await?))
+}
+
+/// Ends the session named by a refresh token or by a Bearer access token. Answers 200 when
+/// already logged out, and also for an expired access token: its session still gets ended.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Payload(body): Payload<LogoutRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let sid = match bearer(&headers) {
+        // Expiry is ignored (now = 0): logging out with a stale token must still work.
+        Ok(Some(token)) => jwt::verify_access_token(&state.keys, token, &state.config.issuer, state.audience(), 0)
+            .ok()
+            .map(|c| c.sid),
+        _ => None,
+    };
+    if body.refresh_token.is_none() && sid.is_none() {
+        return Err(ApiError::field("refresh_token", "A refresh token or a Bearer access token is required"));
+    }
+    accounts::logout(&state, body.refresh_token.as_deref(), sid.as_deref()).await?;
+    Ok(Json(json!({"message": "Logged out successfully"})))
+}
+
+pub async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> Result<Json<serde_json::Value>, ApiError> {
+    accounts::logout_all(&state, &auth.user.id).await?;
+    Ok(Json(json!({"message": "All sessions revoked"})))
+}
+
+pub async fn me(auth: AuthUser) -> Json<UserView> {
+    Json(UserView::from(&auth.user))
+}
+
+/// `GET /api/auth/user`: the same user, wrapped as `{"user": ...}`.
+pub async fn me_wrapped(auth: AuthUser) -> Json<serde_json::Value> {
+    Json(json!({"user": UserView::from(&auth.user)}))
+}

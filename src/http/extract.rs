@@ -1,0 +1,147 @@
+//! Extractors: request bodies (JSON or form, size-limited, errors in the contract's shape),
+//! the Bearer-authenticated user, and what a client tells about itself.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+
+use crate::accounts::ClientMeta;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::storage::{UserRow, sessions, users};
+use crate::tokens::{AccessClaims, jwt};
+
+/// Largest request body authd reads.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A request body in JSON or `application/x-www-form-urlencoded`. An empty body reads as `{}`.
+pub struct Payload<T>(pub T);
+
+enum Kind {
+    Json,
+    Form,
+}
+
+fn kind(headers: &HeaderMap) -> Option<Kind> {
+    let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let mime = ct.split(';').next()?.trim().to_ascii_lowercase();
+    if mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")) {
+        Some(Kind::Json)
+    } else if mime == "application/x-www-form-urlencoded" {
+        Some(Kind::Form)
+    } else {
+        None
+    }
+}
+
+/// Names the field a deserialization error is about, for the `errors` map.
+fn field_error<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner().to_string();
+    // serde's messages end with " at line 1 column 12"; the field name says more.
+    let message = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
+    if path.is_empty() || path == "." {
+        ApiError::BadRequest(format!("Invalid request body: {message}"))
+    } else {
+        ApiError::field(&path, message)
+    }
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Payload<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &AppState) -> Result<Self, ApiError> {
+        let kind = kind(req.headers());
+        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return serde_json::from_str("{}").map(Payload).map_err(|_| {
+                ApiError::BadRequest("A request body is required".into())
+            });
+        }
+        match kind {
+            Some(Kind::Json) => {
+                let de = &mut serde_json::Deserializer::from_slice(&bytes);
+                let value = serde_path_to_error::deserialize(de).map_err(field_error)?;
+                Ok(Payload(value))
+            }
+            Some(Kind::Form) => {
+                let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(&bytes));
+                let value = serde_path_to_error::deserialize(de).map_err(field_error)?;
+                Ok(Payload(value))
+            }
+            None => Err(ApiError::UnsupportedMediaType(
+                "Content-Type must be application/json or application/x-www-form-urlencoded",
+            )),
+        }
+    }
+}
+
+
+/// The user behind a valid Bearer access token whose session is still live.
+pub struct AuthUser {
+    pub user: UserRow,
+    pub claims: AccessClaims,
+}
+
+/// Reads `Authorization: Bearer ...`; `Ok(None)` when there is none.
+pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ApiError::Unauthorized("Invalid token"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(ApiError::Unauthorized("Invalid token")),
+    }
+}
+
+/// Checks an access token as authd's own endpoints do: signature, claims, and a live session.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    let now = state.clock.now();
+    let claims = jwt::verify_access_token(&state.keys, token, &state.config.issuer, state.audience(), now.timestamp())
+        .map_err(|_| ApiError::Unauthorized("Invalid or expired token"))?;
+    sessions::find_live_session(&state.db, &claims.sid, now.naive_utc())
+        .await?
+        .filter(|s| s.user_id == claims.sub)
+        .ok_or(ApiError::Unauthorized("Session has ended"))?;
+    let user = users::find_user_by_id(&state.db, &claims.sub)
+        .await?
+        .ok_or(ApiError::Unauthorized("Invalid or expired token"))?;
+    if !user.is_active {
+        return Err(ApiError::Forbidden("Account disabled"));
+    }
+    Ok(AuthUser { user, claims })
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)?.ok_or(ApiError::Unauthorized("Missing bearer token"))?;
+        authenticate(state, token).await
+    }
+}
+
+impl FromRequestParts<AppState> for ClientMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect());
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        Ok(ClientMeta { device_id: None, user_agent, ip })
+    }
+}

@@ -1,0 +1,10 @@
+//! The HTTP edge: router, extractors, middleware, handlers. Handlers parse, call a flow,
+//! and render; they hold no queries and no rules of their own.
+
+mod accounts;
+pub mod extract;
+pub mod requests;
+mod router;
+mod wellknown;
+
+pub use router::build_router;

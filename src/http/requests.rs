@@ -1,0 +1,209 @@
+//! Wire types of the account API, and their conversion into domain values at the edge.
+//! snake_case names, with the camelCase spellings of the seed frontends as aliases.
+
+use serde::Deserialize;
+
+use crate::accounts::{LoginIdentifier, NewRegistration};
+use crate::domain::{EmailAddress, FullName, Password, PersonName, PhoneNumber, UserId, Username};
+use crate::error::{ApiError, FieldErrors};
+
+#[derive(Debug, Deserialize)]
+pub struct RegisterRequest {
+    pub email: Option<String>,
+    pub password: Option<String>,
+    #[serde(alias = "confirmPassword", alias = "password_confirmation")]
+    pub confirm_password: Option<String>,
+    #[serde(alias = "fullName", alias = "name")]
+    pub full_name: Option<String>,
+    #[serde(alias = "firstName")]
+    pub first_name: Option<String>,
+    #[serde(alias = "lastName")]
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    #[serde(alias = "phone_number", alias = "phoneNumber")]
+    pub phone: Option<String>,
+    #[serde(alias = "anonymousId")]
+    pub anonymous_id: Option<String>,
+}
+
+/// Collects one message per bad field.
+#[derive(Default)]
+struct Check(FieldErrors);
+
+impl Check {
+    fn take<T, E: ToString>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
+        r.map_err(|e| {
+            self.0.entry(field.to_owned()).or_insert_with(|| e.to_string());
+        })
+        .ok()
+    }
+    fn fail(&mut self, field: &str, message: &str) {
+        self.0.entry(field.to_owned()).or_insert_with(|| message.to_owned());
+    }
+    fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, ApiError> {
+        if self.0.is_empty() { Ok(value()) } else { Err(ApiError::Validation(self.0)) }
+    }
+}
+
+fn required<'a>(c: &mut Check, field: &str, v: &'a Option<String>, what: &str) -> Option<&'a str> {
+    match v.as_deref() {
+        Some(s) if !s.trim().is_empty() => Some(s),
+        _ => {
+            c.fail(field, &format!("{what} is required"));
+            None
+        }
+    }
+}
+
+/// Parses an optional free-text field: absent or blank is `None`.
+fn optional<T, E: ToString>(
+    c: &mut Check,
+    field: &str,
+    v: &Option<String>,
+    parse: impl FnOnce(&str) -> Result<Option<T>, E>,
+) -> Option<T> {
+    match v.as_deref() {
+        Some(s) if !s.trim().is_empty() => c.take(field, parse(s)).flatten(),
+        _ => None,
+    }
+}
+
+impl TryFrom<RegisterRequest> for NewRegistration {
+    type Error = ApiError;
+
+    fn try_from(r: RegisterRequest) -> Result<Self, ApiError> {
+        let mut c = Check::default();
+        let email = required(&mut c, "email", &r.email, "Email").and_then(|e| c.take("email", EmailAddress::parse(e)));
+        let password = required(&mut c, "password", &r.password, "Password")
+            .and_then(|p| c.take("password", Password::parse(p, r.email.as_deref())));
+        if let (Some(p), Some(confirm)) = (&r.password, &r.confirm_password)
+            && p != confirm
+        {
+            c.fail("confirm_password", "Passwords do not match");
+        }
+        let full_name = optional(&mut c, "full_name", &r.full_name, FullName::parse);
+        let first_name = optional(&mut c, "first_name", &r.first_name, |s| PersonName::parse(s, "First name"));
+        let last_name = optional(&mut c, "last_name", &r.last_name, |s| PersonName::parse(s, "Last name"));
+        let username = optional(&mut c, "username", &r.username, |s| Username::parse(s).map(Some));
+        let phone = optional(&mut c, "phone", &r.phone, |s| PhoneNumber::parse(s).map(Some));
+        let anonymous_id = optional(&mut c, "anonymous_id", &r.anonymous_id, |s| {
+            s.trim().parse::<UserId>().map(Some).map_err(|_| "Invalid anonymous id")
+        });
+        c.finish(|| NewRegistration {
+            email: email.expect("checked"),
+            password: password.expect("checked"),
+            username,
+            full_name,
+            first_name,
+            last_name,
+            phone,
+            anonymous_id,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginRequest {
+    pub identifier: Option<String>,
+    pub email: Option<String>,
+    #[serde(alias = "phone_number", alias = "phoneNumber")]
+    pub phone: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    #[serde(alias = "deviceId")]
+    pub device_id: Option<String>,
+}
+
+pub struct LoginInput {
+    pub identifier: Option<LoginIdentifier>,
+    pub password: String,
+    pub device_id: Option<String>,
+}
+
+impl TryFrom<LoginRequest> for LoginInput {
+    type Error = ApiError;
+
+    fn try_from(r: LoginRequest) -> Result<Self, ApiError> {
+        let mut c = Check::default();
+        let raw = [&r.identifier, &r.email, &r.phone, &r.username]
+            .into_iter()
+            .flatten()
+            .find(|s| !s.trim().is_empty());
+        if raw.is_none() {
+            c.fail("email", "Email, phone or username is required");
+        }
+        let password = required(&mut c, "password", &r.password, "Password").map(str::to_owned);
+        let device_id = device_id(&mut c, r.device_id);
+        c.finish(|| LoginInput {
+            // An identifier of no possible account still costs a hash comparison in the flow.
+            identifier: raw.and_then(|s| LoginIdentifier::parse(s)),
+            password: password.expect("checked"),
+            device_id,
+        })
+    }
+}
+
+fn device_id(c: &mut Check, raw: Option<String>) -> Option<String> {
+    let id = raw.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())?;
+    if id.chars().count() > 128 || id.chars().any(char::is_control) {
+        c.fail("device_id", "Device id must be at most 128 printable characters");
+        return None;
+    }
+    Some(id)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RefreshRequest {
+    #[serde(alias = "token", alias = "refreshToken")]
+    pub refresh_token: Option<String>,
+    #[serde(alias = "deviceId")]
+    pub device_id: Option<String>,
+}
+
+pub struct RefreshInput {
+    pub refresh_token: String,
+    pub device_id: Option<String>,
+}
+
+impl TryFrom<RefreshRequest> for RefreshInput {
+    type Error = ApiError;
+
+    fn try_from(r: RefreshRequest) -> Result<Self, ApiError> {
+        let mut c = Check::default();
+        let token = required(&mut c, "refresh_token", &r.refresh_token, "Refresh token").map(str::to_owned);
+        let device_id = device_id(&mut c, r.device_id);
+        c.finish(|| RefreshInput { refresh_token: token.expect("checked"), device_id })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutRequest {
+    #[serde(alias = "token", alias = "refreshToken")]
+    pub refresh_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenRequest {
+    pub token: Option<String>,
+}
+
+impl TokenRequest {
+    pub fn token(&self) -> Result<&str, ApiError> {
+        let mut c = Check::default();
+        let t = required(&mut c, "token", &self.token, "Token");
+        c.finish(|| t.expect("checked"))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EmailRequest {
+    pub email: Option<String>,
+}
+
+impl EmailRequest {
+    pub fn email(&self) -> Result<EmailAddress, ApiError> {
+        let mut c = Check::default();
+        let e = required(&mut c, "email", &self.email, "Email").and_then(|e| c.take("email", EmailAddress::parse(e)));
+        c.finish(|| e.expect("checked"))
+    }
+}

@@ -1,0 +1,106 @@
+//! Routes and the middleware around them.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::MatchedPath;
+use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use super::{accounts, wellknown};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The account routes, served under `/api/auth` and again under `/auth`.
+fn auth_routes() -> Router<AppState> {
+    Router::new()
+        .route("/register", post(accounts::register))
+        .route("/verify", get(accounts::verify_link).post(accounts::verify_post))
+        .route("/verify-email-link", get(accounts::verify_link))
+        .route("/verify-email", get(accounts::verify_link).post(accounts::verify_post))
+        .route("/resend-verification", post(accounts::resend_verification))
+        .route("/login", post(accounts::login))
+        .route("/refresh", post(accounts::refresh))
+        .route("/logout", post(accounts::logout))
+        .route("/logout-all", post(accounts::logout_all))
+        .route("/me", get(accounts::me))
+        .route("/user", get(accounts::me_wrapped))
+}
+
+pub fn build_router(state: AppState) -> Router {
+    let cors = cors_layer(&state.config.cors_origins);
+    let router = Router::new()
+        .nest("/api/auth", auth_routes())
+        .nest("/auth", auth_routes())
+        .route("/api/users/me", get(accounts::me))
+        .route("/api/user/profile", get(accounts::me))
+        .route("/.well-known/openid-configuration", get(wellknown::openid_configuration))
+        .route("/.well-known/oauth-authorization-server", get(wellknown::oauth_authorization_server))
+        .route("/.well-known/jwks.json", get(wellknown::jwks))
+        .route("/healthz", get(wellknown::healthz))
+        .route("/readyz", get(wellknown::readyz))
+        .fallback(|| async { ApiError::NotFound("Not found") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state);
+
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
+        // Token-bearing answers must never be cached; routes that may be set their own.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                // The span names the route and path only: query strings can carry tokens.
+                .make_span_with(|req: &Request<Body>| {
+                    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+                    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        route = route.as_deref().unwrap_or("-"),
+                        request_id = %id,
+                    )
+                })
+                .on_request(())
+                .on_response(|res: &Response<Body>, latency: Duration, _span: &Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
+                })
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_credentials(true)
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .max_age(Duration::from_secs(600)),
+    )
+}

@@ -1,0 +1,52 @@
+//! Discovery and key publication, plus health probes.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+
+/// How long clients may cache the JWKS. Shorter than the default key activation delay, so a
+/// rotated key is in every cache before it signs.
+pub const JWKS_MAX_AGE_SECS: u64 = 300;
+
+/// The discovery document lists only what authd serves today.
+fn metadata(state: &AppState) -> Value {
+    let issuer = &state.config.issuer;
+    json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "email", "email_verified", "name"],
+    })
+}
+
+pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
+    Json(metadata(&state))
+}
+
+pub async fn oauth_authorization_server(State(state): State<AppState>) -> Json<Value> {
+    Json(metadata(&state))
+}
+
+pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, format!("public, max-age={JWKS_MAX_AGE_SECS}"))],
+        Json(state.keys.jwks()),
+    )
+}
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let database = state.db.ping().await;
+    let key = state.keys.signing_key().is_some();
+    let status = if database && key { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(json!({"database": database, "signing_key": key})))
+}

@@ -1,0 +1,17 @@
+//! authd: a small OAuth 2.0 / OpenID Connect authorization server.
+
+pub mod accounts;
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod mail;
+pub mod passwords;
+pub mod state;
+pub mod storage;
+pub mod tokens;
+
+pub use app::Application;
+pub use config::Config;

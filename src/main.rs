@@ -1,0 +1,95 @@
+//! The `authd` command: parsing and dispatch only.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use authd::config::{Config, LogFormat};
+use authd::storage::Database;
+use authd::tokens::KeyStore;
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+#[derive(Parser)]
+#[command(name = "authd", version, about = "A small OAuth 2.0 / OpenID Connect authorization server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, generate a signing key on first start, serve HTTP (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Signing-key lifecycle.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List the keys in AUTHD_KEYS_DIR.
+    List,
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("authd: configuration error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.log_format);
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("authd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let app = authd::Application::build(config).await?;
+            tracing::info!(address = %app.local_addr(), "listening");
+            app.run_until_stopped(authd::app::shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let db = Database::connect(config.database_url.expose_secret()).await?;
+            let applied = db.migrate().await?;
+            println!("{applied} migration(s) applied");
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::List } => {
+            let keys = KeyStore::load(&config.keys_dir).context("AUTHD_KEYS_DIR")?;
+            let all = keys.all();
+            if all.is_empty() {
+                println!("no keys in {}", config.keys_dir.display());
+            }
+            for (i, key) in all.iter().enumerate() {
+                let created = chrono::DateTime::<chrono::Utc>::from(key.created);
+                let status = if i == 0 { "signing" } else { "published" };
+                println!("{}  {}  created {}", key.kid, status, created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            }
+            Ok(())
+        }
+    }
+}

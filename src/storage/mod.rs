@@ -1,0 +1,192 @@
+//! Persistence on diesel-async. One schema serves PostgreSQL and SQLite; the backend is picked
+//! at run time from `DATABASE_URL`, and each query is written once and compiled for both
+//! through the [`run!`] macro.
+
+mod error;
+pub mod one_time_tokens;
+pub mod registrations;
+mod rows;
+pub mod schema;
+pub mod sessions;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::SqliteConnection;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
+
+pub use error::StorageError;
+pub use rows::*;
+
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Arbitrary constant: the PostgreSQL advisory lock that keeps two instances from migrating at once.
+const MIGRATION_LOCK: i64 = 0x6175_7468_64;
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+
+/// A pool for whichever backend `DATABASE_URL` names.
+#[derive(Clone)]
+pub enum Database {
+    Postgres(Pool<AsyncPgConnection>),
+    Sqlite(Pool<SqliteConn>),
+}
+
+/// A connection checked out of the pool.
+pub enum Conn {
+    Postgres(Object<AsyncPgConnection>),
+    Sqlite(Object<SqliteConn>),
+}
+
+/// Runs `$body` with `$c` bound to `&mut` the backend's connection. The body is compiled once
+/// per backend, so one query text serves both.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! run {
+    ($db:expr, |$c:ident| $body:expr) => {{
+        match $db.conn().await? {
+            $crate::storage::Conn::Postgres(mut pooled) => {
+                let $c: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
+                $body
+            }
+            $crate::storage::Conn::Sqlite(mut pooled) => {
+                let $c: &mut $crate::storage::SqliteConn = &mut pooled;
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use run;
+
+/// Where a `sqlite://` URL points.
+fn sqlite_path(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+}
+
+impl Database {
+    /// Opens a pool. SQLite files and their folders are created on demand.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        if let Some(path) = sqlite_path(url) {
+            if path.is_empty() {
+                anyhow::bail!("DATABASE_URL: sqlite:// needs a file path");
+            }
+            if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating the database folder {}", parent.display()))?;
+            }
+            let mut config = ManagerConfig::<SqliteConn>::default();
+            config.custom_setup = Box::new(|path| {
+                async move {
+                    let mut conn = SqliteConn::establish(path).await?;
+                    conn.batch_execute(SQLITE_PRAGMAS)
+                        .await
+                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                    Ok(conn)
+                }
+                .boxed()
+            });
+            let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+            // One connection: SQLite has one writer, and a single connection turns
+            // contention into queueing instead of SQLITE_BUSY errors mid-transaction.
+            let pool = Pool::builder(manager)
+                .max_size(1)
+                .wait_timeout(Some(Duration::from_secs(10)))
+                .runtime(deadpool::Runtime::Tokio1)
+                .build()
+                .context("building the SQLite pool")?;
+            let db = Database::Sqlite(pool);
+            db.conn().await.context("opening the SQLite database")?;
+            Ok(db)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+            let pool = Pool::builder(manager)
+                .max_size(16)
+                .wait_timeout(Some(Duration::from_secs(10)))
+                .create_timeout(Some(Duration::from_secs(10)))
+                .runtime(deadpool::Runtime::Tokio1)
+                .build()
+                .context("building the PostgreSQL pool")?;
+            let db = Database::Postgres(pool);
+            db.conn().await.context("connecting to PostgreSQL")?;
+            Ok(db)
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://")
+        }
+    }
+
+    pub async fn conn(&self) -> Result<Conn, StorageError> {
+        let conn = match self {
+            Database::Postgres(pool) => pool.get().await.map(Conn::Postgres),
+            Database::Sqlite(pool) => pool.get().await.map(Conn::Sqlite),
+        };
+        conn.map_err(|e| StorageError::Unexpected(anyhow::anyhow!("database pool: {e}")))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Database::Postgres(_) => "postgres",
+            Database::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Applies pending migrations. Needs the multi-threaded runtime (diesel's migration
+    /// harness is synchronous and runs in `block_in_place`).
+    pub async fn migrate(&self) -> anyhow::Result<usize> {
+        match self.conn().await? {
+            Conn::Postgres(mut conn) => {
+                diesel_async::RunQueryDsl::execute(
+                    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")),
+                    &mut *conn,
+                )
+                .await?;
+                let conn = Object::take(conn);
+                let mut harness = AsyncMigrationHarness::new(conn);
+                let applied = harness
+                    .run_pending_migrations(PG_MIGRATIONS)
+                    .map(|v| v.len())
+                    .map_err(|e| anyhow::anyhow!("migrating PostgreSQL: {e}"));
+                let mut conn = harness.into_inner();
+                diesel_async::RunQueryDsl::execute(
+                    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")),
+                    &mut conn,
+                )
+                .await?;
+                applied
+            }
+            Conn::Sqlite(conn) => {
+                let conn = Object::take(conn);
+                let mut harness = AsyncMigrationHarness::new(conn);
+                let applied = harness
+                    .run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map(|v| v.len())
+                    .map_err(|e| anyhow::anyhow!("migrating SQLite: {e}"));
+                // The connection was taken out of the pool; let the pool open a fresh one.
+                drop(harness.into_inner());
+                applied
+            }
+        }
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        async fn ping(db: &Database) -> Result<(), StorageError> {
+            run!(db, |c| {
+                c.batch_execute("SELECT 1").await?;
+                Ok(())
+            })
+        }
+        ping(self).await.is_ok()
+    }
+}

@@ -1,0 +1,44 @@
+//! Queries on `one_time_tokens`: tokens sent by email, single use.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+
+use super::schema::one_time_tokens;
+use super::{Database, OneTimeTokenRow, StorageError, run};
+use crate::tokens::TokenHash;
+
+pub const PURPOSE_VERIFY_EMAIL: &str = "verify_email";
+pub const PURPOSE_RESET_PASSWORD: &str = "reset_password";
+
+/// Stores a new token for `row.subject`, replacing any earlier unused one for the same purpose,
+/// so only the newest link works.
+pub async fn replace_one_time_token(db: &Database, row: &OneTimeTokenRow) -> Result<(), StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            diesel::delete(
+                one_time_tokens::table
+                    .filter(one_time_tokens::subject.eq(&row.subject))
+                    .filter(one_time_tokens::purpose.eq(&row.purpose))
+                    .filter(one_time_tokens::consumed_at.is_null()),
+            )
+            .execute(c)
+            .await?;
+            diesel::insert_into(one_time_tokens::table).values(row).execute(c).await?;
+            Ok::<_, StorageError>(())
+        })
+        .await)
+}
+
+pub async fn find_one_time_token(
+    db: &Database,
+    hash: &TokenHash,
+    purpose: &str,
+) -> Result<Option<OneTimeTokenRow>, StorageError> {
+    run!(db, |c| Ok(one_time_tokens::table
+        .find(hash.as_str())
+        .filter(one_time_tokens::purpose.eq(purpose))
+        .select(OneTimeTokenRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
+}

@@ -1,0 +1,184 @@
+//! Pending registrations: a sign-up becomes a user only when its email link is followed.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+
+use super::one_time_tokens::PURPOSE_VERIFY_EMAIL;
+use super::schema::{one_time_tokens, pending_registrations, users};
+use super::{Database, OneTimeTokenRow, PendingRegistrationRow, StorageError, UserRow, run};
+use crate::domain::{Role, Username};
+use crate::tokens::TokenHash;
+
+pub enum VerifyOutcome {
+    Verified(Box<UserRow>),
+    /// The token was valid once and has been used.
+    AlreadyVerified,
+    /// Unknown, expired, or superseded by a newer registration.
+    Invalid,
+}
+
+/// Stores `row` as the one pending registration for its address, replacing any earlier one
+/// (and so invalidating its link), together with its verification token.
+pub async fn replace_pending_registration(
+    db: &Database,
+    row: &PendingRegistrationRow,
+    token: &OneTimeTokenRow,
+) -> Result<(), StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            let old: Vec<String> = pending_registrations::table
+                .filter(pending_registrations::email_normalized.eq(&row.email_normalized))
+                .select(pending_registrations::id)
+                .load(c)
+                .await?;
+            diesel::delete(one_time_tokens::table.filter(one_time_tokens::subject.eq_any(&old)))
+                .execute(c)
+                .await?;
+            diesel::delete(pending_registrations::table.filter(pending_registrations::id.eq_any(&old)))
+                .execute(c)
+                .await?;
+            diesel::insert_into(pending_registrations::table).values(row).execute(c).await?;
+            diesel::insert_into(one_time_tokens::table).values(token).execute(c).await?;
+            Ok::<_, StorageError>(())
+        })
+        .await)
+}
+
+pub async fn find_pending_registration_by_email(
+    db: &Database,
+    email_normalized: &str,
+) -> Result<Option<PendingRegistrationRow>, StorageError> {
+    run!(db, |c| Ok(pending_registrations::table
+        .filter(pending_registrations::email_normalized.eq(email_normalized))
+        .select(PendingRegistrationRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
+}
+
+/// Consumes a verification token and turns its registration into a user, in one transaction.
+/// A registration started by an anonymous user upgrades that same user, keeping its id.
+/// `email_verified` is false only when verification is switched off and this runs at once.
+pub async fn verify_registration(
+    db: &Database,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+    email_verified: bool,
+) -> Result<VerifyOutcome, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            let Some(token) = one_time_tokens::table
+                .find(hash.as_str())
+                .filter(one_time_tokens::purpose.eq(PURPOSE_VERIFY_EMAIL))
+                .select(OneTimeTokenRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok(VerifyOutcome::Invalid);
+            };
+            if token.consumed_at.is_some() {
+                return Ok(VerifyOutcome::AlreadyVerified);
+            }
+            if token.expires_at <= now {
+                return Ok(VerifyOutcome::Invalid);
+            }
+            let won = diesel::update(
+                one_time_tokens::table
+                    .find(hash.as_str())
+                    .filter(one_time_tokens::consumed_at.is_null()),
+            )
+            .set(one_time_tokens::consumed_at.eq(now))
+            .execute(c)
+            .await?;
+            if won == 0 {
+                return Ok(VerifyOutcome::AlreadyVerified);
+            }
+            let Some(reg) = pending_registrations::table
+                .find(&token.subject)
+                .select(PendingRegistrationRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok(VerifyOutcome::Invalid);
+            };
+
+            let username = match &reg.username {
+                Some(u) => u.clone(),
+                None => {
+                    let base = Username::base_from_email_local(
+                        reg.email.rsplit_once('@').map_or(&*reg.email, |(l, _)| l),
+                    );
+                    let taken: Vec<Option<String>> = users::table
+                        .filter(users::username.like(format!("{base}%")))
+                        .select(users::username)
+                        .load(c)
+                        .await?;
+                    (0..)
+                        .map(|n| Username::candidate(&base, n))
+                        .find(|u| !taken.iter().any(|t| t.as_deref() == Some(u.as_str())))
+                        .expect("an unbounded search finds a free name")
+                        .as_str()
+                        .to_owned()
+                }
+            };
+
+            let anonymous = match &reg.anonymous_user_id {
+                Some(id) => users::table
+                    .find(id)
+                    .filter(users::is_anonymous.eq(true))
+                    .select(UserRow::as_select())
+                    .first(c)
+                    .await
+                    .optional()?,
+                None => None,
+            };
+            let user = UserRow {
+                // The registration's id was chosen as the user's id, so `user_id` answered at sign-up holds.
+                id: anonymous.as_ref().map_or_else(|| reg.id.clone(), |a| a.id.clone()),
+                email: Some(reg.email.clone()),
+                email_normalized: Some(reg.email_normalized.clone()),
+                pending_email: None,
+                username: Some(username),
+                full_name: reg.full_name.clone(),
+                first_name: reg.first_name.clone(),
+                last_name: reg.last_name.clone(),
+                phone: reg.phone.clone(),
+                password_hash: Some(reg.password_hash.clone()),
+                role: Role::Customer.as_str().to_owned(),
+                is_email_verified: email_verified,
+                is_active: true,
+                is_anonymous: false,
+                created_at: anonymous.as_ref().map_or(now, |a| a.created_at),
+                updated_at: now,
+                last_login_at: anonymous.as_ref().and_then(|a| a.last_login_at),
+            };
+            if anonymous.is_some() {
+                diesel::update(users::table.find(&user.id))
+                    .set((
+                        users::email.eq(&user.email),
+                        users::email_normalized.eq(&user.email_normalized),
+                        users::username.eq(&user.username),
+                        users::full_name.eq(&user.full_name),
+                        users::first_name.eq(&user.first_name),
+                        users::last_name.eq(&user.last_name),
+                        users::phone.eq(&user.phone),
+                        users::password_hash.eq(&user.password_hash),
+                        users::is_email_verified.eq(email_verified),
+                        users::is_anonymous.eq(false),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(c)
+                    .await?;
+            } else {
+                diesel::insert_into(users::table).values(&user).execute(c).await?;
+            }
+            diesel::delete(pending_registrations::table.find(&reg.id))
+                .execute(c)
+                .await?;
+            Ok::<_, StorageError>(VerifyOutcome::Verified(Box::new(user)))
+        })
+        .await)
+}

@@ -1,0 +1,257 @@
+//! Sessions (one login on one device) and their rotating refresh tokens.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+
+use super::schema::{refresh_tokens, sessions, users};
+use super::{Database, RefreshTokenRow, SessionRow, StorageError, UserRow, run};
+use crate::tokens::OpaqueToken;
+
+/// How refresh tokens age, from configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct RotationPolicy {
+    pub refresh_ttl: Duration,
+    pub reuse_grace: Duration,
+}
+
+pub enum RotateOutcome {
+    /// The live token of the session after this call: freshly minted, or the successor
+    /// already minted for a token retired within the grace window.
+    Rotated {
+        session: Box<SessionRow>,
+        user: Box<UserRow>,
+        token: OpaqueToken,
+    },
+    /// Unknown, expired, or its session has ended.
+    Invalid,
+    /// The session is bound to another device.
+    DeviceMismatch,
+    /// The user is disabled.
+    Disabled,
+    /// A token retired longer than the grace window ago came back: the session is now ended.
+    Reused,
+}
+
+/// How far a retired token's chain of successors is followed inside the grace window.
+const MAX_CHAIN: usize = 16;
+
+/// Stores a new session with its first refresh token and records the login on the user.
+pub async fn open_session(
+    db: &Database,
+    session: &SessionRow,
+    refresh: &RefreshTokenRow,
+) -> Result<(), StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            diesel::insert_into(sessions::table).values(session).execute(c).await?;
+            diesel::insert_into(refresh_tokens::table).values(refresh).execute(c).await?;
+            diesel::update(users::table.find(&session.user_id))
+                .set(users::last_login_at.eq(session.created_at))
+                .execute(c)
+                .await?;
+            Ok::<_, StorageError>(())
+        })
+        .await)
+}
+
+/// The session if it exists and has neither been revoked nor outlived its maximum age.
+pub async fn find_live_session(
+    db: &Database,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<SessionRow>, StorageError> {
+    run!(db, |c| Ok(sessions::table
+        .find(id)
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select(SessionRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
+}
+
+/// Rotates `presented`: retires it, mints `fresh` as its successor (sealed under `presented`
+/// so a retry within the grace window gets the same successor back) and returns the live
+/// token. One transaction; the conditional retire decides between concurrent callers.
+pub async fn rotate_refresh_token(
+    db: &Database,
+    presented: &OpaqueToken,
+    fresh: OpaqueToken,
+    device_id: Option<&str>,
+    now: NaiveDateTime,
+    policy: RotationPolicy,
+) -> Result<RotateOutcome, StorageError> {
+    let presented_hash = presented.hash();
+    run!(db, |c| c
+        .transaction(async |c| {
+            let Some(mut row) = refresh_tokens::table
+                .find(presented_hash.as_str())
+                .select(RefreshTokenRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok(RotateOutcome::Invalid);
+            };
+            let Some(session) = sessions::table
+                .find(&row.session_id)
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now))
+                .select(SessionRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok(RotateOutcome::Invalid);
+            };
+            if let (Some(bound), Some(given)) = (&session.device_id, device_id)
+                && bound != given
+            {
+                return Ok(RotateOutcome::DeviceMismatch);
+            }
+            let user: UserRow = users::table
+                .find(&session.user_id)
+                .select(UserRow::as_select())
+                .first(c)
+                .await?;
+            if !user.is_active {
+                return Ok(RotateOutcome::Disabled);
+            }
+
+            if row.retired_at.is_none() {
+                if row.expires_at <= now {
+                    return Ok(RotateOutcome::Invalid);
+                }
+                let won = diesel::update(
+                    refresh_tokens::table
+                        .find(presented_hash.as_str())
+                        .filter(refresh_tokens::retired_at.is_null()),
+                )
+                .set((
+                    refresh_tokens::retired_at.eq(now),
+                    refresh_tokens::successor_sealed.eq(presented.seal(&fresh)),
+                ))
+                .execute(c)
+                .await?;
+                if won == 1 {
+                    let next = RefreshTokenRow {
+                        token_hash: fresh.hash().as_str().to_owned(),
+                        session_id: session.id.clone(),
+                        created_at: now,
+                        expires_at: (now + policy.refresh_ttl).min(session.expires_at),
+                        retired_at: None,
+                        successor_sealed: None,
+                    };
+                    diesel::insert_into(refresh_tokens::table).values(&next).execute(c).await?;
+                    diesel::update(sessions::table.find(&session.id))
+                        .set(sessions::last_used_at.eq(now))
+                        .execute(c)
+                        .await?;
+                    return Ok(RotateOutcome::Rotated {
+                        session: Box::new(session),
+                        user: Box::new(user),
+                        token: fresh,
+                    });
+                }
+                // Another request retired it first; read what it left behind.
+                row = refresh_tokens::table
+                    .find(presented_hash.as_str())
+                    .select(RefreshTokenRow::as_select())
+                    .first(c)
+                    .await?;
+            }
+
+            // A retired token: within the grace window its holder gets the live successor;
+            // later it can only be a copy in someone else's hands.
+            let mut holder = presented.clone();
+            for _ in 0..MAX_CHAIN {
+                let Some(retired_at) = row.retired_at else {
+                    return Ok(RotateOutcome::Rotated {
+                        session: Box::new(session),
+                        user: Box::new(user),
+                        token: holder,
+                    });
+                };
+                if now - retired_at > policy.reuse_grace {
+                    diesel::update(sessions::table.find(&session.id))
+                        .set(sessions::revoked_at.eq(now))
+                        .execute(c)
+                        .await?;
+                    return Ok(RotateOutcome::Reused);
+                }
+                let Some(next) = row.successor_sealed.as_deref().and_then(|s| holder.unseal(s)) else {
+                    return Ok(RotateOutcome::Invalid);
+                };
+                let Some(next_row) = refresh_tokens::table
+                    .find(next.hash().as_str())
+                    .select(RefreshTokenRow::as_select())
+                    .first(c)
+                    .await
+                    .optional()?
+                else {
+                    return Ok(RotateOutcome::Invalid);
+                };
+                holder = next;
+                row = next_row;
+            }
+            Ok(RotateOutcome::Invalid)
+        })
+        .await)
+}
+
+/// Ends one session. Returns whether a live session was ended.
+pub async fn revoke_session(db: &Database, id: &str, now: NaiveDateTime) -> Result<bool, StorageError> {
+    run!(db, |c| {
+        let n = diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
+            .set(sessions::revoked_at.eq(now))
+            .execute(c)
+            .await?;
+        Ok(n > 0)
+    })
+}
+
+/// Ends the session a refresh token belongs to, whatever the token's own state.
+pub async fn revoke_session_by_refresh_token(
+    db: &Database,
+    token: &OpaqueToken,
+    now: NaiveDateTime,
+) -> Result<bool, StorageError> {
+    let hash = token.hash();
+    run!(db, |c| {
+        let n = diesel::update(
+            sessions::table
+                .filter(
+                    sessions::id.eq_any(
+                        refresh_tokens::table
+                            .find(hash.as_str())
+                            .select(refresh_tokens::session_id),
+                    ),
+                )
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(now))
+        .execute(c)
+        .await?;
+        Ok(n > 0)
+    })
+}
+
+/// Ends every live session of a user, except `keep` when given. Returns how many ended.
+pub async fn revoke_user_sessions(
+    db: &Database,
+    user_id: &str,
+    keep: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<usize, StorageError> {
+    let keep = keep.unwrap_or("");
+    run!(db, |c| Ok(diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.ne(keep))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(c)
+    .await?))
+}
