@@ -54,12 +54,21 @@ impl Source {
             .filter(|v| !v.is_empty())
     }
 
-    fn parse<T>(&self, key: &str, default: &str, parse: impl Fn(&str) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    fn parse<T>(
+        &self,
+        key: &str,
+        default: &str,
+        parse: impl Fn(&str) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
         let raw = self.get(key).unwrap_or_else(|| default.to_owned());
         parse(&raw).with_context(|| format!("{key}: cannot use {raw:?}"))
     }
 
-    fn optional<T>(&self, key: &str, parse: impl Fn(&str) -> anyhow::Result<T>) -> anyhow::Result<Option<T>> {
+    fn optional<T>(
+        &self,
+        key: &str,
+        parse: impl Fn(&str) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Option<T>> {
         self.get(key)
             .map(|raw| parse(&raw).with_context(|| format!("{key}: cannot use {raw:?}")))
             .transpose()
@@ -67,7 +76,8 @@ impl Source {
 }
 
 fn duration(raw: &str) -> anyhow::Result<Duration> {
-    let d = humantime::parse_duration(raw).map_err(|e| anyhow!("{e} (write durations like 90s, 15m, 7d)"))?;
+    let d = humantime::parse_duration(raw)
+        .map_err(|e| anyhow!("{e} (write durations like 90s, 15m, 7d)"))?;
     Ok(d)
 }
 
@@ -102,16 +112,26 @@ impl Config {
     }
 
     /// Builds a configuration from explicit key/value pairs (used by tests and tools).
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> anyhow::Result<Self> {
-        let env = pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-        Self::from_source(Source { env, file: HashMap::new() })
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> anyhow::Result<Self> {
+        let env = pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Self::from_source(Source {
+            env,
+            file: HashMap::new(),
+        })
     }
 
     fn from_source(src: Source) -> anyhow::Result<Self> {
         let bind: SocketAddr = src.parse("AUTHD_BIND", "127.0.0.1:8080", |s| Ok(s.parse()?))?;
         let issuer = src.parse("AUTHD_ISSUER", &format!("http://{bind}"), base_url)?;
         let public_url = src.parse("AUTHD_PUBLIC_URL", &issuer, base_url)?;
-        let mail_from = src.parse("AUTHD_MAIL_FROM", "authd <no-reply@localhost>", |s| Ok(s.parse::<Mailbox>()?))?;
+        let mail_from = src.parse("AUTHD_MAIL_FROM", "authd <no-reply@localhost>", |s| {
+            Ok(s.parse::<Mailbox>()?)
+        })?;
         let smtp_url = src.optional("AUTHD_SMTP_URL", |s| {
             let url = url::Url::parse(s)?;
             if !matches!(url.scheme(), "smtp" | "smtps") {
@@ -120,7 +140,10 @@ impl Config {
             Ok(SecretString::from(s.to_owned()))
         })?;
         let database_url = src.parse("DATABASE_URL", "sqlite://data/authd.db", |s| {
-            if !(s.starts_with("sqlite:") || s.starts_with("postgres://") || s.starts_with("postgresql://")) {
+            if !(s.starts_with("sqlite:")
+                || s.starts_with("postgres://")
+                || s.starts_with("postgresql://"))
+            {
                 bail!("expected sqlite://PATH or postgres://...");
             }
             Ok(SecretString::from(s.to_owned()))
@@ -145,13 +168,19 @@ impl Config {
             frontend_url: src.optional("AUTHD_FRONTEND_URL", base_url)?,
             keys_dir: PathBuf::from(src.parse("AUTHD_KEYS_DIR", "keys", |s| Ok(s.to_owned()))?),
             smtp_url,
-            mail_dir: PathBuf::from(src.parse("AUTHD_MAIL_DIR", "data/outbox", |s| Ok(s.to_owned()))?),
+            mail_dir: PathBuf::from(
+                src.parse("AUTHD_MAIL_DIR", "data/outbox", |s| Ok(s.to_owned()))?,
+            ),
             mail_from,
             access_token_ttl: src.parse("AUTHD_ACCESS_TOKEN_TTL", "15m", duration)?,
             refresh_token_ttl: src.parse("AUTHD_REFRESH_TOKEN_TTL", "7d", duration)?,
             session_max_age: src.parse("AUTHD_SESSION_MAX_AGE", "30d", duration)?,
             refresh_reuse_grace: src.parse("AUTHD_REFRESH_REUSE_GRACE", "10s", duration)?,
-            require_email_verification: src.parse("AUTHD_REQUIRE_EMAIL_VERIFICATION", "true", boolean)?,
+            require_email_verification: src.parse(
+                "AUTHD_REQUIRE_EMAIL_VERIFICATION",
+                "true",
+                boolean,
+            )?,
             key_activation_delay: src.parse("AUTHD_KEY_ACTIVATION_DELAY", "10m", duration)?,
             cors_origins,
             log_format,
@@ -177,7 +206,9 @@ fn read_toml(path: &str) -> anyhow::Result<HashMap<String, String>> {
         .map(|(k, v)| {
             let value = match v {
                 toml::Value::String(s) => s,
-                toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_) => v.to_string(),
+                toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_) => {
+                    v.to_string()
+                }
                 _ => bail!("{path}: {k} must be a string, number or boolean"),
             };
             Ok((k.to_uppercase(), value))

@@ -70,7 +70,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let body = match &self {
-            ApiError::Validation(errors) => json!({"message": "Validation failed", "errors": errors}),
+            ApiError::Validation(errors) => {
+                json!({"message": "Validation failed", "errors": errors})
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 json!({"message": "Internal server error"})
@@ -85,7 +87,9 @@ impl IntoResponse for ApiError {
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             ApiError::TooManyRequests { retry_after_secs } => {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
             _ => {}
         }

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 
 #[derive(Parser)]
-#[command(name = "authd", version, about = "A small OAuth 2.0 / OpenID Connect authorization server")]
+#[command(
+    name = "authd",
+    version,
+    about = "A small OAuth 2.0 / OpenID Connect authorization server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -38,7 +42,9 @@ enum KeysCommand {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.init(),
@@ -78,7 +84,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{applied} migration(s) applied");
             Ok(())
         }
-        Command::Keys { command: KeysCommand::List } => {
+        Command::Keys {
+            command: KeysCommand::List,
+        } => {
             let keys = KeyStore::load(&config.keys_dir).context("AUTHD_KEYS_DIR")?;
             let all = keys.all();
             if all.is_empty() {
@@ -87,7 +95,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             for (i, key) in all.iter().enumerate() {
                 let created = chrono::DateTime::<chrono::Utc>::from(key.created);
                 let status = if i == 0 { "signing" } else { "published" };
-                println!("{}  {}  created {}", key.kid, status, created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                println!(
+                    "{}  {}  created {}",
+                    key.kid,
+                    status,
+                    created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                );
             }
             Ok(())
         }

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
@@ -28,7 +30,10 @@ impl PasswordHasher {
     pub fn new() -> anyhow::Result<Self> {
         let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
         let dummy = hash_blocking(&format!("dummy-{}", uuid::Uuid::new_v4()))?;
-        Ok(Self { permits: Arc::new(Semaphore::new(parallel)), dummy: Arc::new(dummy) })
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(parallel)),
+            dummy: Arc::new(dummy),
+        })
     }
 
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
@@ -46,15 +51,27 @@ impl PasswordHasher {
         };
         let ok = self
             .blocking(move || {
-                let parsed = PasswordHash::new(&hash).map_err(|e| anyhow!("stored hash unreadable: {e}"))?;
-                Ok::<_, anyhow::Error>(argon2().verify_password(candidate.as_bytes(), &parsed).is_ok())
+                let parsed =
+                    PasswordHash::new(&hash).map_err(|e| anyhow!("stored hash unreadable: {e}"))?;
+                Ok::<_, anyhow::Error>(
+                    argon2()
+                        .verify_password(candidate.as_bytes(), &parsed)
+                        .is_ok(),
+                )
             })
             .await??;
         Ok(ok && real)
     }
 
-    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
-        let _permit = self.permits.acquire().await.map_err(|_| anyhow!("hasher closed"))?;
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| anyhow!("hasher closed"))?;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || span.in_scope(f))
             .instrument(tracing::Span::current())

@@ -18,7 +18,8 @@ impl LoginIdentifier {
     /// `None` for an identifier that cannot name any account.
     pub fn parse(raw: &str) -> Option<Self> {
         let raw = raw.trim();
-        if raw.is_empty() || raw.len() > 320 {
+        // PostgreSQL refuses NUL in text; no identifier holds control characters anyway.
+        if raw.is_empty() || raw.len() > 320 || raw.chars().any(char::is_control) {
             None
         } else if raw.contains('@') {
             EmailAddress::parse(raw).ok().map(Self::Email)
@@ -37,7 +38,9 @@ pub async fn login(
     meta: ClientMeta,
 ) -> Result<TokenResponse, AccountError> {
     let user = match &identifier {
-        Some(LoginIdentifier::Email(e)) => users::find_user_by_email(&state.db, &e.normalized()).await?,
+        Some(LoginIdentifier::Email(e)) => {
+            users::find_user_by_email(&state.db, &e.normalized()).await?
+        }
         Some(LoginIdentifier::Phone(p)) => users::find_user_by_phone(&state.db, p.as_str()).await?,
         Some(LoginIdentifier::Username(u)) => users::find_user_by_username(&state.db, u).await?,
         None => None,
@@ -47,7 +50,8 @@ pub async fn login(
         // but only with the right password.
         let pending = match &identifier {
             Some(LoginIdentifier::Email(e)) => {
-                registrations::find_pending_registration_by_email(&state.db, &e.normalized()).await?
+                registrations::find_pending_registration_by_email(&state.db, &e.normalized())
+                    .await?
             }
             _ => None,
         };
@@ -55,9 +59,17 @@ pub async fn login(
             .hasher
             .verify(password, pending.as_ref().map(|p| p.password_hash.as_str()))
             .await?;
-        return Err(if matches { AccountError::EmailNotVerified } else { AccountError::InvalidCredentials });
+        return Err(if matches {
+            AccountError::EmailNotVerified
+        } else {
+            AccountError::InvalidCredentials
+        });
     };
-    if !state.hasher.verify(password, user.password_hash.as_deref()).await? {
+    if !state
+        .hasher
+        .verify(password, user.password_hash.as_deref())
+        .await?
+    {
         return Err(AccountError::InvalidCredentials);
     }
     if !user.is_active {

@@ -30,7 +30,10 @@ pub struct NewRegistration {
 
 pub enum RegisterOutcome {
     /// A verification link is on its way.
-    Pending { registration_id: String, email: String },
+    Pending {
+        registration_id: String,
+        email: String,
+    },
     /// Verification is off: the user exists and is signed in.
     SignedIn(Box<TokenResponse>),
 }
@@ -38,11 +41,18 @@ pub enum RegisterOutcome {
 fn verification_link(state: &AppState, token: &OpaqueToken) -> String {
     match &state.config.frontend_url {
         Some(front) => format!("{front}/verify-email?token={}", token.expose()),
-        None => format!("{}/api/auth/verify?token={}", state.config.public_url, token.expose()),
+        None => format!(
+            "{}/api/auth/verify?token={}",
+            state.config.public_url,
+            token.expose()
+        ),
     }
 }
 
-fn verification_token(registration_id: &str, now: chrono::NaiveDateTime) -> (OpaqueToken, OneTimeTokenRow) {
+fn verification_token(
+    registration_id: &str,
+    now: chrono::NaiveDateTime,
+) -> (OpaqueToken, OneTimeTokenRow) {
     let token = OpaqueToken::generate();
     let row = OneTimeTokenRow {
         token_hash: token.hash().as_str().to_owned(),
@@ -86,7 +96,9 @@ pub async fn register(
         .or_else(|| FullName::join(reg.first_name.as_ref(), reg.last_name.as_ref()));
     let row = PendingRegistrationRow {
         // The id the user will have once verified (an anonymous user keeps its own).
-        id: anonymous.as_ref().map_or_else(|| UserId::new().to_string(), |u| u.id.clone()),
+        id: anonymous
+            .as_ref()
+            .map_or_else(|| UserId::new().to_string(), |u| u.id.clone()),
         email: reg.email.as_str().to_owned(),
         email_normalized,
         password_hash,
@@ -105,13 +117,21 @@ pub async fn register(
     if state.config.require_email_verification {
         state
             .mailer
-            .send(&row.email, Email::verify_email(verification_link(state, &token)))
+            .send(
+                &row.email,
+                Email::verify_email(verification_link(state, &token)),
+            )
             .await
             .map_err(AccountError::MailFailed)?;
-        Ok(RegisterOutcome::Pending { registration_id: row.id, email: row.email })
+        Ok(RegisterOutcome::Pending {
+            registration_id: row.id,
+            email: row.email,
+        })
     } else {
         let user = complete_registration(state, &token, false).await?;
-        Ok(RegisterOutcome::SignedIn(Box::new(open_session(state, &user, meta).await?)))
+        Ok(RegisterOutcome::SignedIn(Box::new(
+            open_session(state, &user, meta).await?,
+        )))
     }
 }
 
@@ -132,7 +152,14 @@ async fn complete_registration(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match registrations::verify_registration(&state.db, &hash, state.clock.now_naive(), email_verified).await {
+        match registrations::verify_registration(
+            &state.db,
+            &hash,
+            state.clock.now_naive(),
+            email_verified,
+        )
+        .await
+        {
             Ok(VerifyOutcome::Verified(user)) => return Ok(*user),
             Ok(VerifyOutcome::AlreadyVerified) => return Err(AccountError::AlreadyVerified),
             Ok(VerifyOutcome::Invalid) => return Err(AccountError::InvalidToken),
@@ -144,8 +171,13 @@ async fn complete_registration(
 
 /// Sends a fresh link to a pending registration. Answers the same whether or not the address
 /// is known; the email goes out in the background so timing tells nothing either.
-pub async fn resend_verification(state: &AppState, email: &EmailAddress) -> Result<(), AccountError> {
-    let Some(reg) = registrations::find_pending_registration_by_email(&state.db, &email.normalized()).await? else {
+pub async fn resend_verification(
+    state: &AppState,
+    email: &EmailAddress,
+) -> Result<(), AccountError> {
+    let Some(reg) =
+        registrations::find_pending_registration_by_email(&state.db, &email.normalized()).await?
+    else {
         return Ok(());
     };
     let (token, row) = verification_token(&reg.id, state.clock.now_naive());
@@ -153,7 +185,11 @@ pub async fn resend_verification(state: &AppState, email: &EmailAddress) -> Resu
     let state = state.clone();
     tokio::spawn(async move {
         let link = verification_link(&state, &token);
-        if let Err(e) = state.mailer.send(&reg.email, Email::verify_email(link)).await {
+        if let Err(e) = state
+            .mailer
+            .send(&reg.email, Email::verify_email(link))
+            .await
+        {
             tracing::error!(error = ?e, "re-sending a verification email failed");
         }
     });

@@ -58,7 +58,11 @@ pub(super) async fn open_session(
 }
 
 /// Signs an access token for a session of `user`.
-pub fn sign_access_token(state: &AppState, user: &UserRow, session: &SessionRow) -> Result<(String, u64), AccountError> {
+pub fn sign_access_token(
+    state: &AppState,
+    user: &UserRow,
+    session: &SessionRow,
+) -> Result<(String, u64), AccountError> {
     let now = state.clock.now().timestamp();
     let ttl = state.config.access_token_ttl.as_secs();
     let claims = AccessClaims {
@@ -99,7 +103,8 @@ pub async fn refresh(
     presented: &str,
     device_id: Option<&str>,
 ) -> Result<TokenResponse, AccountError> {
-    let presented = OpaqueToken::from_presented(presented).ok_or(AccountError::InvalidRefreshToken)?;
+    let presented =
+        OpaqueToken::from_presented(presented).ok_or(AccountError::InvalidRefreshToken)?;
     let policy = RotationPolicy {
         refresh_ttl: chrono(state.config.refresh_token_ttl),
         reuse_grace: chrono(state.config.refresh_reuse_grace),
@@ -114,13 +119,19 @@ pub async fn refresh(
     )
     .await?;
     match outcome {
-        RotateOutcome::Rotated { session, user, token } => token_response(state, &user, &session, token),
+        RotateOutcome::Rotated {
+            session,
+            user,
+            token,
+        } => token_response(state, &user, &session, token),
         RotateOutcome::Reused => {
             tracing::warn!("a retired refresh token was presented again; its session is ended");
             Err(AccountError::InvalidRefreshToken)
         }
         RotateOutcome::Disabled => Err(AccountError::AccountDisabled),
-        RotateOutcome::Invalid | RotateOutcome::DeviceMismatch => Err(AccountError::InvalidRefreshToken),
+        RotateOutcome::Invalid | RotateOutcome::DeviceMismatch => {
+            Err(AccountError::InvalidRefreshToken)
+        }
     }
 }
 

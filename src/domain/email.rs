@@ -36,7 +36,9 @@ impl EmailAddress {
     }
 
     pub fn local_part(&self) -> &str {
-        self.0.rsplit_once('@').map_or(self.0.as_str(), |(local, _)| local)
+        self.0
+            .rsplit_once('@')
+            .map_or(self.0.as_str(), |(local, _)| local)
     }
 }
 
@@ -82,7 +84,10 @@ mod tests {
             "Name <a@example.com>",
             "user@@example.com",
         ] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be rejected");
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 

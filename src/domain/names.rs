@@ -38,7 +38,11 @@ impl FullName {
 
     /// The join of first and last name, when only those were given.
     pub fn join(first: Option<&PersonName>, last: Option<&PersonName>) -> Option<Self> {
-        let parts: Vec<&str> = [first, last].into_iter().flatten().map(|n| n.0.as_str()).collect();
+        let parts: Vec<&str> = [first, last]
+            .into_iter()
+            .flatten()
+            .map(|n| n.0.as_str())
+            .collect();
         (!parts.is_empty()).then(|| Self(parts.join(" ")))
     }
 
@@ -53,14 +57,25 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(PersonName::parse("  Ann ", "First name").unwrap().unwrap().into_inner(), "Ann");
+        assert_eq!(
+            PersonName::parse("  Ann ", "First name")
+                .unwrap()
+                .unwrap()
+                .into_inner(),
+            "Ann"
+        );
         assert!(PersonName::parse("", "First name").unwrap().is_none());
         assert!(PersonName::parse(&"x".repeat(51), "First name").is_err());
         assert!(PersonName::parse("a\u{0}b", "First name").is_err());
         assert!(FullName::parse(&"é".repeat(100)).unwrap().is_some());
         let first = PersonName::parse("Ann", "f").unwrap();
         let last = PersonName::parse("Lee", "l").unwrap();
-        assert_eq!(FullName::join(first.as_ref(), last.as_ref()).unwrap().into_inner(), "Ann Lee");
+        assert_eq!(
+            FullName::join(first.as_ref(), last.as_ref())
+                .unwrap()
+                .into_inner(),
+            "Ann Lee"
+        );
         assert!(FullName::join(None, None).is_none());
     }
 }

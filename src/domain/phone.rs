@@ -34,7 +34,9 @@ impl PhoneNumber {
     pub fn looks_like(raw: &str) -> bool {
         let t = raw.trim();
         (t.starts_with('+') || t.starts_with("00"))
-            && t.chars().skip(1).all(|c| c.is_ascii_digit() || " -().".contains(c))
+            && t.chars()
+                .skip(1)
+                .all(|c| c.is_ascii_digit() || " -().".contains(c))
     }
 
     pub fn as_str(&self) -> &str {
@@ -54,14 +56,30 @@ mod tests {
 
     #[test]
     fn parses_to_e164() {
-        assert_eq!(PhoneNumber::parse("+254 712 345678").unwrap().as_str(), "+254712345678");
-        assert_eq!(PhoneNumber::parse("0044 20 7946 0958").unwrap().as_str(), "+442079460958");
-        assert_eq!(PhoneNumber::parse("+1 (415) 555-2671").unwrap().as_str(), "+14155552671");
+        assert_eq!(
+            PhoneNumber::parse("+254 712 345678").unwrap().as_str(),
+            "+254712345678"
+        );
+        assert_eq!(
+            PhoneNumber::parse("0044 20 7946 0958").unwrap().as_str(),
+            "+442079460958"
+        );
+        assert_eq!(
+            PhoneNumber::parse("+1 (415) 555-2671").unwrap().as_str(),
+            "+14155552671"
+        );
     }
 
     #[test]
     fn rejects_garbage_and_numbers_without_country() {
-        for bad in ["", "abc", "0712345678", "+1", "+999 1234", "+12345678901234567890123456789012345"] {
+        for bad in [
+            "",
+            "abc",
+            "0712345678",
+            "+1",
+            "+999 1234",
+            "+12345678901234567890123456789012345",
+        ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::extract::{AuthUser, Payload, authenticate, bearer};
 use super::requests::{
-    EmailRequest, LoginInput, LoginRequest, LogoutRequest, RefreshInput, RefreshRequest, RegisterRequest,
-    TokenRequest,
+    EmailRequest, LoginInput, LoginRequest, LogoutRequest, RefreshInput, RefreshRequest,
+    RegisterRequest, TokenRequest,
 };
 use crate::accounts::{self, ClientMeta, NewRegistration, RegisterOutcome, UserView};
 use crate::domain::UserId;
@@ -32,7 +32,10 @@ pub async fn register(
         }
     }
     match accounts::register(&state, reg, meta).await? {
-        RegisterOutcome::Pending { registration_id, email } => Ok((
+        RegisterOutcome::Pending {
+            registration_id,
+            email,
+        } => Ok((
             StatusCode::CREATED,
             Json(json!({
                 "message": format!("Registration successful. Verification email sent to {email}"),
@@ -41,7 +44,9 @@ pub async fn register(
             })),
         )
             .into_response()),
-        RegisterOutcome::SignedIn(tokens) => Ok((StatusCode::CREATED, Json(tokens)).into_response()),
+        RegisterOutcome::SignedIn(tokens) => {
+            Ok((StatusCode::CREATED, Json(tokens)).into_response())
+        }
     }
 }
 
@@ -68,7 +73,12 @@ pub async fn verify_link(
 ) -> Result<Response, ApiError> {
     let token = query_token(query).ok_or_else(|| ApiError::field("token", "Token is required"))?;
     accounts::verify_email(&state, &token).await?;
-    if let Some(front) = state.config.frontend_url.as_deref().filter(|_| wants_html(&headers)) {
+    if let Some(front) = state
+        .config
+        .frontend_url
+        .as_deref()
+        .filter(|_| wants_html(&headers))
+    {
         return Ok(Redirect::to(&format!("{front}/login?verified=1")).into_response());
     }
     Ok(Json(json!({"message": VERIFIED})).into_response())
@@ -100,7 +110,9 @@ pub async fn login(
 ) -> Result<Json<accounts::TokenResponse>, ApiError> {
     let input = LoginInput::try_from(body)?;
     meta.device_id = input.device_id;
-    Ok(Json(accounts::login(&state, input.identifier, &input.password, meta).await?))
+    Ok(Json(
+        accounts::login(&state, input.identifier, &input.password, meta).await?,
+    ))
 }
 
 pub async fn refresh(
@@ -108,7 +120,9 @@ pub async fn refresh(
     Payload(body): Payload<RefreshRequest>,
 ) -> Result<Json<accounts::TokenResponse>, ApiError> {
     let input = RefreshInput::try_from(body)?;
-    Ok(Json(accounts::refresh(&state, &input.refresh_token, input.device_id.as_deref()).await?))
+    Ok(Json(
+        accounts::refresh(&state, &input.refresh_token, input.device_id.as_deref()).await?,
+    ))
 }
 
 /// Ends the session named by a refresh token or by a Bearer access token. Answers 200 when
@@ -120,19 +134,31 @@ pub async fn logout(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let sid = match bearer(&headers) {
         // Expiry is ignored (now = 0): logging out with a stale token must still work.
-        Ok(Some(token)) => jwt::verify_access_token(&state.keys, token, &state.config.issuer, state.audience(), 0)
-            .ok()
-            .map(|c| c.sid),
+        Ok(Some(token)) => jwt::verify_access_token(
+            &state.keys,
+            token,
+            &state.config.issuer,
+            state.audience(),
+            0,
+        )
+        .ok()
+        .map(|c| c.sid),
         _ => None,
     };
     if body.refresh_token.is_none() && sid.is_none() {
-        return Err(ApiError::field("refresh_token", "A refresh token or a Bearer access token is required"));
+        return Err(ApiError::field(
+            "refresh_token",
+            "A refresh token or a Bearer access token is required",
+        ));
     }
     accounts::logout(&state, body.refresh_token.as_deref(), sid.as_deref()).await?;
     Ok(Json(json!({"message": "Logged out successfully"})))
 }
 
-pub async fn logout_all(State(state): State<AppState>, auth: AuthUser) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn logout_all(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
     accounts::logout_all(&state, &auth.user.id).await?;
     Ok(Json(json!({"message": "All sessions revoked"})))
 }

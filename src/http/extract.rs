@@ -59,9 +59,9 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Payload<T> {
             .await
             .map_err(|_| ApiError::PayloadTooLarge)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return serde_json::from_str("{}").map(Payload).map_err(|_| {
-                ApiError::BadRequest("A request body is required".into())
-            });
+            return serde_json::from_str("{}")
+                .map(Payload)
+                .map_err(|_| ApiError::BadRequest("A request body is required".into()));
         }
         match kind {
             Some(Kind::Json) => {
@@ -81,7 +81,6 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Payload<T> {
     }
 }
 
-
 /// The user behind a valid Bearer access token whose session is still live.
 pub struct AuthUser {
     pub user: UserRow,
@@ -93,9 +92,13 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| ApiError::Unauthorized("Invalid token"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("Invalid token"))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim()))
         }
         _ => Err(ApiError::Unauthorized("Invalid token")),
@@ -105,8 +108,14 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 /// Checks an access token as authd's own endpoints do: signature, claims, and a live session.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     let now = state.clock.now();
-    let claims = jwt::verify_access_token(&state.keys, token, &state.config.issuer, state.audience(), now.timestamp())
-        .map_err(|_| ApiError::Unauthorized("Invalid or expired token"))?;
+    let claims = jwt::verify_access_token(
+        &state.keys,
+        token,
+        &state.config.issuer,
+        state.audience(),
+        now.timestamp(),
+    )
+    .map_err(|_| ApiError::Unauthorized("Invalid or expired token"))?;
     sessions::find_live_session(&state.db, &claims.sid, now.naive_utc())
         .await?
         .filter(|s| s.user_id == claims.sub)
@@ -124,7 +133,8 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(&parts.headers)?.ok_or(ApiError::Unauthorized("Missing bearer token"))?;
+        let token =
+            bearer(&parts.headers)?.ok_or(ApiError::Unauthorized("Missing bearer token"))?;
         authenticate(state, token).await
     }
 }
@@ -132,7 +142,10 @@ impl FromRequestParts<AppState> for AuthUser {
 impl FromRequestParts<AppState> for ClientMeta {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -142,6 +155,10 @@ impl FromRequestParts<AppState> for ClientMeta {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_string());
-        Ok(ClientMeta { device_id: None, user_agent, ip })
+        Ok(ClientMeta {
+            device_id: None,
+            user_agent,
+            ip,
+        })
     }
 }

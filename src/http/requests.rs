@@ -33,15 +33,23 @@ struct Check(FieldErrors);
 impl Check {
     fn take<T, E: ToString>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
         r.map_err(|e| {
-            self.0.entry(field.to_owned()).or_insert_with(|| e.to_string());
+            self.0
+                .entry(field.to_owned())
+                .or_insert_with(|| e.to_string());
         })
         .ok()
     }
     fn fail(&mut self, field: &str, message: &str) {
-        self.0.entry(field.to_owned()).or_insert_with(|| message.to_owned());
+        self.0
+            .entry(field.to_owned())
+            .or_insert_with(|| message.to_owned());
     }
     fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, ApiError> {
-        if self.0.is_empty() { Ok(value()) } else { Err(ApiError::Validation(self.0)) }
+        if self.0.is_empty() {
+            Ok(value())
+        } else {
+            Err(ApiError::Validation(self.0))
+        }
     }
 }
 
@@ -73,7 +81,8 @@ impl TryFrom<RegisterRequest> for NewRegistration {
 
     fn try_from(r: RegisterRequest) -> Result<Self, ApiError> {
         let mut c = Check::default();
-        let email = required(&mut c, "email", &r.email, "Email").and_then(|e| c.take("email", EmailAddress::parse(e)));
+        let email = required(&mut c, "email", &r.email, "Email")
+            .and_then(|e| c.take("email", EmailAddress::parse(e)));
         let password = required(&mut c, "password", &r.password, "Password")
             .and_then(|p| c.take("password", Password::parse(p, r.email.as_deref())));
         if let (Some(p), Some(confirm)) = (&r.password, &r.confirm_password)
@@ -82,12 +91,23 @@ impl TryFrom<RegisterRequest> for NewRegistration {
             c.fail("confirm_password", "Passwords do not match");
         }
         let full_name = optional(&mut c, "full_name", &r.full_name, FullName::parse);
-        let first_name = optional(&mut c, "first_name", &r.first_name, |s| PersonName::parse(s, "First name"));
-        let last_name = optional(&mut c, "last_name", &r.last_name, |s| PersonName::parse(s, "Last name"));
-        let username = optional(&mut c, "username", &r.username, |s| Username::parse(s).map(Some));
-        let phone = optional(&mut c, "phone", &r.phone, |s| PhoneNumber::parse(s).map(Some));
+        let first_name = optional(&mut c, "first_name", &r.first_name, |s| {
+            PersonName::parse(s, "First name")
+        });
+        let last_name = optional(&mut c, "last_name", &r.last_name, |s| {
+            PersonName::parse(s, "Last name")
+        });
+        let username = optional(&mut c, "username", &r.username, |s| {
+            Username::parse(s).map(Some)
+        });
+        let phone = optional(&mut c, "phone", &r.phone, |s| {
+            PhoneNumber::parse(s).map(Some)
+        });
         let anonymous_id = optional(&mut c, "anonymous_id", &r.anonymous_id, |s| {
-            s.trim().parse::<UserId>().map(Some).map_err(|_| "Invalid anonymous id")
+            s.trim()
+                .parse::<UserId>()
+                .map(Some)
+                .map_err(|_| "Invalid anonymous id")
         });
         c.finish(|| NewRegistration {
             email: email.expect("checked"),
@@ -146,7 +166,10 @@ impl TryFrom<LoginRequest> for LoginInput {
 fn device_id(c: &mut Check, raw: Option<String>) -> Option<String> {
     let id = raw.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())?;
     if id.chars().count() > 128 || id.chars().any(char::is_control) {
-        c.fail("device_id", "Device id must be at most 128 printable characters");
+        c.fail(
+            "device_id",
+            "Device id must be at most 128 printable characters",
+        );
         return None;
     }
     Some(id)
@@ -170,9 +193,13 @@ impl TryFrom<RefreshRequest> for RefreshInput {
 
     fn try_from(r: RefreshRequest) -> Result<Self, ApiError> {
         let mut c = Check::default();
-        let token = required(&mut c, "refresh_token", &r.refresh_token, "Refresh token").map(str::to_owned);
+        let token =
+            required(&mut c, "refresh_token", &r.refresh_token, "Refresh token").map(str::to_owned);
         let device_id = device_id(&mut c, r.device_id);
-        c.finish(|| RefreshInput { refresh_token: token.expect("checked"), device_id })
+        c.finish(|| RefreshInput {
+            refresh_token: token.expect("checked"),
+            device_id,
+        })
     }
 }
 
@@ -203,7 +230,8 @@ pub struct EmailRequest {
 impl EmailRequest {
     pub fn email(&self) -> Result<EmailAddress, ApiError> {
         let mut c = Check::default();
-        let e = required(&mut c, "email", &self.email, "Email").and_then(|e| c.take("email", EmailAddress::parse(e)));
+        let e = required(&mut c, "email", &self.email, "Email")
+            .and_then(|e| c.take("email", EmailAddress::parse(e)));
         c.finish(|| e.expect("checked"))
     }
 }

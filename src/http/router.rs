@@ -25,9 +25,15 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 fn auth_routes() -> Router<AppState> {
     Router::new()
         .route("/register", post(accounts::register))
-        .route("/verify", get(accounts::verify_link).post(accounts::verify_post))
+        .route(
+            "/verify",
+            get(accounts::verify_link).post(accounts::verify_post),
+        )
         .route("/verify-email-link", get(accounts::verify_link))
-        .route("/verify-email", get(accounts::verify_link).post(accounts::verify_post))
+        .route(
+            "/verify-email",
+            get(accounts::verify_link).post(accounts::verify_post),
+        )
         .route("/resend-verification", post(accounts::resend_verification))
         .route("/login", post(accounts::login))
         .route("/refresh", post(accounts::refresh))
@@ -44,8 +50,14 @@ pub fn build_router(state: AppState) -> Router {
         .nest("/auth", auth_routes())
         .route("/api/users/me", get(accounts::me))
         .route("/api/user/profile", get(accounts::me))
-        .route("/.well-known/openid-configuration", get(wellknown::openid_configuration))
-        .route("/.well-known/oauth-authorization-server", get(wellknown::oauth_authorization_server))
+        .route(
+            "/.well-known/openid-configuration",
+            get(wellknown::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(wellknown::oauth_authorization_server),
+        )
         .route("/.well-known/jwks.json", get(wellknown::jwks))
         .route("/healthz", get(wellknown::healthz))
         .route("/readyz", get(wellknown::readyz))
@@ -71,8 +83,15 @@ pub fn build_router(state: AppState) -> Router {
             TraceLayer::new_for_http()
                 // The span names the route and path only: query strings can carry tokens.
                 .make_span_with(|req: &Request<Body>| {
-                    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-                    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(|p| p.as_str().to_owned());
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
                     tracing::info_span!(
                         "request",
                         method = %req.method(),
@@ -83,7 +102,11 @@ pub fn build_router(state: AppState) -> Router {
                 })
                 .on_request(())
                 .on_response(|res: &Response<Body>, latency: Duration, _span: &Span| {
-                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_ms = latency.as_millis() as u64,
+                        "response"
+                    );
                 })
                 .on_failure(()),
         )
@@ -94,12 +117,21 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     if origins.is_empty() {
         return None;
     }
-    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
             .allow_credentials(true)
-            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
             .max_age(Duration::from_secs(600)),
     )

@@ -35,7 +35,10 @@ pub async fn oauth_authorization_server(State(state): State<AppState>) -> Json<V
 
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CACHE_CONTROL, format!("public, max-age={JWKS_MAX_AGE_SECS}"))],
+        [(
+            header::CACHE_CONTROL,
+            format!("public, max-age={JWKS_MAX_AGE_SECS}"),
+        )],
         Json(state.keys.jwks()),
     )
 }
@@ -47,6 +50,13 @@ pub async fn healthz() -> Json<Value> {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.db.ping().await;
     let key = state.keys.signing_key().is_some();
-    let status = if database && key { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"database": database, "signing_key": key})))
+    let status = if database && key {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"database": database, "signing_key": key})),
+    )
 }

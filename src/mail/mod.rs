@@ -16,7 +16,10 @@ pub use templates::Email;
 
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Dir { dir: PathBuf, transport: AsyncFileTransport<Tokio1Executor> },
+    Dir {
+        dir: PathBuf,
+        transport: AsyncFileTransport<Tokio1Executor>,
+    },
 }
 
 pub struct Mailer {
@@ -38,7 +41,10 @@ impl Mailer {
                 transport: AsyncFileTransport::new(&config.mail_dir),
             },
         };
-        Ok(Self { transport, from: config.mail_from.clone() })
+        Ok(Self {
+            transport,
+            from: config.mail_from.clone(),
+        })
     }
 
     pub fn describe(&self) -> String {
@@ -61,7 +67,10 @@ impl Mailer {
                 tokio::fs::create_dir_all(dir)
                     .await
                     .with_context(|| format!("creating {}", dir.display()))?;
-                let id = transport.send(message).await.context("writing the email file")?;
+                let id = transport
+                    .send(message)
+                    .await
+                    .context("writing the email file")?;
                 tracing::info!(to = %to.email, file = %dir.join(format!("{id}.eml")).display(), link = %email.link, "email written to the outbox");
             }
         }

@@ -33,7 +33,10 @@ impl Email {
     }
 
     pub(super) fn build(&self, from: Mailbox, to: Mailbox) -> anyhow::Result<Message> {
-        let text = format!("{}\n\n{}:\n{}\n\n{}\n", self.intro, self.action, self.link, self.outro);
+        let text = format!(
+            "{}\n\n{}:\n{}\n\n{}\n",
+            self.intro, self.action, self.link, self.outro
+        );
         let link = html_escape(&self.link);
         let html = format!(
             "<!doctype html><html><body style=\"font-family:sans-serif\">\

@@ -20,7 +20,11 @@ impl From<DieselError> for StorageError {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 // PostgreSQL names the constraint (`users_phone_key`); SQLite only says
                 // `UNIQUE constraint failed: users.phone`. Both mention the column.
-                let text = format!("{} {}", info.constraint_name().unwrap_or(""), info.message());
+                let text = format!(
+                    "{} {}",
+                    info.constraint_name().unwrap_or(""),
+                    info.message()
+                );
                 let field = ["email", "username", "phone"]
                     .into_iter()
                     .find(|f| text.contains(f))

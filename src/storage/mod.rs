@@ -18,7 +18,9 @@ use diesel::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{
+    AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, SimpleAsyncConnection,
+};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
 
@@ -31,7 +33,7 @@ const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
 /// Arbitrary constant: the PostgreSQL advisory lock that keeps two instances from migrating at once.
-const MIGRATION_LOCK: i64 = 0x6175_7468_64;
+const MIGRATION_LOCK: i64 = 0x0061_7574_6864;
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
@@ -43,7 +45,9 @@ pub enum Database {
     Sqlite(Pool<SqliteConn>),
 }
 
-/// A connection checked out of the pool.
+/// A connection checked out of the pool. Short-lived and used in place, so the size
+/// difference between the variants costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Conn {
     Postgres(Object<AsyncPgConnection>),
     Sqlite(Object<SqliteConn>),
@@ -82,9 +86,13 @@ impl Database {
             if path.is_empty() {
                 anyhow::bail!("DATABASE_URL: sqlite:// needs a file path");
             }
-            if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating the database folder {}", parent.display()))?;
+            if let Some(parent) = Path::new(path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent).with_context(|| {
+                    format!("creating the database folder {}", parent.display())
+                })?;
             }
             let mut config = ManagerConfig::<SqliteConn>::default();
             config.custom_setup = Box::new(|path| {

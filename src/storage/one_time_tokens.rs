@@ -12,7 +12,10 @@ pub const PURPOSE_RESET_PASSWORD: &str = "reset_password";
 
 /// Stores a new token for `row.subject`, replacing any earlier unused one for the same purpose,
 /// so only the newest link works.
-pub async fn replace_one_time_token(db: &Database, row: &OneTimeTokenRow) -> Result<(), StorageError> {
+pub async fn replace_one_time_token(
+    db: &Database,
+    row: &OneTimeTokenRow,
+) -> Result<(), StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
             diesel::delete(
@@ -23,7 +26,10 @@ pub async fn replace_one_time_token(db: &Database, row: &OneTimeTokenRow) -> Res
             )
             .execute(c)
             .await?;
-            diesel::insert_into(one_time_tokens::table).values(row).execute(c).await?;
+            diesel::insert_into(one_time_tokens::table)
+                .values(row)
+                .execute(c)
+                .await?;
             Ok::<_, StorageError>(())
         })
         .await)

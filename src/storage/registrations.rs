@@ -35,11 +35,19 @@ pub async fn replace_pending_registration(
             diesel::delete(one_time_tokens::table.filter(one_time_tokens::subject.eq_any(&old)))
                 .execute(c)
                 .await?;
-            diesel::delete(pending_registrations::table.filter(pending_registrations::id.eq_any(&old)))
+            diesel::delete(
+                pending_registrations::table.filter(pending_registrations::id.eq_any(&old)),
+            )
+            .execute(c)
+            .await?;
+            diesel::insert_into(pending_registrations::table)
+                .values(row)
                 .execute(c)
                 .await?;
-            diesel::insert_into(pending_registrations::table).values(row).execute(c).await?;
-            diesel::insert_into(one_time_tokens::table).values(token).execute(c).await?;
+            diesel::insert_into(one_time_tokens::table)
+                .values(token)
+                .execute(c)
+                .await?;
             Ok::<_, StorageError>(())
         })
         .await)
@@ -137,7 +145,9 @@ pub async fn verify_registration(
             };
             let user = UserRow {
                 // The registration's id was chosen as the user's id, so `user_id` answered at sign-up holds.
-                id: anonymous.as_ref().map_or_else(|| reg.id.clone(), |a| a.id.clone()),
+                id: anonymous
+                    .as_ref()
+                    .map_or_else(|| reg.id.clone(), |a| a.id.clone()),
                 email: Some(reg.email.clone()),
                 email_normalized: Some(reg.email_normalized.clone()),
                 pending_email: None,
@@ -173,7 +183,10 @@ pub async fn verify_registration(
                     .execute(c)
                     .await?;
             } else {
-                diesel::insert_into(users::table).values(&user).execute(c).await?;
+                diesel::insert_into(users::table)
+                    .values(&user)
+                    .execute(c)
+                    .await?;
             }
             diesel::delete(pending_registrations::table.find(&reg.id))
                 .execute(c)

@@ -44,8 +44,14 @@ pub async fn open_session(
 ) -> Result<(), StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
-            diesel::insert_into(sessions::table).values(session).execute(c).await?;
-            diesel::insert_into(refresh_tokens::table).values(refresh).execute(c).await?;
+            diesel::insert_into(sessions::table)
+                .values(session)
+                .execute(c)
+                .await?;
+            diesel::insert_into(refresh_tokens::table)
+                .values(refresh)
+                .execute(c)
+                .await?;
             diesel::update(users::table.find(&session.user_id))
                 .set(users::last_login_at.eq(session.created_at))
                 .execute(c)
@@ -143,7 +149,10 @@ pub async fn rotate_refresh_token(
                         retired_at: None,
                         successor_sealed: None,
                     };
-                    diesel::insert_into(refresh_tokens::table).values(&next).execute(c).await?;
+                    diesel::insert_into(refresh_tokens::table)
+                        .values(&next)
+                        .execute(c)
+                        .await?;
                     diesel::update(sessions::table.find(&session.id))
                         .set(sessions::last_used_at.eq(now))
                         .execute(c)
@@ -180,7 +189,11 @@ pub async fn rotate_refresh_token(
                         .await?;
                     return Ok(RotateOutcome::Reused);
                 }
-                let Some(next) = row.successor_sealed.as_deref().and_then(|s| holder.unseal(s)) else {
+                let Some(next) = row
+                    .successor_sealed
+                    .as_deref()
+                    .and_then(|s| holder.unseal(s))
+                else {
                     return Ok(RotateOutcome::Invalid);
                 };
                 let Some(next_row) = refresh_tokens::table
@@ -201,12 +214,20 @@ pub async fn rotate_refresh_token(
 }
 
 /// Ends one session. Returns whether a live session was ended.
-pub async fn revoke_session(db: &Database, id: &str, now: NaiveDateTime) -> Result<bool, StorageError> {
+pub async fn revoke_session(
+    db: &Database,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StorageError> {
     run!(db, |c| {
-        let n = diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
-            .set(sessions::revoked_at.eq(now))
-            .execute(c)
-            .await?;
+        let n = diesel::update(
+            sessions::table
+                .find(id)
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(now))
+        .execute(c)
+        .await?;
         Ok(n > 0)
     })
 }

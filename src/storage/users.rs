@@ -28,7 +28,10 @@ pub async fn find_user_by_email(
         .optional()?))
 }
 
-pub async fn find_user_by_phone(db: &Database, phone: &str) -> Result<Option<UserRow>, StorageError> {
+pub async fn find_user_by_phone(
+    db: &Database,
+    phone: &str,
+) -> Result<Option<UserRow>, StorageError> {
     run!(db, |c| Ok(users::table
         .filter(users::phone.eq(phone))
         .select(UserRow::as_select())
@@ -49,6 +52,9 @@ pub async fn find_user_by_username(
         .optional()?))
 }
 
+/// Email (normalized), username and phone of one user.
+type Identifiers = (Option<String>, Option<String>, Option<String>);
+
 /// Which of the given identifiers an existing user already holds, email first.
 pub async fn find_taken_identifier(
     db: &Database,
@@ -59,26 +65,28 @@ pub async fn find_taken_identifier(
 ) -> Result<Option<&'static str>, StorageError> {
     let except = except_user.unwrap_or("");
     run!(db, |c| {
-        let hits: Vec<(Option<String>, Option<String>, Option<String>)> = users::table
+        let hits: Vec<Identifiers> = users::table
             .filter(users::id.ne(except))
             .filter(
                 users::email_normalized
                     .eq(email_normalized)
-                    .or(users::username.eq(username.unwrap_or("\u{0}")))
-                    .or(users::phone.eq(phone.unwrap_or("\u{0}"))),
+                    .or(users::username.eq_any(username.into_iter().collect::<Vec<_>>()))
+                    .or(users::phone.eq_any(phone.into_iter().collect::<Vec<_>>())),
             )
             .select((users::email_normalized, users::username, users::phone))
             .load(c)
             .await?;
-        let has = |pick: fn(&(Option<String>, Option<String>, Option<String>)) -> Option<&str>,
-                   want: Option<&str>| {
-            want.is_some() && hits.iter().any(|h| pick(h) == want)
+        let held = |field: usize, want: Option<&str>| {
+            want.is_some()
+                && hits
+                    .iter()
+                    .any(|(e, u, p)| [e, u, p][field].as_deref() == want)
         };
-        Ok(if has(|h| h.0.as_deref(), Some(email_normalized)) {
+        Ok(if held(0, Some(email_normalized)) {
             Some("email")
-        } else if has(|h| h.1.as_deref(), username) {
+        } else if held(1, username) {
             Some("username")
-        } else if has(|h| h.2.as_deref(), phone) {
+        } else if held(2, phone) {
             Some("phone")
         } else {
             None
@@ -88,12 +96,19 @@ pub async fn find_taken_identifier(
 
 pub async fn insert_user(db: &Database, row: &UserRow) -> Result<(), StorageError> {
     run!(db, |c| {
-        diesel::insert_into(users::table).values(row).execute(c).await?;
+        diesel::insert_into(users::table)
+            .values(row)
+            .execute(c)
+            .await?;
         Ok(())
     })
 }
 
-pub async fn touch_last_login(db: &Database, id: &str, now: NaiveDateTime) -> Result<(), StorageError> {
+pub async fn touch_last_login(
+    db: &Database,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<(), StorageError> {
     run!(db, |c| {
         diesel::update(users::table.find(id))
             .set(users::last_login_at.eq(now))

@@ -54,7 +54,11 @@ pub fn verify_access_token(
     if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
         return Err(JwtError::Invalid);
     }
-    let key = header.kid.as_deref().and_then(|kid| keys.find(kid)).ok_or(JwtError::Invalid)?;
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| keys.find(kid))
+        .ok_or(JwtError::Invalid)?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);

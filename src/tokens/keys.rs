@@ -29,9 +29,13 @@ impl SigningKey {
     fn from_pkcs8_pem(pem_text: &str, created: SystemTime) -> anyhow::Result<Self> {
         let parsed = pem::parse(pem_text).context("not a PEM file")?;
         if parsed.tag() != "PRIVATE KEY" {
-            bail!("expected a PKCS#8 \"PRIVATE KEY\" PEM, found {:?}", parsed.tag());
+            bail!(
+                "expected a PKCS#8 \"PRIVATE KEY\" PEM, found {:?}",
+                parsed.tag()
+            );
         }
-        let pair = KeyPair::from_pkcs8(parsed.contents()).map_err(|e| anyhow::anyhow!("not an RSA key: {e}"))?;
+        let pair = KeyPair::from_pkcs8(parsed.contents())
+            .map_err(|e| anyhow::anyhow!("not an RSA key: {e}"))?;
         if pair.public_modulus_len() < 256 {
             bail!("RSA keys must have at least 2048 bits");
         }
@@ -68,7 +72,10 @@ pub struct KeyStore {
 impl KeyStore {
     /// Loads every key in `dir`; with none there, generates one first.
     pub fn load_or_generate(dir: &Path) -> anyhow::Result<Self> {
-        let store = Self { dir: dir.to_owned(), keys: RwLock::new(Arc::new(Vec::new())) };
+        let store = Self {
+            dir: dir.to_owned(),
+            keys: RwLock::new(Arc::new(Vec::new())),
+        };
         store.reload()?;
         if store.all().is_empty() {
             generate_key_file(dir)?;
@@ -79,7 +86,10 @@ impl KeyStore {
 
     /// Loads the folder without generating anything (for `keys list`).
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
-        let store = Self { dir: dir.to_owned(), keys: RwLock::new(Arc::new(Vec::new())) };
+        let store = Self {
+            dir: dir.to_owned(),
+            keys: RwLock::new(Arc::new(Vec::new())),
+        };
         store.reload()?;
         Ok(store)
     }
@@ -88,11 +98,16 @@ impl KeyStore {
     pub fn reload(&self) -> anyhow::Result<()> {
         let mut keys = Vec::new();
         if self.dir.exists() {
-            for entry in std::fs::read_dir(&self.dir).with_context(|| format!("reading {}", self.dir.display()))? {
+            for entry in std::fs::read_dir(&self.dir)
+                .with_context(|| format!("reading {}", self.dir.display()))?
+            {
                 let path = entry?.path();
                 if path.extension().is_some_and(|x| x == "pem") {
-                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-                    let created = std::fs::metadata(&path)?.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    let created = std::fs::metadata(&path)?
+                        .modified()
+                        .unwrap_or(SystemTime::UNIX_EPOCH);
                     let key = SigningKey::from_pkcs8_pem(&text, created)
                         .with_context(|| format!("loading {}", path.display()))?;
                     keys.push(Arc::new(key));
@@ -125,8 +140,11 @@ impl KeyStore {
 /// Generates a 2048-bit RSA key into `dir` as `{kid}.pem`, readable by the owner only.
 pub fn generate_key_file(dir: &Path) -> anyhow::Result<PathBuf> {
     create_private_dir(dir)?;
-    let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
-    let der = pair.as_der().map_err(|_| anyhow::anyhow!("encoding the key failed"))?;
+    let pair = KeyPair::generate(KeySize::Rsa2048)
+        .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
+    let der = pair
+        .as_der()
+        .map_err(|_| anyhow::anyhow!("encoding the key failed"))?;
     let text = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
     let kid = SigningKey::from_pkcs8_pem(&text, SystemTime::now())?.kid;
     let path = dir.join(format!("{kid}.pem"));
@@ -181,7 +199,10 @@ mod tests {
     fn thumbprint_matches_rfc7638_example() {
         // The example key of RFC 7638 section 3.1.
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
-        assert_eq!(thumbprint(n, "AQAB"), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            thumbprint(n, "AQAB"),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]
@@ -194,7 +215,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let again = KeyStore::load_or_generate(&keys_dir).unwrap();
         assert_eq!(again.all().len(), 1);

@@ -31,7 +31,8 @@ impl OpaqueToken {
     /// A token presented by a client; `None` when it cannot be one of ours.
     pub fn from_presented(raw: &str) -> Option<Self> {
         let t = raw.trim();
-        (!t.is_empty() && t.len() <= MAX_PRESENTED_LEN).then(|| Self(SecretString::from(t.to_owned())))
+        (!t.is_empty() && t.len() <= MAX_PRESENTED_LEN)
+            .then(|| Self(SecretString::from(t.to_owned())))
     }
 
     pub fn expose(&self) -> &str {
@@ -54,8 +55,11 @@ impl OpaqueToken {
 
     pub fn unseal(&self, sealed: &str) -> Option<OpaqueToken> {
         let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
-        (raw.len() == TOKEN_BYTES)
-            .then(|| Self(SecretString::from(URL_SAFE_NO_PAD.encode(xor_pad(self, &raw)))))
+        (raw.len() == TOKEN_BYTES).then(|| {
+            Self(SecretString::from(
+                URL_SAFE_NO_PAD.encode(xor_pad(self, &raw)),
+            ))
+        })
     }
 }
 
@@ -69,10 +73,12 @@ fn xor_pad(key: &OpaqueToken, data: &[u8]) -> Vec<u8> {
 
 fn hex(bytes: &[u8]) -> String {
     use fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 impl TokenHash {

@@ -1,0 +1,317 @@
+//! Test harness: each test gets the real application on its own port, its own database
+//! (a SQLite file, or a fresh PostgreSQL database that is dropped afterwards), its own keys
+//! folder, a clock it can move, and a real SMTP receiver.
+
+use std::sync::Arc;
+
+use authd::clock::OffsetClock;
+use authd::{Application, Config};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::smtp::SmtpSink;
+
+pub const ISSUER: &str = "http://authd.test";
+pub const PASSWORD: &str = "correct-horse-9";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generates one `#[tokio::test]` per backend for an `async fn(Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::harness::Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<OffsetClock>,
+    pub smtp: SmtpSink,
+    pub dir: TempDir,
+    /// Dropped with the app: the PostgreSQL database goes with it.
+    _pg: Option<PgDatabase>,
+}
+
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; use a thread with a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut conn) = AsyncPgConnection::establish(&admin_url).await {
+                    let _ = diesel::sql_query(format!(
+                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    ))
+                    .execute(&mut conn)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Warnings and errors go to the test's captured output, shown when a test fails.
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("AUTHD_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "AUTHD_TEST_DATABASE_URL is not set: point it at a PostgreSQL server \
+             (postgres://postgres@127.0.0.1:5432/postgres), or skip these tests with `-- --skip postgres`"
+        )
+    })
+}
+
+async fn create_pg_database() -> (PgDatabase, String) {
+    let admin_url = pg_admin_url();
+    let name = format!("authd_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = AsyncPgConnection::establish(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at AUTHD_TEST_DATABASE_URL: {e}"));
+    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+        .expect("create the test database");
+    let mut url = url::Url::parse(&admin_url).expect("AUTHD_TEST_DATABASE_URL is a URL");
+    url.set_path(&name);
+    (PgDatabase { admin_url, name }, url.to_string())
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Starts the app with extra settings (`AUTHD_*` pairs) on top of the test defaults.
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    init_logs();
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let smtp = SmtpSink::start().await;
+    let (pg, database_url) = match backend {
+        Backend::Sqlite => (
+            None,
+            format!("sqlite://{}", dir.path().join("authd.db").display()),
+        ),
+        Backend::Postgres => {
+            let (db, url) = create_pg_database().await;
+            (Some(db), url)
+        }
+    };
+    let keys = dir.path().join("keys").display().to_string();
+    let outbox = dir.path().join("outbox").display().to_string();
+    let smtp_url = smtp.url();
+    let mut pairs: Vec<(&str, &str)> = vec![
+        ("AUTHD_BIND", "127.0.0.1:0"),
+        ("AUTHD_ISSUER", ISSUER),
+        ("DATABASE_URL", &database_url),
+        ("AUTHD_KEYS_DIR", &keys),
+        ("AUTHD_MAIL_DIR", &outbox),
+        ("AUTHD_SMTP_URL", &smtp_url),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|(key, _)| key != k);
+        if !v.is_empty() {
+            pairs.push((k, v));
+        }
+    }
+    let config = Config::from_pairs(pairs).expect("a valid test configuration");
+    let clock = Arc::new(OffsetClock::default());
+    let app = Application::build_with_clock(config, clock.clone())
+        .await
+        .expect("the app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        base,
+        client,
+        clock,
+        smtp,
+        dir,
+        _pg: pg,
+    }
+}
+
+/// A response read whole: status, headers, and the body as JSON (`Null` when it is not JSON).
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Reply {
+    async fn read(r: reqwest::Response) -> Self {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.expect("a body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Self {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        &self.json
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Reply {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        Reply::read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        Reply::read(
+            self.client
+                .post(self.url(path))
+                .json(&body)
+                .send()
+                .await
+                .expect("request sent"),
+        )
+        .await
+    }
+
+    pub async fn post_auth(&self, path: &str, bearer: &str, body: Value) -> Reply {
+        let req = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(bearer)
+            .json(&body);
+        Reply::read(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        Reply::read(
+            self.client
+                .post(self.url(path))
+                .form(form)
+                .send()
+                .await
+                .expect("request sent"),
+        )
+        .await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let mut req = self.client.post(self.url(path)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        Reply::read(req.send().await.expect("request sent")).await
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Registers `email` and returns the verification token from the email it received.
+    pub async fn register(&self, email: &str) -> String {
+        let before = self.smtp.for_recipient(email).len();
+        self.post(
+            "/api/auth/register",
+            serde_json::json!({"email": email, "password": PASSWORD}),
+        )
+        .await
+        .expect(201);
+        self.smtp.wait_for(email, before + 1).await.token()
+    }
+
+    /// Registers and verifies `email`; returns the user's id.
+    pub async fn verified_user(&self, email: &str) -> String {
+        let before = self.smtp.for_recipient(email).len();
+        let reply = self
+            .post(
+                "/api/auth/register",
+                serde_json::json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        let id = reply.expect(201)["user_id"].as_str().unwrap().to_owned();
+        let token = self.smtp.wait_for(email, before + 1).await.token();
+        self.post(
+            "/api/auth/verify-email",
+            serde_json::json!({"token": token}),
+        )
+        .await
+        .expect(200);
+        id
+    }
+
+    /// Logs in and returns the token response.
+    pub async fn login(&self, email: &str, device: Option<&str>) -> Value {
+        let mut body = serde_json::json!({"email": email, "password": PASSWORD});
+        if let Some(d) = device {
+            body["device_id"] = d.into();
+        }
+        self.post("/api/auth/login", body).await.expect(200).clone()
+    }
+}
+
+pub fn s(v: &Value) -> &str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+}

@@ -1,0 +1,11 @@
+//! The one integration-test binary: the real router, real storage (SQLite and PostgreSQL)
+//! and a real SMTP receiver.
+
+mod harness;
+mod smtp;
+
+mod bad_input;
+mod discovery;
+mod login;
+mod refresh;
+mod register;

@@ -1,0 +1,183 @@
+//! A small SMTP receiver for tests: speaks enough of RFC 5321 for lettre's real SMTP
+//! transport, and keeps every message it is given.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+#[derive(Clone, Debug)]
+pub struct ReceivedMail {
+    pub recipients: Vec<String>,
+    pub raw: Vec<u8>,
+}
+
+impl ReceivedMail {
+    pub fn subject(&self) -> String {
+        let parsed = mailparse::parse_mail(&self.raw).expect("a parseable email");
+        parsed
+            .headers
+            .iter()
+            .find(|h| h.get_key().eq_ignore_ascii_case("subject"))
+            .map(|h| h.get_value())
+            .unwrap_or_default()
+    }
+
+    /// The decoded text of the `mime` part (`text/plain` or `text/html`).
+    pub fn part(&self, mime: &str) -> String {
+        let parsed = mailparse::parse_mail(&self.raw).expect("a parseable email");
+        fn find(p: &mailparse::ParsedMail<'_>, mime: &str) -> Option<String> {
+            if p.ctype.mimetype == mime {
+                return p.get_body().ok();
+            }
+            p.subparts.iter().find_map(|s| find(s, mime))
+        }
+        find(&parsed, mime).unwrap_or_else(|| panic!("no {mime} part"))
+    }
+
+    /// The first link in the plain-text body.
+    pub fn link(&self) -> String {
+        let text = self.part("text/plain");
+        text.split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .expect("a link in the email")
+            .to_owned()
+    }
+
+    /// The `token` parameter of the link.
+    pub fn token(&self) -> String {
+        let link = url::Url::parse(&self.link()).expect("a valid link");
+        link.query_pairs()
+            .find(|(k, _)| k == "token")
+            .expect("a token in the link")
+            .1
+            .into_owned()
+    }
+}
+
+#[derive(Clone)]
+pub struct SmtpSink {
+    pub port: u16,
+    mails: Arc<Mutex<Vec<ReceivedMail>>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the SMTP sink");
+        let port = listener.local_addr().unwrap().port();
+        let mails = Arc::new(Mutex::new(Vec::new()));
+        let store = mails.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let _ = session(stream, store).await;
+                });
+            }
+        });
+        Self { port, mails }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn all(&self) -> Vec<ReceivedMail> {
+        self.mails.lock().unwrap().clone()
+    }
+
+    /// Mails received for `to`, oldest first.
+    pub fn for_recipient(&self, to: &str) -> Vec<ReceivedMail> {
+        self.all()
+            .into_iter()
+            .filter(|m| m.recipients.iter().any(|r| r.eq_ignore_ascii_case(to)))
+            .collect()
+    }
+
+    /// Waits (up to 10 s) until `to` has received `n` mails and returns the `n`th.
+    pub async fn wait_for(&self, to: &str, n: usize) -> ReceivedMail {
+        for _ in 0..200 {
+            let got = self.for_recipient(to);
+            if got.len() >= n {
+                return got[n - 1].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "no mail #{n} for {to} within 10 s; got {}",
+            self.for_recipient(to).len()
+        );
+    }
+}
+
+async fn session(
+    stream: tokio::net::TcpStream,
+    store: Arc<Mutex<Vec<ReceivedMail>>>,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    write.write_all(b"220 sink ESMTP ready\r\n").await?;
+    let mut recipients = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let upper = line.to_ascii_uppercase();
+        if upper.starts_with("EHLO") {
+            write
+                .write_all(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                .await?;
+        } else if upper.starts_with("HELO")
+            || upper.starts_with("MAIL FROM")
+            || upper.starts_with("RSET")
+            || upper.starts_with("NOOP")
+        {
+            if upper.starts_with("RSET") {
+                recipients.clear();
+            }
+            write.write_all(b"250 OK\r\n").await?;
+        } else if upper.starts_with("RCPT TO") {
+            let addr = line[8..].trim().trim_start_matches(':').trim();
+            let addr = addr
+                .split('>')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches('<')
+                .to_owned();
+            recipients.push(addr);
+            write.write_all(b"250 OK\r\n").await?;
+        } else if upper.starts_with("DATA") {
+            write.write_all(b"354 go ahead\r\n").await?;
+            let mut raw = Vec::new();
+            loop {
+                let mut data = Vec::new();
+                if lines.read_until(b'\n', &mut data).await? == 0 {
+                    return Ok(());
+                }
+                if data == b".\r\n" || data == b".\n" {
+                    break;
+                }
+                // Undo dot-stuffing.
+                if data.starts_with(b"..") {
+                    data.remove(0);
+                }
+                raw.extend_from_slice(&data);
+            }
+            store.lock().unwrap().push(ReceivedMail {
+                recipients: std::mem::take(&mut recipients),
+                raw,
+            });
+            write.write_all(b"250 queued\r\n").await?;
+        } else if upper.starts_with("QUIT") {
+            write.write_all(b"221 bye\r\n").await?;
+            return Ok(());
+        } else {
+            write.write_all(b"502 not implemented\r\n").await?;
+        }
+    }
+}
