@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -13,7 +14,7 @@ use crate::http::build_router;
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
 use crate::state::{AppState, Inner};
-use crate::storage::Database;
+use crate::storage::{Database, maintenance};
 use crate::tokens::KeyStore;
 
 pub struct Application {
@@ -79,6 +80,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let router = build_router(self.state);
         axum::serve(
             self.listener,
@@ -86,7 +88,23 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving HTTP")
+        .context("serving HTTP")?;
+        housekeeping.abort();
+        Ok(())
+    }
+}
+
+/// Purges expired rows once an hour, starting a minute after start-up.
+async fn housekeeping(state: AppState) {
+    let start = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut every = tokio::time::interval_at(start, Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match maintenance::purge_expired(&state.db, state.clock.now_naive()).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired rows purged"),
+            Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+        }
     }
 }
 

@@ -65,8 +65,13 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Payload<T> {
         }
         match kind {
             Some(Kind::Json) => {
-                let de = &mut serde_json::Deserializer::from_slice(&bytes);
-                let value = serde_path_to_error::deserialize(de).map_err(field_error)?;
+                let mut de = serde_json::Deserializer::from_slice(&bytes);
+                let value = serde_path_to_error::deserialize(&mut de).map_err(field_error)?;
+                de.end().map_err(|_| {
+                    ApiError::BadRequest(
+                        "Invalid request body: trailing characters after the JSON value".into(),
+                    )
+                })?;
                 Ok(Payload(value))
             }
             Some(Kind::Form) => {

@@ -3,6 +3,7 @@
 //! through the [`run!`] macro.
 
 mod error;
+pub mod maintenance;
 pub mod one_time_tokens;
 pub mod registrations;
 mod rows;

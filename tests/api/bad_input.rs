@@ -18,6 +18,11 @@ async fn malformed_bodies_are_4xx_in_the_error_shape(backend: Backend) {
     let app = spawn_app(backend).await;
     let cases: Vec<(Option<&str>, Vec<u8>, u16)> = vec![
         (Some("application/json"), b"{not json".to_vec(), 400),
+        (
+            Some("application/json"),
+            b"{\"email\":\"a@b.co\"} trailing".to_vec(),
+            400,
+        ),
         (Some("application/json"), b"[1,2,3]".to_vec(), 400),
         (Some("application/json"), b"\"just a string\"".to_vec(), 400),
         (Some("application/json"), vec![0xff, 0xfe, 0x00], 400),

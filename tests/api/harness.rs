@@ -44,6 +44,8 @@ pub struct TestApp {
     pub clock: Arc<OffsetClock>,
     pub smtp: SmtpSink,
     pub dir: TempDir,
+    /// The running app's state, for tests that reach under the HTTP surface.
+    pub state: authd::state::AppState,
     /// Dropped with the app: the PostgreSQL database goes with it.
     _pg: Option<PgDatabase>,
 }
@@ -154,6 +156,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         .await
         .expect("the app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -165,6 +168,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         clock,
         smtp,
         dir,
+        state,
         _pg: pg,
     }
 }

@@ -16,6 +16,7 @@ both_backends!(
     refresh_tokens_expire_when_unused_and_sessions_at_max_age,
     expired_access_tokens_are_refused,
     malformed_refresh_requests,
+    housekeeping_purges_only_what_nobody_can_use,
 );
 
 async fn refresh(app: &TestApp, token: &Value, device: Option<&str>) -> crate::harness::Reply {
@@ -220,4 +221,32 @@ async fn malformed_refresh_requests(backend: Backend) {
         .post("/api/auth/refresh", json!({"refresh_token": 42}))
         .await;
     assert!(typed.expect(400)["errors"]["refresh_token"].is_string());
+}
+
+async fn housekeeping_purges_only_what_nobody_can_use(backend: Backend) {
+    use authd::storage::maintenance::purge_expired;
+    let app = spawn_app(backend).await;
+    app.verified_user("keep@example.com").await;
+    let old = app.login("keep@example.com", None).await;
+    app.register("never@example.com").await;
+    let now = || app.state.clock.now_naive();
+    assert_eq!(
+        purge_expired(&app.state.db, now()).await.unwrap(),
+        0,
+        "nothing is stale yet"
+    );
+
+    app.advance(Duration::from_secs(31 * 86400));
+    let fresh = app.login("keep@example.com", None).await;
+    let purged = purge_expired(&app.state.db, now()).await.unwrap();
+    assert!(
+        purged >= 3,
+        "expired session, its token, the pending sign-up: {purged}"
+    );
+    refresh(&app, &old["refresh_token"], None).await.expect(401);
+    refresh(&app, &fresh["refresh_token"], None)
+        .await
+        .expect(200);
+    // The stale sign-up is gone: the address can start again.
+    app.register("never@example.com").await;
 }
