@@ -43,7 +43,7 @@ fn field_error<E: std::fmt::Display>(err: serde_path_to_error::Error<E>) -> ApiE
     let inner = err.into_inner().to_string();
     // serde's messages end with " at line 1 column 12"; the field name says more.
     let message = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
-    if path.is_empty() || path == "." {
+    if path.is_empty() || path == "." || path == "?" {
         ApiError::BadRequest(format!("Invalid request body: {message}"))
     } else {
         ApiError::field(&path, message)

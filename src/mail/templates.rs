@@ -1,7 +1,8 @@
 //! The emails authd sends, each with a plain-text and an HTML body.
 
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
 pub struct Email {
     pub subject: &'static str,
@@ -50,7 +51,27 @@ impl Email {
             .from(from)
             .to(to)
             .subject(self.subject)
-            .multipart(MultiPart::alternative_plain_html(text, html))?)
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(plain_body(text)),
+                    )
+                    .singlepart(SinglePart::html(html)),
+            )?)
+    }
+}
+
+/// The plain-text part as 7bit when it is ASCII with lines under SMTP's 998-octet limit, so the
+/// link stays whole on one line (lettre's own choice would fold it with quoted-printable at 76
+/// columns); anything else goes through lettre's encoding choice.
+fn plain_body(text: String) -> Body {
+    let crlf = text.replace('\n', "\r\n");
+    if crlf.is_ascii() && crlf.split("\r\n").all(|line| line.len() <= 998) {
+        Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::SevenBit)
+    } else {
+        Body::new(text)
     }
 }
 
