@@ -4,6 +4,7 @@ use super::sessions::{ClientMeta, open_session};
 use super::{AccountError, TokenResponse};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::state::AppState;
+use crate::storage::users::UserKey;
 use crate::storage::{registrations, users};
 
 /// What the user typed in the login field, recognised by its shape.
@@ -39,10 +40,14 @@ pub async fn login(
 ) -> Result<TokenResponse, AccountError> {
     let user = match &identifier {
         Some(LoginIdentifier::Email(e)) => {
-            users::find_user_by_email(&state.db, &e.normalized()).await?
+            users::find_user(&state.db, UserKey::Email(&e.normalized())).await?
         }
-        Some(LoginIdentifier::Phone(p)) => users::find_user_by_phone(&state.db, p.as_str()).await?,
-        Some(LoginIdentifier::Username(u)) => users::find_user_by_username(&state.db, u).await?,
+        Some(LoginIdentifier::Phone(p)) => {
+            users::find_user(&state.db, UserKey::Phone(p.as_str())).await?
+        }
+        Some(LoginIdentifier::Username(u)) => {
+            users::find_user(&state.db, UserKey::Username(u)).await?
+        }
         None => None,
     };
     let Some(user) = user else {

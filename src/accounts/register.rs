@@ -9,6 +9,7 @@ use crate::mail::Email;
 use crate::state::AppState;
 use crate::storage::one_time_tokens::{self, PURPOSE_VERIFY_EMAIL};
 use crate::storage::registrations::{self, VerifyOutcome};
+use crate::storage::users::UserKey;
 use crate::storage::{OneTimeTokenRow, PendingRegistrationRow, StorageError, UserRow, users};
 use crate::tokens::OpaqueToken;
 
@@ -71,7 +72,7 @@ pub async fn register(
     meta: ClientMeta,
 ) -> Result<RegisterOutcome, AccountError> {
     let anonymous: Option<UserRow> = match reg.anonymous_id {
-        Some(id) => users::find_user_by_id(&state.db, &id.to_string())
+        Some(id) => users::find_user(&state.db, UserKey::Id(&id.to_string()))
             .await?
             .filter(|u| u.is_anonymous),
         None => None,

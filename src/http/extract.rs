@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::accounts::ClientMeta;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::storage::users::UserKey;
 use crate::storage::{UserRow, sessions, users};
 use crate::tokens::{AccessClaims, jwt};
 
@@ -125,7 +126,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
         .await?
         .filter(|s| s.user_id == claims.sub)
         .ok_or(ApiError::Unauthorized("Session has ended"))?;
-    let user = users::find_user_by_id(&state.db, &claims.sub)
+    let user = users::find_user(&state.db, UserKey::Id(&claims.sub))
         .await?
         .ok_or(ApiError::Unauthorized("Invalid or expired token"))?;
     if !user.is_active {

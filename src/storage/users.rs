@@ -1,55 +1,33 @@
 //! Queries on `users`.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::users;
 use super::{Database, StorageError, UserRow, run};
 
-pub async fn find_user_by_id(db: &Database, id: &str) -> Result<Option<UserRow>, StorageError> {
-    run!(db, |c| Ok(users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .first(c)
-        .await
-        .optional()?))
+/// How a user is looked up: by id, or by one of its unique identifiers.
+#[derive(Debug, Clone, Copy)]
+pub enum UserKey<'a> {
+    Id(&'a str),
+    /// The lower-cased address.
+    Email(&'a str),
+    /// E.164.
+    Phone(&'a str),
+    Username(&'a str),
 }
 
-pub async fn find_user_by_email(
-    db: &Database,
-    email_normalized: &str,
-) -> Result<Option<UserRow>, StorageError> {
-    run!(db, |c| Ok(users::table
-        .filter(users::email_normalized.eq(email_normalized))
-        .select(UserRow::as_select())
-        .first(c)
-        .await
-        .optional()?))
-}
-
-pub async fn find_user_by_phone(
-    db: &Database,
-    phone: &str,
-) -> Result<Option<UserRow>, StorageError> {
-    run!(db, |c| Ok(users::table
-        .filter(users::phone.eq(phone))
-        .select(UserRow::as_select())
-        .first(c)
-        .await
-        .optional()?))
-}
-
-pub async fn find_user_by_username(
-    db: &Database,
-    username: &str,
-) -> Result<Option<UserRow>, StorageError> {
-    run!(db, |c| Ok(users::table
-        .filter(users::username.eq(username))
-        .select(UserRow::as_select())
-        .first(c)
-        .await
-        .optional()?))
+pub async fn find_user(db: &Database, key: UserKey<'_>) -> Result<Option<UserRow>, StorageError> {
+    run!(db, |c| {
+        let query = users::table.select(UserRow::as_select()).into_boxed();
+        let query = match key {
+            UserKey::Id(id) => query.filter(users::id.eq(id)),
+            UserKey::Email(e) => query.filter(users::email_normalized.eq(e)),
+            UserKey::Phone(p) => query.filter(users::phone.eq(p)),
+            UserKey::Username(u) => query.filter(users::username.eq(u)),
+        };
+        Ok(query.first(c).await.optional()?)
+    })
 }
 
 /// Email (normalized), username and phone of one user.
@@ -91,29 +69,5 @@ pub async fn find_taken_identifier(
         } else {
             None
         })
-    })
-}
-
-pub async fn insert_user(db: &Database, row: &UserRow) -> Result<(), StorageError> {
-    run!(db, |c| {
-        diesel::insert_into(users::table)
-            .values(row)
-            .execute(c)
-            .await?;
-        Ok(())
-    })
-}
-
-pub async fn touch_last_login(
-    db: &Database,
-    id: &str,
-    now: NaiveDateTime,
-) -> Result<(), StorageError> {
-    run!(db, |c| {
-        diesel::update(users::table.find(id))
-            .set(users::last_login_at.eq(now))
-            .execute(c)
-            .await?;
-        Ok(())
     })
 }
