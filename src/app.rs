@@ -14,7 +14,7 @@ use crate::http::build_router;
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
 use crate::state::{AppState, Inner};
-use crate::storage::{Database, maintenance};
+use crate::storage::{Database, maintenance, users};
 use crate::tokens::KeyStore;
 
 pub struct Application {
@@ -100,7 +100,16 @@ async fn housekeeping(state: AppState) {
     let mut every = tokio::time::interval_at(start, Duration::from_secs(3600));
     loop {
         every.tick().await;
-        match maintenance::purge_expired(&state.db, state.clock.now_naive()).await {
+        let now = state.clock.now_naive();
+        let anonymous_max_age = chrono::Duration::from_std(state.config.anonymous_max_age)
+            .unwrap_or(chrono::Duration::MAX);
+        let purged = async {
+            Ok::<_, crate::storage::StorageError>(
+                maintenance::purge_expired(&state.db, now).await?
+                    + users::purge_stale_anonymous_users(&state.db, now, anonymous_max_age).await?,
+            )
+        };
+        match purged.await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "expired rows purged"),
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),

@@ -35,6 +35,8 @@ pub struct Config {
     pub refresh_reuse_grace: Duration,
     pub require_email_verification: bool,
     pub key_activation_delay: Duration,
+    /// Anonymous users whose sessions have gone unused this long are deleted.
+    pub anonymous_max_age: Duration,
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
 }
@@ -182,6 +184,7 @@ impl Config {
                 boolean,
             )?,
             key_activation_delay: src.parse("AUTHD_KEY_ACTIVATION_DELAY", "10m", duration)?,
+            anonymous_max_age: src.parse("AUTHD_ANONYMOUS_MAX_AGE", "30d", duration)?,
             cors_origins,
             log_format,
         };
@@ -189,6 +192,7 @@ impl Config {
             ("AUTHD_ACCESS_TOKEN_TTL", config.access_token_ttl),
             ("AUTHD_REFRESH_TOKEN_TTL", config.refresh_token_ttl),
             ("AUTHD_SESSION_MAX_AGE", config.session_max_age),
+            ("AUTHD_ANONYMOUS_MAX_AGE", config.anonymous_max_age),
         ] {
             if d.is_zero() {
                 bail!("{key}: must be longer than zero");

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use authd::config::{Config, LogFormat};
+use authd::domain::EmailAddress;
+use authd::passwords::PasswordHasher;
 use authd::storage::Database;
 use authd::tokens::KeyStore;
 use clap::{Parser, Subcommand};
@@ -30,6 +32,20 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// User administration.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create an ADMIN (password read from stdin), or promote the account holding the email.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -71,6 +87,23 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The password, from stdin: one line (a terminal shows what is typed; pipe it in to hide it).
+fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal as _;
+    if std::io::stdin().is_terminal() {
+        eprint!("password for the new admin: ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        anyhow::bail!("no password on stdin");
+    }
+    Ok(password)
+}
+
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
@@ -82,6 +115,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let db = Database::connect(config.database_url.expose_secret()).await?;
             let applied = db.migrate().await?;
             println!("{applied} migration(s) applied");
+            Ok(())
+        }
+        Command::Users {
+            command: UsersCommand::CreateAdmin { email },
+        } => {
+            let email = EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+            let db = Database::connect(config.database_url.expose_secret()).await?;
+            db.migrate().await?;
+            let hasher = PasswordHasher::new()?;
+            let now = chrono::Utc::now().naive_utc();
+            let created =
+                authd::accounts::create_admin(&db, &hasher, &email, read_password, now).await?;
+            if created {
+                println!("created admin {email}");
+            } else {
+                println!("promoted {email} to admin");
+            }
             Ok(())
         }
         Command::Keys {

@@ -1,12 +1,25 @@
 //! Account flows: registration, verification, login, refresh, logout, profile.
 //! They speak domain types and return `AccountError`; HTTP knows nothing in here.
 
+mod admin;
+mod anonymous;
 mod login;
+mod password;
+mod profile;
 mod register;
 mod sessions;
 mod view;
 
+pub use admin::{
+    AdminUserChanges, UserPage, create_admin, delete_user, find_user, list_users, revoke_sessions,
+    update_user,
+};
+pub use anonymous::create_anonymous;
 pub use login::{LoginIdentifier, login};
+pub use password::{change_password, forgot_password, reset_password};
+pub use profile::{
+    ProfileUpdate, SessionView, delete_account, end_session, list_sessions, update_profile,
+};
 pub use register::{NewRegistration, RegisterOutcome, register, resend_verification, verify_email};
 pub use sessions::{ClientMeta, logout, logout_all, refresh};
 pub use view::{TokenResponse, UserView};
@@ -35,6 +48,15 @@ pub enum AccountError {
     InUse(&'static str),
     #[error("Invalid refresh token")]
     InvalidRefreshToken,
+    #[error("Current password is incorrect")]
+    WrongPassword,
+    /// A field the flow itself found wrong (where the check needs stored data).
+    #[error("{1}")]
+    Invalid(&'static str, String),
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    NotAllowed(&'static str),
     #[error("Could not send the email, please try again later")]
     MailFailed(#[source] anyhow::Error),
     #[error(transparent)]
@@ -71,6 +93,10 @@ impl From<AccountError> for ApiError {
             AccountError::InvalidToken => ApiError::BadRequest("Invalid or expired token".into()),
             AccountError::AlreadyVerified => ApiError::Conflict("Email already verified".into()),
             AccountError::InUse(message) => ApiError::Conflict(message.into()),
+            AccountError::WrongPassword => ApiError::Unauthorized("Current password is incorrect"),
+            AccountError::Invalid(field, message) => ApiError::field(field, message),
+            AccountError::NotFound(what) => ApiError::NotFound(what),
+            AccountError::NotAllowed(why) => ApiError::Forbidden(why),
             AccountError::MailFailed(cause) => {
                 tracing::error!(error = ?cause, "sending email failed");
                 ApiError::Unavailable("Could not send the email, please try again later")

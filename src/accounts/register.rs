@@ -2,12 +2,13 @@
 
 use chrono::Duration;
 
+use super::profile::{confirm_email_change, verification_link};
 use super::sessions::{ClientMeta, open_session};
 use super::{AccountError, TokenResponse};
 use crate::domain::{EmailAddress, FullName, Password, PersonName, PhoneNumber, UserId, Username};
 use crate::mail::Email;
 use crate::state::AppState;
-use crate::storage::one_time_tokens::{self, PURPOSE_VERIFY_EMAIL};
+use crate::storage::one_time_tokens::{self, PURPOSE_CHANGE_EMAIL, PURPOSE_VERIFY_EMAIL};
 use crate::storage::registrations::{self, VerifyOutcome};
 use crate::storage::users::UserKey;
 use crate::storage::{OneTimeTokenRow, PendingRegistrationRow, StorageError, UserRow, users};
@@ -37,17 +38,6 @@ pub enum RegisterOutcome {
     },
     /// Verification is off: the user exists and is signed in.
     SignedIn(Box<TokenResponse>),
-}
-
-fn verification_link(state: &AppState, token: &OpaqueToken) -> String {
-    match &state.config.frontend_url {
-        Some(front) => format!("{front}/verify-email?token={}", token.expose()),
-        None => format!(
-            "{}/api/auth/verify?token={}",
-            state.config.public_url,
-            token.expose()
-        ),
-    }
 }
 
 fn verification_token(
@@ -136,10 +126,17 @@ pub async fn register(
     }
 }
 
-/// Follows a verification link: the pending registration becomes a user.
+/// Follows a verification link: a pending registration becomes a user, or a pending email
+/// change takes effect.
 pub async fn verify_email(state: &AppState, token: &str) -> Result<UserRow, AccountError> {
     let token = OpaqueToken::from_presented(token).ok_or(AccountError::InvalidToken)?;
-    complete_registration(state, &token, true).await
+    match one_time_tokens::find_one_time_token(&state.db, &token.hash(), PURPOSE_CHANGE_EMAIL)
+        .await?
+    {
+        Some(row) if row.consumed_at.is_some() => Err(AccountError::AlreadyVerified),
+        Some(_) => confirm_email_change(state, &token).await,
+        None => complete_registration(state, &token, true).await,
+    }
 }
 
 async fn complete_registration(

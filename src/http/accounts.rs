@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::extract::{AuthUser, Payload, authenticate, bearer};
 use super::requests::{
-    EmailRequest, LoginInput, LoginRequest, LogoutRequest, RefreshInput, RefreshRequest,
-    RegisterRequest, TokenRequest,
+    AnonymousRequest, EmailRequest, LoginInput, LoginRequest, LogoutRequest, RefreshInput,
+    RefreshRequest, RegisterRequest, ResetPasswordInput, ResetPasswordRequest, TokenRequest,
 };
 use crate::accounts::{self, ClientMeta, NewRegistration, RegisterOutcome, UserView};
 use crate::domain::UserId;
@@ -24,13 +24,28 @@ pub async fn register(
     Payload(body): Payload<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     let mut reg = NewRegistration::try_from(body)?;
-    // An anonymous user registering with its own Bearer token keeps its id.
-    if let Some(token) = bearer(&headers)? {
-        let auth = authenticate(&state, token).await?;
-        if auth.user.is_anonymous {
-            reg.anonymous_id = auth.user.id.parse::<UserId>().ok();
+    // An anonymous user registering keeps its id, but only with proof that it is that user:
+    // its Bearer token. An id alone (ids travel as `sub` to other services) could claim
+    // someone else's anonymous data.
+    let anonymous = match bearer(&headers)? {
+        Some(token) => Some(authenticate(&state, token).await?).filter(|a| a.user.is_anonymous),
+        None => None,
+    };
+    match (&anonymous, reg.anonymous_id) {
+        (Some(auth), Some(claimed)) if auth.user.id != claimed.to_string() => {
+            return Err(ApiError::field(
+                "anonymous_id",
+                "Does not match the access token",
+            ));
         }
+        (None, Some(_)) => {
+            return Err(ApiError::Unauthorized(
+                "The anonymous user's access token is required",
+            ));
+        }
+        _ => {}
     }
+    reg.anonymous_id = anonymous.and_then(|a| a.user.id.parse::<UserId>().ok());
     match accounts::register(&state, reg, meta).await? {
         RegisterOutcome::Pending {
             registration_id,
@@ -170,4 +185,72 @@ pub async fn me(auth: AuthUser) -> Json<UserView> {
 /// `GET /api/auth/user`: the same user, wrapped as `{"user": ...}`.
 pub async fn me_wrapped(auth: AuthUser) -> Json<serde_json::Value> {
     Json(json!({"user": UserView::from(&auth.user)}))
+}
+
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    Payload(body): Payload<EmailRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    accounts::forgot_password(&state, &body.email()?).await?;
+    Ok(Json(
+        json!({"message": "If your email is registered, you will receive a password reset link"}),
+    ))
+}
+
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Payload(body): Payload<ResetPasswordRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let input = ResetPasswordInput::try_from(body)?;
+    accounts::reset_password(&state, &input.token, &input.new_password).await?;
+    Ok(Json(json!({"message": "Password reset successful"})))
+}
+
+/// `GET /api/auth/reset-password?token=`: the page the reset email links to when no frontend
+/// is configured. It posts the new password to the JSON route above.
+pub async fn reset_password_page(RawQuery(query): RawQuery) -> Response {
+    let token = query_token(query).unwrap_or_default();
+    let token = serde_json::to_string(&token)
+        .unwrap_or_else(|_| "\"\"".into())
+        .replace('<', "\\u003c");
+    let page = format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Choose a new password</title></head>
+<body style="font-family:sans-serif;max-width:24rem;margin:3rem auto">
+<h1>Choose a new password</h1>
+<form id="f"><p><label>New password<br><input type="password" name="new_password" minlength="8" maxlength="128" required autocomplete="new-password"></label></p>
+<p><label>Repeat it<br><input type="password" name="confirm_password" required autocomplete="new-password"></label></p>
+<p><button>Save</button></p></form><p id="m" role="status"></p>
+<script>
+const token = {token};
+document.getElementById("f").addEventListener("submit", async (e) => {{
+  e.preventDefault();
+  const data = Object.fromEntries(new FormData(e.target));
+  const r = await fetch("reset-password", {{method: "POST", headers: {{"content-type": "application/json"}},
+    body: JSON.stringify({{token, ...data}})}});
+  const body = await r.json();
+  document.getElementById("m").textContent = body.errors ? Object.values(body.errors).join(" ") : body.message;
+  if (r.ok) e.target.remove();
+}});
+</script></body></html>"#
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; script-src 'unsafe-inline'; connect-src 'self'; style-src 'unsafe-inline'"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+pub async fn create_anonymous(
+    State(state): State<AppState>,
+    mut meta: ClientMeta,
+    Payload(body): Payload<AnonymousRequest>,
+) -> Result<Response, ApiError> {
+    meta.device_id = body.device_id()?;
+    let tokens = accounts::create_anonymous(&state, meta).await?;
+    Ok((StatusCode::CREATED, Json(tokens)).into_response())
 }

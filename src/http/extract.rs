@@ -3,12 +3,13 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 use crate::accounts::ClientMeta;
+use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage::users::UserKey;
@@ -166,5 +167,38 @@ impl FromRequestParts<AppState> for ClientMeta {
             user_agent,
             ip,
         })
+    }
+}
+
+/// An authenticated user whose stored role is ADMIN (the token's claim alone is not trusted:
+/// a demoted admin's tokens stop working for admin routes at once).
+pub struct AdminUser(pub AuthUser);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = AuthUser::from_request_parts(parts, state).await?;
+        if auth.user.role != Role::Admin.as_str() {
+            return Err(ApiError::Forbidden("Admin access required"));
+        }
+        Ok(AdminUser(auth))
+    }
+}
+
+/// The `{id}` of a route, with a malformed one answered in the contract's shape.
+pub struct IdPath(pub String);
+
+impl FromRequestParts<AppState> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("Not found"))?;
+        if id.is_empty() || id.len() > 64 || id.chars().any(char::is_control) {
+            return Err(ApiError::NotFound("Not found"));
+        }
+        Ok(IdPath(id))
     }
 }

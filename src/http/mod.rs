@@ -5,6 +5,7 @@ mod accounts;
 pub mod extract;
 pub mod requests;
 mod router;
+mod users;
 mod wellknown;
 
 pub use router::build_router;

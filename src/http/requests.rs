@@ -3,8 +3,10 @@
 
 use serde::Deserialize;
 
-use crate::accounts::{LoginIdentifier, NewRegistration};
-use crate::domain::{EmailAddress, FullName, Password, PersonName, PhoneNumber, UserId, Username};
+use crate::accounts::{AdminUserChanges, LoginIdentifier, NewRegistration, ProfileUpdate};
+use crate::domain::{
+    EmailAddress, FullName, Password, PersonName, PhoneNumber, Role, UserId, Username,
+};
 use crate::error::{ApiError, FieldErrors};
 
 #[derive(Debug, Deserialize)]
@@ -233,5 +235,246 @@ impl EmailRequest {
         let e = required(&mut c, "email", &self.email, "Email")
             .and_then(|e| c.take("email", EmailAddress::parse(e)));
         c.finish(|| e.expect("checked"))
+    }
+}
+
+/// Reads a field that may be absent (leave alone), `null` or blank (clear), or a value.
+fn clearable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    let v: Option<String> = Option::deserialize(d)?;
+    Ok(Some(v.filter(|s| !s.trim().is_empty())))
+}
+
+/// Parses a clearable field: `None` stays `None` (leave alone), a cleared one `Some(None)`.
+fn clear_or<T, E: ToString>(
+    c: &mut Check,
+    field: &str,
+    v: &Option<Option<String>>,
+    parse: impl FnOnce(&str) -> Result<Option<T>, E>,
+) -> Option<Option<T>> {
+    v.as_ref().map(|inner| {
+        inner
+            .as_deref()
+            .and_then(|s| c.take(field, parse(s)).flatten())
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResetPasswordRequest {
+    pub token: Option<String>,
+    #[serde(alias = "password", alias = "newPassword")]
+    pub new_password: Option<String>,
+    #[serde(alias = "confirmPassword", alias = "confirm_new_password")]
+    pub confirm_password: Option<String>,
+}
+
+pub struct ResetPasswordInput {
+    pub token: String,
+    pub new_password: String,
+}
+
+impl TryFrom<ResetPasswordRequest> for ResetPasswordInput {
+    type Error = ApiError;
+
+    fn try_from(r: ResetPasswordRequest) -> Result<Self, ApiError> {
+        let mut c = Check::default();
+        let token = required(&mut c, "token", &r.token, "Token").map(str::to_owned);
+        let password =
+            required(&mut c, "new_password", &r.new_password, "New password").map(str::to_owned);
+        if let (Some(p), Some(confirm)) = (&r.new_password, &r.confirm_password)
+            && p != confirm
+        {
+            c.fail("confirm_password", "Passwords do not match");
+        }
+        c.finish(|| ResetPasswordInput {
+            token: token.expect("checked"),
+            new_password: password.expect("checked"),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangePasswordRequest {
+    #[serde(
+        alias = "currentPassword",
+        alias = "old_password",
+        alias = "oldPassword"
+    )]
+    pub current_password: Option<String>,
+    #[serde(alias = "newPassword", alias = "password")]
+    pub new_password: Option<String>,
+    #[serde(alias = "confirmPassword", alias = "confirm_new_password")]
+    pub confirm_password: Option<String>,
+}
+
+pub struct ChangePasswordInput {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl TryFrom<ChangePasswordRequest> for ChangePasswordInput {
+    type Error = ApiError;
+
+    fn try_from(r: ChangePasswordRequest) -> Result<Self, ApiError> {
+        let mut c = Check::default();
+        let current = required(
+            &mut c,
+            "current_password",
+            &r.current_password,
+            "Current password",
+        )
+        .map(str::to_owned);
+        let new =
+            required(&mut c, "new_password", &r.new_password, "New password").map(str::to_owned);
+        if let (Some(p), Some(confirm)) = (&r.new_password, &r.confirm_password)
+            && p != confirm
+        {
+            c.fail("confirm_password", "Passwords do not match");
+        }
+        c.finish(|| ChangePasswordInput {
+            current_password: current.expect("checked"),
+            new_password: new.expect("checked"),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ProfileRequest {
+    pub username: Option<String>,
+    #[serde(default, deserialize_with = "clearable", alias = "fullName")]
+    pub full_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "clearable", alias = "firstName")]
+    pub first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "clearable", alias = "lastName")]
+    pub last_name: Option<Option<String>>,
+    #[serde(
+        default,
+        deserialize_with = "clearable",
+        alias = "phone_number",
+        alias = "phoneNumber"
+    )]
+    pub phone: Option<Option<String>>,
+    pub email: Option<String>,
+    #[serde(alias = "new_password", alias = "newPassword")]
+    pub password: Option<String>,
+    #[serde(alias = "currentPassword", alias = "old_password")]
+    pub current_password: Option<String>,
+}
+
+impl TryFrom<ProfileRequest> for ProfileUpdate {
+    type Error = ApiError;
+
+    fn try_from(r: ProfileRequest) -> Result<Self, ApiError> {
+        let mut c = Check::default();
+        let mut update = ProfileUpdate::default();
+        if let Some(u) = &r.username {
+            update.username = c.take("username", Username::parse(u));
+        }
+        if let Some(e) = &r.email {
+            update.email = c.take("email", EmailAddress::parse(e));
+        }
+        update.full_name = clear_or(&mut c, "full_name", &r.full_name, FullName::parse);
+        update.first_name = clear_or(&mut c, "first_name", &r.first_name, |s| {
+            PersonName::parse(s, "First name")
+        });
+        update.last_name = clear_or(&mut c, "last_name", &r.last_name, |s| {
+            PersonName::parse(s, "Last name")
+        });
+        update.phone = clear_or(&mut c, "phone", &r.phone, |s| {
+            PhoneNumber::parse(s).map(Some)
+        });
+        if let Some(p) = r.password.filter(|p| !p.is_empty()) {
+            update.password = Some(p);
+            update.current_password = r.current_password;
+        }
+        c.finish(|| update)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteAccountRequest {
+    #[serde(alias = "current_password", alias = "currentPassword")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AnonymousRequest {
+    #[serde(alias = "deviceId")]
+    pub device_id: Option<String>,
+}
+
+impl AnonymousRequest {
+    pub fn device_id(self) -> Result<Option<String>, ApiError> {
+        let mut c = Check::default();
+        let d = device_id(&mut c, self.device_id);
+        c.finish(|| d)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AdminUserRequest {
+    pub role: Option<String>,
+    #[serde(alias = "isActive")]
+    pub is_active: Option<bool>,
+}
+
+impl TryFrom<AdminUserRequest> for AdminUserChanges {
+    type Error = ApiError;
+
+    fn try_from(r: AdminUserRequest) -> Result<Self, ApiError> {
+        let mut c = Check::default();
+        let role = r.role.as_deref().and_then(|s| {
+            c.take(
+                "role",
+                s.trim()
+                    .to_uppercase()
+                    .parse::<Role>()
+                    .map_err(|()| "Role must be CUSTOMER or ADMIN"),
+            )
+        });
+        if r.role.is_none() && r.is_active.is_none() {
+            c.fail("role", "Nothing to change: send role and/or is_active");
+        }
+        c.finish(|| AdminUserChanges {
+            role,
+            is_active: r.is_active,
+        })
+    }
+}
+
+/// `?q=&page=&per_page=` of the admin user list.
+pub struct UserListQuery {
+    pub q: Option<String>,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl UserListQuery {
+    pub const MAX_PER_PAGE: i64 = 100;
+
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        let mut c = Check::default();
+        let mut query = UserListQuery {
+            q: None,
+            page: 1,
+            per_page: 20,
+        };
+        for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            match &*k {
+                "q" => {
+                    query.q = Some(v.trim().to_owned())
+                        .filter(|q| !q.is_empty() && !q.chars().any(char::is_control))
+                }
+                "page" => match v.parse::<i64>() {
+                    Ok(p) if (1..=1_000_000).contains(&p) => query.page = p,
+                    _ => c.fail("page", "Page must be a whole number from 1"),
+                },
+                "per_page" => match v.parse::<i64>() {
+                    Ok(p) if (1..=Self::MAX_PER_PAGE).contains(&p) => query.per_page = p,
+                    _ => c.fail("per_page", "per_page must be a whole number from 1 to 100"),
+                },
+                _ => {}
+            }
+        }
+        c.finish(|| query)
     }
 }

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -15,7 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use super::{accounts, wellknown};
+use super::{accounts, users, wellknown};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -39,6 +39,14 @@ fn auth_routes() -> Router<AppState> {
         .route("/refresh", post(accounts::refresh))
         .route("/logout", post(accounts::logout))
         .route("/logout-all", post(accounts::logout_all))
+        .route("/forgot-password", post(accounts::forgot_password))
+        .route("/forgot", post(accounts::forgot_password))
+        .route(
+            "/reset-password",
+            get(accounts::reset_password_page).post(accounts::reset_password),
+        )
+        .route("/reset", post(accounts::reset_password))
+        .route("/anonymous", post(accounts::create_anonymous))
         .route("/me", get(accounts::me))
         .route("/user", get(accounts::me_wrapped))
 }
@@ -48,8 +56,34 @@ pub fn build_router(state: AppState) -> Router {
     let router = Router::new()
         .nest("/api/auth", auth_routes())
         .nest("/auth", auth_routes())
-        .route("/api/users/me", get(accounts::me))
-        .route("/api/user/profile", get(accounts::me))
+        .route(
+            "/api/users/me",
+            get(accounts::me)
+                .put(users::update_me)
+                .patch(users::update_me)
+                .delete(users::delete_me),
+        )
+        .route(
+            "/api/user/profile",
+            get(accounts::me)
+                .put(users::update_me)
+                .patch(users::update_me),
+        )
+        .route("/api/users/me/password", post(users::change_password))
+        .route("/api/user/change-password", post(users::change_password))
+        .route("/api/users/me/sessions", get(users::list_my_sessions))
+        .route("/api/users/me/sessions/{id}", delete(users::end_my_session))
+        .route("/api/admin/users", get(users::admin_list_users))
+        .route(
+            "/api/admin/users/{id}",
+            get(users::admin_get_user)
+                .patch(users::admin_update_user)
+                .delete(users::admin_delete_user),
+        )
+        .route(
+            "/api/admin/users/{id}/sessions",
+            delete(users::admin_revoke_sessions),
+        )
         .route(
             "/.well-known/openid-configuration",
             get(wellknown::openid_configuration),

@@ -71,7 +71,7 @@ impl Mailer {
                     .send(message)
                     .await
                     .context("writing the email file")?;
-                tracing::info!(to = %to.email, file = %dir.join(format!("{id}.eml")).display(), link = %email.link, "email written to the outbox");
+                tracing::info!(to = %to.email, file = %dir.join(format!("{id}.eml")).display(), link = email.link().unwrap_or("-"), "email written to the outbox");
             }
         }
         Ok(())

@@ -6,9 +6,9 @@ use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
 pub struct Email {
     pub subject: &'static str,
-    pub intro: &'static str,
-    pub action: &'static str,
-    pub link: String,
+    pub intro: String,
+    /// The button text and the link it follows; notices have none.
+    pub action: Option<(&'static str, String)>,
     pub outro: &'static str,
 }
 
@@ -16,35 +16,65 @@ impl Email {
     pub fn verify_email(link: String) -> Self {
         Self {
             subject: "Confirm your email address",
-            intro: "Welcome! Please confirm your email address to finish creating your account.",
-            action: "Confirm email address",
-            link,
+            intro: "Welcome! Please confirm your email address to finish creating your account."
+                .into(),
+            action: Some(("Confirm email address", link)),
             outro: "The link is valid for 24 hours. If you did not sign up, ignore this email.",
+        }
+    }
+
+    pub fn confirm_new_email(link: String) -> Self {
+        Self {
+            subject: "Confirm your new email address",
+            intro: "Please confirm this address to make it the email address of your account."
+                .into(),
+            action: Some(("Confirm email address", link)),
+            outro: "The link is valid for 24 hours. Until then your old address keeps working.",
+        }
+    }
+
+    pub fn email_change_notice(new_email: &str) -> Self {
+        Self {
+            subject: "Your email address is being changed",
+            intro: format!(
+                "Someone signed in to your account asked to change its email address to {new_email}. \
+                 The change takes effect when the new address is confirmed."
+            ),
+            action: None,
+            outro: "If this was not you, reset your password now: this address still works until then.",
         }
     }
 
     pub fn reset_password(link: String) -> Self {
         Self {
             subject: "Reset your password",
-            intro: "Someone asked to reset the password of your account.",
-            action: "Choose a new password",
-            link,
+            intro: "Someone asked to reset the password of your account.".into(),
+            action: Some(("Choose a new password", link)),
             outro: "The link is valid for 1 hour. If it was not you, ignore this email: your password stays as it is.",
         }
     }
 
+    pub fn link(&self) -> Option<&str> {
+        self.action.as_ref().map(|(_, link)| link.as_str())
+    }
+
     pub(super) fn build(&self, from: Mailbox, to: Mailbox) -> anyhow::Result<Message> {
-        let text = format!(
-            "{}\n\n{}:\n{}\n\n{}\n",
-            self.intro, self.action, self.link, self.outro
-        );
-        let link = html_escape(&self.link);
+        let (text_action, html_action) = match &self.action {
+            Some((label, link)) => (
+                format!("{label}:\n{link}\n\n"),
+                format!(
+                    "<p><a href=\"{0}\">{1}</a></p><p style=\"color:#666;font-size:small\">{0}</p>",
+                    html_escape(link),
+                    html_escape(label)
+                ),
+            ),
+            None => (String::new(), String::new()),
+        };
+        let text = format!("{}\n\n{text_action}{}\n", self.intro, self.outro);
         let html = format!(
             "<!doctype html><html><body style=\"font-family:sans-serif\">\
-             <p>{}</p><p><a href=\"{link}\">{}</a></p><p style=\"color:#666\">{}</p>\
-             <p style=\"color:#666;font-size:small\">{link}</p></body></html>",
-            html_escape(self.intro),
-            html_escape(self.action),
+             <p>{}</p>{html_action}<p style=\"color:#666\">{}</p></body></html>",
+            html_escape(&self.intro),
             html_escape(self.outro),
         );
         Ok(Message::builder()

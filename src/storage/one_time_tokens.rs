@@ -9,6 +9,7 @@ use crate::tokens::TokenHash;
 
 pub const PURPOSE_VERIFY_EMAIL: &str = "verify_email";
 pub const PURPOSE_RESET_PASSWORD: &str = "reset_password";
+pub const PURPOSE_CHANGE_EMAIL: &str = "change_email";
 
 /// Stores a new token for `row.subject`, replacing any earlier unused one for the same purpose,
 /// so only the newest link works.

@@ -81,3 +81,20 @@ pub struct RefreshTokenRow {
     pub retired_at: Option<NaiveDateTime>,
     pub successor_sealed: Option<String>,
 }
+
+/// A partial update of a user: `None` leaves a column alone; for nullable columns
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub username: Option<String>,
+    pub full_name: Option<Option<String>>,
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub pending_email: Option<Option<String>>,
+    pub password_hash: Option<Option<String>>,
+    pub role: Option<String>,
+    pub is_active: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}

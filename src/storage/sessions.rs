@@ -276,3 +276,41 @@ pub async fn revoke_user_sessions(
     .execute(c)
     .await?))
 }
+
+/// The live sessions of a user, most recently used first.
+pub async fn list_live_sessions(
+    db: &Database,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<SessionRow>, StorageError> {
+    run!(db, |c| Ok(sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select(SessionRow::as_select())
+        .order(sessions::last_used_at.desc())
+        .load(c)
+        .await?))
+}
+
+/// Ends one live session of this user. Returns whether there was one.
+pub async fn revoke_user_session(
+    db: &Database,
+    user_id: &str,
+    session_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StorageError> {
+    run!(db, |c| {
+        let n = diesel::update(
+            sessions::table
+                .find(session_id)
+                .filter(sessions::user_id.eq(user_id))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::expires_at.gt(now)),
+        )
+        .set(sessions::revoked_at.eq(now))
+        .execute(c)
+        .await?;
+        Ok(n > 0)
+    })
+}

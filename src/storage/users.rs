@@ -1,10 +1,15 @@
 //! Queries on `users`.
 
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
-use super::schema::users;
-use super::{Database, StorageError, UserRow, run};
+use super::one_time_tokens::{PURPOSE_CHANGE_EMAIL, PURPOSE_RESET_PASSWORD};
+use super::schema::{one_time_tokens, sessions, users};
+use super::{Database, OneTimeTokenRow, StorageError, UserChanges, UserRow, run};
+use crate::tokens::TokenHash;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
 
 /// How a user is looked up: by id, or by one of its unique identifiers.
 #[derive(Debug, Clone, Copy)]
@@ -69,5 +74,245 @@ pub async fn find_taken_identifier(
         } else {
             None
         })
+    })
+}
+
+pub async fn insert_user(db: &Database, row: &UserRow) -> Result<(), StorageError> {
+    run!(db, |c| {
+        diesel::insert_into(users::table)
+            .values(row)
+            .execute(c)
+            .await?;
+        Ok(())
+    })
+}
+
+/// Applies `changes` and returns the user as it now is; `None` when there is no such user.
+pub async fn update_user(
+    db: &Database,
+    id: &str,
+    changes: &UserChanges,
+) -> Result<Option<UserRow>, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            let n = diesel::update(users::table.find(id))
+                .set(changes)
+                .execute(c)
+                .await?;
+            if n == 0 {
+                return Ok::<_, StorageError>(None);
+            }
+            Ok(Some(
+                users::table
+                    .find(id)
+                    .select(UserRow::as_select())
+                    .first(c)
+                    .await?,
+            ))
+        })
+        .await)
+}
+
+/// Deletes a user with everything it owns: sessions and refresh tokens (by cascade), and the
+/// one-time tokens that name it. Returns whether the user existed.
+pub async fn delete_user(db: &Database, id: &str) -> Result<bool, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            diesel::delete(one_time_tokens::table.filter(one_time_tokens::subject.eq(id)))
+                .execute(c)
+                .await?;
+            let n = diesel::delete(users::table.find(id)).execute(c).await?;
+            Ok::<_, StorageError>(n > 0)
+        })
+        .await)
+}
+
+/// One page of users, newest first, optionally matching `q` in email, username, name or phone.
+pub async fn list_users(
+    db: &Database,
+    q: Option<&str>,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<UserRow>, i64), StorageError> {
+    let pattern = q.map(|q| {
+        let escaped = q
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    run!(db, |c| {
+        let filtered = || {
+            let mut query = users::table.into_boxed();
+            if let Some(p) = &pattern {
+                query = query.filter(
+                    users::email_normalized
+                        .like(p.clone())
+                        .escape('\\')
+                        .or(users::username.like(p.clone()).escape('\\'))
+                        .or(lower(users::full_name).like(p.clone()).escape('\\'))
+                        .or(users::phone.like(p.clone()).escape('\\')),
+                );
+            }
+            query
+        };
+        let total: i64 = filtered().count().get_result(c).await?;
+        let rows = filtered()
+            .select(UserRow::as_select())
+            .order((users::created_at.desc(), users::id.desc()))
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+            .load(c)
+            .await?;
+        Ok((rows, total))
+    })
+}
+
+pub enum TokenUse {
+    Done(Box<UserRow>),
+    /// Unknown, expired or already used.
+    Invalid,
+    /// The new address was taken by someone else meanwhile.
+    Conflict,
+}
+
+/// Consumes the token only if it is live; returns its row when this call consumed it.
+macro_rules! consume_token {
+    ($c:ident, $hash:expr, $purpose:expr, $now:expr) => {{
+        let n = diesel::update(
+            one_time_tokens::table
+                .find($hash.as_str())
+                .filter(one_time_tokens::purpose.eq($purpose))
+                .filter(one_time_tokens::consumed_at.is_null())
+                .filter(one_time_tokens::expires_at.gt($now)),
+        )
+        .set(one_time_tokens::consumed_at.eq($now))
+        .execute($c)
+        .await?;
+        if n == 0 {
+            None
+        } else {
+            Some(
+                one_time_tokens::table
+                    .find($hash.as_str())
+                    .select(OneTimeTokenRow::as_select())
+                    .first($c)
+                    .await?,
+            )
+        }
+    }};
+}
+
+/// Sets a new password hash from a reset token and ends every session of the user, in one
+/// transaction.
+pub async fn reset_password(
+    db: &Database,
+    hash: &TokenHash,
+    new_hash: &str,
+    now: NaiveDateTime,
+) -> Result<TokenUse, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            let Some(token) = consume_token!(c, hash, PURPOSE_RESET_PASSWORD, now) else {
+                return Ok::<_, StorageError>(TokenUse::Invalid);
+            };
+            let n = diesel::update(users::table.find(&token.subject))
+                .set((users::password_hash.eq(new_hash), users::updated_at.eq(now)))
+                .execute(c)
+                .await?;
+            if n == 0 {
+                return Ok(TokenUse::Invalid);
+            }
+            diesel::update(
+                sessions::table
+                    .filter(sessions::user_id.eq(&token.subject))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(c)
+            .await?;
+            let user = users::table
+                .find(&token.subject)
+                .select(UserRow::as_select())
+                .first(c)
+                .await?;
+            Ok(TokenUse::Done(Box::new(user)))
+        })
+        .await)
+}
+
+/// Follows an email-change link: the pending address becomes the address.
+pub async fn confirm_email_change(
+    db: &Database,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<TokenUse, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            let Some(token) = consume_token!(c, hash, PURPOSE_CHANGE_EMAIL, now) else {
+                return Ok::<_, StorageError>(TokenUse::Invalid);
+            };
+            let Some(user) = users::table
+                .find(&token.subject)
+                .select(UserRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
+                return Ok(TokenUse::Invalid);
+            };
+            let Some(new_email) = user.pending_email.clone() else {
+                return Ok(TokenUse::Invalid);
+            };
+            let normalized = new_email.to_lowercase();
+            let taken: i64 = users::table
+                .filter(users::email_normalized.eq(&normalized))
+                .filter(users::id.ne(&user.id))
+                .count()
+                .get_result(c)
+                .await?;
+            if taken > 0 {
+                return Ok(TokenUse::Conflict);
+            }
+            diesel::update(users::table.find(&user.id))
+                .set((
+                    users::email.eq(&new_email),
+                    users::email_normalized.eq(&normalized),
+                    users::pending_email.eq(None::<String>),
+                    users::is_email_verified.eq(true),
+                    users::updated_at.eq(now),
+                ))
+                .execute(c)
+                .await?;
+            let user = users::table
+                .find(&user.id)
+                .select(UserRow::as_select())
+                .first(c)
+                .await?;
+            Ok(TokenUse::Done(Box::new(user)))
+        })
+        .await)
+}
+
+/// Deletes anonymous users older than `max_age` whose sessions have not been used within it.
+pub async fn purge_stale_anonymous_users(
+    db: &Database,
+    now: NaiveDateTime,
+    max_age: Duration,
+) -> Result<usize, StorageError> {
+    let cutoff = now - max_age;
+    run!(db, |c| {
+        let recently_used = sessions::table
+            .filter(sessions::last_used_at.ge(cutoff))
+            .select(sessions::user_id);
+        Ok(diesel::delete(
+            users::table
+                .filter(users::is_anonymous.eq(true))
+                .filter(users::created_at.lt(cutoff))
+                .filter(users::id.ne_all(recently_used)),
+        )
+        .execute(c)
+        .await?)
     })
 }

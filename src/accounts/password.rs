@@ -1,0 +1,134 @@
+//! Forgotten passwords (an emailed, single-use, one-hour link) and password changes.
+
+use chrono::Duration;
+
+use super::AccountError;
+use crate::domain::{EmailAddress, Password};
+use crate::mail::Email;
+use crate::state::AppState;
+use crate::storage::one_time_tokens::{self, PURPOSE_RESET_PASSWORD};
+use crate::storage::users::{self, TokenUse, UserKey};
+use crate::storage::{OneTimeTokenRow, UserChanges, UserRow, sessions};
+use crate::tokens::OpaqueToken;
+
+pub const RESET_TTL_HOURS: i64 = 1;
+
+fn reset_link(state: &AppState, token: &OpaqueToken) -> String {
+    match &state.config.frontend_url {
+        Some(front) => format!("{front}/reset-password?token={}", token.expose()),
+        None => format!(
+            "{}/api/auth/reset-password?token={}",
+            state.config.public_url,
+            token.expose()
+        ),
+    }
+}
+
+/// Sends a reset link when the address belongs to an account. The answer, and the time it
+/// takes, are the same either way: the lookup and write are cheap and the email goes out in
+/// the background.
+pub async fn forgot_password(state: &AppState, email: &EmailAddress) -> Result<(), AccountError> {
+    let Some(user) = users::find_user(&state.db, UserKey::Email(&email.normalized())).await? else {
+        return Ok(());
+    };
+    if !user.is_active || user.is_anonymous {
+        return Ok(());
+    }
+    let now = state.clock.now_naive();
+    let token = OpaqueToken::generate();
+    let row = OneTimeTokenRow {
+        token_hash: token.hash().as_str().to_owned(),
+        purpose: PURPOSE_RESET_PASSWORD.to_owned(),
+        subject: user.id.clone(),
+        created_at: now,
+        expires_at: now + Duration::hours(RESET_TTL_HOURS),
+        consumed_at: None,
+    };
+    one_time_tokens::replace_one_time_token(&state.db, &row).await?;
+    let state = state.clone();
+    let to = user.email.unwrap_or_default();
+    tokio::spawn(async move {
+        let email = Email::reset_password(reset_link(&state, &token));
+        if let Err(e) = state.mailer.send(&to, email).await {
+            tracing::error!(error = ?e, "sending a password-reset email failed");
+        }
+    });
+    Ok(())
+}
+
+/// Sets a new password from a reset link; every session of the user ends.
+pub async fn reset_password(
+    state: &AppState,
+    token: &str,
+    new_password: &str,
+) -> Result<(), AccountError> {
+    let token = OpaqueToken::from_presented(token).ok_or(AccountError::InvalidToken)?;
+    let hash = token.hash();
+    let row = one_time_tokens::find_one_time_token(&state.db, &hash, PURPOSE_RESET_PASSWORD)
+        .await?
+        .ok_or(AccountError::InvalidToken)?;
+    let user = users::find_user(&state.db, UserKey::Id(&row.subject))
+        .await?
+        .ok_or(AccountError::InvalidToken)?;
+    let password = Password::parse(new_password, user.email.as_deref())
+        .map_err(|m| AccountError::Invalid("new_password", m.into()))?;
+    let new_hash = state.hasher.hash(&password).await?;
+    match users::reset_password(&state.db, &hash, &new_hash, state.clock.now_naive()).await? {
+        TokenUse::Done(_) => Ok(()),
+        TokenUse::Invalid | TokenUse::Conflict => Err(AccountError::InvalidToken),
+    }
+}
+
+/// Checks the current password of `user`; a wrong one is a 401.
+pub(super) async fn check_current_password(
+    state: &AppState,
+    user: &UserRow,
+    given: Option<&str>,
+    field: &'static str,
+) -> Result<(), AccountError> {
+    let given = given
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| AccountError::Invalid(field, "Current password is required".into()))?;
+    if state
+        .hasher
+        .verify(given, user.password_hash.as_deref())
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(AccountError::WrongPassword)
+    }
+}
+
+/// Hashes a new password for `user`, after checking the policy.
+pub(super) async fn new_password_hash(
+    state: &AppState,
+    user: &UserRow,
+    raw: &str,
+    field: &'static str,
+) -> Result<String, AccountError> {
+    let password = Password::parse(raw, user.email.as_deref())
+        .map_err(|m| AccountError::Invalid(field, m.into()))?;
+    Ok(state.hasher.hash(&password).await?)
+}
+
+/// Changes the password of a signed-in user; every other session ends, this one stays.
+pub async fn change_password(
+    state: &AppState,
+    user: &UserRow,
+    session_id: &str,
+    current: Option<&str>,
+    new_password: &str,
+) -> Result<(), AccountError> {
+    check_current_password(state, user, current, "current_password").await?;
+    let new_hash = new_password_hash(state, user, new_password, "new_password").await?;
+    let now = state.clock.now_naive();
+    let changes = UserChanges {
+        password_hash: Some(Some(new_hash)),
+        updated_at: Some(now),
+        ..UserChanges::default()
+    };
+    users::update_user(&state.db, &user.id, &changes).await?;
+    sessions::revoke_user_sessions(&state.db, &user.id, Some(session_id), now).await?;
+    Ok(())
+}

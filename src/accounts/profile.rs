@@ -1,0 +1,236 @@
+//! A signed-in user's own account: profile, email change, sessions, deletion.
+
+use chrono::Duration;
+use serde::Serialize;
+
+use super::AccountError;
+use super::password::{check_current_password, new_password_hash};
+use super::register::VERIFICATION_TTL_HOURS;
+use super::view::rfc3339;
+use crate::domain::{EmailAddress, FullName, PersonName, PhoneNumber, Username};
+use crate::mail::Email;
+use crate::state::AppState;
+use crate::storage::one_time_tokens::{self, PURPOSE_CHANGE_EMAIL};
+use crate::storage::users::{self, TokenUse};
+use crate::storage::{OneTimeTokenRow, UserChanges, UserRow, sessions};
+use crate::tokens::OpaqueToken;
+
+/// A profile change, parsed. `None` leaves a field alone; `Some(None)` clears it.
+#[derive(Debug, Default)]
+pub struct ProfileUpdate {
+    pub username: Option<Username>,
+    pub full_name: Option<Option<FullName>>,
+    pub first_name: Option<Option<PersonName>>,
+    pub last_name: Option<Option<PersonName>>,
+    pub phone: Option<Option<PhoneNumber>>,
+    pub email: Option<EmailAddress>,
+    /// A new password, checked against the policy once the account's email is known.
+    pub password: Option<String>,
+    pub current_password: Option<String>,
+}
+
+pub(super) fn verification_link(state: &AppState, token: &OpaqueToken) -> String {
+    match &state.config.frontend_url {
+        Some(front) => format!("{front}/verify-email?token={}", token.expose()),
+        None => format!(
+            "{}/api/auth/verify?token={}",
+            state.config.public_url,
+            token.expose()
+        ),
+    }
+}
+
+pub async fn update_profile(
+    state: &AppState,
+    user: &UserRow,
+    session_id: &str,
+    update: ProfileUpdate,
+) -> Result<UserRow, AccountError> {
+    let now = state.clock.now_naive();
+    let mut changes = UserChanges {
+        updated_at: Some(now),
+        ..UserChanges::default()
+    };
+    if user.is_anonymous && (update.email.is_some() || update.password.is_some()) {
+        return Err(AccountError::Invalid(
+            if update.email.is_some() {
+                "email"
+            } else {
+                "password"
+            },
+            "An anonymous user sets an email and password by registering".into(),
+        ));
+    }
+    if let Some(raw) = &update.password {
+        check_current_password(
+            state,
+            user,
+            update.current_password.as_deref(),
+            "current_password",
+        )
+        .await?;
+        changes.password_hash = Some(Some(new_password_hash(state, user, raw, "password").await?));
+    }
+
+    let new_email = update
+        .email
+        .filter(|e| user.email_normalized.as_deref() != Some(&e.normalized()));
+    let new_username = update
+        .username
+        .filter(|u| user.username.as_deref() != Some(u.as_str()));
+    let new_phone = update
+        .phone
+        .as_ref()
+        .and_then(|p| p.as_ref())
+        .filter(|p| user.phone.as_deref() != Some(p.as_str()));
+    if let Some(field) = users::find_taken_identifier(
+        &state.db,
+        &new_email
+            .as_ref()
+            .map(EmailAddress::normalized)
+            .unwrap_or_default(),
+        new_username.as_ref().map(Username::as_str),
+        new_phone.map(PhoneNumber::as_str),
+        Some(&user.id),
+    )
+    .await?
+    {
+        return Err(AccountError::in_use(field));
+    }
+
+    changes.username = new_username.map(|u| u.as_str().to_owned());
+    changes.phone = update.phone.map(|p| p.map(|p| p.as_str().to_owned()));
+    let first = update
+        .first_name
+        .clone()
+        .map(|n| n.map(PersonName::into_inner));
+    let last = update
+        .last_name
+        .clone()
+        .map(|n| n.map(PersonName::into_inner));
+    changes.full_name = match update.full_name {
+        Some(full) => Some(full.map(FullName::into_inner)),
+        // Only first/last sent: the full name follows them.
+        None if first.is_some() || last.is_some() => {
+            let first = first.clone().unwrap_or_else(|| user.first_name.clone());
+            let last = last.clone().unwrap_or_else(|| user.last_name.clone());
+            let parts: Vec<String> = [first, last].into_iter().flatten().collect();
+            Some((!parts.is_empty()).then(|| parts.join(" ")))
+        }
+        None => None,
+    };
+    changes.first_name = first;
+    changes.last_name = last;
+    changes.pending_email = new_email.as_ref().map(|e| Some(e.as_str().to_owned()));
+
+    let updated = users::update_user(&state.db, &user.id, &changes)
+        .await?
+        .ok_or(AccountError::NotFound("User not found"))?;
+
+    if let Some(email) = new_email {
+        let token = OpaqueToken::generate();
+        let row = OneTimeTokenRow {
+            token_hash: token.hash().as_str().to_owned(),
+            purpose: PURPOSE_CHANGE_EMAIL.to_owned(),
+            subject: user.id.clone(),
+            created_at: now,
+            expires_at: now + Duration::hours(VERIFICATION_TTL_HOURS),
+            consumed_at: None,
+        };
+        one_time_tokens::replace_one_time_token(&state.db, &row).await?;
+        state
+            .mailer
+            .send(
+                email.as_str(),
+                Email::confirm_new_email(verification_link(state, &token)),
+            )
+            .await
+            .map_err(AccountError::MailFailed)?;
+        if let Some(old) = user.email.clone() {
+            let state = state.clone();
+            tokio::spawn(async move {
+                if let Err(e) = state
+                    .mailer
+                    .send(&old, Email::email_change_notice(email.as_str()))
+                    .await
+                {
+                    tracing::error!(error = ?e, "sending an email-change notice failed");
+                }
+            });
+        }
+    }
+    if changes.password_hash.is_some() {
+        sessions::revoke_user_sessions(&state.db, &user.id, Some(session_id), now).await?;
+    }
+    Ok(updated)
+}
+
+/// Follows an email-change link.
+pub(super) async fn confirm_email_change(
+    state: &AppState,
+    token: &OpaqueToken,
+) -> Result<UserRow, AccountError> {
+    match users::confirm_email_change(&state.db, &token.hash(), state.clock.now_naive()).await? {
+        TokenUse::Done(user) => Ok(*user),
+        TokenUse::Conflict => Err(AccountError::in_use("email")),
+        TokenUse::Invalid => Err(AccountError::InvalidToken),
+    }
+}
+
+/// Deletes the signed-in user and everything it owns. Anonymous users need no password.
+pub async fn delete_account(
+    state: &AppState,
+    user: &UserRow,
+    password: Option<&str>,
+) -> Result<(), AccountError> {
+    if !user.is_anonymous {
+        check_current_password(state, user, password, "password").await?;
+    }
+    users::delete_user(&state.db, &user.id).await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub id: String,
+    pub device_id: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub current: bool,
+}
+
+pub async fn list_sessions(
+    state: &AppState,
+    user_id: &str,
+    current: &str,
+) -> Result<Vec<SessionView>, AccountError> {
+    let rows = sessions::list_live_sessions(&state.db, user_id, state.clock.now_naive()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.id == current,
+            id: s.id,
+            device_id: s.device_id,
+            user_agent: s.user_agent,
+            ip: s.ip,
+            created_at: rfc3339(s.created_at),
+            last_used_at: rfc3339(s.last_used_at),
+        })
+        .collect())
+}
+
+pub async fn end_session(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+) -> Result<(), AccountError> {
+    if sessions::revoke_user_session(&state.db, user_id, session_id, state.clock.now_naive())
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(AccountError::NotFound("Session not found"))
+    }
+}

@@ -1,0 +1,120 @@
+//! Handlers of `/api/users/me/...` (the signed-in user's own account) and `/api/admin/users`.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::extract::{AdminUser, AuthUser, IdPath, Payload};
+use super::requests::{
+    AdminUserRequest, ChangePasswordInput, ChangePasswordRequest, DeleteAccountRequest,
+    ProfileRequest, UserListQuery,
+};
+use crate::accounts::{self, AdminUserChanges, ProfileUpdate, SessionView, UserView};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn update_me(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Payload(body): Payload<ProfileRequest>,
+) -> Result<Json<UserView>, ApiError> {
+    let update = ProfileUpdate::try_from(body)?;
+    let user = accounts::update_profile(&state, &auth.user, &auth.claims.sid, update).await?;
+    Ok(Json(UserView::from(&user)))
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Payload(body): Payload<ChangePasswordRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let input = ChangePasswordInput::try_from(body)?;
+    accounts::change_password(
+        &state,
+        &auth.user,
+        &auth.claims.sid,
+        Some(&input.current_password),
+        &input.new_password,
+    )
+    .await?;
+    Ok(Json(json!({"message": "Password changed successfully"})))
+}
+
+pub async fn delete_me(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Payload(body): Payload<DeleteAccountRequest>,
+) -> Result<StatusCode, ApiError> {
+    accounts::delete_account(&state, &auth.user, body.password.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_my_sessions(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Vec<SessionView>>, ApiError> {
+    Ok(Json(
+        accounts::list_sessions(&state, &auth.user.id, &auth.claims.sid).await?,
+    ))
+}
+
+pub async fn end_my_session(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    accounts::end_session(&state, &auth.user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn admin_list_users(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let query = UserListQuery::parse(query.as_deref())?;
+    let page = accounts::list_users(&state, query.q.as_deref(), query.page, query.per_page).await?;
+    Ok(Json(
+        json!({"users": page.users, "page": page.page, "per_page": page.per_page, "total": page.total}),
+    ))
+}
+
+pub async fn admin_get_user(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    IdPath(id): IdPath,
+) -> Result<Json<UserView>, ApiError> {
+    Ok(Json(UserView::from(
+        &accounts::find_user(&state, &id).await?,
+    )))
+}
+
+pub async fn admin_update_user(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    IdPath(id): IdPath,
+    Payload(body): Payload<AdminUserRequest>,
+) -> Result<Json<UserView>, ApiError> {
+    let changes = AdminUserChanges::try_from(body)?;
+    let user = accounts::update_user(&state, &admin.user, &id, changes).await?;
+    Ok(Json(UserView::from(&user)))
+}
+
+pub async fn admin_delete_user(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    accounts::delete_user(&state, &admin.user, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn admin_revoke_sessions(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    IdPath(id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    accounts::revoke_sessions(&state, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
