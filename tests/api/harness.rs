@@ -319,3 +319,42 @@ pub fn s(v: &Value) -> &str {
     v.as_str()
         .unwrap_or_else(|| panic!("expected a string, got {v}"))
 }
+
+impl TestApp {
+    /// Creates a verified ADMIN through the same code as `authd users create-admin`, logs in,
+    /// and returns the access token.
+    pub async fn admin(&self, email: &str) -> String {
+        let email_addr = authd::domain::EmailAddress::parse(email).unwrap();
+        let now = self.state.clock.now_naive();
+        authd::accounts::create_admin(
+            &self.state.db,
+            &self.state.hasher,
+            &email_addr,
+            || Ok(PASSWORD.to_owned()),
+            now,
+        )
+        .await
+        .expect("create an admin");
+        self.login(email, None).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Reply::read(req.send().await.expect("request sent")).await
+    }
+}

@@ -4,8 +4,12 @@
 mod harness;
 mod smtp;
 
+mod account;
+mod admin;
+mod anonymous;
 mod bad_input;
 mod discovery;
 mod login;
 mod refresh;
 mod register;
+mod seeds;
