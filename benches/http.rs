@@ -91,6 +91,7 @@ async fn main() {
         ("AUTHD_KEYS_DIR", keys.as_str()),
         ("AUTHD_MAIL_DIR", outbox.as_str()),
         ("AUTHD_REQUIRE_EMAIL_VERIFICATION", "false"),
+        ("AUTHD_RATE_LIMIT", "0"),
     ])
     .unwrap();
     let app = Application::build(config).await.unwrap();

@@ -14,7 +14,7 @@ use crate::http::build_router;
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
 use crate::state::{AppState, Inner};
-use crate::storage::{Database, maintenance, users};
+use crate::storage::{Database, maintenance, rate_limits, users};
 use crate::tokens::KeyStore;
 
 pub struct Application {
@@ -106,7 +106,9 @@ async fn housekeeping(state: AppState) {
         let purged = async {
             Ok::<_, crate::storage::StorageError>(
                 maintenance::purge_expired(&state.db, now).await?
-                    + users::purge_stale_anonymous_users(&state.db, now, anonymous_max_age).await?,
+                    + users::purge_stale_anonymous_users(&state.db, now, anonymous_max_age).await?
+                    + rate_limits::purge_closed_windows(&state.db, now - chrono::Duration::days(1))
+                        .await?,
             )
         };
         match purged.await {

@@ -39,6 +39,10 @@ pub struct Config {
     pub anonymous_max_age: Duration,
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
+    /// Requests per minute one client may make to each sensitive route; 0 turns limits off.
+    pub rate_limit_per_minute: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry (behind a proxy).
+    pub trust_forwarded_for: bool,
 }
 
 /// Where settings come from: the environment wins over the file.
@@ -162,32 +166,36 @@ impl Config {
             "json" => Ok(LogFormat::Json),
             _ => bail!("expected pretty or json"),
         })?;
-        let config = Config {
-            bind,
-            database_url,
-            issuer,
-            public_url,
-            frontend_url: src.optional("AUTHD_FRONTEND_URL", base_url)?,
-            keys_dir: PathBuf::from(src.parse("AUTHD_KEYS_DIR", "keys", |s| Ok(s.to_owned()))?),
-            smtp_url,
-            mail_dir: PathBuf::from(
-                src.parse("AUTHD_MAIL_DIR", "data/outbox", |s| Ok(s.to_owned()))?,
-            ),
-            mail_from,
-            access_token_ttl: src.parse("AUTHD_ACCESS_TOKEN_TTL", "15m", duration)?,
-            refresh_token_ttl: src.parse("AUTHD_REFRESH_TOKEN_TTL", "7d", duration)?,
-            session_max_age: src.parse("AUTHD_SESSION_MAX_AGE", "30d", duration)?,
-            refresh_reuse_grace: src.parse("AUTHD_REFRESH_REUSE_GRACE", "10s", duration)?,
-            require_email_verification: src.parse(
-                "AUTHD_REQUIRE_EMAIL_VERIFICATION",
-                "true",
-                boolean,
-            )?,
-            key_activation_delay: src.parse("AUTHD_KEY_ACTIVATION_DELAY", "10m", duration)?,
-            anonymous_max_age: src.parse("AUTHD_ANONYMOUS_MAX_AGE", "30d", duration)?,
-            cors_origins,
-            log_format,
-        };
+        let config =
+            Config {
+                bind,
+                database_url,
+                issuer,
+                public_url,
+                frontend_url: src.optional("AUTHD_FRONTEND_URL", base_url)?,
+                keys_dir: PathBuf::from(src.parse("AUTHD_KEYS_DIR", "keys", |s| Ok(s.to_owned()))?),
+                smtp_url,
+                mail_dir: PathBuf::from(
+                    src.parse("AUTHD_MAIL_DIR", "data/outbox", |s| Ok(s.to_owned()))?,
+                ),
+                mail_from,
+                access_token_ttl: src.parse("AUTHD_ACCESS_TOKEN_TTL", "15m", duration)?,
+                refresh_token_ttl: src.parse("AUTHD_REFRESH_TOKEN_TTL", "7d", duration)?,
+                session_max_age: src.parse("AUTHD_SESSION_MAX_AGE", "30d", duration)?,
+                refresh_reuse_grace: src.parse("AUTHD_REFRESH_REUSE_GRACE", "10s", duration)?,
+                require_email_verification: src.parse(
+                    "AUTHD_REQUIRE_EMAIL_VERIFICATION",
+                    "true",
+                    boolean,
+                )?,
+                key_activation_delay: src.parse("AUTHD_KEY_ACTIVATION_DELAY", "10m", duration)?,
+                anonymous_max_age: src.parse("AUTHD_ANONYMOUS_MAX_AGE", "30d", duration)?,
+                cors_origins,
+                log_format,
+                rate_limit_per_minute: src
+                    .parse("AUTHD_RATE_LIMIT", "30", |s| Ok(s.parse::<u32>()?))?,
+                trust_forwarded_for: src.parse("AUTHD_TRUST_FORWARDED_FOR", "false", boolean)?,
+            };
         for (key, d) in [
             ("AUTHD_ACCESS_TOKEN_TTL", config.access_token_ttl),
             ("AUTHD_REFRESH_TOKEN_TTL", config.refresh_token_ttl),

@@ -30,7 +30,7 @@ pub enum ApiError {
     UnsupportedMediaType(&'static str),
     #[error("method not allowed")]
     MethodNotAllowed,
-    #[error("rate limited")]
+    #[error("Too many requests, please try again later")]
     TooManyRequests { retry_after_secs: u64 },
     #[error("{0}")]
     Unavailable(&'static str),

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 use super::extract::{AuthUser, Payload, authenticate, bearer};
+use super::limits;
 use super::requests::{
     AnonymousRequest, EmailRequest, LoginInput, LoginRequest, LogoutRequest, RefreshInput,
     RefreshRequest, RegisterRequest, ResetPasswordInput, ResetPasswordRequest, TokenRequest,
@@ -23,6 +24,7 @@ pub async fn register(
     headers: HeaderMap,
     Payload(body): Payload<RegisterRequest>,
 ) -> Result<Response, ApiError> {
+    limits::per_client(&state, "register", &meta).await?;
     let mut reg = NewRegistration::try_from(body)?;
     // An anonymous user registering keeps its id, but only with proof that it is that user:
     // its Bearer token. An id alone (ids travel as `sub` to other services) could claim
@@ -110,8 +112,10 @@ pub async fn verify_post(
 
 pub async fn resend_verification(
     State(state): State<AppState>,
+    meta: ClientMeta,
     Payload(body): Payload<EmailRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    limits::per_client(&state, "resend-verification", &meta).await?;
     accounts::resend_verification(&state, &body.email()?).await?;
     Ok(Json(json!({
         "message": "If a registration is waiting for this address, a new verification email has been sent"
@@ -123,7 +127,11 @@ pub async fn login(
     mut meta: ClientMeta,
     Payload(body): Payload<LoginRequest>,
 ) -> Result<Json<accounts::TokenResponse>, ApiError> {
+    limits::per_client(&state, "login", &meta).await?;
     let input = LoginInput::try_from(body)?;
+    if let Some(name) = &input.raw_identifier {
+        limits::per_account(&state, name).await?;
+    }
     meta.device_id = input.device_id;
     Ok(Json(
         accounts::login(&state, input.identifier, &input.password, meta).await?,
@@ -189,8 +197,10 @@ pub async fn me_wrapped(auth: AuthUser) -> Json<serde_json::Value> {
 
 pub async fn forgot_password(
     State(state): State<AppState>,
+    meta: ClientMeta,
     Payload(body): Payload<EmailRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    limits::per_client(&state, "forgot-password", &meta).await?;
     accounts::forgot_password(&state, &body.email()?).await?;
     Ok(Json(
         json!({"message": "If your email is registered, you will receive a password reset link"}),
@@ -199,8 +209,10 @@ pub async fn forgot_password(
 
 pub async fn reset_password(
     State(state): State<AppState>,
+    meta: ClientMeta,
     Payload(body): Payload<ResetPasswordRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    limits::per_client(&state, "reset-password", &meta).await?;
     let input = ResetPasswordInput::try_from(body)?;
     accounts::reset_password(&state, &input.token, &input.new_password).await?;
     Ok(Json(json!({"message": "Password reset successful"})))
@@ -250,6 +262,7 @@ pub async fn create_anonymous(
     mut meta: ClientMeta,
     Payload(body): Payload<AnonymousRequest>,
 ) -> Result<Response, ApiError> {
+    limits::per_client(&state, "anonymous", &meta).await?;
     meta.device_id = body.device_id()?;
     let tokens = accounts::create_anonymous(&state, meta).await?;
     Ok((StatusCode::CREATED, Json(tokens)).into_response())

@@ -1,7 +1,7 @@
 //! Extractors: request bodies (JSON or form, size-limited, errors in the contract's shape),
 //! the Bearer-authenticated user, and what a client tells about itself.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
@@ -151,17 +151,31 @@ impl FromRequestParts<AppState> for ClientMeta {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        _state: &AppState,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Behind a proxy the peer is the proxy; the last X-Forwarded-For entry is the one the
+        // (trusted) proxy appended.
+        let forwarded = state
+            .config
+            .trust_forwarded_for
+            .then(|| {
+                let header = parts.headers.get("x-forwarded-for")?.to_str().ok()?;
+                header.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+            })
+            .flatten();
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(512).collect());
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let ip = forwarded
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ConnectInfo(addr)| addr.ip())
+            })
+            .map(|ip| ip.to_string());
         Ok(ClientMeta {
             device_id: None,
             user_agent,

@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod extract;
+mod limits;
 pub mod requests;
 mod router;
 mod users;

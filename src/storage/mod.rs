@@ -5,6 +5,7 @@
 mod error;
 pub mod maintenance;
 pub mod one_time_tokens;
+pub mod rate_limits;
 pub mod registrations;
 mod rows;
 pub mod schema;

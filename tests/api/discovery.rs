@@ -90,7 +90,8 @@ fn cli_migrate_and_keys_list() {
     };
     let (code, stdout, _) = run(&["migrate"], &[]);
     assert_eq!(code, Some(0));
-    assert!(stdout.contains("1 migration(s) applied"), "{stdout}");
+    let applied: usize = stdout.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(applied >= 2, "{stdout}");
     assert!(
         dir.path().join("data/authd.db").exists(),
         "the embedded default database"

@@ -249,3 +249,81 @@ async fn logout_all_ends_every_session(backend: Backend) {
         .await
         .expect(401);
 }
+
+both_backends!(rate_limits_answer_429_with_retry_after);
+
+async fn rate_limits_answer_429_with_retry_after(backend: Backend) {
+    use std::time::Duration;
+    let app = crate::harness::spawn_app_with(
+        backend,
+        &[
+            ("AUTHD_RATE_LIMIT", "3"),
+            ("AUTHD_TRUST_FORWARDED_FOR", "true"),
+        ],
+    )
+    .await;
+    app.verified_user("limited@example.com").await;
+    let login = |ip: &'static str, email: &'static str| {
+        let req = app
+            .client
+            .post(app.url("/api/auth/login"))
+            .header("x-forwarded-for", format!("203.0.113.9, {ip}"))
+            .json(&json!({"email": email, "password": PASSWORD}));
+        async move { req.send().await.unwrap() }
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            login("198.51.100.1", "limited@example.com")
+                .await
+                .status()
+                .as_u16(),
+            200
+        );
+    }
+    let limited = login("198.51.100.1", "limited@example.com").await;
+    assert_eq!(limited.status().as_u16(), 429);
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: Value = limited.json().await.unwrap();
+    assert!(body["message"].is_string());
+    // Another address has its own budget; the account's own budget (3 per 10 minutes) is spent.
+    assert_eq!(
+        login("198.51.100.2", "someone-else@example.com")
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        login("198.51.100.2", "LIMITED@example.com")
+            .await
+            .status()
+            .as_u16(),
+        429
+    );
+    app.advance(Duration::from_secs(61));
+    assert_eq!(
+        login("198.51.100.1", "someone-else@example.com")
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    app.advance(Duration::from_secs(10 * 60));
+    assert_eq!(
+        login("198.51.100.3", "limited@example.com")
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+
+    for _ in 0..3 {
+        app.post("/api/auth/anonymous", json!({})).await.expect(201);
+    }
+    app.post("/api/auth/anonymous", json!({})).await.expect(429);
+}

@@ -1,0 +1,69 @@
+//! Fixed-window counters in the database, so that every instance counts against one limit.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+
+use super::schema::rate_limits;
+use super::{Database, StorageError, run};
+
+/// Counts one hit on `bucket`. Returns `None` while within `limit` hits per `window`, or the
+/// time until the window resets once over it.
+pub async fn hit(
+    db: &Database,
+    bucket: &str,
+    limit: i32,
+    window: Duration,
+    now: NaiveDateTime,
+) -> Result<Option<Duration>, StorageError> {
+    let window_open_since = now - window;
+    run!(db, |c| c
+        .transaction(async |c| {
+            diesel::insert_into(rate_limits::table)
+                .values((
+                    rate_limits::bucket.eq(bucket),
+                    rate_limits::window_start.eq(now),
+                    rate_limits::hits.eq(0),
+                ))
+                .on_conflict_do_nothing()
+                .execute(c)
+                .await?;
+            // Either count into the open window or start a new one; the row lock orders
+            // concurrent callers.
+            let counted = diesel::update(
+                rate_limits::table
+                    .find(bucket)
+                    .filter(rate_limits::window_start.gt(window_open_since)),
+            )
+            .set(rate_limits::hits.eq(rate_limits::hits + 1))
+            .execute(c)
+            .await?;
+            if counted == 0 {
+                diesel::update(rate_limits::table.find(bucket))
+                    .set((rate_limits::window_start.eq(now), rate_limits::hits.eq(1)))
+                    .execute(c)
+                    .await?;
+            }
+            let (start, hits): (NaiveDateTime, i32) = rate_limits::table
+                .find(bucket)
+                .select((rate_limits::window_start, rate_limits::hits))
+                .first(c)
+                .await?;
+            Ok::<_, StorageError>(
+                (hits > limit).then(|| (start + window - now).max(Duration::seconds(1))),
+            )
+        })
+        .await)
+}
+
+/// Forgets windows that closed long ago.
+pub async fn purge_closed_windows(
+    db: &Database,
+    before: NaiveDateTime,
+) -> Result<usize, StorageError> {
+    run!(db, |c| Ok(diesel::delete(
+        rate_limits::table.filter(rate_limits::window_start.lt(before))
+    )
+    .execute(c)
+    .await?))
+}
