@@ -35,9 +35,11 @@ impl Application {
             tracing::info!(applied, backend = db.backend_name(), "migrations applied");
         }
         let keys_dir = config.keys_dir.clone();
-        let keys = tokio::task::spawn_blocking(move || KeyStore::load_or_generate(&keys_dir))
-            .await?
-            .context("AUTHD_KEYS_DIR: loading signing keys")?;
+        let lifetime = config.access_token_ttl;
+        let keys =
+            tokio::task::spawn_blocking(move || KeyStore::load_or_generate(&keys_dir, lifetime))
+                .await?
+                .context("AUTHD_KEYS_DIR: loading signing keys")?;
         let mailer = Mailer::from_config(&config)?;
         let hasher = tokio::task::spawn_blocking(PasswordHasher::new).await??;
         let listener = TcpListener::bind(config.bind)
@@ -81,6 +83,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let key_reload = tokio::spawn(reload_keys(self.state.clone()));
         let router = build_router(self.state);
         axum::serve(
             self.listener,
@@ -90,7 +93,31 @@ impl Application {
         .await
         .context("serving HTTP")?;
         housekeeping.abort();
+        key_reload.abort();
         Ok(())
+    }
+}
+
+/// How often the keys folder is re-read. Far below the activation delay, so every instance
+/// signs with a rotated key on time.
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Picks up `authd keys rotate` / `retire` (or another instance's) without a restart.
+async fn reload_keys(state: AppState) {
+    let mut every = tokio::time::interval_at(
+        tokio::time::Instant::now() + KEY_RELOAD_INTERVAL,
+        KEY_RELOAD_INTERVAL,
+    );
+    loop {
+        every.tick().await;
+        let state = state.clone();
+        match tokio::task::spawn_blocking(move || state.keys.reload()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "re-reading the keys folder failed; keeping the keys loaded")
+            }
+            Err(e) => tracing::error!(error = %e, "re-reading the keys folder panicked"),
+        }
     }
 }
 

@@ -51,8 +51,12 @@ enum UsersCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// List the keys in AUTHD_KEYS_DIR.
+    /// List the keys in AUTHD_KEYS_DIR with their status.
     List,
+    /// Add a key: published in the JWKS at once, signing after AUTHD_KEY_ACTIVATION_DELAY.
+    Rotate,
+    /// Stop signing with a key; it stays published until the tokens it signed have expired.
+    Retire { kid: String },
 }
 
 fn init_tracing(format: LogFormat) {
@@ -85,6 +89,10 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The password, from stdin: one line (a terminal shows what is typed; pipe it in to hide it).
@@ -134,22 +142,45 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Keys {
-            command: KeysCommand::List,
-        } => {
-            let keys = KeyStore::load(&config.keys_dir).context("AUTHD_KEYS_DIR")?;
+        Command::Keys { command } => {
+            let keys = KeyStore::load(&config.keys_dir, config.access_token_ttl)
+                .context("AUTHD_KEYS_DIR")?;
+            let now = chrono::Utc::now();
+            match command {
+                KeysCommand::List => {}
+                KeysCommand::Rotate => {
+                    let key = keys.rotate(now, config.key_activation_delay)?;
+                    println!(
+                        "added {}: published now, signs from {} (AUTHD_KEY_ACTIVATION_DELAY)",
+                        key.kid,
+                        rfc3339(key.lifecycle.activates_at)
+                    );
+                }
+                KeysCommand::Retire { kid } => {
+                    keys.retire(&kid, now)?;
+                    println!(
+                        "retired {kid}: signs no more, stays published until its tokens expire"
+                    );
+                }
+            }
             let all = keys.all();
             if all.is_empty() {
                 println!("no keys in {}", config.keys_dir.display());
             }
-            for (i, key) in all.iter().enumerate() {
-                let created = chrono::DateTime::<chrono::Utc>::from(key.created);
-                let status = if i == 0 { "signing" } else { "published" };
+            for key in all.iter() {
+                let status = keys.status(key, now);
+                let signer = keys.signing_key(now).is_some_and(|s| s.kid == key.kid);
                 println!(
-                    "{}  {}  created {}",
+                    "{}  {:<8}{}  created {}  activates {}{}",
                     key.kid,
-                    status,
-                    created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    status.as_str(),
+                    if signer { " (signing)" } else { "" },
+                    rfc3339(key.lifecycle.created_at),
+                    rfc3339(key.lifecycle.activates_at),
+                    key.lifecycle
+                        .retired_at
+                        .map(|r| format!("  retired {}", rfc3339(r)))
+                        .unwrap_or_default(),
                 );
             }
             Ok(())

@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage::users::UserKey;
 use crate::storage::{UserRow, sessions, users};
+use crate::tokens::jwt::Expiry;
 use crate::tokens::{AccessClaims, jwt};
 
 /// Largest request body authd reads.
@@ -120,7 +121,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
         token,
         &state.config.issuer,
         state.audience(),
-        now.timestamp(),
+        now,
+        Expiry::Enforce,
     )
     .map_err(|_| ApiError::Unauthorized("Invalid or expired token"))?;
     sessions::find_live_session(&state.db, &claims.sid, now.naive_utc())

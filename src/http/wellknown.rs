@@ -39,7 +39,7 @@ pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
             header::CACHE_CONTROL,
             format!("public, max-age={JWKS_MAX_AGE_SECS}"),
         )],
-        Json(state.keys.jwks()),
+        Json(state.keys.jwks(state.clock.now())),
     )
 }
 
@@ -49,7 +49,7 @@ pub async fn healthz() -> Json<Value> {
 
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.db.ping().await;
-    let key = state.keys.signing_key().is_some();
+    let key = state.keys.signing_key(state.clock.now()).is_some();
     let status = if database && key {
         StatusCode::OK
     } else {

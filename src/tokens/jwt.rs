@@ -1,5 +1,6 @@
 //! Access tokens: RS256 JWTs per RFC 9068 (`typ: at+jwt`), verified against the key store.
 
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -34,21 +35,31 @@ pub enum JwtError {
 }
 
 pub fn sign_access_token(keys: &KeyStore, claims: &AccessClaims) -> Result<String, JwtError> {
-    let key = keys.signing_key().ok_or(JwtError::NoKey)?;
+    let issued = DateTime::from_timestamp(claims.iat, 0).ok_or(JwtError::Invalid)?;
+    let key = keys.signing_key(issued).ok_or(JwtError::NoKey)?;
     let mut header = Header::new(Algorithm::RS256);
     header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
     header.kid = Some(key.kid.clone());
     Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
 }
 
+/// Whether verification checks `exp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    Enforce,
+    /// For logout: a stale token still names the session to end.
+    Ignore,
+}
+
 /// Verifies signature, `alg`, `typ`, `kid`, `iss` and `aud`; expiry is checked against `now`
-/// (seconds since the epoch) from the caller's clock.
+/// from the caller's clock.
 pub fn verify_access_token(
     keys: &KeyStore,
     token: &str,
     issuer: &str,
     audience: &str,
-    now: i64,
+    now: DateTime<Utc>,
+    expiry: Expiry,
 ) -> Result<AccessClaims, JwtError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Invalid)?;
     if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
@@ -57,7 +68,7 @@ pub fn verify_access_token(
     let key = header
         .kid
         .as_deref()
-        .and_then(|kid| keys.find(kid))
+        .and_then(|kid| keys.verifying_key(kid, now))
         .ok_or(JwtError::Invalid)?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[issuer]);
@@ -66,7 +77,7 @@ pub fn verify_access_token(
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
         .map_err(|_| JwtError::Invalid)?;
-    if data.claims.exp <= now {
+    if expiry == Expiry::Enforce && data.claims.exp <= now.timestamp() {
         return Err(JwtError::Expired);
     }
     Ok(data.claims)

@@ -9,6 +9,7 @@ mod admin;
 mod anonymous;
 mod bad_input;
 mod discovery;
+mod keys;
 mod login;
 mod refresh;
 mod register;
