@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod oauth;
 pub mod passwords;
 pub mod state;
 pub mod storage;

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use authd::config::{Config, LogFormat};
 use authd::domain::EmailAddress;
+use authd::oauth::client::NewClient;
 use authd::passwords::PasswordHasher;
-use authd::storage::Database;
+use authd::storage::{Database, clients};
 use authd::tokens::KeyStore;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
@@ -38,6 +39,35 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// The OAuth client registry.
+    Clients {
+        #[command(subcommand)]
+        command: ClientsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Register a client; prints one JSON object (a confidential client's secret is shown only here).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type", value_parser = ["public", "confidential"])]
+        client_type: String,
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        #[arg(long = "grant", required = true, value_parser = ["authorization_code", "refresh_token", "client_credentials", "password"])]
+        grants: Vec<String>,
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Skip the consent page: the client belongs to whoever runs authd.
+        #[arg(long)]
+        first_party: bool,
+    },
+    /// List registered clients, one JSON object per line.
+    List,
+    /// Delete a client; its codes go with it.
+    Delete { id: String },
 }
 
 #[derive(Subcommand)]
@@ -91,6 +121,19 @@ async fn main() -> ExitCode {
     }
 }
 
+fn client_json(row: &authd::storage::ClientRow) -> serde_json::Value {
+    let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    serde_json::json!({
+        "client_id": row.id,
+        "name": row.name,
+        "type": row.client_type,
+        "redirect_uris": words(&row.redirect_uris),
+        "grant_types": words(&row.grant_types),
+        "scopes": words(&row.scopes),
+        "first_party": row.first_party,
+    })
+}
+
 fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -139,6 +182,59 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("created admin {email}");
             } else {
                 println!("promoted {email} to admin");
+            }
+            Ok(())
+        }
+        Command::Clients { command } => {
+            let db = Database::connect(config.database_url.expose_secret()).await?;
+            db.migrate().await?;
+            match command {
+                ClientsCommand::Create {
+                    name,
+                    client_type,
+                    redirect_uris,
+                    grants,
+                    scopes,
+                    first_party,
+                } => {
+                    let new = NewClient {
+                        name,
+                        client_type: client_type.parse().map_err(anyhow::Error::msg)?,
+                        redirect_uris,
+                        grant_types: grants
+                            .iter()
+                            .map(|g| g.parse())
+                            .collect::<Result<_, _>>()
+                            .map_err(anyhow::Error::msg)?,
+                        scopes,
+                        first_party,
+                    };
+                    let (row, secret) = new
+                        .into_row(chrono::Utc::now().naive_utc())
+                        .map_err(anyhow::Error::msg)?;
+                    clients::insert_client(&db, &row).await?;
+                    let mut out = client_json(&row);
+                    if let Some(secret) = secret {
+                        out["client_secret"] = secret.expose().into();
+                    }
+                    println!("{out}");
+                }
+                ClientsCommand::List => {
+                    for row in clients::list_clients(&db).await? {
+                        println!("{}", client_json(&row));
+                    }
+                }
+                ClientsCommand::Delete { id } => {
+                    if id == authd::accounts::FIRST_PARTY_CLIENT {
+                        anyhow::bail!(
+                            "{id} is built in: authd's own account API issues tokens for it"
+                        );
+                    }
+                    if !clients::delete_client(&db, &id).await? {
+                        anyhow::bail!("no client {id}");
+                    }
+                    println!("deleted {id}");
+                }
             }
             Ok(())
         }

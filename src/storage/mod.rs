@@ -2,6 +2,7 @@
 //! at run time from `DATABASE_URL`, and each query is written once and compiled for both
 //! through the [`run!`] macro.
 
+pub mod clients;
 mod error;
 pub mod maintenance;
 pub mod one_time_tokens;

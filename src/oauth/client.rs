@@ -1,0 +1,351 @@
+//! OAuth clients: who may ask for which grants and scopes, and where codes may be sent.
+
+use std::fmt;
+use std::str::FromStr;
+
+use subtle::ConstantTimeEq as _;
+
+use crate::storage::ClientRow;
+use crate::tokens::OpaqueToken;
+
+/// What a client may ask for when it names no scopes of its own.
+pub const DEFAULT_SCOPES: &str = "openid profile email offline_access";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientType {
+    Public,
+    Confidential,
+}
+
+impl ClientType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientType::Public => "public",
+            ClientType::Confidential => "confidential",
+        }
+    }
+}
+
+impl FromStr for ClientType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "public" => Ok(ClientType::Public),
+            "confidential" => Ok(ClientType::Confidential),
+            other => Err(format!(
+                "unknown client type {other:?}: public or confidential"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+    Password,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::Password,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::Password => "password",
+        }
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        GrantType::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| format!("unknown grant {s:?}: one of authorization_code, refresh_token, client_credentials, password"))
+    }
+}
+
+/// A registered client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub client_type: ClientType,
+    secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<String>,
+    pub first_party: bool,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = anyhow::Error;
+
+    fn try_from(row: ClientRow) -> anyhow::Result<Self> {
+        let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        Ok(Client {
+            client_type: row.client_type.parse().map_err(anyhow::Error::msg)?,
+            grant_types: row
+                .grant_types
+                .split_whitespace()
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(anyhow::Error::msg)?,
+            redirect_uris: words(&row.redirect_uris),
+            scopes: words(&row.scopes),
+            id: row.id,
+            name: row.name,
+            secret_hash: row.secret_hash,
+            first_party: row.first_party,
+        })
+    }
+}
+
+impl Client {
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// Redirect URIs match exactly, character for character (RFC 9700 section 4.1.3).
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == uri)
+    }
+
+    /// The scopes granted for a request: all the client may have when none are asked for,
+    /// else the asked ones if each is allowed. `Err` names the first one not allowed.
+    pub fn grant_scopes(&self, requested: Option<&str>) -> Result<Vec<String>, String> {
+        match requested.map(str::split_whitespace) {
+            None => Ok(self.scopes.clone()),
+            Some(asked) => {
+                let mut granted: Vec<String> = Vec::new();
+                for scope in asked {
+                    if !self.scopes.iter().any(|s| s == scope) {
+                        return Err(scope.to_owned());
+                    }
+                    if !granted.iter().any(|g| g == scope) {
+                        granted.push(scope.to_owned());
+                    }
+                }
+                if granted.is_empty() {
+                    Ok(self.scopes.clone())
+                } else {
+                    Ok(granted)
+                }
+            }
+        }
+    }
+
+    /// Checks a presented secret in constant time. Public clients have none to check.
+    pub fn secret_matches(&self, presented: &str) -> bool {
+        let (Some(stored), Some(token)) =
+            (&self.secret_hash, OpaqueToken::from_presented(presented))
+        else {
+            return false;
+        };
+        token
+            .hash()
+            .as_str()
+            .as_bytes()
+            .ct_eq(stored.as_bytes())
+            .into()
+    }
+}
+
+/// A client to register, as `authd clients create` describes it.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub client_type: ClientType,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<String>,
+    pub first_party: bool,
+}
+
+impl NewClient {
+    /// Checks the registration and produces the row to store, with the secret to show once.
+    pub fn into_row(
+        self,
+        now: chrono::NaiveDateTime,
+    ) -> Result<(ClientRow, Option<OpaqueToken>), String> {
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.len() > 100 {
+            return Err("--name: 1 to 100 characters".into());
+        }
+        if self.grant_types.is_empty() {
+            return Err("--grant: name at least one grant".into());
+        }
+        if self.client_type == ClientType::Public
+            && self.grant_types.contains(&GrantType::ClientCredentials)
+        {
+            return Err("a public client cannot use client_credentials: it has no secret".into());
+        }
+        if self.grant_types.contains(&GrantType::AuthorizationCode) && self.redirect_uris.is_empty()
+        {
+            return Err("authorization_code needs at least one --redirect-uri".into());
+        }
+        for uri in &self.redirect_uris {
+            check_redirect_uri(uri)?;
+        }
+        for scope in &self.scopes {
+            if scope.is_empty()
+                || !scope
+                    .chars()
+                    .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\')
+            {
+                return Err(format!("--scope {scope:?}: not a valid scope token"));
+            }
+        }
+        let scopes = if self.scopes.is_empty() {
+            DEFAULT_SCOPES.to_owned()
+        } else {
+            self.scopes.join(" ")
+        };
+        let secret = (self.client_type == ClientType::Confidential).then(OpaqueToken::generate);
+        let mut grants: Vec<&str> = self.grant_types.iter().map(|g| g.as_str()).collect();
+        grants.dedup();
+        let row = ClientRow {
+            id: format!("c_{}", &OpaqueToken::generate().expose()[..22]),
+            name,
+            client_type: self.client_type.as_str().to_owned(),
+            secret_hash: secret.as_ref().map(|s| s.hash().as_str().to_owned()),
+            redirect_uris: self.redirect_uris.join(" "),
+            grant_types: grants.join(" "),
+            scopes,
+            first_party: self.first_party,
+            created_at: now,
+        };
+        Ok((row, secret))
+    }
+}
+
+/// An absolute URI without a fragment; plain `http` only for loopback hosts (native apps and
+/// local development), as OAuth 2.0 security best practice asks.
+fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(uri).map_err(|e| format!("--redirect-uri {uri}: {e}"))?;
+    if parsed.fragment().is_some() {
+        return Err(format!("--redirect-uri {uri}: must not have a fragment"));
+    }
+    if uri.chars().any(char::is_whitespace) {
+        return Err(format!("--redirect-uri {uri}: must not contain spaces"));
+    }
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if parsed.scheme() == "http" && !loopback {
+        return Err(format!(
+            "--redirect-uri {uri}: http is allowed only for localhost; use https"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(client_type: ClientType, grants: &[GrantType], uris: &[&str]) -> NewClient {
+        NewClient {
+            name: "app".into(),
+            client_type,
+            redirect_uris: uris.iter().map(|s| s.to_string()).collect(),
+            grant_types: grants.to_vec(),
+            scopes: vec![],
+            first_party: false,
+        }
+    }
+
+    #[test]
+    fn registration_rules() {
+        let now = chrono::Utc::now().naive_utc();
+        let (row, secret) = new(
+            ClientType::Confidential,
+            &[GrantType::ClientCredentials],
+            &[],
+        )
+        .into_row(now)
+        .unwrap();
+        let client = Client::try_from(row).unwrap();
+        let secret = secret.unwrap();
+        assert!(client.secret_matches(secret.expose()));
+        assert!(!client.secret_matches("wrong"));
+        assert_eq!(client.scopes.join(" "), DEFAULT_SCOPES);
+
+        let (row, secret) = new(
+            ClientType::Public,
+            &[GrantType::AuthorizationCode],
+            &["https://app.example/cb"],
+        )
+        .into_row(now)
+        .unwrap();
+        assert!(secret.is_none());
+        assert!(!Client::try_from(row).unwrap().secret_matches(""));
+
+        assert!(
+            new(ClientType::Public, &[GrantType::ClientCredentials], &[])
+                .into_row(now)
+                .is_err()
+        );
+        assert!(
+            new(ClientType::Public, &[GrantType::AuthorizationCode], &[])
+                .into_row(now)
+                .is_err()
+        );
+        for bad in [
+            "http://evil.example/cb",
+            "https://app.example/cb#frag",
+            "not a uri",
+        ] {
+            assert!(
+                new(ClientType::Public, &[GrantType::AuthorizationCode], &[bad])
+                    .into_row(now)
+                    .is_err(),
+                "{bad}"
+            );
+        }
+        assert!(
+            new(
+                ClientType::Public,
+                &[GrantType::AuthorizationCode],
+                &["http://127.0.0.1:8400/cb"]
+            )
+            .into_row(now)
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn scopes_and_redirects_match_exactly() {
+        let now = chrono::Utc::now().naive_utc();
+        let mut n = new(
+            ClientType::Public,
+            &[GrantType::AuthorizationCode],
+            &["https://app.example/cb"],
+        );
+        n.scopes = vec!["openid".into(), "email".into()];
+        let client = Client::try_from(n.into_row(now).unwrap().0).unwrap();
+        assert!(client.has_redirect_uri("https://app.example/cb"));
+        assert!(!client.has_redirect_uri("https://app.example/cb/"));
+        assert!(!client.has_redirect_uri("https://app.example/cb?x=1"));
+        assert_eq!(
+            client.grant_scopes(Some("email openid email")).unwrap(),
+            vec!["email", "openid"]
+        );
+        assert_eq!(client.grant_scopes(None).unwrap(), vec!["openid", "email"]);
+        assert_eq!(client.grant_scopes(Some("admin")).unwrap_err(), "admin");
+    }
+}

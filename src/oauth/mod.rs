@@ -1,0 +1,4 @@
+//! OAuth 2.0 and OpenID Connect: clients, the token endpoint and its grants. Protocol code
+//! here knows nothing of HTTP.
+
+pub mod client;
