@@ -1,6 +1,6 @@
 //! Login by email, phone or username and a password.
 
-use super::sessions::{ClientMeta, open_session};
+use super::sessions::{ClientMeta, Issued, SessionGrant, open_session_for};
 use super::{AccountError, TokenResponse};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::state::AppState;
@@ -38,6 +38,25 @@ pub async fn login(
     password: &str,
     meta: ClientMeta,
 ) -> Result<TokenResponse, AccountError> {
+    Ok(login_for(
+        state,
+        identifier,
+        password,
+        meta,
+        SessionGrant::first_party(),
+    )
+    .await?
+    .into())
+}
+
+/// Checks the credentials and opens a session for the given client.
+pub async fn login_for(
+    state: &AppState,
+    identifier: Option<LoginIdentifier>,
+    password: &str,
+    meta: ClientMeta,
+    grant: SessionGrant,
+) -> Result<Issued, AccountError> {
     let user = match &identifier {
         Some(LoginIdentifier::Email(e)) => {
             users::find_user(&state.db, UserKey::Email(&e.normalized())).await?
@@ -83,5 +102,5 @@ pub async fn login(
     if state.config.require_email_verification && !user.is_email_verified {
         return Err(AccountError::EmailNotVerified);
     }
-    open_session(state, &user, meta).await
+    open_session_for(state, &user, meta, grant).await
 }

@@ -15,13 +15,16 @@ pub use admin::{
     update_user,
 };
 pub use anonymous::create_anonymous;
-pub use login::{LoginIdentifier, login};
+pub use login::{LoginIdentifier, login, login_for};
 pub use password::{change_password, forgot_password, reset_password};
 pub use profile::{
     ProfileUpdate, SessionView, delete_account, end_session, list_sessions, update_profile,
 };
 pub use register::{NewRegistration, RegisterOutcome, register, resend_verification, verify_email};
-pub use sessions::{ClientMeta, logout, logout_all, refresh};
+pub use sessions::{
+    ClientMeta, Issued, SessionGrant, logout, logout_all, open_session_for, refresh, refresh_for,
+    sign_access_token,
+};
 pub use view::{TokenResponse, UserView};
 
 use crate::error::ApiError;

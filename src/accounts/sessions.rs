@@ -22,21 +22,74 @@ fn chrono(d: std::time::Duration) -> Duration {
     Duration::from_std(d).unwrap_or(Duration::MAX)
 }
 
+/// Which client a session is for, and what it may do.
+#[derive(Debug, Clone)]
+pub struct SessionGrant {
+    pub client_id: String,
+    pub scope: String,
+}
+
+impl SessionGrant {
+    /// The built-in client of `/api/auth/*`.
+    pub fn first_party() -> Self {
+        Self {
+            client_id: FIRST_PARTY_CLIENT.to_owned(),
+            scope: FIRST_PARTY_SCOPE.to_owned(),
+        }
+    }
+}
+
+/// What opening or refreshing a session produced: the same for `/api/auth/*` and
+/// `/oauth/token`, which only shape the answer differently.
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: OpaqueToken,
+    pub user: UserRow,
+    pub session: SessionRow,
+}
+
+impl From<Issued> for TokenResponse {
+    fn from(issued: Issued) -> Self {
+        TokenResponse {
+            access_token: issued.access_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            refresh_token: issued.refresh_token.expose().to_owned(),
+            user: UserView::from(&issued.user),
+        }
+    }
+}
+
 /// Opens a session for `user` on the first-party client and answers with its tokens.
 pub(super) async fn open_session(
     state: &AppState,
     user: &UserRow,
     meta: ClientMeta,
 ) -> Result<TokenResponse, AccountError> {
+    Ok(
+        open_session_for(state, user, meta, SessionGrant::first_party())
+            .await?
+            .into(),
+    )
+}
+
+/// Opens a session (one login on one device) for `user` with a client, and signs its tokens.
+pub async fn open_session_for(
+    state: &AppState,
+    user: &UserRow,
+    meta: ClientMeta,
+    grant: SessionGrant,
+) -> Result<Issued, AccountError> {
     let now = state.clock.now_naive();
     let session = SessionRow {
         id: uuid::Uuid::new_v4().to_string(),
         user_id: user.id.clone(),
-        client_id: FIRST_PARTY_CLIENT.to_owned(),
+        client_id: grant.client_id,
         device_id: meta.device_id,
         user_agent: meta.user_agent,
         ip: meta.ip,
-        scope: FIRST_PARTY_SCOPE.to_owned(),
+        scope: grant.scope,
         created_at: now,
         last_used_at: now,
         expires_at: now + chrono(state.config.session_max_age),
@@ -54,7 +107,7 @@ pub(super) async fn open_session(
     store::open_session(&state.db, &session, &refresh).await?;
     let mut user = user.clone();
     user.last_login_at = Some(now);
-    token_response(state, &user, &session, token)
+    issue(state, user, session, token)
 }
 
 /// Signs an access token for a session of `user`.
@@ -81,28 +134,41 @@ pub fn sign_access_token(
     Ok((token, ttl))
 }
 
-fn token_response(
+fn issue(
     state: &AppState,
-    user: &UserRow,
-    session: &SessionRow,
+    user: UserRow,
+    session: SessionRow,
     refresh: OpaqueToken,
-) -> Result<TokenResponse, AccountError> {
-    let (access_token, expires_in) = sign_access_token(state, user, session)?;
-    Ok(TokenResponse {
+) -> Result<Issued, AccountError> {
+    let (access_token, expires_in) = sign_access_token(state, &user, &session)?;
+    Ok(Issued {
         access_token,
-        token_type: "Bearer",
         expires_in,
-        refresh_token: refresh.expose().to_owned(),
-        user: UserView::from(user),
+        refresh_token: refresh,
+        user,
+        session,
     })
 }
 
-/// Exchanges a refresh token for new tokens (rotation with a reuse grace window).
+/// Exchanges a first-party refresh token for new tokens.
 pub async fn refresh(
     state: &AppState,
     presented: &str,
     device_id: Option<&str>,
 ) -> Result<TokenResponse, AccountError> {
+    Ok(refresh_for(state, presented, device_id, FIRST_PARTY_CLIENT)
+        .await?
+        .into())
+}
+
+/// Exchanges a refresh token of `client_id`'s for new tokens (rotation with a reuse grace
+/// window). A token of another client is refused like an unknown one.
+pub async fn refresh_for(
+    state: &AppState,
+    presented: &str,
+    device_id: Option<&str>,
+    client_id: &str,
+) -> Result<Issued, AccountError> {
     let presented =
         OpaqueToken::from_presented(presented).ok_or(AccountError::InvalidRefreshToken)?;
     let policy = RotationPolicy {
@@ -113,6 +179,7 @@ pub async fn refresh(
         &state.db,
         &presented,
         OpaqueToken::generate(),
+        client_id,
         device_id,
         state.clock.now_naive(),
         policy,
@@ -123,7 +190,7 @@ pub async fn refresh(
             session,
             user,
             token,
-        } => token_response(state, &user, &session, token),
+        } => issue(state, *user, *session, token),
         RotateOutcome::Reused => {
             tracing::warn!("a retired refresh token was presented again; its session is ended");
             Err(AccountError::InvalidRefreshToken)

@@ -4,6 +4,7 @@
 mod accounts;
 pub mod extract;
 mod limits;
+mod oauth;
 pub mod requests;
 mod router;
 mod users;

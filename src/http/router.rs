@@ -15,7 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use super::{accounts, users, wellknown};
+use super::{accounts, oauth, users, wellknown};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -84,6 +84,7 @@ pub fn build_router(state: AppState) -> Router {
             "/api/admin/users/{id}/sessions",
             delete(users::admin_revoke_sessions),
         )
+        .route("/oauth/token", post(oauth::token))
         .route(
             "/.well-known/openid-configuration",
             get(wellknown::openid_configuration),

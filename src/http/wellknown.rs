@@ -18,10 +18,13 @@ fn metadata(state: &AppState) -> Value {
     json!({
         "issuer": issuer,
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "email", "email_verified", "name"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "email_verified", "name"],
     })
 }
 

@@ -2,3 +2,9 @@
 //! here knows nothing of HTTP.
 
 pub mod client;
+mod error;
+mod grants;
+mod oxide_adapter;
+pub mod token;
+
+pub use error::OAuthError;

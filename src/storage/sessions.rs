@@ -84,6 +84,7 @@ pub async fn rotate_refresh_token(
     db: &Database,
     presented: &OpaqueToken,
     fresh: OpaqueToken,
+    client_id: &str,
     device_id: Option<&str>,
     now: NaiveDateTime,
     policy: RotationPolicy,
@@ -111,6 +112,11 @@ pub async fn rotate_refresh_token(
             else {
                 return Ok(RotateOutcome::Invalid);
             };
+            // A token is only good for the client it was issued to; checked before anything
+            // is written, so presenting it elsewhere retires nothing.
+            if session.client_id != client_id {
+                return Ok(RotateOutcome::Invalid);
+            }
             if let (Some(bound), Some(given)) = (&session.device_id, device_id)
                 && bound != given
             {
@@ -313,4 +319,23 @@ pub async fn revoke_user_session(
         .await?;
         Ok(n > 0)
     })
+}
+
+/// The session a refresh token belongs to, if the token is known (live or retired) and the
+/// session is live: what a refresh would act on, read without writing.
+pub async fn find_refresh_token_session(
+    db: &Database,
+    token: &OpaqueToken,
+    now: NaiveDateTime,
+) -> Result<Option<(RefreshTokenRow, SessionRow)>, StorageError> {
+    let hash = token.hash();
+    run!(db, |c| Ok(refresh_tokens::table
+        .inner_join(sessions::table)
+        .filter(refresh_tokens::token_hash.eq(hash.as_str()))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select((RefreshTokenRow::as_select(), SessionRow::as_select()))
+        .first(c)
+        .await
+        .optional()?))
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 
 use super::keys::KeyStore;
 
@@ -34,11 +35,72 @@ pub enum JwtError {
     Sign(#[from] jsonwebtoken::errors::Error),
 }
 
+/// Claims of an access token issued to a client for itself (`client_credentials`): no user,
+/// so no session and no role.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClientAccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+}
+
+/// Claims of an OpenID Connect ID token (OIDC Core 2).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IdTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub at_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub email_verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
 pub fn sign_access_token(keys: &KeyStore, claims: &AccessClaims) -> Result<String, JwtError> {
-    let issued = DateTime::from_timestamp(claims.iat, 0).ok_or(JwtError::Invalid)?;
+    sign(keys, ACCESS_TOKEN_TYP, claims.iat, claims)
+}
+
+pub fn sign_client_access_token(
+    keys: &KeyStore,
+    claims: &ClientAccessClaims,
+) -> Result<String, JwtError> {
+    sign(keys, ACCESS_TOKEN_TYP, claims.iat, claims)
+}
+
+pub fn sign_id_token(keys: &KeyStore, claims: &IdTokenClaims) -> Result<String, JwtError> {
+    sign(keys, "JWT", claims.iat, claims)
+}
+
+/// `at_hash` (OIDC Core 3.1.3.6): the left half of the SHA-256 of the access token, base64url.
+pub fn at_hash(access_token: &str) -> String {
+    use base64::Engine as _;
+    let digest = sha2::Sha256::digest(access_token.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// Signs with the key that is active at `iat`.
+fn sign<T: Serialize>(
+    keys: &KeyStore,
+    typ: &str,
+    iat: i64,
+    claims: &T,
+) -> Result<String, JwtError> {
+    let issued = DateTime::from_timestamp(iat, 0).ok_or(JwtError::Invalid)?;
     let key = keys.signing_key(issued).ok_or(JwtError::NoKey)?;
     let mut header = Header::new(Algorithm::RS256);
-    header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+    header.typ = Some(typ.to_owned());
     header.kid = Some(key.kid.clone());
     Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
 }

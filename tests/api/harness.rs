@@ -182,6 +182,10 @@ pub struct Reply {
 }
 
 impl Reply {
+    pub async fn read_public(r: reqwest::Response) -> Self {
+        Self::read(r).await
+    }
+
     async fn read(r: reqwest::Response) -> Self {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
@@ -354,6 +358,51 @@ impl TestApp {
         }
         if let Some(b) = body {
             req = req.json(&b);
+        }
+        Reply::read(req.send().await.expect("request sent")).await
+    }
+}
+
+/// A registered OAuth client, made through the same code as `authd clients create`.
+pub struct TestClient {
+    pub id: String,
+    pub secret: Option<String>,
+}
+
+impl TestApp {
+    pub async fn client(
+        &self,
+        client_type: &str,
+        grants: &[&str],
+        scopes: &[&str],
+        redirect_uris: &[&str],
+    ) -> TestClient {
+        use authd::oauth::client::NewClient;
+        let new = NewClient {
+            name: "test client".into(),
+            client_type: client_type.parse().unwrap(),
+            redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
+            grant_types: grants.iter().map(|g| g.parse().unwrap()).collect(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            first_party: false,
+        };
+        let (row, secret) = new
+            .into_row(self.state.clock.now_naive())
+            .expect("a valid client");
+        authd::storage::clients::insert_client(&self.state.db, &row)
+            .await
+            .expect("stored");
+        TestClient {
+            id: row.id,
+            secret: secret.map(|s| s.expose().to_owned()),
+        }
+    }
+
+    /// `POST /oauth/token` with a form body and optional HTTP Basic client credentials.
+    pub async fn token(&self, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> Reply {
+        let mut req = self.client.post(self.url("/oauth/token")).form(form);
+        if let Some((id, secret)) = basic {
+            req = req.basic_auth(id, Some(secret));
         }
         Reply::read(req.send().await.expect("request sent")).await
     }

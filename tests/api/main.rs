@@ -11,6 +11,7 @@ mod bad_input;
 mod discovery;
 mod keys;
 mod login;
+mod oauth_token;
 mod refresh;
 mod register;
 mod seeds;

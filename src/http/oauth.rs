@@ -1,0 +1,140 @@
+//! `POST /oauth/token`: form in, RFC 6749 JSON out, `Cache-Control: no-store` always.
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::json;
+
+use super::extract::BODY_LIMIT;
+use super::limits;
+use crate::accounts::ClientMeta;
+use crate::error::ApiError;
+use crate::oauth::OAuthError;
+use crate::oauth::token::{self, Params};
+use crate::state::AppState;
+
+/// An `OAuthError` as the token endpoint answers it (RFC 6749 section 5.2).
+pub struct OAuthErrorResponse(pub OAuthError);
+
+impl IntoResponse for OAuthErrorResponse {
+    fn into_response(self) -> Response {
+        let error = self.0;
+        let status = match &error {
+            OAuthError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
+            OAuthError::SlowDown { .. } => StatusCode::TOO_MANY_REQUESTS,
+            OAuthError::ServerError(cause) => {
+                tracing::error!(error = ?cause, "token endpoint failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = json!({"error": error.to_string(), "error_description": error.description()});
+        let mut response = (status, no_store(), Json(body)).into_response();
+        match &error {
+            OAuthError::InvalidClient { .. } => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"authd\""),
+                );
+            }
+            OAuthError::SlowDown { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+fn no_store() -> [(header::HeaderName, &'static str); 2] {
+    [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::PRAGMA, "no-cache"),
+    ]
+}
+
+/// `client_secret_basic`: `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 section 2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let invalid = || OAuthError::invalid_client(true);
+    let value = value.to_str().map_err(|_| invalid())?;
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Err(invalid());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::InvalidRequest(
+            "the Authorization header must use Basic".into(),
+        ));
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| invalid())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(invalid)?;
+    let unescape = |s: &str| -> String {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .map(|(_, v)| v.into_owned())
+            .next()
+            .unwrap_or_default()
+    };
+    Ok(Some((unescape(id), unescape(secret))))
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+pub async fn token(State(state): State<AppState>, meta: ClientMeta, request: Request) -> Response {
+    match run(&state, meta, request).await {
+        Ok(body) => (StatusCode::OK, no_store(), Json(body)).into_response(),
+        Err(error) => OAuthErrorResponse(error).into_response(),
+    }
+}
+
+async fn run(
+    state: &AppState,
+    meta: ClientMeta,
+    request: Request,
+) -> Result<token::TokenResponse, OAuthError> {
+    let (parts, body) = request.into_parts();
+    if !is_form(&parts.headers) {
+        return Err(OAuthError::InvalidRequest(
+            "the body must be application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let body = axum::body::to_bytes(body, BODY_LIMIT)
+        .await
+        .map_err(|_| OAuthError::InvalidRequest("the request body is too large".into()))?;
+    let params = Params::parse(&body)?;
+    let basic = basic_credentials(&parts.headers)?;
+    if params.get("grant_type") == Some("password") {
+        limited(limits::per_client(state, "login", &meta).await)?;
+        if let Some(username) = params.get("username") {
+            limited(limits::per_account(state, username).await)?;
+        }
+    }
+    token::exchange(state, &params, basic, meta).await
+}
+
+fn limited(result: Result<(), ApiError>) -> Result<(), OAuthError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(ApiError::TooManyRequests { retry_after_secs }) => {
+            Err(OAuthError::SlowDown { retry_after_secs })
+        }
+        Err(other) => Err(OAuthError::ServerError(other.into())),
+    }
+}

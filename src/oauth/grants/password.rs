@@ -1,0 +1,45 @@
+//! The resource owner password credentials grant (RFC 6749 section 4.3): the same login as
+//! `/api/auth/login`, for a registered client. oxide-auth has no password grant; it lives here.
+
+use super::super::OAuthError;
+use super::super::client::{Client, GrantType};
+use super::super::token::{TokenResponse, respond};
+use crate::accounts::{self, AccountError, ClientMeta, LoginIdentifier, SessionGrant};
+use crate::state::AppState;
+
+pub async fn grant(
+    state: &AppState,
+    client: &Client,
+    username: &str,
+    password: &str,
+    scope: Option<&str>,
+    meta: ClientMeta,
+) -> Result<TokenResponse, OAuthError> {
+    if !client.allows(GrantType::Password) {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the password grant".into(),
+        ));
+    }
+    let scopes = client.grant_scopes(scope).map_err(|s| {
+        OAuthError::InvalidScope(format!("scope {s} is not allowed for this client"))
+    })?;
+    let session = SessionGrant {
+        client_id: client.id.clone(),
+        scope: scopes.join(" "),
+    };
+    let issued = accounts::login_for(
+        state,
+        LoginIdentifier::parse(username),
+        password,
+        meta,
+        session,
+    )
+    .await
+    .map_err(|e| match e {
+        AccountError::InvalidCredentials => OAuthError::InvalidGrant("Invalid credentials".into()),
+        AccountError::EmailNotVerified => OAuthError::InvalidGrant("Email not verified".into()),
+        AccountError::AccountDisabled => OAuthError::InvalidGrant("Account disabled".into()),
+        other => OAuthError::ServerError(other.into()),
+    })?;
+    respond(state, client, issued, None)
+}

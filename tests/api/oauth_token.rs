@@ -1,0 +1,449 @@
+//! `POST /oauth/token`: client authentication, the password, refresh_token and
+//! client_credentials grants, and RFC 6749 errors.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::harness::{Backend, ISSUER, PASSWORD, Reply, s, spawn_app};
+
+both_backends!(
+    client_credentials_grant,
+    password_grant_with_id_token_and_refresh_rotation,
+    refresh_tokens_are_bound_to_their_client,
+    malformed_token_requests,
+);
+
+#[track_caller]
+fn oauth_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    assert_eq!(s(&reply.json["error"]), code, "{}", reply.text);
+    assert!(reply.json["error_description"].is_string());
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+}
+
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+async fn client_credentials_grant(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let service = app
+        .client(
+            "confidential",
+            &["client_credentials"],
+            &["reports:read", "reports:write"],
+            &[],
+        )
+        .await;
+    let secret = service.secret.clone().unwrap();
+
+    let basic = app
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some((&service.id, &secret)),
+        )
+        .await;
+    let body = basic.expect(200).clone();
+    assert_eq!(basic.header("cache-control"), Some("no-store"));
+    assert_eq!(s(&body["token_type"]), "Bearer");
+    assert_eq!(s(&body["scope"]), "reports:read reports:write");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "no refresh token for client credentials"
+    );
+    let jwks = app
+        .get("/.well-known/jwks.json", None)
+        .await
+        .expect(200)
+        .clone();
+    let c = crate::login::verify_with_jwks(&jwks, s(&body["access_token"]));
+    assert_eq!(s(&c["sub"]), service.id);
+    assert_eq!(s(&c["client_id"]), service.id);
+    assert!(c.get("sid").is_none());
+    // A client token is not a user's: authd's user endpoints refuse it.
+    app.get("/api/users/me", Some(s(&body["access_token"])))
+        .await
+        .expect(401);
+
+    let post = app
+        .token(
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &service.id),
+                ("client_secret", &secret),
+                ("scope", "reports:read"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(s(&post.expect(200)["scope"]), "reports:read");
+
+    oauth_error(
+        &app.token(
+            &[("grant_type", "client_credentials")],
+            Some((&service.id, "wrong")),
+        )
+        .await,
+        401,
+        "invalid_client",
+    );
+    let wrong = app
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some((&service.id, "wrong")),
+        )
+        .await;
+    assert_eq!(
+        wrong.header("www-authenticate"),
+        Some("Basic realm=\"authd\"")
+    );
+    oauth_error(
+        &app.token(
+            &[("grant_type", "client_credentials")],
+            Some(("nobody", "x")),
+        )
+        .await,
+        401,
+        "invalid_client",
+    );
+    oauth_error(
+        &app.token(
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &service.id),
+            ],
+            None,
+        )
+        .await,
+        401,
+        "invalid_client",
+    );
+    oauth_error(
+        &app.token(
+            &[("grant_type", "client_credentials"), ("scope", "admin")],
+            Some((&service.id, &secret)),
+        )
+        .await,
+        400,
+        "invalid_scope",
+    );
+    let other = app
+        .client(
+            "confidential",
+            &["authorization_code"],
+            &[],
+            &["https://app.example/cb"],
+        )
+        .await;
+    oauth_error(
+        &app.token(
+            &[("grant_type", "client_credentials")],
+            Some((&other.id, other.secret.as_deref().unwrap())),
+        )
+        .await,
+        400,
+        "unauthorized_client",
+    );
+    oauth_error(
+        &app.token(
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "authd-web"),
+            ],
+            None,
+        )
+        .await,
+        401,
+        "invalid_client",
+    );
+}
+
+async fn password_grant_with_id_token_and_refresh_rotation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user_id = app.verified_user("oauth@example.com").await;
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", "authd-web"),
+        ("username", "oauth@example.com"),
+        ("password", PASSWORD),
+    ];
+    let reply = app.token(&form, None).await;
+    let body = reply.expect(200).clone();
+    assert_eq!(s(&body["scope"]), "openid profile email offline_access");
+    assert!(
+        body.get("user").is_none(),
+        "/oauth/token answers without the user object"
+    );
+    let refresh = s(&body["refresh_token"]).to_owned();
+    let access = s(&body["access_token"]).to_owned();
+    app.get("/api/users/me", Some(&access)).await.expect(200);
+
+    let id = claims(s(&body["id_token"]));
+    assert_eq!(s(&id["iss"]), ISSUER);
+    assert_eq!(s(&id["sub"]), user_id);
+    assert_eq!(s(&id["aud"]), "authd-web");
+    assert_eq!(s(&id["email"]), "oauth@example.com");
+    assert_eq!(id["email_verified"], json!(true));
+    assert_eq!(s(&id["at_hash"]), authd::tokens::jwt::at_hash(&access));
+    assert!(id["auth_time"].is_i64());
+    let header = jsonwebtoken::decode_header(s(&body["id_token"])).unwrap();
+    assert!(header.kid.is_some());
+
+    let narrow = app
+        .token(
+            &[
+                ("grant_type", "password"),
+                ("client_id", "authd-web"),
+                ("username", "oauth@example.com"),
+                ("password", PASSWORD),
+                ("scope", "email"),
+            ],
+            None,
+        )
+        .await;
+    let narrow = narrow.expect(200).clone();
+    assert_eq!(s(&narrow["scope"]), "email");
+    assert!(narrow.get("id_token").is_none(), "no openid, no ID token");
+
+    oauth_error(
+        &app.token(
+            &[
+                ("grant_type", "password"),
+                ("client_id", "authd-web"),
+                ("username", "oauth@example.com"),
+                ("password", "nope-1234"),
+            ],
+            None,
+        )
+        .await,
+        400,
+        "invalid_grant",
+    );
+
+    // Refresh through oxide-auth's flow: the same rotation rule as /api/auth/refresh.
+    let rotated = app
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh),
+                ("client_id", "authd-web"),
+            ],
+            None,
+        )
+        .await;
+    let rotated = rotated.expect(200).clone();
+    assert_ne!(s(&rotated["refresh_token"]), refresh);
+    let again = app
+        .token(
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        again.expect(200)["refresh_token"],
+        rotated["refresh_token"],
+        "grace window: same successor"
+    );
+    // The first-party API and the token endpoint share sessions.
+    let via_api = app
+        .post(
+            "/api/auth/refresh",
+            json!({"refresh_token": rotated["refresh_token"]}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    app.advance(Duration::from_secs(11));
+    oauth_error(
+        &app.token(
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            None,
+        )
+        .await,
+        400,
+        "invalid_grant",
+    );
+    app.post(
+        "/api/auth/refresh",
+        json!({"refresh_token": via_api["refresh_token"]}),
+    )
+    .await
+    .expect(401);
+}
+
+async fn refresh_tokens_are_bound_to_their_client(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.verified_user("bound@example.com").await;
+    let web = app
+        .client("confidential", &["password", "refresh_token"], &[], &[])
+        .await;
+    let web_secret = web.secret.clone().unwrap();
+    let other = app
+        .client("confidential", &["password", "refresh_token"], &[], &[])
+        .await;
+    let login = [
+        ("grant_type", "password"),
+        ("username", "bound@example.com"),
+        ("password", PASSWORD),
+    ];
+    let tokens = app
+        .token(&login, Some((&web.id, &web_secret)))
+        .await
+        .expect(200)
+        .clone();
+    let refresh = s(&tokens["refresh_token"]).to_owned();
+
+    // Another client, properly authenticated, cannot use it; nor can anyone without the
+    // owning client's secret; nor the first-party API.
+    oauth_error(
+        &app.token(
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            Some((&other.id, other.secret.as_deref().unwrap())),
+        )
+        .await,
+        400,
+        "invalid_grant",
+    );
+    oauth_error(
+        &app.token(
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            None,
+        )
+        .await,
+        401,
+        "invalid_client",
+    );
+    app.post("/api/auth/refresh", json!({"refresh_token": refresh}))
+        .await
+        .expect(401);
+    // None of that retired the token.
+    let ok = app
+        .token(
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            Some((&web.id, &web_secret)),
+        )
+        .await;
+    ok.expect(200);
+
+    // A client without the refresh_token grant gets no refresh token.
+    let no_refresh = app
+        .client("confidential", &["password"], &["openid"], &[])
+        .await;
+    let t = app
+        .token(
+            &login,
+            Some((&no_refresh.id, no_refresh.secret.as_deref().unwrap())),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert!(t.get("refresh_token").is_none());
+    assert!(t["id_token"].is_string());
+    let unauthorized = app
+        .client("confidential", &["client_credentials"], &[], &[])
+        .await;
+    oauth_error(
+        &app.token(
+            &login,
+            Some((&unauthorized.id, unauthorized.secret.as_deref().unwrap())),
+        )
+        .await,
+        400,
+        "unauthorized_client",
+    );
+}
+
+async fn malformed_token_requests(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let raw = |ct: &'static str, body: &'static str| {
+        let req = app
+            .client
+            .post(app.url("/oauth/token"))
+            .header("content-type", ct)
+            .body(body);
+        async move { Reply::read_public(req.send().await.unwrap()).await }
+    };
+    oauth_error(
+        &raw("application/json", r#"{"grant_type":"password"}"#).await,
+        400,
+        "invalid_request",
+    );
+    oauth_error(
+        &raw(
+            "application/x-www-form-urlencoded",
+            "grant_type=password&grant_type=password",
+        )
+        .await,
+        400,
+        "invalid_request",
+    );
+    oauth_error(
+        &raw("application/x-www-form-urlencoded", "").await,
+        400,
+        "invalid_request",
+    );
+    oauth_error(
+        &raw("application/x-www-form-urlencoded", "grant_type=implicit").await,
+        400,
+        "unsupported_grant_type",
+    );
+    oauth_error(
+        &raw(
+            "application/x-www-form-urlencoded",
+            "grant_type=password&username=a",
+        )
+        .await,
+        400,
+        "invalid_request",
+    );
+    oauth_error(
+        &raw(
+            "application/x-www-form-urlencoded",
+            "grant_type=refresh_token&refresh_token=%00",
+        )
+        .await,
+        400,
+        "invalid_request",
+    );
+    oauth_error(
+        &raw(
+            "application/x-www-form-urlencoded",
+            "grant_type=refresh_token&refresh_token=garbage&client_id=authd-web",
+        )
+        .await,
+        400,
+        "invalid_grant",
+    );
+    oauth_error(
+        &app.token(
+            &[("grant_type", "client_credentials"), ("client_secret", "x")],
+            Some(("a", "b")),
+        )
+        .await,
+        400,
+        "invalid_request",
+    );
+    let bad_basic = app
+        .client
+        .post(app.url("/oauth/token"))
+        .header("authorization", "Basic !!!")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    oauth_error(&Reply::read_public(bad_basic).await, 401, "invalid_client");
+    let huge = "x".repeat(70_000);
+    let big = app
+        .token(&[("grant_type", "password"), ("username", &huge)], None)
+        .await;
+    oauth_error(&big, 400, "invalid_request");
+}
