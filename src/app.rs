@@ -14,7 +14,7 @@ use crate::http::build_router;
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
 use crate::state::{AppState, Inner};
-use crate::storage::{Database, maintenance, rate_limits, users};
+use crate::storage::{Database, maintenance, rate_limits, revocations, users};
 use crate::tokens::KeyStore;
 
 pub struct Application {
@@ -135,7 +135,8 @@ async fn housekeeping(state: AppState) {
                 maintenance::purge_expired(&state.db, now).await?
                     + users::purge_stale_anonymous_users(&state.db, now, anonymous_max_age).await?
                     + rate_limits::purge_closed_windows(&state.db, now - chrono::Duration::days(1))
-                        .await?,
+                        .await?
+                    + revocations::purge_expired_revocations(&state.db, now).await?,
             )
         };
         match purged.await {

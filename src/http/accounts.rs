@@ -16,6 +16,7 @@ use crate::accounts::{self, ClientMeta, NewRegistration, RegisterOutcome, UserVi
 use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::tokens::AccessClaims;
 use crate::tokens::jwt::{self, Expiry};
 
 pub async fn register(
@@ -156,7 +157,7 @@ pub async fn logout(
     Payload(body): Payload<LogoutRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let sid = match bearer(&headers) {
-        Ok(Some(token)) => jwt::verify_access_token(
+        Ok(Some(token)) => jwt::verify_access_token::<AccessClaims>(
             &state.keys,
             token,
             &state.config.issuer,

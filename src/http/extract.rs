@@ -13,7 +13,7 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage::users::UserKey;
-use crate::storage::{UserRow, sessions, users};
+use crate::storage::{UserRow, revocations, sessions, users};
 use crate::tokens::jwt::Expiry;
 use crate::tokens::{AccessClaims, jwt};
 
@@ -116,7 +116,7 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 /// Checks an access token as authd's own endpoints do: signature, claims, and a live session.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     let now = state.clock.now();
-    let claims = jwt::verify_access_token(
+    let claims: AccessClaims = jwt::verify_access_token(
         &state.keys,
         token,
         &state.config.issuer,
@@ -125,6 +125,9 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
         Expiry::Enforce,
     )
     .map_err(|_| ApiError::Unauthorized("Invalid or expired token"))?;
+    if revocations::is_revoked(&state.db, &claims.jti).await? {
+        return Err(ApiError::Unauthorized("Invalid or expired token"));
+    }
     sessions::find_live_session(&state.db, &claims.sid, now.naive_utc())
         .await?
         .filter(|s| s.user_id == claims.sub)

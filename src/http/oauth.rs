@@ -7,12 +7,14 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::json;
 
-use super::extract::BODY_LIMIT;
+use super::extract::{BODY_LIMIT, authenticate, bearer};
 use super::limits;
 use crate::accounts::ClientMeta;
 use crate::error::ApiError;
 use crate::oauth::OAuthError;
-use crate::oauth::token::{self, Params};
+use crate::oauth::client::{Client, ClientType};
+use crate::oauth::introspection;
+use crate::oauth::token::{self, ClientAuth, Params};
 use crate::state::AppState;
 
 /// An `OAuthError` as the token endpoint answers it (RFC 6749 section 5.2).
@@ -104,11 +106,8 @@ pub async fn token(State(state): State<AppState>, meta: ClientMeta, request: Req
     }
 }
 
-async fn run(
-    state: &AppState,
-    meta: ClientMeta,
-    request: Request,
-) -> Result<token::TokenResponse, OAuthError> {
+/// A form-encoded request of the OAuth endpoints, with its HTTP Basic credentials.
+async fn read_form(request: Request) -> Result<(Params, Option<(String, String)>), OAuthError> {
     let (parts, body) = request.into_parts();
     if !is_form(&parts.headers) {
         return Err(OAuthError::InvalidRequest(
@@ -118,8 +117,101 @@ async fn run(
     let body = axum::body::to_bytes(body, BODY_LIMIT)
         .await
         .map_err(|_| OAuthError::InvalidRequest("the request body is too large".into()))?;
-    let params = Params::parse(&body)?;
-    let basic = basic_credentials(&parts.headers)?;
+    Ok((Params::parse(&body)?, basic_credentials(&parts.headers)?))
+}
+
+/// The client of a revocation or introspection request, authenticated.
+async fn client_of(
+    state: &AppState,
+    params: &Params,
+    basic: Option<(String, String)>,
+) -> Result<Client, OAuthError> {
+    let auth = ClientAuth::from_request(params, basic)?
+        .ok_or_else(|| OAuthError::invalid_client(false))?;
+    token::authenticate(state, &auth).await
+}
+
+fn token_param(params: &Params) -> Result<&str, OAuthError> {
+    params
+        .get("token")
+        .ok_or_else(|| OAuthError::InvalidRequest("token is required".into()))
+}
+
+/// `POST /oauth/revoke` (RFC 7009): 200 whether or not the token was known.
+pub async fn revoke(State(state): State<AppState>, request: Request) -> Response {
+    let result = async {
+        let (params, basic) = read_form(request).await?;
+        let client = client_of(&state, &params, basic).await?;
+        introspection::revoke(&state, &client, token_param(&params)?).await
+    };
+    match result.await {
+        Ok(()) => (StatusCode::OK, no_store()).into_response(),
+        Err(error) => OAuthErrorResponse(error).into_response(),
+    }
+}
+
+/// `POST /oauth/introspect` (RFC 7662), for confidential clients (resource servers).
+pub async fn introspect(State(state): State<AppState>, request: Request) -> Response {
+    let result = async {
+        let (params, basic) = read_form(request).await?;
+        let was_basic = basic.is_some();
+        let client = client_of(&state, &params, basic).await?;
+        if client.client_type != ClientType::Confidential {
+            return Err(OAuthError::invalid_client(was_basic));
+        }
+        introspection::introspect(&state, token_param(&params)?).await
+    };
+    match result.await {
+        Ok(body) => (StatusCode::OK, no_store(), Json(body)).into_response(),
+        Err(error) => OAuthErrorResponse(error).into_response(),
+    }
+}
+
+/// `GET`/`POST /oauth/userinfo` (OIDC Core 5.3): claims about the token's user, by scope.
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let denied = |error: &'static str, status: StatusCode| {
+        let mut response = (status, no_store(), Json(json!({"error": error}))).into_response();
+        if let Ok(value) = HeaderValue::from_str(&format!("Bearer error=\"{error}\"")) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    };
+    let token = match bearer(&headers) {
+        Ok(Some(token)) => token,
+        _ => return denied("invalid_token", StatusCode::UNAUTHORIZED),
+    };
+    let auth = match authenticate(&state, token).await {
+        Ok(auth) => auth,
+        Err(ApiError::Internal(cause)) => return ApiError::Internal(cause).into_response(),
+        Err(_) => return denied("invalid_token", StatusCode::UNAUTHORIZED),
+    };
+    let scopes: Vec<&str> = auth.claims.scope.split_whitespace().collect();
+    if !scopes.contains(&"openid") {
+        return denied("insufficient_scope", StatusCode::FORBIDDEN);
+    }
+    let user = &auth.user;
+    let mut claims = json!({"sub": user.id});
+    if scopes.contains(&"profile") {
+        claims["name"] = json!(user.full_name);
+        claims["given_name"] = json!(user.first_name);
+        claims["family_name"] = json!(user.last_name);
+        claims["preferred_username"] = json!(user.username);
+    }
+    if scopes.contains(&"email") {
+        claims["email"] = json!(user.email);
+        claims["email_verified"] = json!(user.is_email_verified);
+    }
+    (StatusCode::OK, no_store(), Json(claims)).into_response()
+}
+
+async fn run(
+    state: &AppState,
+    meta: ClientMeta,
+    request: Request,
+) -> Result<token::TokenResponse, OAuthError> {
+    let (params, basic) = read_form(request).await?;
     if params.get("grant_type") == Some("password") {
         limited(limits::per_client(state, "login", &meta).await)?;
         if let Some(username) = params.get("username") {

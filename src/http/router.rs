@@ -85,6 +85,12 @@ pub fn build_router(state: AppState) -> Router {
             delete(users::admin_revoke_sessions),
         )
         .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route("/oauth/introspect", post(oauth::introspect))
+        .route(
+            "/oauth/userinfo",
+            get(oauth::userinfo).post(oauth::userinfo),
+        )
         .route(
             "/.well-known/openid-configuration",
             get(wellknown::openid_configuration),

@@ -4,6 +4,7 @@
 pub mod client;
 mod error;
 mod grants;
+pub mod introspection;
 mod oxide_adapter;
 pub mod token;
 

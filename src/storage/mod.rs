@@ -8,6 +8,7 @@ pub mod maintenance;
 pub mod one_time_tokens;
 pub mod rate_limits;
 pub mod registrations;
+pub mod revocations;
 mod rows;
 pub mod schema;
 pub mod sessions;

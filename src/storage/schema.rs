@@ -77,6 +77,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    revoked_access_tokens (jti) {
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Text,
         user_id -> Text,
@@ -127,6 +134,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pending_registrations,
     rate_limits,
     refresh_tokens,
+    revoked_access_tokens,
     sessions,
     users,
 );

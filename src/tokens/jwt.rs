@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
@@ -115,14 +116,49 @@ pub enum Expiry {
 
 /// Verifies signature, `alg`, `typ`, `kid`, `iss` and `aud`; expiry is checked against `now`
 /// from the caller's clock.
-pub fn verify_access_token(
+/// Any access token authd issues, a user's or a client's, as introspection and revocation
+/// read it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AnyAccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub client_id: String,
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// Claims with an expiry, for [`verify_access_token`].
+pub trait Expiring {
+    fn exp(&self) -> i64;
+}
+
+impl Expiring for AccessClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+impl Expiring for AnyAccessClaims {
+    fn exp(&self) -> i64 {
+        self.exp
+    }
+}
+
+pub fn verify_access_token<T: DeserializeOwned + Expiring>(
     keys: &KeyStore,
     token: &str,
     issuer: &str,
     audience: &str,
     now: DateTime<Utc>,
     expiry: Expiry,
-) -> Result<AccessClaims, JwtError> {
+) -> Result<T, JwtError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Invalid)?;
     if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
         return Err(JwtError::Invalid);
@@ -137,9 +173,9 @@ pub fn verify_access_token(
     validation.set_audience(&[audience]);
     validation.validate_exp = false;
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+    let data = jsonwebtoken::decode::<T>(token, &key.decoding, &validation)
         .map_err(|_| JwtError::Invalid)?;
-    if expiry == Expiry::Enforce && data.claims.exp <= now.timestamp() {
+    if expiry == Expiry::Enforce && data.claims.exp() <= now.timestamp() {
         return Err(JwtError::Expired);
     }
     Ok(data.claims)

@@ -400,7 +400,17 @@ impl TestApp {
 
     /// `POST /oauth/token` with a form body and optional HTTP Basic client credentials.
     pub async fn token(&self, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> Reply {
-        let mut req = self.client.post(self.url("/oauth/token")).form(form);
+        self.token_at("/oauth/token", form, basic).await
+    }
+
+    /// A form `POST` to one of the OAuth endpoints.
+    pub async fn token_at(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+    ) -> Reply {
+        let mut req = self.client.post(self.url(path)).form(form);
         if let Some((id, secret)) = basic {
             req = req.basic_auth(id, Some(secret));
         }

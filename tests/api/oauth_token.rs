@@ -447,3 +447,219 @@ async fn malformed_token_requests(backend: Backend) {
         .await;
     oauth_error(&big, 400, "invalid_request");
 }
+
+both_backends!(revocation_and_introspection, userinfo_by_scope);
+
+async fn revocation_and_introspection(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.verified_user("intro@example.com").await;
+    let rs = app
+        .client("confidential", &["client_credentials"], &[], &[])
+        .await;
+    let rs_secret = rs.secret.clone().unwrap();
+    let introspect = |token: String| {
+        let app = &app;
+        let (id, secret) = (rs.id.clone(), rs_secret.clone());
+        async move {
+            app.token_at(
+                "/oauth/introspect",
+                &[("token", &token)],
+                Some((&id, &secret)),
+            )
+            .await
+        }
+    };
+    let login = [
+        ("grant_type", "password"),
+        ("client_id", "authd-web"),
+        ("username", "intro@example.com"),
+        ("password", PASSWORD),
+    ];
+    let t = app.token(&login, None).await.expect(200).clone();
+    let (access, refresh) = (
+        s(&t["access_token"]).to_owned(),
+        s(&t["refresh_token"]).to_owned(),
+    );
+
+    let active = introspect(access.clone()).await.expect(200).clone();
+    assert_eq!(active["active"], json!(true));
+    assert_eq!(s(&active["client_id"]), "authd-web");
+    assert_eq!(s(&active["token_type"]), "Bearer");
+    assert!(active["exp"].is_i64() && active["sub"].is_string());
+    let active_refresh = introspect(refresh.clone()).await.expect(200).clone();
+    assert_eq!(active_refresh["active"], json!(true));
+    assert_eq!(s(&active_refresh["token_type"]), "refresh_token");
+    assert_eq!(
+        introspect("garbage".into()).await.expect(200),
+        &json!({"active": false})
+    );
+    // Only authenticated confidential clients may introspect.
+    let public = app
+        .token_at(
+            "/oauth/introspect",
+            &[("token", &access), ("client_id", "authd-web")],
+            None,
+        )
+        .await;
+    assert_eq!(public.status, 401);
+    let wrong = app
+        .token_at(
+            "/oauth/introspect",
+            &[("token", &access)],
+            Some((&rs.id, "nope")),
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+
+    // Revoking an access token denies it by jti, everywhere, until it expires.
+    app.token_at(
+        "/oauth/revoke",
+        &[("token", &access), ("client_id", "authd-web")],
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        introspect(access.clone()).await.expect(200)["active"],
+        json!(false)
+    );
+    app.get("/api/users/me", Some(&access)).await.expect(401);
+    // Other clients cannot revoke what is not theirs; the answer is the same.
+    let other = app.token(&login, None).await.expect(200).clone();
+    app.token_at(
+        "/oauth/revoke",
+        &[("token", s(&other["refresh_token"]))],
+        Some((&rs.id, &rs_secret)),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        introspect(s(&other["refresh_token"]).to_owned())
+            .await
+            .expect(200)["active"],
+        json!(true)
+    );
+
+    // Revoking a refresh token ends its session, and the session's access tokens with it.
+    app.token_at(
+        "/oauth/revoke",
+        &[
+            ("token", &refresh),
+            ("client_id", "authd-web"),
+            ("token_type_hint", "refresh_token"),
+        ],
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        introspect(refresh.clone()).await.expect(200)["active"],
+        json!(false)
+    );
+    oauth_error(
+        &app.token(
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            None,
+        )
+        .await,
+        400,
+        "invalid_grant",
+    );
+    app.token_at(
+        "/oauth/revoke",
+        &[("token", "unknown"), ("client_id", "authd-web")],
+        None,
+    )
+    .await
+    .expect(200);
+    oauth_error(
+        &app.token_at("/oauth/revoke", &[("client_id", "authd-web")], None)
+            .await,
+        400,
+        "invalid_request",
+    );
+
+    // Client tokens introspect too, and expire.
+    let cc = app
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some((&rs.id, &rs_secret)),
+        )
+        .await
+        .expect(200)
+        .clone();
+    let view = introspect(s(&cc["access_token"]).to_owned())
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(s(&view["sub"]), rs.id);
+    app.advance(Duration::from_secs(16 * 60));
+    assert_eq!(
+        introspect(s(&cc["access_token"]).to_owned())
+            .await
+            .expect(200)["active"],
+        json!(false)
+    );
+}
+
+async fn userinfo_by_scope(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.post("/api/auth/register", json!({"email": "info@example.com", "password": PASSWORD, "first_name": "Ida", "last_name": "Info"}))
+        .await
+        .expect(201);
+    let token = app.smtp.wait_for("info@example.com", 1).await.token();
+    app.post("/api/auth/verify-email", json!({"token": token}))
+        .await
+        .expect(200);
+    let login = |scope: &'static str| {
+        let app = &app;
+        async move {
+            let form = [
+                ("grant_type", "password"),
+                ("client_id", "authd-web"),
+                ("username", "info@example.com"),
+                ("password", PASSWORD),
+                ("scope", scope),
+            ];
+            s(&app.token(&form, None).await.expect(200)["access_token"]).to_owned()
+        }
+    };
+    let full = login("openid profile email").await;
+    let info = app
+        .get("/oauth/userinfo", Some(&full))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(s(&info["email"]), "info@example.com");
+    assert_eq!(info["email_verified"], json!(true));
+    assert_eq!(s(&info["name"]), "Ida Info");
+    assert_eq!(s(&info["given_name"]), "Ida");
+    let post = app
+        .client
+        .post(app.url("/oauth/userinfo"))
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status().as_u16(), 200);
+
+    let email_only = app
+        .get("/oauth/userinfo", Some(&login("openid email").await))
+        .await
+        .expect(200)
+        .clone();
+    assert!(email_only.get("name").is_none());
+    let no_openid = app
+        .get("/oauth/userinfo", Some(&login("email").await))
+        .await;
+    assert_eq!(no_openid.status, 403);
+    let none = app.get("/oauth/userinfo", None).await;
+    assert_eq!(none.status, 401);
+    assert_eq!(
+        none.header("www-authenticate"),
+        Some("Bearer error=\"invalid_token\"")
+    );
+    app.get("/oauth/userinfo", Some("forged.token.here"))
+        .await
+        .expect(401);
+}
