@@ -4,6 +4,7 @@ use super::sessions::{ClientMeta, Issued, SessionGrant, open_session_for};
 use super::{AccountError, TokenResponse};
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::state::AppState;
+use crate::storage::UserRow;
 use crate::storage::users::UserKey;
 use crate::storage::{registrations, users};
 
@@ -57,6 +58,16 @@ pub async fn login_for(
     meta: ClientMeta,
     grant: SessionGrant,
 ) -> Result<Issued, AccountError> {
+    let user = verify_credentials(state, identifier, password).await?;
+    open_session_for(state, &user, meta, grant).await
+}
+
+/// The user these credentials belong to, if they are right and the user may sign in.
+pub async fn verify_credentials(
+    state: &AppState,
+    identifier: Option<LoginIdentifier>,
+    password: &str,
+) -> Result<UserRow, AccountError> {
     let user = match &identifier {
         Some(LoginIdentifier::Email(e)) => {
             users::find_user(&state.db, UserKey::Email(&e.normalized())).await?
@@ -102,5 +113,5 @@ pub async fn login_for(
     if state.config.require_email_verification && !user.is_email_verified {
         return Err(AccountError::EmailNotVerified);
     }
-    open_session_for(state, &user, meta, grant).await
+    Ok(user)
 }

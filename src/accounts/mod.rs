@@ -15,7 +15,7 @@ pub use admin::{
     update_user,
 };
 pub use anonymous::create_anonymous;
-pub use login::{LoginIdentifier, login, login_for};
+pub use login::{LoginIdentifier, login, login_for, verify_credentials};
 pub use password::{change_password, forgot_password, reset_password};
 pub use profile::{
     ProfileUpdate, SessionView, delete_account, end_session, list_sessions, update_profile,

@@ -2,6 +2,7 @@
 //! and render; they hold no queries and no rules of their own.
 
 mod accounts;
+mod authorize;
 pub mod extract;
 mod limits;
 mod oauth;

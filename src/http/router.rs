@@ -15,7 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use super::{accounts, oauth, users, wellknown};
+use super::{accounts, authorize, oauth, users, wellknown};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -83,6 +83,10 @@ pub fn build_router(state: AppState) -> Router {
         .route(
             "/api/admin/users/{id}/sessions",
             delete(users::admin_revoke_sessions),
+        )
+        .route(
+            "/oauth/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))

@@ -9,3 +9,7 @@ mod oxide_adapter;
 pub mod token;
 
 pub use error::OAuthError;
+
+pub use oxide_adapter::{
+    AuthorizeError, AuthorizeParams, PendingAuthorization, start_authorization,
+};

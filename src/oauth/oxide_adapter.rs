@@ -13,23 +13,29 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use oxide_auth::code_grant::accesstoken::ErrorDescription;
 use oxide_auth::code_grant::error::{AccessTokenError, AccessTokenErrorType};
-use oxide_auth::code_grant::{client_credentials as cc, refresh};
+use oxide_auth::code_grant::{
+    accesstoken, authorization as authz, client_credentials as cc, refresh,
+};
+use oxide_auth::primitives::grant::Value;
 use oxide_auth::primitives::grant::{Extensions, Grant};
 use oxide_auth::primitives::issuer::{IssuedToken, RefreshedToken, TokenType};
 use oxide_auth::primitives::registrar::{
     BoundClient, ClientUrl, ExactUrl, PreGrant, RegisteredUrl, RegistrarError,
 };
 use oxide_auth::primitives::scope::Scope;
+use oxide_auth_async::code_grant::access_token as async_token;
+use oxide_auth_async::code_grant::authorization as async_authz;
 use oxide_auth_async::code_grant::client_credentials as async_cc;
 use oxide_auth_async::code_grant::refresh as async_refresh;
 use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
 
 use super::OAuthError;
 use super::client::{Client, ClientType, GrantType};
-use super::token::{ClientAuth, TokenResponse};
-use crate::accounts::{self, AccountError};
+use super::token::{ClientAuth, TokenResponse, respond};
+use crate::accounts::{self, AccountError, ClientMeta, SessionGrant};
 use crate::state::AppState;
-use crate::storage::{clients, sessions};
+use crate::storage::users::UserKey;
+use crate::storage::{AuthorizationCodeRow, clients, codes, sessions, users};
 use crate::tokens::OpaqueToken;
 use crate::tokens::jwt::{self, ClientAccessClaims};
 
@@ -143,8 +149,14 @@ impl Registrar for DbRegistrar {
 
 /// What the issuer minted, for the caller to shape the answer.
 enum Minted {
-    /// A user session's tokens (refresh).
+    /// A user session's tokens (refresh, authorization code).
     Session(Box<accounts::Issued>),
+    /// A session opened by redeeming a code, with what the ID token repeats of the sign-in.
+    Code {
+        issued: Box<accounts::Issued>,
+        nonce: Option<String>,
+        auth_time: Option<i64>,
+    },
     /// A client's own access token (client credentials).
     Client {
         access_token: String,
@@ -153,16 +165,78 @@ enum Minted {
     },
 }
 
+/// What `Issuer::issue` is issuing for.
+enum IssueFor {
+    /// A confidential client itself.
+    Client,
+    /// The user a code was granted by; the session records the token request's client.
+    CodeOwner(ClientMeta),
+}
+
 struct DbIssuer {
     state: AppState,
     failure: Failure,
     minted: Option<Minted>,
+    issue_for: IssueFor,
+}
+
+/// Extension keys authd keeps in oxide-auth grants (private: never shown to clients).
+const EXT_PKCE: &str = "authd_pkce";
+const EXT_NONCE: &str = "authd_nonce";
+const EXT_AUTH_TIME: &str = "authd_auth_time";
+
+fn private_value(extensions: &Extensions, key: &str) -> Option<String> {
+    extensions
+        .private()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, v)| v.map(str::to_owned))
+}
+
+impl DbIssuer {
+    async fn issue_for_code_owner(
+        &mut self,
+        grant: Grant,
+        meta: ClientMeta,
+    ) -> Result<IssuedToken, ()> {
+        let user = users::find_user(&self.state.db, UserKey::Id(&grant.owner_id))
+            .await
+            .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
+        let Some(user) = user.filter(|u| u.is_active) else {
+            return fail(
+                &self.failure,
+                OAuthError::InvalidGrant("The user is gone or disabled".into()),
+            );
+        };
+        let session = SessionGrant {
+            client_id: grant.client_id.clone(),
+            scope: sorted(&grant.scope),
+        };
+        let issued = accounts::open_session_for(&self.state, &user, meta, session)
+            .await
+            .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
+        let token = IssuedToken {
+            token: issued.access_token.clone(),
+            refresh: Some(issued.refresh_token.expose().to_owned()),
+            until: self.state.clock.now() + chrono::Duration::seconds(issued.expires_in as i64),
+            token_type: TokenType::Bearer,
+        };
+        self.minted = Some(Minted::Code {
+            issued: Box::new(issued),
+            nonce: private_value(&grant.extensions, EXT_NONCE),
+            auth_time: private_value(&grant.extensions, EXT_AUTH_TIME).and_then(|t| t.parse().ok()),
+        });
+        Ok(token)
+    }
 }
 
 #[async_trait]
 impl Issuer for DbIssuer {
     /// Client credentials: an access token for the client itself. No session, no refresh token.
+    /// An authorization code: a session for its user with the client, as a login would open.
     async fn issue(&mut self, grant: Grant) -> Result<IssuedToken, ()> {
+        if let IssueFor::CodeOwner(meta) = &self.issue_for {
+            return self.issue_for_code_owner(grant, meta.clone()).await;
+        }
         let now = self.state.clock.now();
         let ttl = self.state.config.access_token_ttl.as_secs();
         let claims = ClientAccessClaims {
@@ -269,29 +343,182 @@ impl Issuer for DbIssuer {
     }
 }
 
-/// Client credentials issue no codes.
-struct NoCodes;
+/// How long a code may wait to be redeemed (RFC 6749 section 4.1.2 recommends at most 10 min).
+const CODE_TTL_SECS: i64 = 60;
+
+/// Authorization codes in the database: stored as hashes, bound to client, redirect URI and PKCE
+/// challenge, redeemed once.
+struct DbAuthorizer {
+    state: AppState,
+    failure: Failure,
+    /// When the user behind the code signed in.
+    auth_time: Option<chrono::NaiveDateTime>,
+}
 
 #[async_trait]
-impl Authorizer for NoCodes {
-    async fn authorize(&mut self, _: Grant) -> Result<String, ()> {
-        Err(())
+impl Authorizer for DbAuthorizer {
+    async fn authorize(&mut self, grant: Grant) -> Result<String, ()> {
+        let now = self.state.clock.now_naive();
+        let code = OpaqueToken::generate();
+        let row = AuthorizationCodeRow {
+            code_hash: code.hash().as_str().to_owned(),
+            client_id: grant.client_id.clone(),
+            user_id: grant.owner_id.clone(),
+            redirect_uri: grant.redirect_uri.to_string(),
+            scope: sorted(&grant.scope),
+            code_challenge: private_value(&grant.extensions, EXT_PKCE),
+            nonce: private_value(&grant.extensions, EXT_NONCE),
+            auth_time: self.auth_time.unwrap_or(now),
+            expires_at: now + chrono::Duration::seconds(CODE_TTL_SECS),
+            consumed_at: None,
+        };
+        codes::insert_code(&self.state.db, &row)
+            .await
+            .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
+        Ok(code.expose().to_owned())
     }
-    async fn extract(&mut self, _: &str) -> Result<Option<Grant>, ()> {
-        Ok(None)
+
+    /// Redeems a code: consumed by this call or not at all; expired by authd's clock.
+    async fn extract(&mut self, code: &str) -> Result<Option<Grant>, ()> {
+        // oxide-auth answers an unknown code with invalid_request; RFC 6749 section 5.2 says
+        // invalid_grant, so the reason is recorded here.
+        let unknown = || {
+            record(
+                &self.failure,
+                OAuthError::InvalidGrant("The code is invalid, expired or already used".into()),
+            )
+        };
+        let Some(code) = OpaqueToken::from_presented(code) else {
+            unknown();
+            return Ok(None);
+        };
+        let row = codes::consume_code(&self.state.db, &code.hash(), self.state.clock.now_naive())
+            .await
+            .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
+        let Some(row) = row else {
+            unknown();
+            return Ok(None);
+        };
+        let mut extensions = Extensions::new();
+        if let Some(challenge) = row.code_challenge {
+            extensions.set_raw(EXT_PKCE.into(), Value::private(Some(challenge)));
+        }
+        if let Some(nonce) = row.nonce {
+            extensions.set_raw(EXT_NONCE.into(), Value::private(Some(nonce)));
+        }
+        extensions.set_raw(
+            EXT_AUTH_TIME.into(),
+            Value::private(Some(row.auth_time.and_utc().timestamp().to_string())),
+        );
+        Ok(Some(Grant {
+            owner_id: row.user_id,
+            client_id: row.client_id,
+            scope: row.scope.parse().map_err(|_| ())?,
+            redirect_uri: row.redirect_uri.parse().map_err(|_| ())?,
+            // oxide-auth compares this with the wall clock; authd's own expiry check is above.
+            until: chrono::Utc::now() + chrono::Duration::seconds(CODE_TTL_SECS),
+            extensions,
+        }))
+    }
+}
+
+/// PKCE (RFC 7636) and the OIDC `nonce`, recorded at the authorization request.
+struct RecordPkceAndNonce {
+    /// Public clients must use PKCE.
+    require_pkce: bool,
+}
+
+fn valid_pkce_token(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
+}
+
+#[async_trait]
+impl async_authz::Extension for RecordPkceAndNonce {
+    async fn extend(&mut self, request: &(dyn authz::Request + Sync)) -> Result<Extensions, ()> {
+        let mut extensions = Extensions::new();
+        match (
+            request.extension("code_challenge"),
+            request.extension("code_challenge_method"),
+        ) {
+            (Some(challenge), Some(method)) if method == "S256" && valid_pkce_token(&challenge) => {
+                extensions.set_raw(
+                    EXT_PKCE.into(),
+                    Value::private(Some(challenge.into_owned())),
+                );
+            }
+            (None, None) if !self.require_pkce => {}
+            _ => return Err(()),
+        }
+        if let Some(nonce) = request.extension("nonce") {
+            if nonce.len() > 512 {
+                return Err(());
+            }
+            extensions.set_raw(EXT_NONCE.into(), Value::private(Some(nonce.into_owned())));
+        }
+        Ok(extensions)
+    }
+}
+
+/// Checks the `code_verifier` against the code's challenge, and carries the sign-in details
+/// on to the issuer.
+struct VerifyPkce {
+    failure: Failure,
+}
+
+#[async_trait]
+impl async_token::Extension for VerifyPkce {
+    async fn extend(
+        &mut self,
+        request: &(dyn accesstoken::Request + Sync),
+        data: Extensions,
+    ) -> Result<Extensions, ()> {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        use subtle::ConstantTimeEq as _;
+        let verifier = request.extension("code_verifier");
+        match (private_value(&data, EXT_PKCE), verifier) {
+            (Some(challenge), Some(verifier)) if valid_pkce_token(&verifier) => {
+                let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(sha2::Sha256::digest(verifier.as_bytes()));
+                if !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
+                    return fail(
+                        &self.failure,
+                        OAuthError::InvalidGrant("PKCE verification failed".into()),
+                    );
+                }
+            }
+            (None, None) => {}
+            _ => {
+                return fail(
+                    &self.failure,
+                    OAuthError::InvalidGrant("PKCE verification failed".into()),
+                );
+            }
+        }
+        let mut carried = Extensions::new();
+        for key in [EXT_NONCE, EXT_AUTH_TIME] {
+            if let Some(value) = private_value(&data, key) {
+                carried.set_raw(key.into(), Value::private(Some(value)));
+            }
+        }
+        Ok(carried)
     }
 }
 
 struct Endpoint {
     registrar: DbRegistrar,
     issuer: DbIssuer,
-    authorizer: NoCodes,
-    extension: (),
+    authorizer: DbAuthorizer,
+    no_extension: (),
+    record_pkce: RecordPkceAndNonce,
+    verify_pkce: VerifyPkce,
     failure: Failure,
 }
 
 impl Endpoint {
-    fn new(state: &AppState) -> Self {
+    fn new(state: &AppState, issue_for: IssueFor) -> Self {
         let failure = Failure::default();
         Self {
             registrar: DbRegistrar {
@@ -302,9 +529,18 @@ impl Endpoint {
                 state: state.clone(),
                 failure: failure.clone(),
                 minted: None,
+                issue_for,
             },
-            authorizer: NoCodes,
-            extension: (),
+            authorizer: DbAuthorizer {
+                state: state.clone(),
+                failure: failure.clone(),
+                auth_time: None,
+            },
+            no_extension: (),
+            record_pkce: RecordPkceAndNonce { require_pkce: true },
+            verify_pkce: VerifyPkce {
+                failure: failure.clone(),
+            },
             failure,
         }
     }
@@ -365,7 +601,34 @@ impl async_cc::Endpoint for Endpoint {
         &mut self.issuer
     }
     fn extension(&mut self) -> &mut (dyn async_cc::Extension + Send) {
-        &mut self.extension
+        &mut self.no_extension
+    }
+}
+
+impl async_authz::Endpoint for Endpoint {
+    fn registrar(&self) -> &(dyn Registrar + Sync) {
+        &self.registrar
+    }
+    fn authorizer(&mut self) -> &mut (dyn Authorizer + Send) {
+        &mut self.authorizer
+    }
+    fn extension(&mut self) -> &mut (dyn async_authz::Extension + Send) {
+        &mut self.record_pkce
+    }
+}
+
+impl async_token::Endpoint for Endpoint {
+    fn registrar(&self) -> &(dyn Registrar + Sync) {
+        &self.registrar
+    }
+    fn authorizer(&mut self) -> &mut (dyn Authorizer + Send) {
+        &mut self.authorizer
+    }
+    fn issuer(&mut self) -> &mut (dyn Issuer + Send) {
+        &mut self.issuer
+    }
+    fn extension(&mut self) -> &mut (dyn async_token::Extension + Send) {
+        &mut self.verify_pkce
     }
 }
 
@@ -446,7 +709,7 @@ pub async fn refresh_grant(
         scope,
         auth: auth.as_ref().map(auth_tuple),
     };
-    let mut endpoint = Endpoint::new(state);
+    let mut endpoint = Endpoint::new(state, IssueFor::Client);
     match async_refresh::refresh(&mut endpoint, &request).await {
         Ok(_) => match endpoint.issuer.minted.take() {
             Some(Minted::Session(issued)) => {
@@ -481,7 +744,7 @@ pub async fn client_credentials_grant(
     auth: ClientAuth,
     scope: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
-    let mut endpoint = Endpoint::new(state);
+    let mut endpoint = Endpoint::new(state, IssueFor::Client);
     let client = endpoint
         .registrar
         .client(&auth.client_id)
@@ -551,4 +814,256 @@ fn sorted(scope: &Scope) -> String {
 
 fn description(d: &mut ErrorDescription) -> &mut AccessTokenError {
     d.description()
+}
+
+/// Why an authorization request cannot go on.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// Shown to the user on authd's own page: the client or redirect URI could not be trusted,
+    /// so nothing is sent to it (RFC 6749 section 4.1.2.1).
+    Page(String),
+    /// Sent back to the client's verified redirect URI (`error`, `state` in the query).
+    Redirect(String),
+    Server(anyhow::Error),
+}
+
+/// The query of an authorization request, each parameter at most once.
+pub struct AuthorizeParams(std::collections::BTreeMap<String, String>);
+
+impl AuthorizeParams {
+    pub fn parse(query: &str) -> Result<Self, AuthorizeError> {
+        let mut map = std::collections::BTreeMap::new();
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            if v.contains('\0') || map.insert(k.into_owned(), v.into_owned()).is_some() {
+                return Err(AuthorizeError::Page(
+                    "The authorization request repeats a parameter or holds invalid characters"
+                        .into(),
+                ));
+            }
+        }
+        Ok(Self(map))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The parameters, to carry through the login and consent forms.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl authz::Request for AuthorizeParams {
+    fn valid(&self) -> bool {
+        true
+    }
+    fn client_id(&self) -> Option<Cow<'_, str>> {
+        self.get("client_id").map(Cow::Borrowed)
+    }
+    fn scope(&self) -> Option<Cow<'_, str>> {
+        self.get("scope").map(Cow::Borrowed)
+    }
+    fn redirect_uri(&self) -> Option<Cow<'_, str>> {
+        self.get("redirect_uri").map(Cow::Borrowed)
+    }
+    fn state(&self) -> Option<Cow<'_, str>> {
+        self.get("state").map(Cow::Borrowed)
+    }
+    fn response_type(&self) -> Option<Cow<'_, str>> {
+        self.get("response_type").map(Cow::Borrowed)
+    }
+    fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.get(key).map(Cow::Borrowed)
+    }
+}
+
+/// An authorization request oxide-auth found valid, waiting for the user to sign in and agree.
+pub struct PendingAuthorization {
+    endpoint: Endpoint,
+    pending: async_authz::Pending,
+    pub client: Client,
+    pub scope: String,
+}
+
+fn redirect_of(error: authz::Error) -> AuthorizeError {
+    match error {
+        authz::Error::Redirect(url) => {
+            AuthorizeError::Redirect(Into::<url::Url>::into(url).to_string())
+        }
+        authz::Error::Ignore => {
+            AuthorizeError::Page("The client or its redirect URI is not registered".into())
+        }
+        authz::Error::PrimitiveError => {
+            AuthorizeError::Server(anyhow::anyhow!("authorization primitive failed"))
+        }
+    }
+}
+
+/// Validates an authorization request (client, exact redirect URI, response type, scope, PKCE)
+/// through oxide-auth's authorization state machine.
+pub async fn start_authorization(
+    state: &AppState,
+    params: &AuthorizeParams,
+) -> Result<PendingAuthorization, AuthorizeError> {
+    let mut endpoint = Endpoint::new(state, IssueFor::Client);
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| AuthorizeError::Page("client_id is missing".into()))?;
+    let client = match endpoint.registrar.client(client_id).await {
+        Ok(client) => client,
+        Err(RegistrarError::Unspecified) => {
+            return Err(AuthorizeError::Page("Unknown client".into()));
+        }
+        Err(RegistrarError::PrimitiveError) => {
+            return Err(AuthorizeError::Server(anyhow::anyhow!(
+                "client lookup failed"
+            )));
+        }
+    };
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(AuthorizeError::Page(
+            "This client may not use the authorization code flow".into(),
+        ));
+    }
+    endpoint.record_pkce.require_pkce = client.client_type == ClientType::Public;
+    let pending = async_authz::authorization_code(&mut endpoint, params)
+        .await
+        .map_err(redirect_of)?;
+    let scope = sorted(&pending.pre_grant().scope);
+    Ok(PendingAuthorization {
+        endpoint,
+        pending,
+        client,
+        scope,
+    })
+}
+
+impl PendingAuthorization {
+    /// The user agreed: a code for them, in the redirect back to the client.
+    pub async fn approve(
+        mut self,
+        user_id: &str,
+        auth_time: chrono::NaiveDateTime,
+    ) -> Result<String, AuthorizeError> {
+        self.endpoint.authorizer.auth_time = Some(auth_time);
+        match self
+            .pending
+            .authorize(&mut self.endpoint, Cow::Borrowed(user_id))
+            .await
+        {
+            Ok(url) => Ok(url.to_string()),
+            Err(e) => Err(redirect_of(e)),
+        }
+    }
+
+    /// The user declined: `access_denied` back to the client.
+    pub fn deny(self) -> AuthorizeError {
+        match self.pending.deny() {
+            Ok(url) => AuthorizeError::Redirect(url.to_string()),
+            Err(e) => redirect_of(e),
+        }
+    }
+}
+
+/// A code redemption as oxide-auth's access-token state machine reads it.
+struct CodeRequest<'a> {
+    code: &'a str,
+    client_id: &'a str,
+    secret: Option<&'a str>,
+    redirect_uri: Option<&'a str>,
+    code_verifier: Option<&'a str>,
+}
+
+impl accesstoken::Request for CodeRequest<'_> {
+    fn valid(&self) -> bool {
+        true
+    }
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(self.code))
+    }
+    /// A confidential client authenticates (Basic or body, already merged); a public client
+    /// only names itself. oxide-auth refuses a request that does both.
+    fn authorization(&self) -> accesstoken::Authorization<'_> {
+        match self.secret {
+            Some(secret) => accesstoken::Authorization::UsernamePassword(
+                Cow::Borrowed(self.client_id),
+                Cow::Borrowed(secret.as_bytes()),
+            ),
+            None => accesstoken::Authorization::None,
+        }
+    }
+    fn client_id(&self) -> Option<Cow<'_, str>> {
+        self.secret
+            .is_none()
+            .then_some(Cow::Borrowed(self.client_id))
+    }
+    fn redirect_uri(&self) -> Option<Cow<'_, str>> {
+        self.redirect_uri.map(Cow::Borrowed)
+    }
+    fn grant_type(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed("authorization_code"))
+    }
+    fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
+        (key == "code_verifier")
+            .then_some(self.code_verifier)
+            .flatten()
+            .map(Cow::Borrowed)
+    }
+}
+
+/// The authorization_code grant (RFC 6749 section 4.1.3 with RFC 7636 PKCE) through
+/// oxide-auth's access-token state machine: the code is redeemed once, by its client, with its
+/// redirect URI and verifier, and opens a session for its user.
+pub async fn redeem_code(
+    state: &AppState,
+    auth: ClientAuth,
+    code: &str,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+    meta: ClientMeta,
+) -> Result<TokenResponse, OAuthError> {
+    let mut endpoint = Endpoint::new(state, IssueFor::CodeOwner(meta));
+    let client = endpoint
+        .registrar
+        .client(&auth.client_id)
+        .await
+        .map_err(|e| match e {
+            RegistrarError::Unspecified => OAuthError::invalid_client(auth.basic),
+            RegistrarError::PrimitiveError => endpoint.error(None, false, auth.basic),
+        })?;
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client may not use the authorization_code grant".into(),
+        ));
+    }
+    let request = CodeRequest {
+        code,
+        client_id: &auth.client_id,
+        secret: auth.secret.as_deref().filter(|s| !s.is_empty()),
+        redirect_uri,
+        code_verifier,
+    };
+    match async_token::access_token(&mut endpoint, &request).await {
+        Ok(_) => match endpoint.issuer.minted.take() {
+            Some(Minted::Code {
+                issued,
+                nonce,
+                auth_time,
+            }) => respond(state, &client, *issued, nonce, auth_time),
+            _ => Err(OAuthError::ServerError(anyhow::anyhow!(
+                "the code issued nothing"
+            ))),
+        },
+        Err(accesstoken::Error::Invalid(mut d)) => {
+            Err(endpoint.error(Some(d.description()), false, auth.basic))
+        }
+        Err(accesstoken::Error::Unauthorized(mut d, _)) => {
+            Err(endpoint.error(Some(d.description()), true, auth.basic))
+        }
+        Err(accesstoken::Error::Primitive(_)) => Err(endpoint.error(None, false, auth.basic)),
+    }
 }

@@ -199,9 +199,22 @@ pub async fn exchange(
             let auth = auth.ok_or_else(|| OAuthError::invalid_client(false))?;
             grants::client_credentials::grant(state, auth, scope.as_deref()).await
         }
-        TokenRequest::AuthorizationCode { .. } => Err(OAuthError::UnsupportedGrantType(
-            "authorization_code is not available yet on this server".into(),
-        )),
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            let auth = auth.ok_or_else(|| OAuthError::invalid_client(false))?;
+            grants::authorization_code::grant(
+                state,
+                auth,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+                meta,
+            )
+            .await
+        }
     }
 }
 
@@ -212,6 +225,7 @@ pub fn respond(
     client: &Client,
     issued: Issued,
     nonce: Option<String>,
+    auth_time: Option<i64>,
 ) -> Result<TokenResponse, OAuthError> {
     let scopes: Vec<&str> = issued.session.scope.split_whitespace().collect();
     let id_token = if scopes.contains(&"openid") {
@@ -222,7 +236,7 @@ pub fn respond(
             aud: client.id.clone(),
             exp: now + issued.expires_in as i64,
             iat: now,
-            auth_time: issued.session.created_at.and_utc().timestamp(),
+            auth_time: auth_time.unwrap_or_else(|| issued.session.created_at.and_utc().timestamp()),
             nonce,
             at_hash: jwt::at_hash(&issued.access_token),
             email: scopes

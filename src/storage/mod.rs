@@ -3,6 +3,7 @@
 //! through the [`run!`] macro.
 
 pub mod clients;
+pub mod codes;
 mod error;
 pub mod maintenance;
 pub mod one_time_tokens;

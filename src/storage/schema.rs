@@ -16,6 +16,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    browser_sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        auth_time -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     clients (id) {
         id -> Text,
         name -> Text,
@@ -123,12 +132,14 @@ diesel::table! {
 
 diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> users (user_id));
+diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(pending_registrations -> users (anonymous_user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
+    browser_sessions,
     clients,
     one_time_tokens,
     pending_registrations,

@@ -377,6 +377,18 @@ impl TestApp {
         scopes: &[&str],
         redirect_uris: &[&str],
     ) -> TestClient {
+        self.client_with(client_type, grants, scopes, redirect_uris, false)
+            .await
+    }
+
+    pub async fn client_with(
+        &self,
+        client_type: &str,
+        grants: &[&str],
+        scopes: &[&str],
+        redirect_uris: &[&str],
+        first_party: bool,
+    ) -> TestClient {
         use authd::oauth::client::NewClient;
         let new = NewClient {
             name: "test client".into(),
@@ -384,7 +396,7 @@ impl TestApp {
             redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
             grant_types: grants.iter().map(|g| g.parse().unwrap()).collect(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            first_party: false,
+            first_party,
         };
         let (row, secret) = new
             .into_row(self.state.clock.now_naive())

@@ -7,6 +7,7 @@ mod smtp;
 mod account;
 mod admin;
 mod anonymous;
+mod authorize;
 mod bad_input;
 mod discovery;
 mod keys;

@@ -41,5 +41,5 @@ pub async fn grant(
         AccountError::AccountDisabled => OAuthError::InvalidGrant("Account disabled".into()),
         other => OAuthError::ServerError(other.into()),
     })?;
-    respond(state, client, issued, None)
+    respond(state, client, issued, None, None)
 }

@@ -13,5 +13,5 @@ pub async fn grant(
     scope: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let (issued, client) = oxide_adapter::refresh_grant(state, auth, refresh_token, scope).await?;
-    respond(state, &client, *issued, None)
+    respond(state, &client, *issued, None, None)
 }

@@ -1,0 +1,88 @@
+//! Authorization codes and the login-page browser sessions of the authorization endpoint.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+
+use super::schema::{authorization_codes, browser_sessions, users};
+use super::{AuthorizationCodeRow, Database, StorageError, UserRow, run};
+use crate::tokens::TokenHash;
+
+pub async fn insert_code(db: &Database, row: &AuthorizationCodeRow) -> Result<(), StorageError> {
+    run!(db, |c| {
+        diesel::insert_into(authorization_codes::table)
+            .values(row)
+            .execute(c)
+            .await?;
+        Ok(())
+    })
+}
+
+/// Consumes a live code: one conditional write, so of two redemptions only one gets the row.
+pub async fn consume_code(
+    db: &Database,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<Option<AuthorizationCodeRow>, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            let won = diesel::update(
+                authorization_codes::table
+                    .find(hash.as_str())
+                    .filter(authorization_codes::consumed_at.is_null())
+                    .filter(authorization_codes::expires_at.gt(now)),
+            )
+            .set(authorization_codes::consumed_at.eq(now))
+            .execute(c)
+            .await?;
+            if won == 0 {
+                return Ok::<_, StorageError>(None);
+            }
+            Ok(Some(
+                authorization_codes::table
+                    .find(hash.as_str())
+                    .select(AuthorizationCodeRow::as_select())
+                    .first(c)
+                    .await?,
+            ))
+        })
+        .await)
+}
+
+pub async fn insert_browser_session(
+    db: &Database,
+    hash: &TokenHash,
+    user_id: &str,
+    auth_time: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> Result<(), StorageError> {
+    run!(db, |c| {
+        diesel::insert_into(browser_sessions::table)
+            .values((
+                browser_sessions::token_hash.eq(hash.as_str()),
+                browser_sessions::user_id.eq(user_id),
+                browser_sessions::auth_time.eq(auth_time),
+                browser_sessions::expires_at.eq(expires_at),
+            ))
+            .execute(c)
+            .await?;
+        Ok(())
+    })
+}
+
+/// The active user signed in by a browser-session cookie, with the time they signed in.
+pub async fn find_browser_session(
+    db: &Database,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<Option<(UserRow, NaiveDateTime)>, StorageError> {
+    run!(db, |c| Ok(browser_sessions::table
+        .inner_join(users::table)
+        .filter(browser_sessions::token_hash.eq(hash.as_str()))
+        .filter(browser_sessions::expires_at.gt(now))
+        .filter(users::is_active.eq(true))
+        .select((UserRow::as_select(), browser_sessions::auth_time))
+        .first(c)
+        .await
+        .optional()?))
+}

@@ -1,0 +1,476 @@
+//! The authorization code flow with PKCE, driven like a browser: authd's sign-in page, its
+//! cookies and CSRF token, consent for third-party clients, and the attacks on each step.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
+use sha2::Digest as _;
+
+use crate::both_backends;
+use crate::harness::{Backend, PASSWORD, Reply, TestApp, s, spawn_app};
+
+both_backends!(
+    first_party_code_flow_with_pkce,
+    third_party_consent_and_refusals,
+    requests_that_never_redirect_or_redirect_errors
+);
+
+const CB: &str = "http://127.0.0.1:9/cb";
+
+struct Pkce {
+    verifier: String,
+    challenge: String,
+}
+
+fn pkce() -> Pkce {
+    let verifier = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    Pkce {
+        verifier,
+        challenge,
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn authorize_url(
+    app: &TestApp,
+    client_id: &str,
+    redirect_uri: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", "st-42");
+    for (k, v) in extra {
+        url.query_pairs_mut().append_pair(k, v);
+    }
+    url.to_string()
+}
+
+/// The hidden fields of the page's form, as a browser would submit them.
+fn form_fields(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" ")
+        .skip(1)
+        .filter_map(|chunk| {
+            let name = chunk.split("name=\"").nth(1)?.split('"').next()?;
+            let value = chunk.split("value=\"").nth(1)?.split('"').next()?;
+            let unescape = |v: &str| {
+                v.replace("&quot;", "\"")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&#39;", "'")
+                    .replace("&amp;", "&")
+            };
+            Some((unescape(name), unescape(value)))
+        })
+        .collect()
+}
+
+async fn submit(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    page: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = form_fields(page);
+    form.retain(|(k, _)| k != "action");
+    for (k, v) in extra {
+        form.push((k.to_string(), v.to_string()));
+    }
+    browser
+        .post(app.url("/oauth/authorize"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> url::Url {
+    assert_eq!(response.status().as_u16(), 303, "expected a redirect");
+    url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+fn query(url: &url::Url, key: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn exchange(
+    app: &TestApp,
+    client_id: &str,
+    code: &str,
+    verifier: Option<&str>,
+    basic: Option<(&str, &str)>,
+) -> Reply {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", CB),
+    ];
+    if basic.is_none() {
+        form.push(("client_id", client_id));
+    }
+    if let Some(v) = verifier {
+        form.push(("code_verifier", v));
+    }
+    app.token(&form, basic).await
+}
+
+fn claims(token: &str) -> Value {
+    serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+async fn first_party_code_flow_with_pkce(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user_id = app.verified_user("coder@example.com").await;
+    let spa = app
+        .client_with(
+            "public",
+            &["authorization_code", "refresh_token"],
+            &[],
+            &[CB],
+            true,
+        )
+        .await;
+    let browser = browser();
+    let p = pkce();
+    let url = authorize_url(
+        &app,
+        &spa.id,
+        CB,
+        &[
+            ("scope", "openid email"),
+            ("code_challenge", &p.challenge),
+            ("code_challenge_method", "S256"),
+            ("nonce", "n-0S6"),
+        ],
+    );
+
+    let login = browser.get(&url).send().await.unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    assert_eq!(login.headers()["x-frame-options"], "DENY");
+    let page = login.text().await.unwrap();
+    assert!(page.contains("Sign in"));
+
+    // A wrong password stays on the page; CSRF is required.
+    let wrong = submit(
+        &app,
+        &browser,
+        &page,
+        &[
+            ("action", "login"),
+            ("username", "coder@example.com"),
+            ("password", "wrong-123"),
+        ],
+    )
+    .await;
+    assert_eq!(wrong.status().as_u16(), 401);
+    let no_csrf = browser
+        .post(app.url("/oauth/authorize"))
+        .form(&[
+            ("action", "login"),
+            ("client_id", spa.id.as_str()),
+            ("username", "coder@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_csrf.status().as_u16(), 403);
+
+    let signed = submit(
+        &app,
+        &browser,
+        &page,
+        &[
+            ("action", "login"),
+            ("username", "coder@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert!(signed.headers().get_all("set-cookie").iter().any(|c| {
+        let c = c.to_str().unwrap();
+        c.starts_with("authd_session=") && c.contains("HttpOnly") && c.contains("SameSite=Lax")
+    }));
+    let back = location(&signed);
+    assert_eq!(back.as_str().split('?').next().unwrap(), CB);
+    assert_eq!(query(&back, "state").as_deref(), Some("st-42"));
+    let code = query(&back, "code").expect("a code");
+
+    let tokens = exchange(&app, &spa.id, &code, Some(&p.verifier), None)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(s(&tokens["scope"]), "email openid");
+    assert!(tokens["refresh_token"].is_string());
+    let id = claims(s(&tokens["id_token"]));
+    assert_eq!(s(&id["sub"]), user_id);
+    assert_eq!(s(&id["aud"]), spa.id);
+    assert_eq!(s(&id["nonce"]), "n-0S6");
+    assert_eq!(s(&id["email"]), "coder@example.com");
+    assert_eq!(
+        s(&id["at_hash"]),
+        authd::tokens::jwt::at_hash(s(&tokens["access_token"]))
+    );
+    app.get("/oauth/userinfo", Some(s(&tokens["access_token"])))
+        .await
+        .expect(200);
+    // Codes are single use.
+    let reused = exchange(&app, &spa.id, &code, Some(&p.verifier), None).await;
+    assert_eq!(reused.status, 400);
+    assert_eq!(s(&reused.json["error"]), "invalid_grant");
+
+    // Signed in already: the next request redirects at once, and PKCE still decides.
+    let p2 = pkce();
+    let again = browser
+        .get(authorize_url(
+            &app,
+            &spa.id,
+            CB,
+            &[
+                ("code_challenge", &p2.challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let code2 = query(&location(&again), "code").unwrap();
+    let wrong_verifier = exchange(&app, &spa.id, &code2, Some(&p.verifier), None).await;
+    assert_eq!(s(&wrong_verifier.json["error"]), "invalid_grant");
+    let p3 = pkce();
+    let third = browser
+        .get(authorize_url(
+            &app,
+            &spa.id,
+            CB,
+            &[
+                ("code_challenge", &p3.challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let code3 = query(&location(&third), "code").unwrap();
+    let missing = exchange(&app, &spa.id, &code3, None, None).await;
+    assert_eq!(s(&missing.json["error"]), "invalid_grant");
+
+    // Codes expire within minutes.
+    let p4 = pkce();
+    let fourth = browser
+        .get(authorize_url(
+            &app,
+            &spa.id,
+            CB,
+            &[
+                ("code_challenge", &p4.challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let code4 = query(&location(&fourth), "code").unwrap();
+    app.advance(Duration::from_secs(120));
+    let late = exchange(&app, &spa.id, &code4, Some(&p4.verifier), None).await;
+    assert_eq!(s(&late.json["error"]), "invalid_grant");
+}
+
+async fn third_party_consent_and_refusals(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.verified_user("consent@example.com").await;
+    let partner = app
+        .client(
+            "confidential",
+            &["authorization_code"],
+            &["openid", "profile"],
+            &[CB],
+        )
+        .await;
+    let secret = partner.secret.clone().unwrap();
+    let browser = browser();
+    let page = browser
+        .get(authorize_url(
+            &app,
+            &partner.id,
+            CB,
+            &[("scope", "openid profile")],
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let consent = submit(
+        &app,
+        &browser,
+        &page,
+        &[
+            ("action", "login"),
+            ("username", "consent@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(
+        consent.status().as_u16(),
+        200,
+        "third-party clients ask first"
+    );
+    let consent_page = consent.text().await.unwrap();
+    assert!(consent_page.contains("Allow") && consent_page.contains("profile"));
+
+    let denied = submit(&app, &browser, &consent_page, &[("action", "deny")]).await;
+    let back = location(&denied);
+    assert_eq!(query(&back, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query(&back, "state").as_deref(), Some("st-42"));
+
+    let approved = submit(&app, &browser, &consent_page, &[("action", "approve")]).await;
+    let code = query(&location(&approved), "code").unwrap();
+    // The code belongs to this client: another client, or a wrong secret, cannot redeem it.
+    let other = app
+        .client("confidential", &["authorization_code"], &[], &[CB])
+        .await;
+    let stolen = exchange(
+        &app,
+        &other.id,
+        &code,
+        None,
+        Some((&other.id, other.secret.as_deref().unwrap())),
+    )
+    .await;
+    assert_eq!(stolen.status, 400);
+    let bad_secret = exchange(&app, &partner.id, &code, None, Some((&partner.id, "nope"))).await;
+    assert_eq!(bad_secret.status, 401);
+    // oxide-auth consumes a code once it is presented, so the theft attempt above burned it.
+    let burned = exchange(&app, &partner.id, &code, None, Some((&partner.id, &secret))).await;
+    assert_eq!(s(&burned.json["error"]), "invalid_grant");
+
+    let fresh = browser
+        .get(authorize_url(&app, &partner.id, CB, &[("scope", "openid")]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let approved = submit(&app, &browser, &fresh, &[("action", "approve")]).await;
+    let code = query(&location(&approved), "code").unwrap();
+    let tokens = exchange(&app, &partner.id, &code, None, Some((&partner.id, &secret)))
+        .await
+        .expect(200)
+        .clone();
+    assert!(
+        tokens.get("refresh_token").is_none(),
+        "the client may not refresh"
+    );
+    assert!(tokens["id_token"].is_string());
+}
+
+async fn requests_that_never_redirect_or_redirect_errors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let spa = app
+        .client_with("public", &["authorization_code"], &["openid"], &[CB], true)
+        .await;
+    let browser = browser();
+    let p = pkce();
+    let pk = [
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    // An unregistered redirect URI or client: an error page, never a redirect.
+    for url in [
+        authorize_url(&app, &spa.id, "https://evil.example/cb", &pk),
+        authorize_url(&app, &spa.id, "http://127.0.0.1:9/cb/extra", &pk),
+        authorize_url(&app, "no-such-client", CB, &pk),
+        app.url("/oauth/authorize?response_type=code&client_id=x&client_id=y"),
+    ] {
+        let r = browser.get(&url).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{url}");
+        assert!(r.headers().get("location").is_none());
+    }
+    // With a verified redirect URI, errors go back to the client.
+    let no_pkce = browser
+        .get(authorize_url(&app, &spa.id, CB, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&location(&no_pkce), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let plain = browser
+        .get(authorize_url(
+            &app,
+            &spa.id,
+            CB,
+            &[
+                ("code_challenge", &p.challenge),
+                ("code_challenge_method", "plain"),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&location(&plain), "error").as_deref(),
+        Some("invalid_request")
+    );
+    let scope = browser
+        .get(authorize_url(
+            &app,
+            &spa.id,
+            CB,
+            &[("scope", "admin"), pk[0], pk[1]],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&location(&scope), "error").as_deref(),
+        Some("invalid_scope")
+    );
+    let mut token_url = url::Url::parse(&authorize_url(&app, &spa.id, CB, &pk)).unwrap();
+    let pairs: Vec<(String, String)> = token_url
+        .query_pairs()
+        .map(|(k, v)| {
+            let value = if k == "response_type" {
+                "token".to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), value)
+        })
+        .collect();
+    token_url.query_pairs_mut().clear().extend_pairs(pairs);
+    let implicit = browser.get(token_url.as_str()).send().await.unwrap();
+    assert_eq!(
+        query(&location(&implicit), "error").as_deref(),
+        Some("unsupported_response_type")
+    );
+}
