@@ -4,14 +4,17 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::schema::{one_time_tokens, pending_registrations, refresh_tokens, sessions};
+use super::schema::{
+    authorization_codes, browser_sessions, one_time_tokens, pending_registrations, refresh_tokens,
+    sessions,
+};
 use super::{Database, StorageError, run};
 
 /// Used one-time tokens are kept this long after expiry, so a second click on a link can still
 /// be told "already verified" rather than "invalid" while the link is recent.
 const USED_TOKEN_RETENTION_DAYS: i64 = 7;
 
-/// Deletes expired tokens, pending registrations and ended sessions. Returns rows deleted.
+/// Deletes expired tokens, codes, pending registrations and ended sessions. Returns rows deleted.
 pub async fn purge_expired(db: &Database, now: NaiveDateTime) -> Result<usize, StorageError> {
     let token_cutoff = now - Duration::days(USED_TOKEN_RETENTION_DAYS);
     run!(db, |c| {
@@ -28,6 +31,14 @@ pub async fn purge_expired(db: &Database, now: NaiveDateTime) -> Result<usize, S
         // Retired refresh tokens stay while unexpired: a late replay must still be recognised
         // as theft. Expired ones can only ever be refused.
         n += diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.lt(now)))
+            .execute(c)
+            .await?;
+        n += diesel::delete(
+            authorization_codes::table.filter(authorization_codes::expires_at.lt(now)),
+        )
+        .execute(c)
+        .await?;
+        n += diesel::delete(browser_sessions::table.filter(browser_sessions::expires_at.lt(now)))
             .execute(c)
             .await?;
         // Ended sessions (and their tokens, by cascade) are refused whether present or not.

@@ -167,6 +167,7 @@ impl KeyStore {
             b.lifecycle
                 .activates_at
                 .cmp(&a.lifecycle.activates_at)
+                .then_with(|| b.lifecycle.created_at.cmp(&a.lifecycle.created_at))
                 .then_with(|| a.kid.cmp(&b.kid))
         });
         *self.keys.write().expect("key lock") = Arc::new(keys);
@@ -306,11 +307,11 @@ pub fn generate_key_file(
         .as_der()
         .map_err(|_| anyhow::anyhow!("encoding the key failed"))?;
     let text = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
-    // Whole seconds, like the `iat` the signer compares against.
-    let now = now.trunc_subsecs(0);
+    // Activation in whole seconds, like the `iat` the signer compares against; creation keeps
+    // its precision, so of two keys activating in the same second the newer one signs.
     let lifecycle = KeyLifecycle {
         created_at: now,
-        activates_at: now + chrono::Duration::from_std(activation_delay)?,
+        activates_at: now.trunc_subsecs(0) + chrono::Duration::from_std(activation_delay)?,
         retired_at: None,
     };
     let kid = SigningKey::from_pkcs8_pem(&text, lifecycle.clone())?.kid;

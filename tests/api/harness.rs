@@ -118,6 +118,19 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, &[]).await
 }
 
+/// Starts the app with its issuer at its real address, for clients that fetch discovery.
+pub async fn spawn_app_at_own_address(backend: Backend) -> TestApp {
+    // Bind to learn a free port, then let the app bind it; nothing else races for it here.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let issuer = format!("http://127.0.0.1:{port}");
+    spawn_app_with(backend, &[("AUTHD_BIND", &bind), ("AUTHD_ISSUER", &issuer)]).await
+}
+
 /// Starts the app with extra settings (`AUTHD_*` pairs) on top of the test defaults.
 pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     init_logs();

@@ -3,6 +3,7 @@
 
 mod harness;
 mod smtp;
+mod standard_clients;
 
 mod account;
 mod admin;
