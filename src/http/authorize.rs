@@ -315,7 +315,9 @@ pub async fn authorize_post(
     match field("action") {
         Some("login") => {
             let limited = limits::per_client(&state, "login", &meta).await.is_err()
-                || limits::per_account(&state, field("username").unwrap_or_default()).await.is_err();
+                || limits::per_account(&state, field("username").unwrap_or_default())
+                    .await
+                    .is_err();
             if limited {
                 return login_page(
                     &state,

@@ -31,7 +31,7 @@ use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
 
 use super::OAuthError;
 use super::client::{Client, ClientType, GrantType};
-use super::token::{ClientAuth, TokenResponse, respond};
+use super::token::{ClientAuth, Params, TokenResponse, respond};
 use crate::accounts::{self, AccountError, ClientMeta, SessionGrant};
 use crate::state::AppState;
 use crate::storage::users::UserKey;
@@ -828,32 +828,25 @@ pub enum AuthorizeError {
 }
 
 /// The query of an authorization request, each parameter at most once.
-pub struct AuthorizeParams(std::collections::BTreeMap<String, String>);
+pub struct AuthorizeParams(Params);
 
 impl AuthorizeParams {
     pub fn parse(query: &str) -> Result<Self, AuthorizeError> {
-        let mut map = std::collections::BTreeMap::new();
-        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            if v.contains('\0') || map.insert(k.into_owned(), v.into_owned()).is_some() {
-                return Err(AuthorizeError::Page(
-                    "The authorization request repeats a parameter or holds invalid characters"
-                        .into(),
-                ));
-            }
-        }
-        Ok(Self(map))
+        Params::parse(query.as_bytes()).map(Self).map_err(|e| {
+            AuthorizeError::Page(format!(
+                "The authorization request is malformed: {}",
+                e.description()
+            ))
+        })
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .get(key)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        self.0.get(key)
     }
 
     /// The parameters, to carry through the login and consent forms.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0.iter()
     }
 }
 

@@ -13,7 +13,8 @@ use crate::state::AppState;
 use crate::storage::clients;
 use crate::tokens::jwt::{self, IdTokenClaims};
 
-/// Form parameters of a token request, each present at most once (RFC 6749 section 3.2).
+/// Parameters of a token or authorization request, each present at most once (RFC 6749
+/// section 3.1 and 3.2).
 pub struct Params(BTreeMap<String, String>);
 
 impl Params {
@@ -39,6 +40,10 @@ impl Params {
             .get(key)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     fn require(&self, key: &str) -> Result<&str, OAuthError> {

@@ -64,7 +64,7 @@ fn authorize_url(
 }
 
 /// The hidden fields of the page's form, as a browser would submit them.
-fn form_fields(html: &str) -> Vec<(String, String)> {
+pub fn form_fields(html: &str) -> Vec<(String, String)> {
     html.split("<input type=\"hidden\" ")
         .skip(1)
         .filter_map(|chunk| {

@@ -54,15 +54,7 @@ async fn sign_in_for_code(app: &TestApp, authorize_url: &str, email: &str) -> (S
         .text()
         .await
         .unwrap();
-    let mut form: Vec<(String, String)> = page
-        .split("<input type=\"hidden\" ")
-        .skip(1)
-        .filter_map(|chunk| {
-            let name = chunk.split("name=\"").nth(1)?.split('"').next()?;
-            let value = chunk.split("value=\"").nth(1)?.split('"').next()?;
-            Some((name.to_owned(), value.replace("&amp;", "&")))
-        })
-        .collect();
+    let mut form = crate::authorize::form_fields(&page);
     form.push(("action".into(), "login".into()));
     form.push(("username".into(), email.into()));
     form.push(("password".into(), PASSWORD.into()));
