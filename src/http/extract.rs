@@ -12,8 +12,7 @@ use crate::accounts::ClientMeta;
 use crate::domain::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::users::UserKey;
-use crate::storage::{UserRow, revocations, sessions, users};
+use crate::storage::{UserRow, sessions};
 use crate::tokens::jwt::Expiry;
 use crate::tokens::{AccessClaims, jwt};
 
@@ -125,16 +124,15 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
         Expiry::Enforce,
     )
     .map_err(|_| ApiError::Unauthorized("Invalid or expired token"))?;
-    if revocations::is_revoked(&state.db, &claims.jti).await? {
-        return Err(ApiError::Unauthorized("Invalid or expired token"));
-    }
-    sessions::find_live_session(&state.db, &claims.sid, now.naive_utc())
-        .await?
-        .filter(|s| s.user_id == claims.sub)
-        .ok_or(ApiError::Unauthorized("Session has ended"))?;
-    let user = users::find_user(&state.db, UserKey::Id(&claims.sub))
-        .await?
-        .ok_or(ApiError::Unauthorized("Invalid or expired token"))?;
+    let user = sessions::find_token_user(
+        &state.db,
+        &claims.sid,
+        &claims.sub,
+        &claims.jti,
+        now.naive_utc(),
+    )
+    .await?
+    .ok_or(ApiError::Unauthorized("Session has ended"))?;
     if !user.is_active {
         return Err(ApiError::Forbidden("Account disabled"));
     }

@@ -339,3 +339,27 @@ pub async fn find_refresh_token_session(
         .await
         .optional()?))
 }
+
+/// The user behind an access token, in one query: its session live and the user's, the
+/// token not revoked. `None` when any of that fails.
+pub async fn find_token_user(
+    db: &Database,
+    session_id: &str,
+    user_id: &str,
+    jti: &str,
+    now: NaiveDateTime,
+) -> Result<Option<UserRow>, StorageError> {
+    use super::schema::revoked_access_tokens;
+    use diesel::dsl::{exists, not};
+    run!(db, |c| Ok(sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(session_id))
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .filter(not(exists(revoked_access_tokens::table.find(jti))))
+        .select(UserRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
+}
