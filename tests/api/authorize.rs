@@ -133,6 +133,25 @@ async fn exchange(
     app.token(&form, basic).await
 }
 
+/// A new code for a browser that is already signed in, with the PKCE pair it was asked with.
+async fn signed_in_code(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    client_id: &str,
+) -> (String, Pkce) {
+    let p = pkce();
+    let pk = [
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let reply = browser
+        .get(authorize_url(app, client_id, CB, &pk))
+        .send()
+        .await
+        .unwrap();
+    (query(&location(&reply), "code").unwrap(), p)
+}
+
 fn claims(token: &str) -> Value {
     serde_json::from_slice(
         &URL_SAFE_NO_PAD
@@ -244,57 +263,15 @@ async fn first_party_code_flow_with_pkce(backend: Backend) {
     assert_eq!(s(&reused.json["error"]), "invalid_grant");
 
     // Signed in already: the next request redirects at once, and PKCE still decides.
-    let p2 = pkce();
-    let again = browser
-        .get(authorize_url(
-            &app,
-            &spa.id,
-            CB,
-            &[
-                ("code_challenge", &p2.challenge),
-                ("code_challenge_method", "S256"),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap();
-    let code2 = query(&location(&again), "code").unwrap();
+    let (code2, _) = signed_in_code(&app, &browser, &spa.id).await;
     let wrong_verifier = exchange(&app, &spa.id, &code2, Some(&p.verifier), None).await;
     assert_eq!(s(&wrong_verifier.json["error"]), "invalid_grant");
-    let p3 = pkce();
-    let third = browser
-        .get(authorize_url(
-            &app,
-            &spa.id,
-            CB,
-            &[
-                ("code_challenge", &p3.challenge),
-                ("code_challenge_method", "S256"),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap();
-    let code3 = query(&location(&third), "code").unwrap();
+    let (code3, _) = signed_in_code(&app, &browser, &spa.id).await;
     let missing = exchange(&app, &spa.id, &code3, None, None).await;
     assert_eq!(s(&missing.json["error"]), "invalid_grant");
 
     // Codes expire within minutes.
-    let p4 = pkce();
-    let fourth = browser
-        .get(authorize_url(
-            &app,
-            &spa.id,
-            CB,
-            &[
-                ("code_challenge", &p4.challenge),
-                ("code_challenge_method", "S256"),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap();
-    let code4 = query(&location(&fourth), "code").unwrap();
+    let (code4, p4) = signed_in_code(&app, &browser, &spa.id).await;
     app.advance(Duration::from_secs(120));
     let late = exchange(&app, &spa.id, &code4, Some(&p4.verifier), None).await;
     assert_eq!(s(&late.json["error"]), "invalid_grant");
