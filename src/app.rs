@@ -59,6 +59,7 @@ impl Application {
             mailer,
             hasher,
             clock,
+            metrics: Default::default(),
         });
         Ok(Self { listener, state })
     }

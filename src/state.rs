@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::http::metrics::HttpMetrics;
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
 use crate::storage::Database;
@@ -20,6 +21,7 @@ pub struct Inner {
     pub mailer: Mailer,
     pub hasher: PasswordHasher,
     pub clock: Arc<dyn Clock>,
+    pub metrics: HttpMetrics,
 }
 
 impl AppState {

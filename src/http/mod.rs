@@ -5,6 +5,7 @@ mod accounts;
 mod authorize;
 pub mod extract;
 mod limits;
+pub mod metrics;
 mod oauth;
 pub mod requests;
 mod router;

@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::both_backends;
 use crate::harness::{Backend, ISSUER, s, spawn_app};
 
-both_backends!(discovery_and_jwks, health_and_readiness);
+both_backends!(discovery_and_jwks, health_and_readiness, prometheus_metrics);
 
 async fn discovery_and_jwks(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -67,6 +67,38 @@ async fn health_and_readiness(backend: Backend) {
     assert_eq!(
         app.get("/readyz", None).await.expect(200),
         &json!({"database": true, "signing_key": true})
+    );
+}
+
+async fn prometheus_metrics(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.get("/healthz", None).await.expect(200);
+    app.get("/healthz", None).await.expect(200);
+    app.get("/api/admin/users/0190f0e0-secret-looking-id", None)
+        .await
+        .expect(401);
+    let reply = app.get("/metrics", None).await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = &reply.text;
+    assert!(
+        text.contains(r#"authd_http_requests_total{method="GET",route="/healthz",status="200"} 2"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"authd_http_requests_total{method="GET",route="/api/admin/users/{id}",status="401"} 1"#), "{text}");
+    assert!(
+        text.contains(
+            r#"authd_http_request_duration_seconds_count{method="GET",route="/healthz"} 2"#
+        )
+    );
+    assert!(
+        !text.contains("secret-looking"),
+        "paths are reported by route template only"
     );
 }
 
