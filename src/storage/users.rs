@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
 use super::one_time_tokens::{PURPOSE_CHANGE_EMAIL, PURPOSE_RESET_PASSWORD};
-use super::schema::{one_time_tokens, sessions, users};
+use super::schema::{browser_sessions, one_time_tokens, sessions, users};
 use super::{Database, OneTimeTokenRow, StorageError, UserChanges, UserRow, run};
 use crate::tokens::TokenHash;
 
@@ -230,6 +230,11 @@ pub async fn reset_password(
                     .filter(sessions::revoked_at.is_null()),
             )
             .set(sessions::revoked_at.eq(now))
+            .execute(c)
+            .await?;
+            diesel::delete(
+                browser_sessions::table.filter(browser_sessions::user_id.eq(&token.subject)),
+            )
             .execute(c)
             .await?;
             let user = users::table

@@ -275,6 +275,31 @@ async fn first_party_code_flow_with_pkce(backend: Backend) {
     app.advance(Duration::from_secs(120));
     let late = exchange(&app, &spa.id, &code4, Some(&p4.verifier), None).await;
     assert_eq!(s(&late.json["error"]), "invalid_grant");
+
+    // Logging out everywhere ends the sign-in on authd's page too.
+    let api = app.login("coder@example.com", None).await;
+    app.post_auth(
+        "/api/auth/logout-all",
+        s(&api["access_token"]),
+        serde_json::json!({}),
+    )
+    .await
+    .expect(200);
+    let p5 = pkce();
+    let pk = [
+        ("code_challenge", p5.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let after = browser
+        .get(authorize_url(&app, &spa.id, CB, &pk))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status().as_u16(),
+        200,
+        "the sign-in page again, not a code"
+    );
 }
 
 async fn third_party_consent_and_refusals(backend: Backend) {
