@@ -190,7 +190,7 @@ pub async fn delete_account(
     Ok(())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub id: String,
     pub device_id: Option<String>,

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::storage::UserRow;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: String,
     pub email: Option<String>,
@@ -46,7 +46,7 @@ impl From<&UserRow> for UserView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,

@@ -7,6 +7,7 @@ pub mod extract;
 mod limits;
 pub mod metrics;
 mod oauth;
+pub mod openapi;
 pub mod requests;
 mod router;
 mod users;

@@ -9,7 +9,7 @@ use crate::domain::{
 };
 use crate::error::{ApiError, FieldErrors};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
     pub email: Option<String>,
     pub password: Option<String>,
@@ -124,7 +124,7 @@ impl TryFrom<RegisterRequest> for NewRegistration {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub identifier: Option<String>,
     pub email: Option<String>,
@@ -180,7 +180,7 @@ fn device_id(c: &mut Check, raw: Option<String>) -> Option<String> {
     Some(id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RefreshRequest {
     #[serde(alias = "token", alias = "refreshToken")]
     pub refresh_token: Option<String>,
@@ -208,13 +208,13 @@ impl TryFrom<RefreshRequest> for RefreshInput {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LogoutRequest {
     #[serde(alias = "token", alias = "refreshToken")]
     pub refresh_token: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
     pub token: Option<String>,
 }
@@ -227,7 +227,7 @@ impl TokenRequest {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct EmailRequest {
     pub email: Option<String>,
 }
@@ -261,7 +261,7 @@ fn clear_or<T, E: ToString>(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ResetPasswordRequest {
     pub token: Option<String>,
     #[serde(alias = "password", alias = "newPassword")]
@@ -295,7 +295,7 @@ impl TryFrom<ResetPasswordRequest> for ResetPasswordInput {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChangePasswordRequest {
     #[serde(
         alias = "currentPassword",
@@ -340,7 +340,7 @@ impl TryFrom<ChangePasswordRequest> for ChangePasswordInput {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ProfileRequest {
     pub username: Option<String>,
     #[serde(default, deserialize_with = "clearable", alias = "fullName")]
@@ -393,13 +393,13 @@ impl TryFrom<ProfileRequest> for ProfileUpdate {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DeleteAccountRequest {
     #[serde(alias = "current_password", alias = "currentPassword")]
     pub password: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AnonymousRequest {
     #[serde(alias = "deviceId")]
     pub device_id: Option<String>,
@@ -413,7 +413,7 @@ impl AnonymousRequest {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AdminUserRequest {
     pub role: Option<String>,
     #[serde(alias = "isActive")]

@@ -15,7 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use super::{accounts, authorize, metrics, oauth, users, wellknown};
+use super::{accounts, authorize, metrics, oauth, openapi, users, wellknown};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -106,6 +106,8 @@ pub fn build_router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(wellknown::jwks))
         .route("/healthz", get(wellknown::healthz))
         .route("/metrics", get(metrics::metrics))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/docs", get(openapi::docs))
         .route("/readyz", get(wellknown::readyz))
         .fallback(|| async { ApiError::NotFound("Not found") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

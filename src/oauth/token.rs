@@ -164,7 +164,8 @@ impl TokenRequest {
 }
 
 /// The successful answer (RFC 6749 section 5.1, OIDC Core 3.1.3.3).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = OAuthTokenResponse)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
