@@ -78,6 +78,24 @@ where
     }
 }
 
+/// 5,000 GETs of one URL, 32 at a time.
+async fn gets(
+    name: &'static str,
+    client: &reqwest::Client,
+    url: String,
+    bearer: Option<String>,
+) -> Stats {
+    let client = client.clone();
+    load(name, 5000, 32, move |_| {
+        let mut request = client.get(&url);
+        if let Some(token) = &bearer {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap().status().as_u16() }
+    })
+    .await
+}
+
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
@@ -115,52 +133,15 @@ async fn main() {
         .unwrap();
     let access = reg["access_token"].as_str().unwrap().to_owned();
 
-    let (c, b) = (client.clone(), base.clone());
-    load("GET /healthz", 5000, 32, move |_| {
-        let (c, b) = (c.clone(), b.clone());
-        async move {
-            c.get(format!("{b}/healthz"))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    })
-    .await
-    .print();
-
-    let (c, b) = (client.clone(), base.clone());
-    load("GET /.well-known/jwks.json", 5000, 32, move |_| {
-        let (c, b) = (c.clone(), b.clone());
-        async move {
-            c.get(format!("{b}/.well-known/jwks.json"))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    })
-    .await
-    .print();
-
-    let (c, b) = (client.clone(), base.clone());
-    let a = access;
-    load("GET /api/users/me", 5000, 32, move |_| {
-        let (c, b, a) = (c.clone(), b.clone(), a.clone());
-        async move {
-            c.get(format!("{b}/api/users/me"))
-                .bearer_auth(a)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    })
-    .await
-    .print();
+    for (name, path, bearer) in [
+        ("GET /healthz", "/healthz", None),
+        ("GET /.well-known/jwks.json", "/.well-known/jwks.json", None),
+        ("GET /api/users/me", "/api/users/me", Some(access)),
+    ] {
+        gets(name, &client, format!("{base}{path}"), bearer)
+            .await
+            .print();
+    }
 
     // Each worker refreshes its own session's chain.
     let sessions = 16;

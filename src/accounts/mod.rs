@@ -35,6 +35,25 @@ pub const FIRST_PARTY_CLIENT: &str = "authd-web";
 /// What a first-party login may do.
 pub const FIRST_PARTY_SCOPE: &str = "openid profile email offline_access";
 
+/// A fresh single-use token for an emailed link, and the row that stores only its hash.
+fn one_time_token(
+    purpose: &str,
+    subject: &str,
+    now: chrono::NaiveDateTime,
+    ttl: chrono::Duration,
+) -> (crate::tokens::OpaqueToken, crate::storage::OneTimeTokenRow) {
+    let token = crate::tokens::OpaqueToken::generate();
+    let row = crate::storage::OneTimeTokenRow {
+        token_hash: token.hash().as_str().to_owned(),
+        purpose: purpose.to_owned(),
+        subject: subject.to_owned(),
+        created_at: now,
+        expires_at: now + ttl,
+        consumed_at: None,
+    };
+    (token, row)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("Invalid credentials")]

@@ -8,7 +8,7 @@ use crate::mail::Email;
 use crate::state::AppState;
 use crate::storage::one_time_tokens::{self, PURPOSE_RESET_PASSWORD};
 use crate::storage::users::{self, TokenUse, UserKey};
-use crate::storage::{OneTimeTokenRow, UserChanges, UserRow, sessions};
+use crate::storage::{UserChanges, UserRow, sessions};
 use crate::tokens::OpaqueToken;
 
 pub const RESET_TTL_HOURS: i64 = 1;
@@ -35,15 +35,12 @@ pub async fn forgot_password(state: &AppState, email: &EmailAddress) -> Result<(
         return Ok(());
     }
     let now = state.clock.now_naive();
-    let token = OpaqueToken::generate();
-    let row = OneTimeTokenRow {
-        token_hash: token.hash().as_str().to_owned(),
-        purpose: PURPOSE_RESET_PASSWORD.to_owned(),
-        subject: user.id.clone(),
-        created_at: now,
-        expires_at: now + Duration::hours(RESET_TTL_HOURS),
-        consumed_at: None,
-    };
+    let (token, row) = super::one_time_token(
+        PURPOSE_RESET_PASSWORD,
+        &user.id,
+        now,
+        Duration::hours(RESET_TTL_HOURS),
+    );
     one_time_tokens::replace_one_time_token(&state.db, &row).await?;
     let state = state.clone();
     let to = user.email.unwrap_or_default();

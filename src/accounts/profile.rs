@@ -12,7 +12,7 @@ use crate::mail::Email;
 use crate::state::AppState;
 use crate::storage::one_time_tokens::{self, PURPOSE_CHANGE_EMAIL};
 use crate::storage::users::{self, TokenUse};
-use crate::storage::{OneTimeTokenRow, UserChanges, UserRow, sessions};
+use crate::storage::{UserChanges, UserRow, sessions};
 use crate::tokens::OpaqueToken;
 
 /// A profile change, parsed. `None` leaves a field alone; `Some(None)` clears it.
@@ -128,15 +128,12 @@ pub async fn update_profile(
         .ok_or(AccountError::NotFound("User not found"))?;
 
     if let Some(email) = new_email {
-        let token = OpaqueToken::generate();
-        let row = OneTimeTokenRow {
-            token_hash: token.hash().as_str().to_owned(),
-            purpose: PURPOSE_CHANGE_EMAIL.to_owned(),
-            subject: user.id.clone(),
-            created_at: now,
-            expires_at: now + Duration::hours(VERIFICATION_TTL_HOURS),
-            consumed_at: None,
-        };
+        let (token, row) = super::one_time_token(
+            PURPOSE_CHANGE_EMAIL,
+            &user.id,
+            now,
+            Duration::hours(VERIFICATION_TTL_HOURS),
+        );
         one_time_tokens::replace_one_time_token(&state.db, &row).await?;
         state
             .mailer

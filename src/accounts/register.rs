@@ -44,16 +44,12 @@ fn verification_token(
     registration_id: &str,
     now: chrono::NaiveDateTime,
 ) -> (OpaqueToken, OneTimeTokenRow) {
-    let token = OpaqueToken::generate();
-    let row = OneTimeTokenRow {
-        token_hash: token.hash().as_str().to_owned(),
-        purpose: PURPOSE_VERIFY_EMAIL.to_owned(),
-        subject: registration_id.to_owned(),
-        created_at: now,
-        expires_at: now + Duration::hours(VERIFICATION_TTL_HOURS),
-        consumed_at: None,
-    };
-    (token, row)
+    super::one_time_token(
+        PURPOSE_VERIFY_EMAIL,
+        registration_id,
+        now,
+        Duration::hours(VERIFICATION_TTL_HOURS),
+    )
 }
 
 pub async fn register(

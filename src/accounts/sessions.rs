@@ -127,8 +127,8 @@ pub fn sign_access_token(
         jti: uuid::Uuid::new_v4().to_string(),
         client_id: session.client_id.clone(),
         scope: session.scope.clone(),
-        sid: session.id.clone(),
-        role: user.role.clone(),
+        sid: Some(session.id.clone()),
+        role: Some(user.role.clone()),
     };
     let token = jwt::sign_access_token(&state.keys, &claims).context("signing an access token")?;
     Ok((token, ttl))

@@ -16,7 +16,6 @@ use crate::accounts::{self, ClientMeta, NewRegistration, RegisterOutcome, UserVi
 use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tokens::AccessClaims;
 use crate::tokens::jwt::{self, Expiry};
 
 pub async fn register(
@@ -157,7 +156,7 @@ pub async fn logout(
     Payload(body): Payload<LogoutRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let sid = match bearer(&headers) {
-        Ok(Some(token)) => jwt::verify_access_token::<AccessClaims>(
+        Ok(Some(token)) => jwt::verify_access_token(
             &state.keys,
             token,
             &state.config.issuer,
@@ -166,7 +165,7 @@ pub async fn logout(
             Expiry::Ignore,
         )
         .ok()
-        .map(|c| c.sid),
+        .and_then(|c| c.sid),
         _ => None,
     };
     if body.refresh_token.is_none() && sid.is_none() {

@@ -91,6 +91,8 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Payload<T> {
 /// The user behind a valid Bearer access token whose session is still live.
 pub struct AuthUser {
     pub user: UserRow,
+    /// The live session the token belongs to.
+    pub session_id: String,
     pub claims: AccessClaims,
 }
 
@@ -124,9 +126,14 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
         Expiry::Enforce,
     )
     .map_err(|_| ApiError::Unauthorized("Invalid or expired token"))?;
+    // A client's own token (no session) is no user's: authd's user endpoints refuse it.
+    let session_id = claims
+        .sid
+        .clone()
+        .ok_or(ApiError::Unauthorized("Invalid or expired token"))?;
     let user = sessions::find_token_user(
         &state.db,
-        &claims.sid,
+        &session_id,
         &claims.sub,
         &claims.jti,
         now.naive_utc(),
@@ -136,7 +143,11 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
     if !user.is_active {
         return Err(ApiError::Forbidden("Account disabled"));
     }
-    Ok(AuthUser { user, claims })
+    Ok(AuthUser {
+        user,
+        session_id,
+        claims,
+    })
 }
 
 impl FromRequestParts<AppState> for AuthUser {

@@ -20,7 +20,7 @@ pub async fn update_me(
     Payload(body): Payload<ProfileRequest>,
 ) -> Result<Json<UserView>, ApiError> {
     let update = ProfileUpdate::try_from(body)?;
-    let user = accounts::update_profile(&state, &auth.user, &auth.claims.sid, update).await?;
+    let user = accounts::update_profile(&state, &auth.user, &auth.session_id, update).await?;
     Ok(Json(UserView::from(&user)))
 }
 
@@ -33,7 +33,7 @@ pub async fn change_password(
     accounts::change_password(
         &state,
         &auth.user,
-        &auth.claims.sid,
+        &auth.session_id,
         Some(&input.current_password),
         &input.new_password,
     )
@@ -55,7 +55,7 @@ pub async fn list_my_sessions(
     auth: AuthUser,
 ) -> Result<Json<Vec<SessionView>>, ApiError> {
     Ok(Json(
-        accounts::list_sessions(&state, &auth.user.id, &auth.claims.sid).await?,
+        accounts::list_sessions(&state, &auth.user.id, &auth.session_id).await?,
     ))
 }
 

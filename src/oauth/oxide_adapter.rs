@@ -36,8 +36,9 @@ use crate::accounts::{self, AccountError, ClientMeta, SessionGrant};
 use crate::state::AppState;
 use crate::storage::users::UserKey;
 use crate::storage::{AuthorizationCodeRow, clients, codes, sessions, users};
+use crate::tokens::AccessClaims;
 use crate::tokens::OpaqueToken;
-use crate::tokens::jwt::{self, ClientAccessClaims};
+use crate::tokens::jwt;
 
 /// Where a primitive leaves the reason for its `Err(())`.
 type Failure = Arc<Mutex<Option<OAuthError>>>;
@@ -239,7 +240,7 @@ impl Issuer for DbIssuer {
         }
         let now = self.state.clock.now();
         let ttl = self.state.config.access_token_ttl.as_secs();
-        let claims = ClientAccessClaims {
+        let claims = AccessClaims {
             iss: self.state.config.issuer.clone(),
             sub: grant.client_id.clone(),
             aud: self.state.audience().to_owned(),
@@ -248,8 +249,10 @@ impl Issuer for DbIssuer {
             jti: uuid::Uuid::new_v4().to_string(),
             client_id: grant.client_id.clone(),
             scope: sorted(&grant.scope),
+            sid: None,
+            role: None,
         };
-        let token = jwt::sign_client_access_token(&self.state.keys, &claims).map_err(|e| {
+        let token = jwt::sign_access_token(&self.state.keys, &claims).map_err(|e| {
             record(&self.failure, OAuthError::ServerError(e.into()));
         })?;
         self.minted = Some(Minted::Client {

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, Header, Validation};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
@@ -10,6 +9,8 @@ use super::keys::KeyStore;
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
+/// The claims of every access token authd issues. A user's token names its session and role;
+/// a client's own token (`client_credentials`, `sub` = the client) has neither.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessClaims {
     pub iss: String,
@@ -20,8 +21,10 @@ pub struct AccessClaims {
     pub jti: String,
     pub client_id: String,
     pub scope: String,
-    pub sid: String,
-    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,20 +37,6 @@ pub enum JwtError {
     Expired,
     #[error(transparent)]
     Sign(#[from] jsonwebtoken::errors::Error),
-}
-
-/// Claims of an access token issued to a client for itself (`client_credentials`): no user,
-/// so no session and no role.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ClientAccessClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub exp: i64,
-    pub iat: i64,
-    pub jti: String,
-    pub client_id: String,
-    pub scope: String,
 }
 
 /// Claims of an OpenID Connect ID token (OIDC Core 2).
@@ -70,13 +59,6 @@ pub struct IdTokenClaims {
 }
 
 pub fn sign_access_token(keys: &KeyStore, claims: &AccessClaims) -> Result<String, JwtError> {
-    sign(keys, ACCESS_TOKEN_TYP, claims.iat, claims)
-}
-
-pub fn sign_client_access_token(
-    keys: &KeyStore,
-    claims: &ClientAccessClaims,
-) -> Result<String, JwtError> {
     sign(keys, ACCESS_TOKEN_TYP, claims.iat, claims)
 }
 
@@ -116,49 +98,14 @@ pub enum Expiry {
 
 /// Verifies signature, `alg`, `typ`, `kid`, `iss` and `aud`; expiry is checked against `now`
 /// from the caller's clock.
-/// Any access token authd issues, a user's or a client's, as introspection and revocation
-/// read it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AnyAccessClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub exp: i64,
-    pub iat: i64,
-    pub jti: String,
-    pub client_id: String,
-    pub scope: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-}
-
-/// Claims with an expiry, for [`verify_access_token`].
-pub trait Expiring {
-    fn exp(&self) -> i64;
-}
-
-impl Expiring for AccessClaims {
-    fn exp(&self) -> i64 {
-        self.exp
-    }
-}
-
-impl Expiring for AnyAccessClaims {
-    fn exp(&self) -> i64 {
-        self.exp
-    }
-}
-
-pub fn verify_access_token<T: DeserializeOwned + Expiring>(
+pub fn verify_access_token(
     keys: &KeyStore,
     token: &str,
     issuer: &str,
     audience: &str,
     now: DateTime<Utc>,
     expiry: Expiry,
-) -> Result<T, JwtError> {
+) -> Result<AccessClaims, JwtError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Invalid)?;
     if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
         return Err(JwtError::Invalid);
@@ -173,9 +120,9 @@ pub fn verify_access_token<T: DeserializeOwned + Expiring>(
     validation.set_audience(&[audience]);
     validation.validate_exp = false;
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let data = jsonwebtoken::decode::<T>(token, &key.decoding, &validation)
+    let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
         .map_err(|_| JwtError::Invalid)?;
-    if expiry == Expiry::Enforce && data.claims.exp() <= now.timestamp() {
+    if expiry == Expiry::Enforce && data.claims.exp <= now.timestamp() {
         return Err(JwtError::Expired);
     }
     Ok(data.claims)

@@ -37,7 +37,7 @@ fn pkce() -> Pkce {
     }
 }
 
-fn browser() -> reqwest::Client {
+pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -82,7 +82,7 @@ pub fn form_fields(html: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn submit(
+pub async fn submit(
     app: &TestApp,
     browser: &reqwest::Client,
     page: &str,
@@ -101,12 +101,12 @@ async fn submit(
         .unwrap()
 }
 
-fn location(response: &reqwest::Response) -> url::Url {
+pub fn location(response: &reqwest::Response) -> url::Url {
     assert_eq!(response.status().as_u16(), 303, "expected a redirect");
     url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
 }
 
-fn query(url: &url::Url, key: &str) -> Option<String> {
+pub fn query(url: &url::Url, key: &str) -> Option<String> {
     url.query_pairs()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())

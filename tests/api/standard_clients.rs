@@ -41,11 +41,8 @@ fn http() -> oauth2::reqwest::Client {
 
 /// Signs in on authd's page in a cookie-keeping browser and returns the `code` it redirects with.
 async fn sign_in_for_code(app: &TestApp, authorize_url: &str, email: &str) -> (String, String) {
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    use crate::authorize::{browser, location, query, submit};
+    let browser = browser();
     let page = browser
         .get(authorize_url)
         .send()
@@ -54,25 +51,22 @@ async fn sign_in_for_code(app: &TestApp, authorize_url: &str, email: &str) -> (S
         .text()
         .await
         .unwrap();
-    let mut form = crate::authorize::form_fields(&page);
-    form.push(("action".into(), "login".into()));
-    form.push(("username".into(), email.into()));
-    form.push(("password".into(), PASSWORD.into()));
-    let reply = browser
-        .post(app.url("/oauth/authorize"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(reply.status().as_u16(), 303);
-    let back = url::Url::parse(reply.headers()["location"].to_str().unwrap()).unwrap();
-    let get = |k: &str| {
-        back.query_pairs()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.into_owned())
-            .unwrap()
-    };
-    (get("code"), get("state"))
+    let reply = submit(
+        app,
+        &browser,
+        &page,
+        &[
+            ("action", "login"),
+            ("username", email),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let back = location(&reply);
+    (
+        query(&back, "code").unwrap(),
+        query(&back, "state").unwrap(),
+    )
 }
 
 async fn openidconnect_discovery_code_flow_and_userinfo(backend: Backend) {
