@@ -63,10 +63,14 @@ enum ClientsCommand {
         /// Skip the consent page: the client belongs to whoever runs authd.
         #[arg(long)]
         first_party: bool,
+        /// A resource server: may introspect every client's tokens (RFC 7662 section 4).
+        /// Without it a client introspects only the tokens issued to itself.
+        #[arg(long)]
+        introspect: bool,
     },
     /// List registered clients, one JSON object per line.
     List,
-    /// Delete a client; its codes go with it.
+    /// Delete a client; its codes go with it, its sessions end and its tokens stop working.
     Delete { id: String },
 }
 
@@ -131,6 +135,7 @@ fn client_json(row: &authd::storage::ClientRow) -> serde_json::Value {
         "grant_types": words(&row.grant_types),
         "scopes": words(&row.scopes),
         "first_party": row.first_party,
+        "can_introspect": row.can_introspect,
     })
 }
 
@@ -196,6 +201,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     grants,
                     scopes,
                     first_party,
+                    introspect,
                 } => {
                     let new = NewClient {
                         name,
@@ -208,6 +214,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                             .map_err(anyhow::Error::msg)?,
                         scopes,
                         first_party,
+                        can_introspect: introspect,
                     };
                     let (row, secret) = new
                         .into_row(chrono::Utc::now().naive_utc())
@@ -230,7 +237,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                             "{id} is built in: authd's own account API issues tokens for it"
                         );
                     }
-                    if !clients::delete_client(&db, &id).await? {
+                    if !clients::delete_client(&db, &id, chrono::Utc::now().naive_utc()).await? {
                         anyhow::bail!("no client {id}");
                     }
                     println!("deleted {id}");

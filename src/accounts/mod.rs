@@ -18,9 +18,12 @@ pub use anonymous::create_anonymous;
 pub use login::{LoginIdentifier, login, login_for, verify_credentials};
 pub use password::{change_password, forgot_password, reset_password};
 pub use profile::{
-    ProfileUpdate, SessionView, delete_account, end_session, list_sessions, update_profile,
+    ProfileUpdate, SessionView, cancel_email_change, delete_account, end_session, list_sessions,
+    update_profile,
 };
-pub use register::{NewRegistration, RegisterOutcome, register, resend_verification, verify_email};
+pub use register::{
+    NewRegistration, RegisterOutcome, Verified, register, resend_verification, verify_email,
+};
 pub use sessions::{
     ClientMeta, Issued, SessionGrant, logout, logout_all, open_session_for, refresh, refresh_for,
     sign_access_token,
@@ -50,6 +53,7 @@ fn one_time_token(
         created_at: now,
         expires_at: now + ttl,
         consumed_at: None,
+        payload: None,
     };
     (token, row)
 }

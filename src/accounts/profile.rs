@@ -10,7 +10,7 @@ use super::view::rfc3339;
 use crate::domain::{EmailAddress, FullName, PersonName, PhoneNumber, Username};
 use crate::mail::Email;
 use crate::state::AppState;
-use crate::storage::one_time_tokens::{self, PURPOSE_CHANGE_EMAIL};
+use crate::storage::one_time_tokens::{self, PURPOSE_CANCEL_EMAIL_CHANGE, PURPOSE_CHANGE_EMAIL};
 use crate::storage::users::{self, TokenUse};
 use crate::storage::{UserChanges, UserRow, sessions};
 use crate::tokens::OpaqueToken;
@@ -27,6 +27,48 @@ pub struct ProfileUpdate {
     /// A new password, checked against the policy once the account's email is known.
     pub password: Option<String>,
     pub current_password: Option<String>,
+}
+
+/// How long after proving the password a session may change the email or phone without
+/// giving it again.
+const RECENT_AUTH: Duration = Duration::minutes(5);
+/// How long the link that undoes an email change works.
+const CANCEL_EMAIL_CHANGE_TTL: Duration = Duration::days(7);
+
+/// Sensitive changes (the email, which receives reset links, and the phone, a login name) need
+/// the current password, or a session whose password was proven within `RECENT_AUTH`: a token
+/// alone, stolen or left in a browser, does not reach them.
+async fn require_recent_auth(
+    state: &AppState,
+    user: &UserRow,
+    session_id: &str,
+    current_password: Option<&str>,
+) -> Result<(), AccountError> {
+    if current_password.is_some_and(|p| !p.is_empty()) {
+        return check_current_password(state, user, current_password, "current_password").await;
+    }
+    let now = state.clock.now_naive();
+    let session = sessions::find_live_session(&state.db, session_id, now).await?;
+    let recent = session
+        .map(|s| s.auth_time.unwrap_or(s.created_at))
+        .is_some_and(|at| now - at <= RECENT_AUTH);
+    if recent {
+        Ok(())
+    } else {
+        Err(AccountError::Invalid(
+            "current_password",
+            "Enter your current password to change your email or phone".into(),
+        ))
+    }
+}
+
+/// The link in the notice to the old address that undoes an email change.
+fn cancel_email_change_link(state: &AppState, token: &OpaqueToken) -> String {
+    format!(
+        "{}/api/auth/cancel-email-change?token={}",
+        state.config.public_url,
+        token.expose()
+    )
 }
 
 pub(super) fn verification_link(state: &AppState, token: &OpaqueToken) -> String {
@@ -83,6 +125,9 @@ pub async fn update_profile(
         .as_ref()
         .and_then(|p| p.as_ref())
         .filter(|p| user.phone.as_deref() != Some(p.as_str()));
+    if new_email.is_some() || new_phone.is_some() {
+        require_recent_auth(state, user, session_id, update.current_password.as_deref()).await?;
+    }
     if let Some(field) = users::find_taken_identifier(
         &state.db,
         &new_email
@@ -144,13 +189,21 @@ pub async fn update_profile(
             .await
             .map_err(AccountError::MailFailed)?;
         if let Some(old) = user.email.clone() {
+            let (cancel, mut row) = super::one_time_token(
+                PURPOSE_CANCEL_EMAIL_CHANGE,
+                &user.id,
+                now,
+                CANCEL_EMAIL_CHANGE_TTL,
+            );
+            row.payload = Some(old.clone());
+            one_time_tokens::insert_one_time_token(&state.db, &row).await?;
+            let notice = Email::email_change_notice(
+                email.as_str(),
+                cancel_email_change_link(state, &cancel),
+            );
             let state = state.clone();
             tokio::spawn(async move {
-                if let Err(e) = state
-                    .mailer
-                    .send(&old, Email::email_change_notice(email.as_str()))
-                    .await
-                {
+                if let Err(e) = state.mailer.send(&old, notice).await {
                     tracing::error!(error = ?e, "sending an email-change notice failed");
                 }
             });
@@ -168,6 +221,16 @@ pub(super) async fn confirm_email_change(
     token: &OpaqueToken,
 ) -> Result<UserRow, AccountError> {
     match users::confirm_email_change(&state.db, &token.hash(), state.clock.now_naive()).await? {
+        TokenUse::Done(user) => Ok(*user),
+        TokenUse::Conflict => Err(AccountError::in_use("email")),
+        TokenUse::Invalid => Err(AccountError::InvalidToken),
+    }
+}
+
+/// Follows the link that undoes an email change (see `storage::users::cancel_email_change`).
+pub async fn cancel_email_change(state: &AppState, token: &str) -> Result<UserRow, AccountError> {
+    let token = OpaqueToken::from_presented(token).ok_or(AccountError::InvalidToken)?;
+    match users::cancel_email_change(&state.db, &token.hash(), state.clock.now_naive()).await? {
         TokenUse::Done(user) => Ok(*user),
         TokenUse::Conflict => Err(AccountError::in_use("email")),
         TokenUse::Invalid => Err(AccountError::InvalidToken),

@@ -2,6 +2,7 @@
 
 use chrono::Duration;
 
+use super::password::RESET_TTL_HOURS;
 use super::profile::{confirm_email_change, verification_link};
 use super::sessions::{ClientMeta, open_session};
 use super::{AccountError, TokenResponse};
@@ -97,9 +98,17 @@ pub async fn register(
         anonymous_user_id: anonymous.map(|u| u.id),
         created_at: now,
         expires_at: now + Duration::hours(VERIFICATION_TTL_HOURS),
+        contested: false,
     };
     let (token, token_row) = verification_token(&row.id, now);
-    registrations::replace_pending_registration(&state.db, &row, &token_row).await?;
+    // Without email verification there is no link to prove the address, so nothing to contest.
+    registrations::replace_pending_registration(
+        &state.db,
+        &row,
+        &token_row,
+        state.config.require_email_verification,
+    )
+    .await?;
 
     if state.config.require_email_verification {
         state
@@ -115,22 +124,33 @@ pub async fn register(
             email: row.email,
         })
     } else {
-        let user = complete_registration(state, &token, false).await?;
+        let verified = complete_registration(state, &token, false).await?;
         Ok(RegisterOutcome::SignedIn(Box::new(
-            open_session(state, &user, meta).await?,
+            open_session(state, &verified.user, meta).await?,
         )))
     }
 }
 
+/// What following a verification link did.
+pub struct Verified {
+    pub user: UserRow,
+    /// The address was signed up for more than once, so no password was kept: the same token
+    /// now sets one at the reset-password route (see `storage::registrations`).
+    pub password_required: bool,
+}
+
 /// Follows a verification link: a pending registration becomes a user, or a pending email
 /// change takes effect.
-pub async fn verify_email(state: &AppState, token: &str) -> Result<UserRow, AccountError> {
+pub async fn verify_email(state: &AppState, token: &str) -> Result<Verified, AccountError> {
     let token = OpaqueToken::from_presented(token).ok_or(AccountError::InvalidToken)?;
     match one_time_tokens::find_one_time_token(&state.db, &token.hash(), PURPOSE_CHANGE_EMAIL)
         .await?
     {
         Some(row) if row.consumed_at.is_some() => Err(AccountError::AlreadyVerified),
-        Some(_) => confirm_email_change(state, &token).await,
+        Some(_) => Ok(Verified {
+            user: confirm_email_change(state, &token).await?,
+            password_required: false,
+        }),
         None => complete_registration(state, &token, true).await,
     }
 }
@@ -139,7 +159,7 @@ async fn complete_registration(
     state: &AppState,
     token: &OpaqueToken,
     email_verified: bool,
-) -> Result<UserRow, AccountError> {
+) -> Result<Verified, AccountError> {
     let hash = token.hash();
     // A derived username can be taken by a concurrent verification on another instance
     // between our read and our insert; the transaction rolls back whole, so try again.
@@ -151,10 +171,19 @@ async fn complete_registration(
             &hash,
             state.clock.now_naive(),
             email_verified,
+            Duration::hours(RESET_TTL_HOURS),
         )
         .await
         {
-            Ok(VerifyOutcome::Verified(user)) => return Ok(*user),
+            Ok(VerifyOutcome::Verified {
+                user,
+                password_required,
+            }) => {
+                return Ok(Verified {
+                    user: *user,
+                    password_required,
+                });
+            }
             Ok(VerifyOutcome::AlreadyVerified) => return Err(AccountError::AlreadyVerified),
             Ok(VerifyOutcome::Invalid) => return Err(AccountError::InvalidToken),
             Err(StorageError::Conflict("username")) if attempts < 3 => continue,

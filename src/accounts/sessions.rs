@@ -27,6 +27,8 @@ fn chrono(d: std::time::Duration) -> Duration {
 pub struct SessionGrant {
     pub client_id: String,
     pub scope: String,
+    /// When the user proved their password for it, if not now (a code from an earlier sign-in).
+    pub auth_time: Option<chrono::NaiveDateTime>,
 }
 
 impl SessionGrant {
@@ -35,6 +37,7 @@ impl SessionGrant {
         Self {
             client_id: FIRST_PARTY_CLIENT.to_owned(),
             scope: FIRST_PARTY_SCOPE.to_owned(),
+            auth_time: None,
         }
     }
 }
@@ -94,6 +97,7 @@ pub async fn open_session_for(
         last_used_at: now,
         expires_at: now + chrono(state.config.session_max_age),
         revoked_at: None,
+        auth_time: Some(grant.auth_time.unwrap_or(now)),
     };
     let token = OpaqueToken::generate();
     let refresh = RefreshTokenRow {

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use super::extract::{AuthUser, Payload, authenticate, bearer};
+use super::extract::{AuthUser, Payload, TokenUse, authenticate, bearer};
 use super::limits;
 use super::requests::{
     AnonymousRequest, EmailRequest, LoginInput, LoginRequest, LogoutRequest, RefreshInput,
@@ -30,7 +30,8 @@ pub async fn register(
     // its Bearer token. An id alone (ids travel as `sub` to other services) could claim
     // someone else's anonymous data.
     let anonymous = match bearer(&headers)? {
-        Some(token) => Some(authenticate(&state, token).await?).filter(|a| a.user.is_anonymous),
+        Some(token) => Some(authenticate(&state, token, TokenUse::AccountApi).await?)
+            .filter(|a| a.user.is_anonymous),
         None => None,
     };
     match (&anonymous, reg.anonymous_id) {
@@ -82,6 +83,18 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html"))
 }
 
+const CHOOSE_PASSWORD: &str = "Email verified. This address was signed up for more than once, \
+    so no password was kept: choose one now with this link's token at /api/auth/reset-password.";
+
+/// The answer to a followed link, in JSON.
+fn verified_json(verified: &accounts::Verified) -> Json<serde_json::Value> {
+    if verified.password_required {
+        Json(json!({"message": CHOOSE_PASSWORD, "password_required": true}))
+    } else {
+        Json(json!({"message": VERIFIED}))
+    }
+}
+
 /// `GET /api/auth/verify?token=T`: the link in the email.
 pub async fn verify_link(
     State(state): State<AppState>,
@@ -89,16 +102,33 @@ pub async fn verify_link(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let token = query_token(query).ok_or_else(|| ApiError::field("token", "Token is required"))?;
-    accounts::verify_email(&state, &token).await?;
-    if let Some(front) = state
-        .config
-        .frontend_url
-        .as_deref()
-        .filter(|_| wants_html(&headers))
-    {
-        return Ok(Redirect::to(&format!("{front}/login?verified=1")).into_response());
+    let verified = accounts::verify_email(&state, &token).await?;
+    if wants_html(&headers) {
+        // The token is now a reset token: the browser goes straight to choosing a password.
+        let choose = |base: &str, path: &str| {
+            let mut url = format!("{base}{path}?");
+            url.push_str(
+                &url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("token", &token)
+                    .finish(),
+            );
+            url
+        };
+        match (&state.config.frontend_url, verified.password_required) {
+            (Some(front), false) => {
+                return Ok(Redirect::to(&format!("{front}/login?verified=1")).into_response());
+            }
+            (Some(front), true) => {
+                return Ok(Redirect::to(&choose(front, "/reset-password")).into_response());
+            }
+            (None, true) => {
+                let url = choose(&state.config.public_url, "/api/auth/reset-password");
+                return Ok(Redirect::to(&url).into_response());
+            }
+            (None, false) => {}
+        }
     }
-    Ok(Json(json!({"message": VERIFIED})).into_response())
+    Ok(verified_json(&verified).into_response())
 }
 
 /// `POST /api/auth/verify-email` with `{"token"}`.
@@ -106,8 +136,30 @@ pub async fn verify_post(
     State(state): State<AppState>,
     Payload(body): Payload<TokenRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    accounts::verify_email(&state, body.token()?).await?;
-    Ok(Json(json!({"message": VERIFIED})))
+    let verified = accounts::verify_email(&state, body.token()?).await?;
+    Ok(verified_json(&verified))
+}
+
+const EMAIL_CHANGE_UNDONE: &str = "The email change was undone and every device was signed \
+    out. If you did not ask for it, choose a new password now with \"Forgot password\".";
+
+/// `GET /api/auth/cancel-email-change?token=T`: the link in the notice to the old address.
+pub async fn cancel_email_change_link(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let token = query_token(query).ok_or_else(|| ApiError::field("token", "Token is required"))?;
+    accounts::cancel_email_change(&state, &token).await?;
+    Ok(Json(json!({"message": EMAIL_CHANGE_UNDONE})))
+}
+
+/// `POST /api/auth/cancel-email-change` with `{"token"}`.
+pub async fn cancel_email_change(
+    State(state): State<AppState>,
+    Payload(body): Payload<TokenRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    accounts::cancel_email_change(&state, body.token()?).await?;
+    Ok(Json(json!({"message": EMAIL_CHANGE_UNDONE})))
 }
 
 pub async fn resend_verification(

@@ -19,8 +19,11 @@ use crate::tokens::OpaqueToken;
 
 const SESSION_COOKIE: &str = "authd_session";
 const CSRF_COOKIE: &str = "authd_csrf";
-/// Form fields that are authd's own, not the client's authorization request.
-const OWN_FIELDS: [&str; 4] = ["csrf", "action", "username", "password"];
+/// The hidden field that carries the client's authorization request through authd's forms,
+/// as one opaque query string. authd's own fields (`csrf`, `action`, `username`, `password`)
+/// are read only from the form itself, never from the client's request, so nothing a client
+/// puts in its authorization URL can act for the user.
+const REQUEST_FIELD: &str = "oauth_request";
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -140,17 +143,11 @@ fn csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) 
 
 fn hidden_fields(params: &AuthorizeParams, csrf: &str) -> String {
     let mut out = String::new();
-    for (k, v) in params.pairs() {
-        let _ = write!(
-            out,
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            escape(k),
-            escape(v)
-        );
-    }
     let _ = write!(
         out,
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        "<input type=\"hidden\" name=\"{REQUEST_FIELD}\" value=\"{}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        escape(&params.to_query()),
         escape(csrf)
     );
     out
@@ -253,19 +250,24 @@ pub async fn authorize_get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = match AuthorizeParams::parse(query.as_deref().unwrap_or_default()) {
+    authorize_request(&state, &headers, query.unwrap_or_default().as_bytes()).await
+}
+
+/// An authorization request, from the query of a GET or the body of a POST.
+async fn authorize_request(state: &AppState, headers: &HeaderMap, raw: &[u8]) -> Response {
+    let params = match AuthorizeParams::parse(&String::from_utf8_lossy(raw)) {
         Ok(p) => p,
         Err(e) => return authorize_error(e),
     };
-    let pending = match start_authorization(&state, &params).await {
+    let pending = match start_authorization(state, &params).await {
         Ok(p) => p,
         Err(e) => return authorize_error(e),
     };
-    match signed_in(&state, &headers).await {
+    match signed_in(state, headers).await {
         Err(response) => response,
-        Ok(None) => login_page(&state, &headers, &params, &pending, None),
+        Ok(None) => login_page(state, headers, &params, &pending, None),
         Ok(Some((user, auth_time))) => {
-            continue_as(&state, &headers, &params, pending, &user, auth_time, vec![]).await
+            continue_as(state, headers, &params, pending, &user, auth_time, vec![]).await
         }
     }
 }
@@ -281,11 +283,24 @@ pub async fn authorize_post(
         return error_page(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large");
     };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    // A field sent twice is either a broken form or an attempt to slip a second value past
+    // one reader; either way nothing goes on.
+    if form
+        .iter()
+        .enumerate()
+        .any(|(i, (k, _))| form[..i].iter().any(|(seen, _)| seen == k))
+    {
+        return error_page(StatusCode::BAD_REQUEST, "The form holds a field twice");
+    }
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
+    if field(REQUEST_FIELD).is_none() && field("action").is_none() {
+        // No form of authd's: an authorization request sent by POST (OIDC Core 3.1.2.1).
+        return authorize_request(&state, &headers, &body).await;
+    }
 
     // Double-submit CSRF check: the form must carry this browser's cookie value.
     let csrf_ok = match (cookie(&headers, CSRF_COOKIE), field("csrf")) {
@@ -298,13 +313,11 @@ pub async fn authorize_post(
             "This form has expired. Go back to the application and try again.",
         );
     }
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(
-            form.iter()
-                .filter(|(k, _)| !OWN_FIELDS.contains(&k.as_str())),
-        )
-        .finish();
-    let params = match AuthorizeParams::parse(&query) {
+    // The client's request is checked again from scratch, as on the first visit.
+    let Some(request) = field(REQUEST_FIELD) else {
+        return error_page(StatusCode::BAD_REQUEST, "The form is incomplete");
+    };
+    let params = match AuthorizeParams::parse(request) {
         Ok(p) => p,
         Err(e) => return authorize_error(e),
     };

@@ -96,6 +96,16 @@ pub struct AuthUser {
     pub claims: AccessClaims,
 }
 
+/// What a user's access token is presented for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenUse {
+    /// authd's own account API (`/api/auth/*`, `/api/users/*`, `/api/admin/*`): only tokens of
+    /// first-party clients, whatever their scope.
+    AccountApi,
+    /// `/oauth/userinfo` and similar: any client's user token, within its scope.
+    AnyClient,
+}
+
 /// Reads `Authorization: Bearer ...`; `Ok(None)` when there is none.
 pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
@@ -114,8 +124,13 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     }
 }
 
-/// Checks an access token as authd's own endpoints do: signature, claims, and a live session.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+/// Checks an access token as authd's own endpoints do: signature, claims, a live session of a
+/// still-registered client, and, for the account API, a first-party client.
+pub async fn authenticate(
+    state: &AppState,
+    token: &str,
+    usage: TokenUse,
+) -> Result<AuthUser, ApiError> {
     let now = state.clock.now();
     let claims: AccessClaims = jwt::verify_access_token(
         &state.keys,
@@ -131,7 +146,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
         .sid
         .clone()
         .ok_or(ApiError::Unauthorized("Invalid or expired token"))?;
-    let user = sessions::find_token_user(
+    let (user, first_party) = sessions::find_token_user(
         &state.db,
         &session_id,
         &claims.sub,
@@ -140,6 +155,12 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
     )
     .await?
     .ok_or(ApiError::Unauthorized("Session has ended"))?;
+    if usage == TokenUse::AccountApi && !first_party {
+        // A third-party application's token, however it was scoped, never manages the account.
+        return Err(ApiError::Forbidden(
+            "This token was issued to a third-party application; it cannot use the account API",
+        ));
+    }
     if !user.is_active {
         return Err(ApiError::Forbidden("Account disabled"));
     }
@@ -153,10 +174,11 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
+    /// The account API's user: a first-party client's token.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token =
             bearer(&parts.headers)?.ok_or(ApiError::Unauthorized("Missing bearer token"))?;
-        authenticate(state, token).await
+        authenticate(state, token, TokenUse::AccountApi).await
     }
 }
 

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::json;
 
-use super::extract::{BODY_LIMIT, authenticate, bearer};
+use super::extract::{BODY_LIMIT, TokenUse, authenticate, bearer};
 use super::limits;
 use crate::accounts::ClientMeta;
 use crate::error::ApiError;
@@ -159,7 +159,7 @@ pub async fn introspect(State(state): State<AppState>, request: Request) -> Resp
         if client.client_type != ClientType::Confidential {
             return Err(OAuthError::invalid_client(was_basic));
         }
-        introspection::introspect(&state, token_param(&params)?).await
+        introspection::introspect(&state, &client, token_param(&params)?).await
     };
     match result.await {
         Ok(body) => (StatusCode::OK, no_store(), Json(body)).into_response(),
@@ -182,7 +182,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
         Ok(Some(token)) => token,
         _ => return denied("invalid_token", StatusCode::UNAUTHORIZED),
     };
-    let auth = match authenticate(&state, token).await {
+    let auth = match authenticate(&state, token, TokenUse::AnyClient).await {
         Ok(auth) => auth,
         Err(ApiError::Internal(cause)) => return ApiError::Internal(cause).into_response(),
         Err(_) => return denied("invalid_token", StatusCode::UNAUTHORIZED),

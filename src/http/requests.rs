@@ -385,10 +385,9 @@ impl TryFrom<ProfileRequest> for ProfileUpdate {
         update.phone = clear_or(&mut c, "phone", &r.phone, |s| {
             PhoneNumber::parse(s).map(Some)
         });
-        if let Some(p) = r.password.filter(|p| !p.is_empty()) {
-            update.password = Some(p);
-            update.current_password = r.current_password;
-        }
+        update.password = r.password.filter(|p| !p.is_empty());
+        // Needed for a new password, and for a new email or phone (see `accounts::profile`).
+        update.current_password = r.current_password;
         c.finish(|| update)
     }
 }

@@ -35,6 +35,10 @@ fn auth_routes() -> Router<AppState> {
             get(accounts::verify_link).post(accounts::verify_post),
         )
         .route("/resend-verification", post(accounts::resend_verification))
+        .route(
+            "/cancel-email-change",
+            get(accounts::cancel_email_change_link).post(accounts::cancel_email_change),
+        )
         .route("/login", post(accounts::login))
         .route("/refresh", post(accounts::refresh))
         .route("/logout", post(accounts::logout))

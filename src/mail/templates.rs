@@ -33,15 +33,16 @@ impl Email {
         }
     }
 
-    pub fn email_change_notice(new_email: &str) -> Self {
+    pub fn email_change_notice(new_email: &str, cancel_link: String) -> Self {
         Self {
             subject: "Your email address is being changed",
             intro: format!(
                 "Someone signed in to your account asked to change its email address to {new_email}. \
                  The change takes effect when the new address is confirmed."
             ),
-            action: None,
-            outro: "If this was not you, reset your password now: this address still works until then.",
+            action: Some(("This was not me: undo the change", cancel_link)),
+            outro: "The link works for 7 days, even after the change was confirmed: it brings this \
+                    address back and signs every device out. Then choose a new password.",
         }
     }
 

@@ -11,6 +11,17 @@ use crate::tokens::OpaqueToken;
 /// What a client may ask for when it names no scopes of its own.
 pub const DEFAULT_SCOPES: &str = "openid profile email offline_access";
 
+/// Scopes about a user (OIDC Core 5.4, and `offline_access`): meaningless in a token a client
+/// gets for itself (`client_credentials`), which has no user.
+pub const USER_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "address",
+    "offline_access",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientType {
     Public,
@@ -92,6 +103,8 @@ pub struct Client {
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub first_party: bool,
+    /// May introspect other clients' tokens (a resource server).
+    pub can_introspect: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -113,6 +126,7 @@ impl TryFrom<ClientRow> for Client {
             name: row.name,
             secret_hash: row.secret_hash,
             first_party: row.first_party,
+            can_introspect: row.can_introspect,
         })
     }
 }
@@ -151,6 +165,27 @@ impl Client {
         }
     }
 
+    /// The scopes of a client's own token (`client_credentials`): what it asked for, or all its
+    /// non-user scopes when it asked for none. A user scope is never granted here. `Err` names
+    /// the first scope refused.
+    pub fn grant_client_scopes(&self, requested: Option<&str>) -> Result<Vec<String>, String> {
+        let asked: Vec<&str> = requested
+            .map(|r| r.split_whitespace().collect())
+            .unwrap_or_default();
+        if let Some(user_scope) = asked.iter().find(|s| USER_SCOPES.contains(s)) {
+            return Err((*user_scope).to_owned());
+        }
+        if asked.is_empty() {
+            return Ok(self
+                .scopes
+                .iter()
+                .filter(|s| !USER_SCOPES.contains(&s.as_str()))
+                .cloned()
+                .collect());
+        }
+        self.grant_scopes(requested)
+    }
+
     /// Checks a presented secret in constant time. Public clients have none to check.
     pub fn secret_matches(&self, presented: &str) -> bool {
         let (Some(stored), Some(token)) =
@@ -176,6 +211,7 @@ pub struct NewClient {
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub first_party: bool,
+    pub can_introspect: bool,
 }
 
 impl NewClient {
@@ -230,6 +266,7 @@ impl NewClient {
             scopes,
             first_party: self.first_party,
             created_at: now,
+            can_introspect: self.can_introspect,
         };
         Ok((row, secret))
     }
@@ -266,6 +303,7 @@ mod tests {
             grant_types: grants.to_vec(),
             scopes: vec![],
             first_party: false,
+            can_introspect: false,
         }
     }
 
@@ -347,5 +385,41 @@ mod tests {
         );
         assert_eq!(client.grant_scopes(None).unwrap(), vec!["openid", "email"]);
         assert_eq!(client.grant_scopes(Some("admin")).unwrap_err(), "admin");
+    }
+
+    #[test]
+    fn client_tokens_get_no_user_scopes() {
+        let now = chrono::Utc::now().naive_utc();
+        let mut n = new(
+            ClientType::Confidential,
+            &[GrantType::ClientCredentials],
+            &[],
+        );
+        let client = Client::try_from(n.clone().into_row(now).unwrap().0).unwrap();
+        assert!(client.grant_client_scopes(None).unwrap().is_empty());
+        assert_eq!(
+            client.grant_client_scopes(Some("openid")).unwrap_err(),
+            "openid"
+        );
+        n.scopes = vec![
+            "reports:read".into(),
+            "email".into(),
+            "reports:write".into(),
+        ];
+        let client = Client::try_from(n.into_row(now).unwrap().0).unwrap();
+        assert_eq!(
+            client.grant_client_scopes(None).unwrap(),
+            vec!["reports:read", "reports:write"]
+        );
+        assert_eq!(
+            client.grant_client_scopes(Some("reports:read")).unwrap(),
+            vec!["reports:read"]
+        );
+        assert_eq!(
+            client
+                .grant_client_scopes(Some("reports:read email"))
+                .unwrap_err(),
+            "email"
+        );
     }
 }

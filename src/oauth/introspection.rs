@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::OAuthError;
 use super::client::Client;
 use crate::state::AppState;
-use crate::storage::{revocations, sessions};
+use crate::storage::{clients, revocations, sessions};
 use crate::tokens::OpaqueToken;
 use crate::tokens::jwt::{self, Expiry};
 
@@ -48,9 +48,24 @@ pub async fn revoke(state: &AppState, client: &Client, token: &str) -> Result<()
     Ok(())
 }
 
-/// What a resource server learns about a token: `{"active": false}` unless authd would accept
-/// it right now.
-pub async fn introspect(state: &AppState, token: &str) -> Result<Value, OAuthError> {
+/// What `caller` learns about a token: `{"active": false}` unless authd would accept it right
+/// now and `caller` may know of it: the client it was issued to, or a client registered as a
+/// resource server (`can_introspect`). Others learn nothing (RFC 7662 section 4).
+pub async fn introspect(
+    state: &AppState,
+    caller: &Client,
+    token: &str,
+) -> Result<Value, OAuthError> {
+    let answer = introspect_any(state, token).await?;
+    let may_see = caller.can_introspect || answer["client_id"].as_str() == Some(caller.id.as_str());
+    if may_see {
+        Ok(answer)
+    } else {
+        Ok(json!({"active": false}))
+    }
+}
+
+async fn introspect_any(state: &AppState, token: &str) -> Result<Value, OAuthError> {
     let now = state.clock.now();
     let inactive = json!({"active": false});
     if looks_like_jwt(token) {
@@ -67,11 +82,16 @@ pub async fn introspect(state: &AppState, token: &str) -> Result<Value, OAuthErr
         if revocations::is_revoked(&state.db, &claims.jti).await? {
             return Ok(inactive);
         }
-        if let Some(sid) = &claims.sid
-            && sessions::find_live_session(&state.db, sid, now.naive_utc())
+        let live = match &claims.sid {
+            Some(sid) => sessions::find_live_session(&state.db, sid, now.naive_utc())
                 .await?
-                .is_none()
-        {
+                .is_some(),
+            // A client's own token lives as long as the client is registered.
+            None => clients::find_client(&state.db, &claims.client_id)
+                .await?
+                .is_some(),
+        };
+        if !live {
             return Ok(inactive);
         }
         let mut answer = json!({

@@ -59,6 +59,8 @@ const NO_REDIRECT: &str = "urn:authd:no-redirect";
 struct DbRegistrar {
     state: AppState,
     failure: Failure,
+    /// Scopes are negotiated for a client's own token (no user behind it).
+    for_client_itself: bool,
 }
 
 impl DbRegistrar {
@@ -107,7 +109,12 @@ impl Registrar for DbRegistrar {
     ) -> Result<PreGrant, RegistrarError> {
         let client = self.client(&bound.client_id).await?;
         let asked = scope.map(|s| s.to_string());
-        let granted = client.grant_scopes(asked.as_deref()).map_err(|s| {
+        let granted = if self.for_client_itself {
+            client.grant_client_scopes(asked.as_deref())
+        } else {
+            client.grant_scopes(asked.as_deref())
+        };
+        let granted = granted.map_err(|s| {
             record(
                 &self.failure,
                 OAuthError::InvalidScope(format!("scope {s} is not allowed for this client")),
@@ -179,12 +186,16 @@ struct DbIssuer {
     failure: Failure,
     minted: Option<Minted>,
     issue_for: IssueFor,
+    /// The `device_id` a refresh request presents (a session bound to one requires it).
+    device_id: Option<String>,
 }
 
 /// Extension keys authd keeps in oxide-auth grants (private: never shown to clients).
 const EXT_PKCE: &str = "authd_pkce";
 const EXT_NONCE: &str = "authd_nonce";
 const EXT_AUTH_TIME: &str = "authd_auth_time";
+/// The hash of the code being redeemed, to record the session it opens.
+const EXT_CODE: &str = "authd_code";
 
 fn private_value(extensions: &Extensions, key: &str) -> Option<String> {
     extensions
@@ -208,13 +219,23 @@ impl DbIssuer {
                 OAuthError::InvalidGrant("The user is gone or disabled".into()),
             );
         };
+        let auth_time: Option<i64> =
+            private_value(&grant.extensions, EXT_AUTH_TIME).and_then(|t| t.parse().ok());
         let session = SessionGrant {
             client_id: grant.client_id.clone(),
             scope: sorted(&grant.scope),
+            auth_time: auth_time
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .map(|t| t.naive_utc()),
         };
         let issued = accounts::open_session_for(&self.state, &user, meta, session)
             .await
             .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
+        if let Some(code_hash) = private_value(&grant.extensions, EXT_CODE) {
+            codes::attach_session(&self.state.db, &code_hash, &issued.session.id)
+                .await
+                .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
+        }
         let token = IssuedToken {
             token: issued.access_token.clone(),
             refresh: Some(issued.refresh_token.expose().to_owned()),
@@ -224,7 +245,7 @@ impl DbIssuer {
         self.minted = Some(Minted::Code {
             issued: Box::new(issued),
             nonce: private_value(&grant.extensions, EXT_NONCE),
-            auth_time: private_value(&grant.extensions, EXT_AUTH_TIME).and_then(|t| t.parse().ok()),
+            auth_time,
         });
         Ok(token)
     }
@@ -289,20 +310,25 @@ impl Issuer for DbIssuer {
                 ),
             );
         }
-        let issued = accounts::refresh_for(&self.state, token, None, &grant.client_id)
-            .await
-            .map_err(|e| {
-                let error = match e {
-                    AccountError::InvalidRefreshToken => {
-                        OAuthError::InvalidGrant("Invalid refresh token".into())
-                    }
-                    AccountError::AccountDisabled => {
-                        OAuthError::InvalidGrant("Account disabled".into())
-                    }
-                    other => OAuthError::ServerError(other.into()),
-                };
-                record(&self.failure, error);
-            })?;
+        let issued = accounts::refresh_for(
+            &self.state,
+            token,
+            self.device_id.as_deref(),
+            &grant.client_id,
+        )
+        .await
+        .map_err(|e| {
+            let error = match e {
+                AccountError::InvalidRefreshToken => {
+                    OAuthError::InvalidGrant("Invalid refresh token".into())
+                }
+                AccountError::AccountDisabled => {
+                    OAuthError::InvalidGrant("Account disabled".into())
+                }
+                other => OAuthError::ServerError(other.into()),
+            };
+            record(&self.failure, error);
+        })?;
         let refreshed = RefreshedToken {
             token: issued.access_token.clone(),
             refresh: Some(issued.refresh_token.expose().to_owned()),
@@ -356,6 +382,46 @@ struct DbAuthorizer {
     failure: Failure,
     /// When the user behind the code signed in.
     auth_time: Option<chrono::NaiveDateTime>,
+    /// Who is redeeming a code, and with what: checked before the code is consumed, so that a
+    /// wrong client, redirect URI or verifier cannot burn the real client's code.
+    redeeming: Option<Redemption>,
+}
+
+struct Redemption {
+    client_id: String,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+}
+
+/// Whether `verifier` answers the code's PKCE `challenge` (RFC 7636 section 4.6); no challenge
+/// wants no verifier.
+fn pkce_matches(challenge: Option<&str>, verifier: Option<&str>) -> bool {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    use subtle::ConstantTimeEq as _;
+    match (challenge, verifier) {
+        (Some(challenge), Some(verifier)) if valid_pkce_token(verifier) => {
+            let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(verifier.as_bytes()));
+            computed.as_bytes().ct_eq(challenge.as_bytes()).into()
+        }
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+impl DbAuthorizer {
+    /// A code came back after it was used: whatever its first redemption opened ends
+    /// (RFC 6749 section 4.1.2).
+    async fn replayed(&self, row: &AuthorizationCodeRow) -> Result<(), ()> {
+        tracing::warn!("an authorization code was presented again; its session is ended");
+        if let Some(session_id) = &row.session_id {
+            sessions::revoke_session(&self.state.db, session_id, self.state.clock.now_naive())
+                .await
+                .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -374,6 +440,7 @@ impl Authorizer for DbAuthorizer {
             auth_time: self.auth_time.unwrap_or(now),
             expires_at: now + chrono::Duration::seconds(CODE_TTL_SECS),
             consumed_at: None,
+            session_id: None,
         };
         codes::insert_code(&self.state.db, &row)
             .await
@@ -381,25 +448,61 @@ impl Authorizer for DbAuthorizer {
         Ok(code.expose().to_owned())
     }
 
-    /// Redeems a code: consumed by this call or not at all; expired by authd's clock.
+    /// Redeems a code: checked against the redemption, then consumed by this call or not at
+    /// all; expired by authd's clock.
     async fn extract(&mut self, code: &str) -> Result<Option<Grant>, ()> {
         // oxide-auth answers an unknown code with invalid_request; RFC 6749 section 5.2 says
         // invalid_grant, so the reason is recorded here.
-        let unknown = || {
-            record(
-                &self.failure,
-                OAuthError::InvalidGrant("The code is invalid, expired or already used".into()),
-            )
-        };
+        let refuse = |why: &str| record(&self.failure, OAuthError::InvalidGrant(why.into()));
+        const UNKNOWN: &str = "The code is invalid, expired or already used";
         let Some(code) = OpaqueToken::from_presented(code) else {
-            unknown();
+            refuse(UNKNOWN);
             return Ok(None);
         };
-        let row = codes::consume_code(&self.state.db, &code.hash(), self.state.clock.now_naive())
+        let db = &self.state.db;
+        let now = self.state.clock.now_naive();
+        let hash = code.hash();
+        let found = codes::find_code(db, &hash)
             .await
             .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
-        let Some(row) = row else {
-            unknown();
+        let Some(row) = found else {
+            refuse(UNKNOWN);
+            return Ok(None);
+        };
+        if row.consumed_at.is_some() {
+            self.replayed(&row).await?;
+            refuse(UNKNOWN);
+            return Ok(None);
+        }
+        if row.expires_at <= now {
+            refuse(UNKNOWN);
+            return Ok(None);
+        }
+        let Some(redemption) = &self.redeeming else {
+            refuse(UNKNOWN);
+            return Ok(None);
+        };
+        if redemption.client_id != row.client_id {
+            refuse("The code was issued to another client");
+            return Ok(None);
+        }
+        if redemption.redirect_uri.as_deref() != Some(row.redirect_uri.as_str()) {
+            refuse("redirect_uri does not match the authorization request");
+            return Ok(None);
+        }
+        if !pkce_matches(
+            row.code_challenge.as_deref(),
+            redemption.code_verifier.as_deref(),
+        ) {
+            refuse("PKCE verification failed");
+            return Ok(None);
+        }
+        let consumed = codes::consume_code(db, &hash, now)
+            .await
+            .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
+        let Some(row) = consumed else {
+            // Another redemption won the race for it.
+            refuse(UNKNOWN);
             return Ok(None);
         };
         let mut extensions = Extensions::new();
@@ -413,6 +516,7 @@ impl Authorizer for DbAuthorizer {
             EXT_AUTH_TIME.into(),
             Value::private(Some(row.auth_time.and_utc().timestamp().to_string())),
         );
+        extensions.set_raw(EXT_CODE.into(), Value::private(Some(row.code_hash)));
         Ok(Some(Grant {
             owner_id: row.user_id,
             client_id: row.client_id,
@@ -477,31 +581,18 @@ impl async_token::Extension for VerifyPkce {
         request: &(dyn accesstoken::Request + Sync),
         data: Extensions,
     ) -> Result<Extensions, ()> {
-        use base64::Engine as _;
-        use sha2::Digest as _;
-        use subtle::ConstantTimeEq as _;
         let verifier = request.extension("code_verifier");
-        match (private_value(&data, EXT_PKCE), verifier) {
-            (Some(challenge), Some(verifier)) if valid_pkce_token(&verifier) => {
-                let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .encode(sha2::Sha256::digest(verifier.as_bytes()));
-                if !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
-                    return fail(
-                        &self.failure,
-                        OAuthError::InvalidGrant("PKCE verification failed".into()),
-                    );
-                }
-            }
-            (None, None) => {}
-            _ => {
-                return fail(
-                    &self.failure,
-                    OAuthError::InvalidGrant("PKCE verification failed".into()),
-                );
-            }
+        if !pkce_matches(
+            private_value(&data, EXT_PKCE).as_deref(),
+            verifier.as_deref(),
+        ) {
+            return fail(
+                &self.failure,
+                OAuthError::InvalidGrant("PKCE verification failed".into()),
+            );
         }
         let mut carried = Extensions::new();
-        for key in [EXT_NONCE, EXT_AUTH_TIME] {
+        for key in [EXT_NONCE, EXT_AUTH_TIME, EXT_CODE] {
             if let Some(value) = private_value(&data, key) {
                 carried.set_raw(key.into(), Value::private(Some(value)));
             }
@@ -527,17 +618,20 @@ impl Endpoint {
             registrar: DbRegistrar {
                 state: state.clone(),
                 failure: failure.clone(),
+                for_client_itself: false,
             },
             issuer: DbIssuer {
                 state: state.clone(),
                 failure: failure.clone(),
                 minted: None,
                 issue_for,
+                device_id: None,
             },
             authorizer: DbAuthorizer {
                 state: state.clone(),
                 failure: failure.clone(),
                 auth_time: None,
+                redeeming: None,
             },
             no_extension: (),
             record_pkce: RecordPkceAndNonce { require_pkce: true },
@@ -704,6 +798,7 @@ pub async fn refresh_grant(
     auth: Option<ClientAuth>,
     refresh_token: &str,
     scope: Option<&str>,
+    device_id: Option<&str>,
 ) -> Result<(Box<accounts::Issued>, Client), OAuthError> {
     let basic = auth.as_ref().is_some_and(|a| a.basic);
     let request = Request {
@@ -713,6 +808,7 @@ pub async fn refresh_grant(
         auth: auth.as_ref().map(auth_tuple),
     };
     let mut endpoint = Endpoint::new(state, IssueFor::Client);
+    endpoint.issuer.device_id = device_id.map(str::to_owned);
     match async_refresh::refresh(&mut endpoint, &request).await {
         Ok(_) => match endpoint.issuer.minted.take() {
             Some(Minted::Session(issued)) => {
@@ -748,6 +844,7 @@ pub async fn client_credentials_grant(
     scope: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let mut endpoint = Endpoint::new(state, IssueFor::Client);
+    endpoint.registrar.for_client_itself = true;
     let client = endpoint
         .registrar
         .client(&auth.client_id)
@@ -847,9 +944,11 @@ impl AuthorizeParams {
         self.0.get(key)
     }
 
-    /// The parameters, to carry through the login and consent forms.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter()
+    /// The request as one query string, to carry through the sign-in and consent forms.
+    pub fn to_query(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.0.iter())
+            .finish()
     }
 }
 
@@ -1036,6 +1135,11 @@ pub async fn redeem_code(
             "this client may not use the authorization_code grant".into(),
         ));
     }
+    endpoint.authorizer.redeeming = Some(Redemption {
+        client_id: auth.client_id.clone(),
+        redirect_uri: redirect_uri.map(str::to_owned),
+        code_verifier: code_verifier.map(str::to_owned),
+    });
     let request = CodeRequest {
         code,
         client_id: &auth.client_id,

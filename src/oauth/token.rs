@@ -126,6 +126,8 @@ pub enum TokenRequest {
     RefreshToken {
         refresh_token: String,
         scope: Option<String>,
+        /// Required when the session was opened with one.
+        device_id: Option<String>,
     },
     ClientCredentials {
         scope: Option<String>,
@@ -149,6 +151,7 @@ impl TokenRequest {
             "refresh_token" => Ok(TokenRequest::RefreshToken {
                 refresh_token: params.require("refresh_token")?.to_owned(),
                 scope,
+                device_id: params.get("device_id").map(str::to_owned),
             }),
             "client_credentials" => Ok(TokenRequest::ClientCredentials { scope }),
             "authorization_code" => Ok(TokenRequest::AuthorizationCode {
@@ -200,7 +203,17 @@ pub async fn exchange(
         TokenRequest::RefreshToken {
             refresh_token,
             scope,
-        } => grants::refresh_token::grant(state, auth, &refresh_token, scope.as_deref()).await,
+            device_id,
+        } => {
+            grants::refresh_token::grant(
+                state,
+                auth,
+                &refresh_token,
+                scope.as_deref(),
+                device_id.as_deref(),
+            )
+            .await
+        }
         TokenRequest::ClientCredentials { scope } => {
             let auth = auth.ok_or_else(|| OAuthError::invalid_client(false))?;
             grants::client_credentials::grant(state, auth, scope.as_deref()).await

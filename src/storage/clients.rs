@@ -1,9 +1,10 @@
 //! Queries on `clients`, the OAuth client registry.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
-use super::schema::clients;
+use super::schema::{authorization_codes, clients, sessions};
 use super::{ClientRow, Database, StorageError, run};
 
 pub async fn insert_client(db: &Database, row: &ClientRow) -> Result<(), StorageError> {
@@ -33,9 +34,30 @@ pub async fn list_clients(db: &Database) -> Result<Vec<ClientRow>, StorageError>
         .await?))
 }
 
-pub async fn delete_client(db: &Database, id: &str) -> Result<bool, StorageError> {
-    run!(db, |c| Ok(diesel::delete(clients::table.find(id))
-        .execute(c)
-        .await?
-        > 0))
+/// Deletes a client with its codes, and ends every session it holds, so that none of its
+/// refresh or access tokens work any more. Returns whether the client existed.
+pub async fn delete_client(
+    db: &Database,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            diesel::update(
+                sessions::table
+                    .filter(sessions::client_id.eq(id))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(c)
+            .await?;
+            diesel::delete(
+                authorization_codes::table.filter(authorization_codes::client_id.eq(id)),
+            )
+            .execute(c)
+            .await?;
+            let n = diesel::delete(clients::table.find(id)).execute(c).await?;
+            Ok::<_, StorageError>(n > 0)
+        })
+        .await)
 }

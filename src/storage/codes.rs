@@ -18,6 +18,34 @@ pub async fn insert_code(db: &Database, row: &AuthorizationCodeRow) -> Result<()
     })
 }
 
+/// A code as stored, used or not (for the checks made before it is consumed).
+pub async fn find_code(
+    db: &Database,
+    hash: &TokenHash,
+) -> Result<Option<AuthorizationCodeRow>, StorageError> {
+    run!(db, |c| Ok(authorization_codes::table
+        .find(hash.as_str())
+        .select(AuthorizationCodeRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
+}
+
+/// Records the session a redeemed code opened, so that a replay of the code can end it.
+pub async fn attach_session(
+    db: &Database,
+    code_hash: &str,
+    session_id: &str,
+) -> Result<(), StorageError> {
+    run!(db, |c| {
+        diesel::update(authorization_codes::table.find(code_hash))
+            .set(authorization_codes::session_id.eq(session_id))
+            .execute(c)
+            .await?;
+        Ok(())
+    })
+}
+
 /// Consumes a live code: one conditional write, so of two redemptions only one gets the row.
 pub async fn consume_code(
     db: &Database,

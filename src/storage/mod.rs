@@ -2,6 +2,25 @@
 //! at run time from `DATABASE_URL`, and each query is written once and compiled for both
 //! through the [`run!`] macro.
 
+/// Inside a transaction on `$c`: every unused reset link of user `$user` stops working. Events
+/// that prove or replace the password, or end the user's sessions, call it, so that a link
+/// mailed before them (perhaps to an address no longer the user's) cannot reset afterwards.
+macro_rules! end_reset_links {
+    ($c:ident, $user:expr) => {
+        diesel::delete(
+            super::schema::one_time_tokens::table
+                .filter(super::schema::one_time_tokens::subject.eq($user))
+                .filter(
+                    super::schema::one_time_tokens::purpose
+                        .eq(super::one_time_tokens::PURPOSE_RESET_PASSWORD),
+                )
+                .filter(super::schema::one_time_tokens::consumed_at.is_null()),
+        )
+        .execute($c)
+        .await?
+    };
+}
+
 pub mod clients;
 pub mod codes;
 mod error;

@@ -10,6 +10,22 @@ use crate::tokens::TokenHash;
 pub const PURPOSE_VERIFY_EMAIL: &str = "verify_email";
 pub const PURPOSE_RESET_PASSWORD: &str = "reset_password";
 pub const PURPOSE_CHANGE_EMAIL: &str = "change_email";
+/// Sent to the old address on an email change; `payload` holds that address.
+pub const PURPOSE_CANCEL_EMAIL_CHANGE: &str = "cancel_email_change";
+
+/// Stores a token beside any earlier ones: each link keeps working until used or expired.
+pub async fn insert_one_time_token(
+    db: &Database,
+    row: &OneTimeTokenRow,
+) -> Result<(), StorageError> {
+    run!(db, |c| {
+        diesel::insert_into(one_time_tokens::table)
+            .values(row)
+            .execute(c)
+            .await?;
+        Ok(())
+    })
+}
 
 /// Stores a new token for `row.subject`, replacing any earlier unused one for the same purpose,
 /// so only the newest link works.

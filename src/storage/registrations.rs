@@ -4,14 +4,19 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
-use super::one_time_tokens::PURPOSE_VERIFY_EMAIL;
+use super::one_time_tokens::{PURPOSE_RESET_PASSWORD, PURPOSE_VERIFY_EMAIL};
 use super::schema::{one_time_tokens, pending_registrations, users};
 use super::{Database, OneTimeTokenRow, PendingRegistrationRow, StorageError, UserRow, run};
 use crate::domain::{Role, Username};
 use crate::tokens::TokenHash;
 
 pub enum VerifyOutcome {
-    Verified(Box<UserRow>),
+    /// The user now exists. When the registration was contested it has no password, and the
+    /// verification token has become a reset token for the user to choose one.
+    Verified {
+        user: Box<UserRow>,
+        password_required: bool,
+    },
     /// The token was valid once and has been used.
     AlreadyVerified,
     /// Unknown, expired, or superseded by a newer registration.
@@ -19,19 +24,25 @@ pub enum VerifyOutcome {
 }
 
 /// Stores `row` as the one pending registration for its address, replacing any earlier one
-/// (and so invalidating its link), together with its verification token.
+/// (and so invalidating its link), together with its verification token. With `contest`, a
+/// registration that replaces a live one is stored as contested: two people (or one, twice)
+/// claimed the address, and the link cannot tell whose password to keep.
 pub async fn replace_pending_registration(
     db: &Database,
     row: &PendingRegistrationRow,
     token: &OneTimeTokenRow,
+    contest: bool,
 ) -> Result<(), StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
-            let old: Vec<String> = pending_registrations::table
+            let old: Vec<(String, NaiveDateTime)> = pending_registrations::table
                 .filter(pending_registrations::email_normalized.eq(&row.email_normalized))
-                .select(pending_registrations::id)
+                .select((pending_registrations::id, pending_registrations::expires_at))
                 .load(c)
                 .await?;
+            let mut row = row.clone();
+            row.contested = contest && old.iter().any(|(_, expires)| *expires > row.created_at);
+            let old: Vec<String> = old.into_iter().map(|(id, _)| id).collect();
             diesel::delete(one_time_tokens::table.filter(one_time_tokens::subject.eq_any(&old)))
                 .execute(c)
                 .await?;
@@ -41,7 +52,7 @@ pub async fn replace_pending_registration(
             .execute(c)
             .await?;
             diesel::insert_into(pending_registrations::table)
-                .values(row)
+                .values(&row)
                 .execute(c)
                 .await?;
             diesel::insert_into(one_time_tokens::table)
@@ -68,11 +79,17 @@ pub async fn find_pending_registration_by_email(
 /// Consumes a verification token and turns its registration into a user, in one transaction.
 /// A registration started by an anonymous user upgrades that same user, keeping its id.
 /// `email_verified` is false only when verification is switched off and this runs at once.
+///
+/// A contested registration (see `replace_pending_registration`) becomes a user without a
+/// password and without any anonymous user attached, and its token becomes a reset token
+/// valid for `reset_ttl`: only the holder of the link, the address's owner, chooses the
+/// password, and no one who registered the address before her keeps a session on it.
 pub async fn verify_registration(
     db: &Database,
     hash: &TokenHash,
     now: NaiveDateTime,
     email_verified: bool,
+    reset_ttl: chrono::Duration,
 ) -> Result<VerifyOutcome, StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
@@ -134,6 +151,7 @@ pub async fn verify_registration(
             };
 
             let anonymous = match &reg.anonymous_user_id {
+                Some(_) if reg.contested => None,
                 Some(id) => users::table
                     .find(id)
                     .filter(users::is_anonymous.eq(true))
@@ -143,11 +161,16 @@ pub async fn verify_registration(
                     .optional()?,
                 None => None,
             };
+            let id = match (&anonymous, &reg.anonymous_user_id) {
+                (Some(a), _) => a.id.clone(),
+                // A contested sign-up from an anonymous user: that user stays as it was, apart.
+                (None, Some(_)) => crate::domain::UserId::new().to_string(),
+                // The registration's id was chosen as the user's id, so `user_id` answered at
+                // sign-up holds.
+                (None, None) => reg.id.clone(),
+            };
             let user = UserRow {
-                // The registration's id was chosen as the user's id, so `user_id` answered at sign-up holds.
-                id: anonymous
-                    .as_ref()
-                    .map_or_else(|| reg.id.clone(), |a| a.id.clone()),
+                id,
                 email: Some(reg.email.clone()),
                 email_normalized: Some(reg.email_normalized.clone()),
                 pending_email: None,
@@ -156,7 +179,7 @@ pub async fn verify_registration(
                 first_name: reg.first_name.clone(),
                 last_name: reg.last_name.clone(),
                 phone: reg.phone.clone(),
-                password_hash: Some(reg.password_hash.clone()),
+                password_hash: (!reg.contested).then(|| reg.password_hash.clone()),
                 role: Role::Customer.as_str().to_owned(),
                 is_email_verified: email_verified,
                 is_active: true,
@@ -191,7 +214,21 @@ pub async fn verify_registration(
             diesel::delete(pending_registrations::table.find(&reg.id))
                 .execute(c)
                 .await?;
-            Ok::<_, StorageError>(VerifyOutcome::Verified(Box::new(user)))
+            if reg.contested {
+                diesel::update(one_time_tokens::table.find(hash.as_str()))
+                    .set((
+                        one_time_tokens::purpose.eq(PURPOSE_RESET_PASSWORD),
+                        one_time_tokens::subject.eq(&user.id),
+                        one_time_tokens::consumed_at.eq(None::<NaiveDateTime>),
+                        one_time_tokens::expires_at.eq(now + reset_ttl),
+                    ))
+                    .execute(c)
+                    .await?;
+            }
+            Ok::<_, StorageError>(VerifyOutcome::Verified {
+                user: Box::new(user),
+                password_required: reg.contested,
+            })
         })
         .await)
 }

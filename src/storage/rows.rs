@@ -42,6 +42,8 @@ pub struct PendingRegistrationRow {
     pub anonymous_user_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    /// Another registration for the same address came before this one (see `accounts::register`).
+    pub contested: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -53,6 +55,7 @@ pub struct OneTimeTokenRow {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub consumed_at: Option<NaiveDateTime>,
+    pub payload: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -69,6 +72,8 @@ pub struct SessionRow {
     pub last_used_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    /// When the user last proved their password for this session (`None`: at `created_at`).
+    pub auth_time: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -111,6 +116,7 @@ pub struct ClientRow {
     pub scopes: String,
     pub first_party: bool,
     pub created_at: NaiveDateTime,
+    pub can_introspect: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -126,4 +132,6 @@ pub struct AuthorizationCodeRow {
     pub auth_time: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub consumed_at: Option<NaiveDateTime>,
+    /// The session its redemption opened.
+    pub session_id: Option<String>,
 }

@@ -12,6 +12,7 @@ diesel::table! {
         auth_time -> Timestamp,
         expires_at -> Timestamp,
         consumed_at -> Nullable<Timestamp>,
+        session_id -> Nullable<Text>,
     }
 }
 
@@ -35,6 +36,7 @@ diesel::table! {
         scopes -> Text,
         first_party -> Bool,
         created_at -> Timestamp,
+        can_introspect -> Bool,
     }
 }
 
@@ -46,6 +48,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         consumed_at -> Nullable<Timestamp>,
+        payload -> Nullable<Text>,
     }
 }
 
@@ -63,6 +66,7 @@ diesel::table! {
         anonymous_user_id -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        contested -> Bool,
     }
 }
 
@@ -105,6 +109,7 @@ diesel::table! {
         last_used_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        auth_time -> Nullable<Timestamp>,
     }
 }
 

@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
-use super::schema::{refresh_tokens, sessions, users};
+use super::schema::{clients, refresh_tokens, sessions, users};
 use super::{Database, RefreshTokenRow, SessionRow, StorageError, UserRow, run};
 use crate::tokens::OpaqueToken;
 
@@ -117,8 +117,10 @@ pub async fn rotate_refresh_token(
             if session.client_id != client_id {
                 return Ok(RotateOutcome::Invalid);
             }
-            if let (Some(bound), Some(given)) = (&session.device_id, device_id)
-                && bound != given
+            // A session bound to a device refreshes only for that device: a token copied off
+            // it, presented without the device's id, is refused like one with another id.
+            if let Some(bound) = &session.device_id
+                && device_id != Some(bound.as_str())
             {
                 return Ok(RotateOutcome::DeviceMismatch);
             }
@@ -264,7 +266,8 @@ pub async fn revoke_session_by_refresh_token(
     })
 }
 
-/// Ends every live session of a user, except `keep` when given. Returns how many ended.
+/// Ends every live session of a user, except `keep` when given, with their sign-ins on authd's
+/// login page and their unused reset links. Returns how many sessions ended.
 pub async fn revoke_user_sessions(
     db: &Database,
     user_id: &str,
@@ -289,6 +292,7 @@ pub async fn revoke_user_sessions(
             diesel::delete(browser_sessions::table.filter(browser_sessions::user_id.eq(user_id)))
                 .execute(c)
                 .await?;
+            end_reset_links!(c, user_id);
             Ok::<_, StorageError>(ended)
         })
         .await)
@@ -351,25 +355,31 @@ pub async fn find_refresh_token_session(
         .optional()?))
 }
 
-/// The user behind an access token, in one query: its session live and the user's, the
-/// token not revoked. `None` when any of that fails.
+// `sessions.client_id` has no foreign key (a deleted client's sessions stay, revoked, for the
+// record), so diesel does not generate this join; token checks need it.
+diesel::joinable!(sessions -> clients (client_id));
+
+/// The user behind an access token, in one query: its session live and the user's, its client
+/// still registered, the token not revoked. `None` when any of that fails; else the user and
+/// whether the session's client is first-party.
 pub async fn find_token_user(
     db: &Database,
     session_id: &str,
     user_id: &str,
     jti: &str,
     now: NaiveDateTime,
-) -> Result<Option<UserRow>, StorageError> {
+) -> Result<Option<(UserRow, bool)>, StorageError> {
     use super::schema::revoked_access_tokens;
     use diesel::dsl::{exists, not};
     run!(db, |c| Ok(sessions::table
         .inner_join(users::table)
+        .inner_join(clients::table)
         .filter(sessions::id.eq(session_id))
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .filter(not(exists(revoked_access_tokens::table.find(jti))))
-        .select(UserRow::as_select())
+        .select((UserRow::as_select(), clients::first_party))
         .first(c)
         .await
         .optional()?))

@@ -4,7 +4,9 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
-use super::one_time_tokens::{PURPOSE_CHANGE_EMAIL, PURPOSE_RESET_PASSWORD};
+use super::one_time_tokens::{
+    PURPOSE_CANCEL_EMAIL_CHANGE, PURPOSE_CHANGE_EMAIL, PURPOSE_RESET_PASSWORD,
+};
 use super::schema::{browser_sessions, one_time_tokens, sessions, users};
 use super::{Database, OneTimeTokenRow, StorageError, UserChanges, UserRow, run};
 use crate::tokens::TokenHash;
@@ -237,6 +239,7 @@ pub async fn reset_password(
             )
             .execute(c)
             .await?;
+            end_reset_links!(c, &token.subject);
             let user = users::table
                 .find(&token.subject)
                 .select(UserRow::as_select())
@@ -290,8 +293,81 @@ pub async fn confirm_email_change(
                 ))
                 .execute(c)
                 .await?;
+            // Reset links went to the old address.
+            end_reset_links!(c, &user.id);
             let user = users::table
                 .find(&user.id)
+                .select(UserRow::as_select())
+                .first(c)
+                .await?;
+            Ok(TokenUse::Done(Box::new(user)))
+        })
+        .await)
+}
+
+/// Follows the link mailed to the old address on an email change: a pending change is dropped
+/// (its confirmation link stops working); one already made is undone, the old address coming
+/// back. Either way the owner said "not me", so every session, sign-in and reset link ends.
+pub async fn cancel_email_change(
+    db: &Database,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<TokenUse, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            let Some(token) = consume_token!(c, hash, PURPOSE_CANCEL_EMAIL_CHANGE, now) else {
+                return Ok::<_, StorageError>(TokenUse::Invalid);
+            };
+            let Some(old_email) = token.payload.clone() else {
+                return Ok(TokenUse::Invalid);
+            };
+            let normalized = old_email.to_lowercase();
+            let taken: i64 = users::table
+                .filter(users::email_normalized.eq(&normalized))
+                .filter(users::id.ne(&token.subject))
+                .count()
+                .get_result(c)
+                .await?;
+            if taken > 0 {
+                return Ok(TokenUse::Conflict);
+            }
+            let n = diesel::update(users::table.find(&token.subject))
+                .set((
+                    users::email.eq(&old_email),
+                    users::email_normalized.eq(&normalized),
+                    users::pending_email.eq(None::<String>),
+                    users::is_email_verified.eq(true),
+                    users::updated_at.eq(now),
+                ))
+                .execute(c)
+                .await?;
+            if n == 0 {
+                return Ok(TokenUse::Invalid);
+            }
+            diesel::delete(
+                one_time_tokens::table
+                    .filter(one_time_tokens::subject.eq(&token.subject))
+                    .filter(one_time_tokens::purpose.eq(PURPOSE_CHANGE_EMAIL))
+                    .filter(one_time_tokens::consumed_at.is_null()),
+            )
+            .execute(c)
+            .await?;
+            diesel::update(
+                sessions::table
+                    .filter(sessions::user_id.eq(&token.subject))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(c)
+            .await?;
+            diesel::delete(
+                browser_sessions::table.filter(browser_sessions::user_id.eq(&token.subject)),
+            )
+            .execute(c)
+            .await?;
+            end_reset_links!(c, &token.subject);
+            let user = users::table
+                .find(&token.subject)
                 .select(UserRow::as_select())
                 .first(c)
                 .await?;

@@ -204,7 +204,7 @@ async fn change_password_keeps_this_session_only(backend: Backend) {
     app.get("/api/users/me", Some(&at)).await.expect(200);
     app.post(
         "/api/auth/refresh",
-        json!({"refresh_token": here["refresh_token"]}),
+        json!({"refresh_token": here["refresh_token"], "device_id": "here"}),
     )
     .await
     .expect(200);

@@ -403,14 +403,34 @@ impl TestApp {
         first_party: bool,
     ) -> TestClient {
         use authd::oauth::client::NewClient;
-        let new = NewClient {
+        self.register_client(NewClient {
             name: "test client".into(),
             client_type: client_type.parse().unwrap(),
             redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
             grant_types: grants.iter().map(|g| g.parse().unwrap()).collect(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             first_party,
-        };
+            can_introspect: false,
+        })
+        .await
+    }
+
+    /// A confidential client registered as a resource server (`clients create --introspect`).
+    pub async fn resource_server(&self) -> TestClient {
+        use authd::oauth::client::{ClientType, GrantType, NewClient};
+        self.register_client(NewClient {
+            name: "resource server".into(),
+            client_type: ClientType::Confidential,
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: vec![],
+            first_party: false,
+            can_introspect: true,
+        })
+        .await
+    }
+
+    async fn register_client(&self, new: authd::oauth::client::NewClient) -> TestClient {
         let (row, secret) = new
             .into_row(self.state.clock.now_naive())
             .expect("a valid client");

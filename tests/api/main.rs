@@ -17,3 +17,4 @@ mod oauth_token;
 mod refresh;
 mod register;
 mod seeds;
+mod trust;

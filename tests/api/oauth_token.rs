@@ -453,9 +453,7 @@ both_backends!(revocation_and_introspection, userinfo_by_scope);
 async fn revocation_and_introspection(backend: Backend) {
     let app = spawn_app(backend).await;
     app.verified_user("intro@example.com").await;
-    let rs = app
-        .client("confidential", &["client_credentials"], &[], &[])
-        .await;
+    let rs = app.resource_server().await;
     let rs_secret = rs.secret.clone().unwrap();
     let introspect = |token: String| {
         let app = &app;

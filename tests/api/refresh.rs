@@ -44,7 +44,10 @@ async fn refresh_rotates_and_retires_the_old_token(backend: Backend) {
     me.expect(200);
     // `token` is accepted for the refresh token, as in 002_ad02babe3d6ebc91.txt, on `/auth`.
     let third = app
-        .post("/auth/refresh", json!({"token": second["refresh_token"]}))
+        .post(
+            "/auth/refresh",
+            json!({"token": second["refresh_token"], "device_id": "web_chrome_xyz"}),
+        )
         .await
         .expect(200)
         .clone();
@@ -53,7 +56,10 @@ async fn refresh_rotates_and_retires_the_old_token(backend: Backend) {
     let fourth = app
         .post_form(
             "/api/auth/refresh",
-            &[("refresh_token", s(&third["refresh_token"]))],
+            &[
+                ("refresh_token", s(&third["refresh_token"])),
+                ("device_id", "web_chrome_xyz"),
+            ],
         )
         .await;
     fourth.expect(200);
@@ -148,7 +154,11 @@ async fn a_session_bound_to_a_device_refuses_other_devices(backend: Backend) {
         .await
         .expect(200)
         .clone();
-    refresh(&app, &ok["refresh_token"], None).await.expect(200);
+    // A copy of the token taken off the device, presented without its id, is refused too.
+    refresh(&app, &ok["refresh_token"], None).await.expect(401);
+    refresh(&app, &ok["refresh_token"], Some("phone-1"))
+        .await
+        .expect(200);
 }
 
 async fn refresh_tokens_expire_when_unused_and_sessions_at_max_age(backend: Backend) {

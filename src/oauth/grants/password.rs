@@ -26,6 +26,7 @@ pub async fn grant(
     let session = SessionGrant {
         client_id: client.id.clone(),
         scope: scopes.join(" "),
+        auth_time: None,
     };
     let issued = accounts::login_for(
         state,

@@ -11,7 +11,9 @@ pub async fn grant(
     auth: Option<ClientAuth>,
     refresh_token: &str,
     scope: Option<&str>,
+    device_id: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
-    let (issued, client) = oxide_adapter::refresh_grant(state, auth, refresh_token, scope).await?;
+    let (issued, client) =
+        oxide_adapter::refresh_grant(state, auth, refresh_token, scope, device_id).await?;
     respond(state, &client, *issued, None, None)
 }
