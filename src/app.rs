@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use crate::config::{Config, ServerLimits};
 use crate::http::build_router;
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
@@ -19,6 +19,8 @@ use crate::tokens::KeyStore;
 
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics`, on its own address when `AUTHD_METRICS_BIND` is set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -45,6 +47,14 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("AUTHD_BIND: cannot listen on {}", config.bind))?;
+        let metrics_listener = match config.metrics_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("AUTHD_METRICS_BIND: cannot listen on {addr}"))?,
+            ),
+            None => None,
+        };
         tracing::info!(
             backend = db.backend_name(),
             keys = keys.all().len(),
@@ -61,7 +71,11 @@ impl Application {
             clock,
             metrics: Default::default(),
         });
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            metrics_listener,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -74,29 +88,130 @@ impl Application {
         self.local_addr().port()
     }
 
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     pub fn state(&self) -> AppState {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish, for at most
+    /// `AUTHD_SHUTDOWN_TIMEOUT`.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let key_reload = tokio::spawn(reload_keys(self.state.clone()));
-        let router = build_router(self.state);
-        axum::serve(
+        let limits = self.state.config.limits;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = crate::http::metrics_router(self.state.clone());
+            tokio::spawn(serve(listener, router, limits, stopped.clone()))
+        });
+        let main = tokio::spawn(serve(
             self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
+            build_router(self.state),
+            limits,
+            stopped,
+        ));
+        shutdown.await;
+        let _ = stop.send(true);
+        let result = main.await.context("serving HTTP")?;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         housekeeping.abort();
         key_reload.abort();
-        Ok(())
+        result
     }
+}
+
+/// Accepts connections until `stop` turns true, holding each client to `limits`: hyper's own
+/// header read timeout (which also closes idle keep-alive connections) and head size limit
+/// (431), a cap on connections held at once (more get 503 and are closed), then a bounded
+/// graceful shutdown.
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: ServerLimits,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+
+    // HTTP/1.1 only: behind a TLS-terminating proxy that is what arrives, and hyper's
+    // HTTP/1 timer covers a connection from its first byte (the auto-detecting builder waits
+    // for its preface without one).
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_bytes);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, usually: let some connections close.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tokio::spawn(refuse_busy(stream));
+            continue;
+        };
+        let service = router.clone().map_request(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        );
+        let service = hyper_util::service::TowerToHyperService::new(service);
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that breaks off or times out ends its own connection; nothing to log.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            after = ?limits.shutdown_timeout,
+            "connections still open at the shutdown deadline were dropped"
+        );
+    }
+    Ok(())
+}
+
+/// Over the connection cap: a short 503 instead of a silent queue.
+async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt as _;
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+        retry-after: 1\r\nconnection: close\r\ncontent-length: 35\r\n\r\n\
+        {\"message\":\"Too many connections\"}\n";
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.write_all(BUSY).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
 }
 
 /// How often the keys folder is re-read. Far below the activation delay, so every instance

@@ -43,6 +43,27 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Take the client address from the last `X-Forwarded-For` entry (behind a proxy).
     pub trust_forwarded_for: bool,
+    pub limits: ServerLimits,
+    /// Where `/metrics` is served; `None`: nowhere.
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+/// What one client may hold of the server (see the README's table of settings).
+#[derive(Clone, Copy, Debug)]
+pub struct ServerLimits {
+    /// A request's headers must arrive within this; an idle keep-alive connection is closed
+    /// after it too.
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive within this.
+    pub body_read_timeout: Duration,
+    /// A request must be answered within this, else 503.
+    pub request_timeout: Duration,
+    /// Largest request head (request line and headers); larger gets 431.
+    pub max_header_bytes: usize,
+    /// Connections held at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// After SIGTERM, requests in flight get this long before the process exits anyway.
+    pub shutdown_timeout: Duration,
 }
 
 /// Where settings come from: the environment wins over the file.
@@ -195,12 +216,39 @@ impl Config {
                 rate_limit_per_minute: src
                     .parse("AUTHD_RATE_LIMIT", "30", |s| Ok(s.parse::<u32>()?))?,
                 trust_forwarded_for: src.parse("AUTHD_TRUST_FORWARDED_FOR", "false", boolean)?,
+                limits: ServerLimits {
+                    header_read_timeout: src.parse("AUTHD_HEADER_READ_TIMEOUT", "10s", duration)?,
+                    body_read_timeout: src.parse("AUTHD_BODY_READ_TIMEOUT", "10s", duration)?,
+                    request_timeout: src.parse("AUTHD_REQUEST_TIMEOUT", "30s", duration)?,
+                    max_header_bytes: src.parse("AUTHD_MAX_HEADER_BYTES", "16384", |s| {
+                        let n: usize = s.parse()?;
+                        if !(8192..=1 << 20).contains(&n) {
+                            bail!("expected 8192 to 1048576 bytes");
+                        }
+                        Ok(n)
+                    })?,
+                    max_connections: src.parse("AUTHD_MAX_CONNECTIONS", "512", |s| {
+                        let n: usize = s.parse()?;
+                        if n == 0 {
+                            bail!("must be at least 1");
+                        }
+                        Ok(n)
+                    })?,
+                    shutdown_timeout: src.parse("AUTHD_SHUTDOWN_TIMEOUT", "10s", duration)?,
+                },
+                metrics_bind: src.optional("AUTHD_METRICS_BIND", |s| Ok(s.parse()?))?,
             };
         for (key, d) in [
             ("AUTHD_ACCESS_TOKEN_TTL", config.access_token_ttl),
             ("AUTHD_REFRESH_TOKEN_TTL", config.refresh_token_ttl),
             ("AUTHD_SESSION_MAX_AGE", config.session_max_age),
             ("AUTHD_ANONYMOUS_MAX_AGE", config.anonymous_max_age),
+            (
+                "AUTHD_HEADER_READ_TIMEOUT",
+                config.limits.header_read_timeout,
+            ),
+            ("AUTHD_BODY_READ_TIMEOUT", config.limits.body_read_timeout),
+            ("AUTHD_REQUEST_TIMEOUT", config.limits.request_timeout),
         ] {
             if d.is_zero() {
                 bail!("{key}: must be longer than zero");
@@ -257,6 +305,10 @@ mod tests {
             ("AUTHD_ISSUER", "ftp://x"),
             ("AUTHD_LOG_FORMAT", "xml"),
             ("AUTHD_SESSION_MAX_AGE", "0s"),
+            ("AUTHD_MAX_HEADER_BYTES", "100"),
+            ("AUTHD_MAX_CONNECTIONS", "0"),
+            ("AUTHD_METRICS_BIND", "localhost"),
+            ("AUTHD_HEADER_READ_TIMEOUT", "0s"),
         ] {
             let err = format!("{:#}", Config::from_pairs([(k, v)]).unwrap_err());
             assert!(err.contains(k), "{err}");

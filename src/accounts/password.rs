@@ -34,6 +34,12 @@ pub async fn forgot_password(state: &AppState, email: &EmailAddress) -> Result<(
     if !user.is_active || user.is_anonymous {
         return Ok(());
     }
+    send_reset_link(state, &user).await
+}
+
+/// Stores a fresh reset token for `user` (the only live one) and mails its link in the
+/// background.
+pub(super) async fn send_reset_link(state: &AppState, user: &UserRow) -> Result<(), AccountError> {
     let now = state.clock.now_naive();
     let (token, row) = super::one_time_token(
         PURPOSE_RESET_PASSWORD,
@@ -43,7 +49,7 @@ pub async fn forgot_password(state: &AppState, email: &EmailAddress) -> Result<(
     );
     one_time_tokens::replace_one_time_token(&state.db, &row).await?;
     let state = state.clone();
-    let to = user.email.unwrap_or_default();
+    let to = user.email.clone().unwrap_or_default();
     tokio::spawn(async move {
         let email = Email::reset_password(reset_link(&state, &token));
         if let Err(e) = state.mailer.send(&to, email).await {

@@ -32,8 +32,8 @@ pub struct ProfileUpdate {
 /// How long after proving the password a session may change the email or phone without
 /// giving it again.
 const RECENT_AUTH: Duration = Duration::minutes(5);
-/// How long the link that undoes an email change works.
-const CANCEL_EMAIL_CHANGE_TTL: Duration = Duration::days(7);
+/// How long the link that stops an email change works (as long as the change itself).
+const CANCEL_EMAIL_CHANGE_TTL: Duration = Duration::hours(VERIFICATION_TTL_HOURS);
 
 /// Sensitive changes (the email, which receives reset links, and the phone, a login name) need
 /// the current password, or a session whose password was proven within `RECENT_AUTH`: a token
@@ -168,6 +168,11 @@ pub async fn update_profile(
     changes.last_name = last;
     changes.pending_email = new_email.as_ref().map(|e| Some(e.as_str().to_owned()));
 
+    if changes.password_hash.is_some() {
+        // Before the update: ending the other sessions also drops any earlier pending email
+        // change, and must not drop the one this request makes.
+        sessions::revoke_user_sessions(&state.db, &user.id, Some(session_id), now).await?;
+    }
     let updated = users::update_user(&state.db, &user.id, &changes)
         .await?
         .ok_or(AccountError::NotFound("User not found"))?;
@@ -209,9 +214,6 @@ pub async fn update_profile(
             });
         }
     }
-    if changes.password_hash.is_some() {
-        sessions::revoke_user_sessions(&state.db, &user.id, Some(session_id), now).await?;
-    }
     Ok(updated)
 }
 
@@ -227,7 +229,7 @@ pub(super) async fn confirm_email_change(
     }
 }
 
-/// Follows the link that undoes an email change (see `storage::users::cancel_email_change`).
+/// Follows the link that stops a pending email change (see `storage::users::cancel_email_change`).
 pub async fn cancel_email_change(state: &AppState, token: &str) -> Result<UserRow, AccountError> {
     let token = OpaqueToken::from_presented(token).ok_or(AccountError::InvalidToken)?;
     match users::cancel_email_change(&state.db, &token.hash(), state.clock.now_naive()).await? {

@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-use super::password::RESET_TTL_HOURS;
+use super::password::send_reset_link;
 use super::profile::{confirm_email_change, verification_link};
 use super::sessions::{ClientMeta, open_session};
 use super::{AccountError, TokenResponse};
@@ -134,8 +134,8 @@ pub async fn register(
 /// What following a verification link did.
 pub struct Verified {
     pub user: UserRow,
-    /// The address was signed up for more than once, so no password was kept: the same token
-    /// now sets one at the reset-password route (see `storage::registrations`).
+    /// The address was signed up for more than once, so no password was kept: a reset link is
+    /// on its way to the address (see `storage::registrations`).
     pub password_required: bool,
 }
 
@@ -171,7 +171,6 @@ async fn complete_registration(
             &hash,
             state.clock.now_naive(),
             email_verified,
-            Duration::hours(RESET_TTL_HOURS),
         )
         .await
         {
@@ -179,6 +178,9 @@ async fn complete_registration(
                 user,
                 password_required,
             }) => {
+                if password_required {
+                    send_reset_link(state, &user).await?;
+                }
                 return Ok(Verified {
                     user: *user,
                     password_required,

@@ -84,7 +84,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 const CHOOSE_PASSWORD: &str = "Email verified. This address was signed up for more than once, \
-    so no password was kept: choose one now with this link's token at /api/auth/reset-password.";
+    so no password was kept: we have sent it a link to choose one.";
 
 /// The answer to a followed link, in JSON.
 fn verified_json(verified: &accounts::Verified) -> Json<serde_json::Value> {
@@ -103,30 +103,13 @@ pub async fn verify_link(
 ) -> Result<Response, ApiError> {
     let token = query_token(query).ok_or_else(|| ApiError::field("token", "Token is required"))?;
     let verified = accounts::verify_email(&state, &token).await?;
-    if wants_html(&headers) {
-        // The token is now a reset token: the browser goes straight to choosing a password.
-        let choose = |base: &str, path: &str| {
-            let mut url = format!("{base}{path}?");
-            url.push_str(
-                &url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("token", &token)
-                    .finish(),
-            );
-            url
-        };
-        match (&state.config.frontend_url, verified.password_required) {
-            (Some(front), false) => {
-                return Ok(Redirect::to(&format!("{front}/login?verified=1")).into_response());
-            }
-            (Some(front), true) => {
-                return Ok(Redirect::to(&choose(front, "/reset-password")).into_response());
-            }
-            (None, true) => {
-                let url = choose(&state.config.public_url, "/api/auth/reset-password");
-                return Ok(Redirect::to(&url).into_response());
-            }
-            (None, false) => {}
-        }
+    if let Some(front) = state
+        .config
+        .frontend_url
+        .as_deref()
+        .filter(|_| wants_html(&headers) && !verified.password_required)
+    {
+        return Ok(Redirect::to(&format!("{front}/login?verified=1")).into_response());
     }
     Ok(verified_json(&verified).into_response())
 }
@@ -140,17 +123,43 @@ pub async fn verify_post(
     Ok(verified_json(&verified))
 }
 
-const EMAIL_CHANGE_UNDONE: &str = "The email change was undone and every device was signed \
+const EMAIL_CHANGE_STOPPED: &str = "The email change was stopped and every device was signed \
     out. If you did not ask for it, choose a new password now with \"Forgot password\".";
 
-/// `GET /api/auth/cancel-email-change?token=T`: the link in the notice to the old address.
-pub async fn cancel_email_change_link(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let token = query_token(query).ok_or_else(|| ApiError::field("token", "Token is required"))?;
-    accounts::cancel_email_change(&state, &token).await?;
-    Ok(Json(json!({"message": EMAIL_CHANGE_UNDONE})))
+/// `GET /api/auth/cancel-email-change?token=T`: the link in the notice to the old address. It
+/// only asks: mail scanners open links, and must not stop a change the owner wanted.
+pub async fn cancel_email_change_page(RawQuery(query): RawQuery) -> Response {
+    let token = query_token(query).unwrap_or_default();
+    let page = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Stop the email change</title></head>
+<body style="font-family:sans-serif;max-width:24rem;margin:3rem auto">
+<h1>Stop the email change?</h1>
+<p>Your account's email address is about to change. If you did not ask for this, stop it: every
+device will be signed out.</p>
+<form method="post" action="cancel-email-change"><input type="hidden" name="token" value="{}">
+<p><button>Stop the change</button></p></form></body></html>"#,
+        html_attr(&token)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+fn html_attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// `POST /api/auth/cancel-email-change` with `{"token"}`.
@@ -159,7 +168,7 @@ pub async fn cancel_email_change(
     Payload(body): Payload<TokenRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     accounts::cancel_email_change(&state, body.token()?).await?;
-    Ok(Json(json!({"message": EMAIL_CHANGE_UNDONE})))
+    Ok(Json(json!({"message": EMAIL_CHANGE_STOPPED})))
 }
 
 pub async fn resend_verification(

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq as _;
 
-use super::extract::BODY_LIMIT;
+use super::extract::read_body;
 use super::limits;
 use crate::accounts::{self, AccountError, ClientMeta, LoginIdentifier};
 use crate::oauth::{AuthorizeError, AuthorizeParams, PendingAuthorization, start_authorization};
@@ -279,8 +279,9 @@ pub async fn authorize_post(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
-        return error_page(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large");
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(e) => return error_page(e.status(), "The form is too large or came too slowly"),
     };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     // A field sent twice is either a broken form or an attempt to slip a second value past

@@ -19,6 +19,21 @@ use crate::tokens::{AccessClaims, jwt};
 /// Largest request body authd reads.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// Reads a whole request body of at most `BODY_LIMIT` bytes. A body that does not arrive within
+/// `AUTHD_BODY_READ_TIMEOUT` is a 408, a larger one a 413.
+pub async fn read_body(body: axum::body::Body) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|e| {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(c) = cause {
+            if c.is::<tower_http::timeout::TimeoutError>() {
+                return ApiError::RequestTimeout;
+            }
+            cause = c.source();
+        }
+        ApiError::PayloadTooLarge
+    })
+}
+
 /// A request body in JSON or `application/x-www-form-urlencoded`. An empty body reads as `{}`.
 pub struct Payload<T>(pub T);
 
@@ -57,9 +72,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Payload<T> {
 
     async fn from_request(req: Request, _state: &AppState) -> Result<Self, ApiError> {
         let kind = kind(req.headers());
-        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge)?;
+        let bytes = read_body(req.into_body()).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return serde_json::from_str("{}")
                 .map(Payload)

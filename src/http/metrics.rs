@@ -101,7 +101,13 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
-    let method = request.method().as_str().to_owned();
+    // Only the methods authd serves get a label of their own: any other would add a series
+    // per odd method a client cares to send.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
     state.metrics.record(
@@ -111,6 +117,13 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         started.elapsed(),
     );
     response
+}
+
+/// The router of the metrics listener (`AUTHD_METRICS_BIND`): `/metrics` and nothing else.
+pub fn metrics_router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(metrics))
+        .with_state(state)
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -13,4 +13,5 @@ mod router;
 mod users;
 mod wellknown;
 
+pub use metrics::metrics_router;
 pub use router::build_router;

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::json;
 
-use super::extract::{BODY_LIMIT, TokenUse, authenticate, bearer};
+use super::extract::{TokenUse, authenticate, bearer, read_body};
 use super::limits;
 use crate::accounts::ClientMeta;
 use crate::error::ApiError;
@@ -114,9 +114,12 @@ async fn read_form(request: Request) -> Result<(Params, Option<(String, String)>
             "the body must be application/x-www-form-urlencoded".into(),
         ));
     }
-    let body = axum::body::to_bytes(body, BODY_LIMIT)
-        .await
-        .map_err(|_| OAuthError::InvalidRequest("the request body is too large".into()))?;
+    let body = read_body(body).await.map_err(|e| {
+        OAuthError::InvalidRequest(format!(
+            "the request body: {}",
+            e.to_string().to_lowercase()
+        ))
+    })?;
     Ok((Params::parse(&body)?, basic_credentials(&parts.headers)?))
 }
 

@@ -37,7 +37,7 @@ fn auth_routes() -> Router<AppState> {
         .route("/resend-verification", post(accounts::resend_verification))
         .route(
             "/cancel-email-change",
-            get(accounts::cancel_email_change_link).post(accounts::cancel_email_change),
+            get(accounts::cancel_email_change_page).post(accounts::cancel_email_change),
         )
         .route("/login", post(accounts::login))
         .route("/refresh", post(accounts::refresh))
@@ -57,6 +57,7 @@ fn auth_routes() -> Router<AppState> {
 
 pub fn build_router(state: AppState) -> Router {
     let cors = cors_layer(&state.config.cors_origins);
+    let state_limits = state.config.limits;
     let router = Router::new()
         .nest("/api/auth", auth_routes())
         .nest("/auth", auth_routes())
@@ -109,7 +110,6 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(wellknown::jwks))
         .route("/healthz", get(wellknown::healthz))
-        .route("/metrics", get(metrics::metrics))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs))
         .route("/readyz", get(wellknown::readyz))
@@ -125,7 +125,28 @@ pub fn build_router(state: AppState) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     };
+    let limits = state_limits;
     router
+        // Slow dependencies answer 503 within a bound rather than hang the client.
+        .layer(axum::middleware::from_fn(move |request, next| {
+            within(limits.request_timeout, request, next)
+        }))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_read_timeout,
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        // No page of authd's is meant to be framed (clickjacking on sign-in, consent, reset).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         // Token-bearing answers must never be cached; routes that may be set their own.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -167,6 +188,21 @@ pub fn build_router(state: AppState) -> Router {
                 .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Answers 503 when the handler takes longer than `limit` (a frozen database, say).
+async fn within(
+    limit: Duration,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(?limit, "request timed out");
+            ApiError::Unavailable("The service is busy, please try again").into_response()
+        }
+    }
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {

@@ -40,9 +40,9 @@ impl Email {
                 "Someone signed in to your account asked to change its email address to {new_email}. \
                  The change takes effect when the new address is confirmed."
             ),
-            action: Some(("This was not me: undo the change", cancel_link)),
-            outro: "The link works for 7 days, even after the change was confirmed: it brings this \
-                    address back and signs every device out. Then choose a new password.",
+            action: Some(("This was not me: stop the change", cancel_link)),
+            outro: "Until the new address is confirmed, the link stops the change and signs every \
+                    device out; then choose a new password.",
         }
     }
 

@@ -469,6 +469,15 @@ impl Authorizer for DbAuthorizer {
             refuse(UNKNOWN);
             return Ok(None);
         };
+        let Some(redemption) = &self.redeeming else {
+            refuse(UNKNOWN);
+            return Ok(None);
+        };
+        // Before anything else: another client learns nothing and ends nothing with it.
+        if redemption.client_id != row.client_id {
+            refuse("The code was issued to another client");
+            return Ok(None);
+        }
         if row.consumed_at.is_some() {
             self.replayed(&row).await?;
             refuse(UNKNOWN);
@@ -476,14 +485,6 @@ impl Authorizer for DbAuthorizer {
         }
         if row.expires_at <= now {
             refuse(UNKNOWN);
-            return Ok(None);
-        }
-        let Some(redemption) = &self.redeeming else {
-            refuse(UNKNOWN);
-            return Ok(None);
-        };
-        if redemption.client_id != row.client_id {
-            refuse("The code was issued to another client");
             return Ok(None);
         }
         if redemption.redirect_uri.as_deref() != Some(row.redirect_uri.as_str()) {

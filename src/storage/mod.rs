@@ -2,23 +2,27 @@
 //! at run time from `DATABASE_URL`, and each query is written once and compiled for both
 //! through the [`run!`] macro.
 
-/// Inside a transaction on `$c`: every unused reset link of user `$user` stops working. Events
-/// that prove or replace the password, or end the user's sessions, call it, so that a link
-/// mailed before them (perhaps to an address no longer the user's) cannot reset afterwards.
+/// Inside a transaction on `$c`: every unused reset link of user `$user` stops working, and so
+/// does a pending email change. Events that prove or replace the password, or end the user's
+/// sessions, call it, so that a link mailed before them (perhaps to an address no longer the
+/// user's, or started from a stolen session) cannot act afterwards.
 macro_rules! end_reset_links {
-    ($c:ident, $user:expr) => {
+    ($c:ident, $user:expr) => {{
+        use super::one_time_tokens::{PURPOSE_CHANGE_EMAIL, PURPOSE_RESET_PASSWORD};
+        use super::schema::{one_time_tokens as ott, users as u};
         diesel::delete(
-            super::schema::one_time_tokens::table
-                .filter(super::schema::one_time_tokens::subject.eq($user))
-                .filter(
-                    super::schema::one_time_tokens::purpose
-                        .eq(super::one_time_tokens::PURPOSE_RESET_PASSWORD),
-                )
-                .filter(super::schema::one_time_tokens::consumed_at.is_null()),
+            ott::table
+                .filter(ott::subject.eq($user))
+                .filter(ott::purpose.eq_any([PURPOSE_RESET_PASSWORD, PURPOSE_CHANGE_EMAIL]))
+                .filter(ott::consumed_at.is_null()),
         )
         .execute($c)
-        .await?
-    };
+        .await?;
+        diesel::update(u::table.find($user))
+            .set(u::pending_email.eq(None::<String>))
+            .execute($c)
+            .await?;
+    }};
 }
 
 pub mod clients;

@@ -4,15 +4,15 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
-use super::one_time_tokens::{PURPOSE_RESET_PASSWORD, PURPOSE_VERIFY_EMAIL};
+use super::one_time_tokens::PURPOSE_VERIFY_EMAIL;
 use super::schema::{one_time_tokens, pending_registrations, users};
 use super::{Database, OneTimeTokenRow, PendingRegistrationRow, StorageError, UserRow, run};
 use crate::domain::{Role, Username};
 use crate::tokens::TokenHash;
 
 pub enum VerifyOutcome {
-    /// The user now exists. When the registration was contested it has no password, and the
-    /// verification token has become a reset token for the user to choose one.
+    /// The user now exists. When the registration was contested it has no password: the
+    /// caller sends a reset link for the user to choose one.
     Verified {
         user: Box<UserRow>,
         password_required: bool,
@@ -80,16 +80,15 @@ pub async fn find_pending_registration_by_email(
 /// A registration started by an anonymous user upgrades that same user, keeping its id.
 /// `email_verified` is false only when verification is switched off and this runs at once.
 ///
-/// A contested registration (see `replace_pending_registration`) becomes a user without a
-/// password and without any anonymous user attached, and its token becomes a reset token
-/// valid for `reset_ttl`: only the holder of the link, the address's owner, chooses the
-/// password, and no one who registered the address before her keeps a session on it.
+/// A contested registration (see `replace_pending_registration`) becomes a user with only its
+/// email: no password, phone, username or names of whoever registered, and no anonymous user
+/// attached. Only the address's owner, through a reset link, then chooses the password, and no
+/// one who registered the address besides her keeps anything on it.
 pub async fn verify_registration(
     db: &Database,
     hash: &TokenHash,
     now: NaiveDateTime,
     email_verified: bool,
-    reset_ttl: chrono::Duration,
 ) -> Result<VerifyOutcome, StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
@@ -120,7 +119,7 @@ pub async fn verify_registration(
             if won == 0 {
                 return Ok(VerifyOutcome::AlreadyVerified);
             }
-            let Some(reg) = pending_registrations::table
+            let Some(mut reg) = pending_registrations::table
                 .find(&token.subject)
                 .select(PendingRegistrationRow::as_select())
                 .first(c)
@@ -129,6 +128,13 @@ pub async fn verify_registration(
             else {
                 return Ok(VerifyOutcome::Invalid);
             };
+            if reg.contested {
+                reg.username = None;
+                reg.phone = None;
+                reg.full_name = None;
+                reg.first_name = None;
+                reg.last_name = None;
+            }
 
             let username = match &reg.username {
                 Some(u) => u.clone(),
@@ -214,17 +220,6 @@ pub async fn verify_registration(
             diesel::delete(pending_registrations::table.find(&reg.id))
                 .execute(c)
                 .await?;
-            if reg.contested {
-                diesel::update(one_time_tokens::table.find(hash.as_str()))
-                    .set((
-                        one_time_tokens::purpose.eq(PURPOSE_RESET_PASSWORD),
-                        one_time_tokens::subject.eq(&user.id),
-                        one_time_tokens::consumed_at.eq(None::<NaiveDateTime>),
-                        one_time_tokens::expires_at.eq(now + reset_ttl),
-                    ))
-                    .execute(c)
-                    .await?;
-            }
             Ok::<_, StorageError>(VerifyOutcome::Verified {
                 user: Box::new(user),
                 password_required: reg.contested,

@@ -305,9 +305,11 @@ pub async fn confirm_email_change(
         .await)
 }
 
-/// Follows the link mailed to the old address on an email change: a pending change is dropped
-/// (its confirmation link stops working); one already made is undone, the old address coming
-/// back. Either way the owner said "not me", so every session, sign-in and reset link ends.
+/// Follows the link mailed to the old address on an email change, while the change is still
+/// pending: the change is dropped (its confirmation link stops working) and, since the owner
+/// says "not me", every session, sign-in and reset link ends. Once the new address is
+/// confirmed the link does nothing: whoever holds the old mailbox (perhaps the reason for the
+/// change) cannot take the account back with it.
 pub async fn cancel_email_change(
     db: &Database,
     hash: &TokenHash,
@@ -318,56 +320,34 @@ pub async fn cancel_email_change(
             let Some(token) = consume_token!(c, hash, PURPOSE_CANCEL_EMAIL_CHANGE, now) else {
                 return Ok::<_, StorageError>(TokenUse::Invalid);
             };
-            let Some(old_email) = token.payload.clone() else {
+            let Some(user) = users::table
+                .find(&token.subject)
+                .select(UserRow::as_select())
+                .first(c)
+                .await
+                .optional()?
+            else {
                 return Ok(TokenUse::Invalid);
             };
-            let normalized = old_email.to_lowercase();
-            let taken: i64 = users::table
-                .filter(users::email_normalized.eq(&normalized))
-                .filter(users::id.ne(&token.subject))
-                .count()
-                .get_result(c)
-                .await?;
-            if taken > 0 {
-                return Ok(TokenUse::Conflict);
-            }
-            let n = diesel::update(users::table.find(&token.subject))
-                .set((
-                    users::email.eq(&old_email),
-                    users::email_normalized.eq(&normalized),
-                    users::pending_email.eq(None::<String>),
-                    users::is_email_verified.eq(true),
-                    users::updated_at.eq(now),
-                ))
-                .execute(c)
-                .await?;
-            if n == 0 {
+            let still_old = user.email_normalized.as_deref()
+                == token.payload.as_deref().map(str::to_lowercase).as_deref();
+            if user.pending_email.is_none() || !still_old {
                 return Ok(TokenUse::Invalid);
             }
-            diesel::delete(
-                one_time_tokens::table
-                    .filter(one_time_tokens::subject.eq(&token.subject))
-                    .filter(one_time_tokens::purpose.eq(PURPOSE_CHANGE_EMAIL))
-                    .filter(one_time_tokens::consumed_at.is_null()),
-            )
-            .execute(c)
-            .await?;
+            end_reset_links!(c, &user.id);
             diesel::update(
                 sessions::table
-                    .filter(sessions::user_id.eq(&token.subject))
+                    .filter(sessions::user_id.eq(&user.id))
                     .filter(sessions::revoked_at.is_null()),
             )
             .set(sessions::revoked_at.eq(now))
             .execute(c)
             .await?;
-            diesel::delete(
-                browser_sessions::table.filter(browser_sessions::user_id.eq(&token.subject)),
-            )
-            .execute(c)
-            .await?;
-            end_reset_links!(c, &token.subject);
+            diesel::delete(browser_sessions::table.filter(browser_sessions::user_id.eq(&user.id)))
+                .execute(c)
+                .await?;
             let user = users::table
-                .find(&token.subject)
+                .find(&user.id)
                 .select(UserRow::as_select())
                 .first(c)
                 .await?;

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::both_backends;
-use crate::harness::{Backend, ISSUER, s, spawn_app};
+use crate::harness::{Backend, ISSUER, Reply, s, spawn_app, spawn_app_with};
 
 both_backends!(
     discovery_and_jwks,
@@ -76,13 +76,23 @@ async fn health_and_readiness(backend: Backend) {
 }
 
 async fn prometheus_metrics(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app_with(backend, &[("AUTHD_METRICS_BIND", "127.0.0.1:0")]).await;
     app.get("/healthz", None).await.expect(200);
     app.get("/healthz", None).await.expect(200);
     app.get("/api/admin/users/0190f0e0-secret-looking-id", None)
         .await
         .expect(401);
-    let reply = app.get("/metrics", None).await;
+    // Not on the public listener: on its own address only.
+    app.get("/metrics", None).await.expect(404);
+    let metrics = app.metrics_base.clone().expect("a metrics listener");
+    let reply = Reply::read_public(
+        app.client
+            .get(format!("{metrics}/metrics"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(reply.status, 200);
     assert!(
         reply
@@ -118,10 +128,13 @@ async fn openapi_lists_only_real_routes(backend: Backend) {
         "/api/admin/users/{id}",
         "/oauth/token",
         "/oauth/authorize",
-        "/metrics",
     ] {
         assert!(paths.contains_key(required), "{required} is documented");
     }
+    assert!(
+        !paths.contains_key("/metrics"),
+        "not served on this listener"
+    );
     for schema in [
         "RegisterRequest",
         "UserView",

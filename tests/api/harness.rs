@@ -40,6 +40,8 @@ macro_rules! both_backends {
 
 pub struct TestApp {
     pub base: String,
+    /// The metrics listener, when `AUTHD_METRICS_BIND` was set.
+    pub metrics_base: Option<String>,
     pub client: reqwest::Client,
     pub clock: Arc<OffsetClock>,
     pub smtp: SmtpSink,
@@ -169,6 +171,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         .await
         .expect("the app builds");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
     let state = app.state();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let client = reqwest::Client::builder()
@@ -177,6 +180,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         .unwrap();
     TestApp {
         base,
+        metrics_base,
         client,
         clock,
         smtp,

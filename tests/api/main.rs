@@ -5,6 +5,7 @@ mod harness;
 mod smtp;
 mod standard_clients;
 
+mod abuse;
 mod account;
 mod admin;
 mod anonymous;

@@ -144,7 +144,7 @@ async fn no_user_exists_until_verified_and_reregistering_replaces_the_link(backe
         .await
         .expect(400);
     // Two sign-ups for one address: whoever follows the link cannot be told from the other,
-    // so neither password is kept; the link's holder chooses one with the same token.
+    // so neither password is kept.
     let verified = app
         .post("/api/auth/verify-email", json!({"token": second}))
         .await;
@@ -157,9 +157,12 @@ async fn no_user_exists_until_verified_and_reregistering_replaces_the_link(backe
         .await
         .expect(401);
     }
+    // The address's owner gets a link to choose one.
+    let reset = app.smtp.wait_for("pending@example.com", 3).await;
+    assert!(reset.subject().contains("Reset"));
     app.post(
         "/api/auth/reset-password",
-        json!({"token": second, "new_password": "owner-chose-3"}),
+        json!({"token": reset.token(), "new_password": "owner-chose-3"}),
     )
     .await
     .expect(200);

@@ -88,7 +88,15 @@ async fn deny_cannot_be_turned_into_approve_by_the_authorization_url(backend: Ba
         "no hidden field named action"
     );
 
-    let denied = submit(&app, &browser, &consent_page, &[("action", "deny")]).await;
+    // The browser sends the form as it is, hidden fields first, then the button pressed.
+    let mut form = form_fields(&consent_page);
+    form.push(("action".into(), "deny".into()));
+    let denied = browser
+        .post(app.url("/oauth/authorize"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     let back = location(&denied);
     assert_eq!(query(&back, "error").as_deref(), Some("access_denied"));
     assert!(query(&back, "code").is_none());
@@ -438,29 +446,55 @@ async fn email_and_phone_changes_need_the_password_and_can_be_undone(backend: Ba
     let confirm = app.smtp.wait_for("new@example.com", 1).await.token();
     let notice = app.smtp.wait_for("owner@example.com", 3).await.clone();
     assert!(notice.subject().contains("being changed"));
-    let undo = notice.token();
     assert!(
         notice
             .link()
             .contains("/api/auth/cancel-email-change?token=")
     );
+    let stop = notice.token();
+    // Opening the link (as a mail scanner would) only asks.
+    let page = app
+        .client
+        .get(app.url(&format!("/api/auth/cancel-email-change?token={stop}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("method=\"post\""));
+    app.get("/api/users/me", Some(&at)).await.expect(200);
+    // The owner stops it: the change is gone and every device is out.
+    app.post("/api/auth/cancel-email-change", json!({"token": stop}))
+        .await
+        .expect(200);
+    app.get("/api/users/me", Some(&at)).await.expect(401);
+    app.post("/api/auth/verify-email", json!({"token": confirm}))
+        .await
+        .expect(400);
+    reset(&app, &old_link, "hijacked-pass-1").await.expect(400);
+
+    // A change the owner makes goes through; a reset link mailed to the old address before
+    // it was confirmed no longer resets, and the stop link does nothing once it is done.
+    let at = s(&app.login("owner@example.com", None).await["access_token"]).to_owned();
+    let old_link = reset_link(&app, "owner@example.com").await;
+    app.send(
+        Method::PATCH,
+        "/api/users/me",
+        Some(&at),
+        Some(json!({"email": "new@example.com"})),
+    )
+    .await
+    .expect(200);
+    let confirm = app.smtp.wait_for("new@example.com", 2).await.token();
+    let stop = app.smtp.wait_for("owner@example.com", 5).await.token();
     app.post("/api/auth/verify-email", json!({"token": confirm}))
         .await
         .expect(200);
-    // The reset link mailed to the old address before the change no longer resets.
     reset(&app, &old_link, "hijacked-pass-1").await.expect(400);
-
-    // The owner follows the notice's link: the old address is back and every device is out.
-    let undone = app
-        .get(&format!("/api/auth/cancel-email-change?token={undo}"), None)
-        .await;
-    undone.expect(200);
-    app.get("/api/users/me", Some(&at)).await.expect(401);
-    let again = app.login("owner@example.com", None).await;
-    assert_eq!(s(&again["user"]["email"]), "owner@example.com");
-    app.get(&format!("/api/auth/cancel-email-change?token={undo}"), None)
+    app.post("/api/auth/cancel-email-change", json!({"token": stop}))
         .await
         .expect(400);
+    let me = app.get("/api/users/me", Some(&at)).await;
+    assert_eq!(s(&me.expect(200)["email"]), "new@example.com");
 }
 
 async fn a_pre_registered_address_leaves_the_attacker_nothing(backend: Backend) {
@@ -505,8 +539,10 @@ async fn a_pre_registered_address_leaves_the_attacker_nothing(backend: Backend) 
                 .await;
             assert_eq!(r.expect(401), &json!({"message": "Invalid credentials"}));
         }
-        // The link's holder (the owner of the mailbox) chooses the password with it.
-        reset(&app, &newest, "victims-own-9").await.expect(200);
+        // The owner of the mailbox gets a reset link and chooses the password with it.
+        let chosen = app.smtp.wait_for(victim, 3).await.token();
+        assert_ne!(chosen, newest);
+        reset(&app, &chosen, "victims-own-9").await.expect(200);
         let tokens = app
             .post(
                 "/api/auth/login",
@@ -540,27 +576,38 @@ async fn a_pre_registration_from_an_anonymous_session_attaches_nothing(backend: 
         .expect(201)
         .clone();
     let anon_id = s(&anon["user"]["id"]).to_owned();
-    let r = app
-        .client
-        .post(app.url("/api/auth/register"))
-        .bearer_auth(s(&anon["access_token"]))
-        .json(&json!({"email": "victim@example.com", "password": "attacker-pass-1"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 201);
-    // The victim signs up herself, and follows the newest link.
+    // The victim signs up; the attacker, from his anonymous session, signs up her address
+    // after her, so the newest link in her mailbox is his registration.
     app.post(
         "/api/auth/register",
         json!({"email": "victim@example.com", "password": PASSWORD}),
     )
     .await
     .expect(201);
+    let r = app
+        .client
+        .post(app.url("/api/auth/register"))
+        .bearer_auth(s(&anon["access_token"]))
+        .json(
+            &json!({"email": "victim@example.com", "password": "attacker-pass-1",
+                      "phone": "+254711000111"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
     let token = app.smtp.wait_for("victim@example.com", 2).await.token();
     app.post("/api/auth/verify-email", json!({"token": token}))
         .await
         .expect(200);
-    reset(&app, &token, "victims-own-9").await.expect(200);
+    app.post(
+        "/api/auth/login",
+        json!({"email": "victim@example.com", "password": "attacker-pass-1"}),
+    )
+    .await
+    .expect(401);
+    let chosen = app.smtp.wait_for("victim@example.com", 3).await.token();
+    reset(&app, &chosen, "victims-own-9").await.expect(200);
     let victim = app
         .post(
             "/api/auth/login",

@@ -1,0 +1,192 @@
+//! Abuse resistance at the connection level, each test written as the abuse: slow headers,
+//! huge headers, too many connections, odd methods against the metrics, a client that holds a
+//! stopping server open.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::both_backends;
+use crate::harness::{Backend, TestApp, spawn_app_with};
+
+both_backends!(
+    a_slow_header_client_is_closed_while_others_are_served,
+    oversized_headers_get_431,
+    connections_beyond_the_cap_get_503,
+    odd_methods_do_not_grow_the_metrics,
+    every_answer_carries_the_safety_headers,
+);
+
+fn addr(app: &TestApp) -> String {
+    app.base.trim_start_matches("http://").to_owned()
+}
+
+/// Reads until the peer closes or `limit` passes; `None` if it stayed open.
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(out),
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => return None,
+        }
+    }
+}
+
+async fn a_slow_header_client_is_closed_while_others_are_served(backend: Backend) {
+    let app = spawn_app_with(backend, &[("AUTHD_HEADER_READ_TIMEOUT", "1s")]).await;
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(addr(&app)).await.unwrap();
+        // Slowloris: a request line and one header, then nothing.
+        s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(s);
+    }
+    // An idle keep-alive connection (no bytes at all) is held to the same bound.
+    slow.push(TcpStream::connect(addr(&app)).await.unwrap());
+    app.get("/healthz", None).await.expect(200);
+    for s in &mut slow {
+        assert!(
+            read_until_closed(s, Duration::from_secs(5)).await.is_some(),
+            "the server closed the half-sent request"
+        );
+    }
+    // A fresh connection: the client's pooled one was idle past the bound and is closed too.
+    let fresh = reqwest::Client::new();
+    let r = fresh.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+async fn oversized_headers_get_431(backend: Backend) {
+    let app = spawn_app_with(backend, &[("AUTHD_MAX_HEADER_BYTES", "16384")]).await;
+    let mut s = TcpStream::connect(addr(&app)).await.unwrap();
+    let big = "a".repeat(64 * 1024);
+    let request = format!("GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: {big}\r\n\r\n");
+    // The server may close while we still write; what it answered is what counts.
+    let _ = s.write_all(request.as_bytes()).await;
+    let answer = read_until_closed(&mut s, Duration::from_secs(5))
+        .await
+        .expect("closed");
+    let head = String::from_utf8_lossy(&answer);
+    assert!(head.starts_with("HTTP/1.1 431"), "{head}");
+    app.get("/healthz", None).await.expect(200);
+}
+
+async fn connections_beyond_the_cap_get_503(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("AUTHD_MAX_CONNECTIONS", "4"),
+            ("AUTHD_HEADER_READ_TIMEOUT", "30s"),
+        ],
+    )
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(TcpStream::connect(addr(&app)).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fifth = TcpStream::connect(addr(&app)).await.unwrap();
+    let _ = fifth
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await;
+    let answer = read_until_closed(&mut fifth, Duration::from_secs(5))
+        .await
+        .expect("answered and closed");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(text.contains("retry-after: 1"), "{text}");
+    // Slots come back as connections close.
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.get("/healthz", None).await.expect(200);
+}
+
+async fn odd_methods_do_not_grow_the_metrics(backend: Backend) {
+    let app = spawn_app_with(backend, &[("AUTHD_METRICS_BIND", "127.0.0.1:0")]).await;
+    let metrics = format!("{}/metrics", app.metrics_base.clone().unwrap());
+    let size = |app: &TestApp| {
+        let url = metrics.clone();
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    for i in 0..5 {
+        let method = reqwest::Method::from_bytes(format!("WARM{i}").as_bytes()).unwrap();
+        app.send(method, "/api/users/me", None, None).await;
+    }
+    let before = size(&app).await;
+    for i in 0..200 {
+        let method =
+            reqwest::Method::from_bytes(format!("X{i}{}", "Y".repeat(200)).as_bytes()).unwrap();
+        app.send(method, "/api/users/me", None, None).await;
+    }
+    let after = size(&app).await;
+    assert!(!after.contains("YYYY"), "no raw method in a label");
+    assert_eq!(
+        before.lines().count(),
+        after.lines().count(),
+        "the same series, counted up"
+    );
+    assert!(after.contains(r#"method="other""#));
+}
+
+async fn every_answer_carries_the_safety_headers(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    for path in [
+        "/healthz",
+        "/docs",
+        "/api/auth/reset-password?token=x",
+        "/api/users/me",
+        "/nope",
+    ] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+    }
+}
+
+/// A client that half-sends a request cannot keep a stopping server alive past its deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_is_bounded_by_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("authd.db").display());
+    let keys = dir.path().join("keys").display().to_string();
+    let outbox = dir.path().join("outbox").display().to_string();
+    let config = authd::Config::from_pairs([
+        ("AUTHD_BIND", "127.0.0.1:0"),
+        ("DATABASE_URL", db.as_str()),
+        ("AUTHD_KEYS_DIR", keys.as_str()),
+        ("AUTHD_MAIL_DIR", outbox.as_str()),
+        ("AUTHD_HEADER_READ_TIMEOUT", "10m"),
+        ("AUTHD_SHUTDOWN_TIMEOUT", "1s"),
+    ])
+    .unwrap();
+    let app = authd::Application::build(config).await.unwrap();
+    let address = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let mut holder = TcpStream::connect(address).await.unwrap();
+    holder
+        .write_all(b"POST /api/auth/login HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let asked = Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("stopped within the deadline")
+        .unwrap()
+        .unwrap();
+    assert!(asked.elapsed() < Duration::from_secs(4));
+}
