@@ -64,13 +64,15 @@ impl Mailer {
                 smtp.send(message).await.context("sending through SMTP")?;
             }
             Transport::Dir { dir, transport } => {
-                tokio::fs::create_dir_all(dir)
-                    .await
+                crate::files::private_dir(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
                 let id = transport
                     .send(message)
                     .await
                     .context("writing the email file")?;
+                // The email holds a live link: readable by authd's user only.
+                crate::files::restrict(&dir.join(format!("{id}.eml")))
+                    .context("restricting the email file")?;
                 tracing::info!(to = %to.email, file = %dir.join(format!("{id}.eml")).display(), link = email.link().unwrap_or("-"), "email written to the outbox");
             }
         }

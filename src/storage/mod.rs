@@ -118,9 +118,15 @@ impl Database {
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(parent).with_context(|| {
+                crate::files::private_dir(parent).with_context(|| {
                     format!("creating the database folder {}", parent.display())
                 })?;
+            }
+            // Created 0600 before SQLite opens it; its WAL and shared-memory files take the
+            // database file's mode.
+            if path != ":memory:" && !path.starts_with("file:") {
+                crate::files::private_file(Path::new(path))
+                    .with_context(|| format!("creating the database file {path}"))?;
             }
             let mut config = ManagerConfig::<SqliteConn>::default();
             config.custom_setup = Box::new(|path| {

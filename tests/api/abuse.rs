@@ -153,6 +153,30 @@ async fn every_answer_carries_the_safety_headers(backend: Backend) {
     }
 }
 
+/// The database, its WAL and the outbox's emails (live links) are readable by authd alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let app = spawn_app_with(Backend::Sqlite, &[("AUTHD_SMTP_URL", "")]).await;
+    app.post(
+        "/api/auth/register",
+        serde_json::json!({"email": "files@example.com", "password": crate::harness::PASSWORD}),
+    )
+    .await
+    .expect(201);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = app.dir.path();
+    assert_eq!(mode(&dir.join("authd.db")), 0o600);
+    assert_eq!(mode(&dir.join("authd.db-wal")), 0o600);
+    let outbox = dir.join("outbox");
+    assert_eq!(mode(&outbox), 0o700);
+    let emails: Vec<_> = std::fs::read_dir(&outbox).unwrap().collect();
+    assert_eq!(emails.len(), 1);
+    for email in emails {
+        assert_eq!(mode(&email.unwrap().path()), 0o600);
+    }
+}
+
 /// A client that half-sends a request cannot keep a stopping server alive past its deadline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_is_bounded_by_its_deadline() {
