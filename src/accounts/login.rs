@@ -1,5 +1,6 @@
 //! Login by email, phone or username and a password.
 
+use super::guard::{self, Guesser};
 use super::sessions::{ClientMeta, Issued, SessionGrant, open_session_for};
 use super::{AccountError, TokenResponse};
 use crate::domain::{EmailAddress, PhoneNumber};
@@ -17,6 +18,15 @@ pub enum LoginIdentifier {
 }
 
 impl LoginIdentifier {
+    /// The one normal form of the name, whatever spelling was typed.
+    fn normalized(&self) -> String {
+        match self {
+            Self::Email(e) => e.normalized(),
+            Self::Phone(p) => p.as_str().to_owned(),
+            Self::Username(u) => u.clone(),
+        }
+    }
+
     /// `None` for an identifier that cannot name any account.
     pub fn parse(raw: &str) -> Option<Self> {
         let raw = raw.trim();
@@ -58,15 +68,17 @@ pub async fn login_for(
     meta: ClientMeta,
     grant: SessionGrant,
 ) -> Result<Issued, AccountError> {
-    let user = verify_credentials(state, identifier, password).await?;
+    let user = verify_credentials(state, identifier, password, meta.ip.as_deref()).await?;
     open_session_for(state, &user, meta, grant).await
 }
 
-/// The user these credentials belong to, if they are right and the user may sign in.
+/// The user these credentials belong to, if they are right and the user may sign in. Wrong
+/// passwords count against the account from `ip` (see `guard`).
 pub async fn verify_credentials(
     state: &AppState,
     identifier: Option<LoginIdentifier>,
     password: &str,
+    ip: Option<&str>,
 ) -> Result<UserRow, AccountError> {
     let user = match &identifier {
         Some(LoginIdentifier::Email(e)) => {
@@ -80,6 +92,16 @@ pub async fn verify_credentials(
         }
         None => None,
     };
+    let account = match (&user, &identifier) {
+        (Some(user), _) => user.id.clone(),
+        (None, Some(identifier)) => identifier.normalized(),
+        (None, None) => String::new(),
+    };
+    let guesser = Guesser {
+        account: &account,
+        ip,
+    };
+    guard::check(state, &guesser).await?;
     let Some(user) = user else {
         // Someone who signed up but has not followed the link yet learns why login fails,
         // but only with the right password.
@@ -94,17 +116,18 @@ pub async fn verify_credentials(
             .hasher
             .verify(password, pending.as_ref().map(|p| p.password_hash.as_str()))
             .await?;
-        return Err(if matches {
-            AccountError::EmailNotVerified
-        } else {
-            AccountError::InvalidCredentials
-        });
+        if matches {
+            return Err(AccountError::EmailNotVerified);
+        }
+        guard::failed(state, &guesser).await?;
+        return Err(AccountError::InvalidCredentials);
     };
     if !state
         .hasher
         .verify(password, user.password_hash.as_deref())
         .await?
     {
+        guard::failed(state, &guesser).await?;
         return Err(AccountError::InvalidCredentials);
     }
     if !user.is_active {

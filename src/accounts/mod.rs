@@ -3,6 +3,7 @@
 
 mod admin;
 mod anonymous;
+mod guard;
 mod login;
 mod password;
 mod profile;
@@ -76,6 +77,9 @@ pub enum AccountError {
     InvalidRefreshToken,
     #[error("Current password is incorrect")]
     WrongPassword,
+    /// Too many wrong passwords for this account (see `guard`).
+    #[error("Too many attempts, please try again later")]
+    TooManyAttempts { retry_after_secs: u64 },
     /// A field the flow itself found wrong (where the check needs stored data).
     #[error("{1}")]
     Invalid(&'static str, String),
@@ -120,6 +124,9 @@ impl From<AccountError> for ApiError {
             AccountError::AlreadyVerified => ApiError::Conflict("Email already verified".into()),
             AccountError::InUse(message) => ApiError::Conflict(message.into()),
             AccountError::WrongPassword => ApiError::Unauthorized("Current password is incorrect"),
+            AccountError::TooManyAttempts { retry_after_secs } => {
+                ApiError::TooManyRequests { retry_after_secs }
+            }
             AccountError::Invalid(field, message) => ApiError::field(field, message),
             AccountError::NotFound(what) => ApiError::NotFound(what),
             AccountError::NotAllowed(why) => ApiError::Forbidden(why),

@@ -77,7 +77,7 @@ pub async fn reset_password(
         .map_err(|m| AccountError::Invalid("new_password", m.into()))?;
     let new_hash = state.hasher.hash(&password).await?;
     match users::reset_password(&state.db, &hash, &new_hash, state.clock.now_naive()).await? {
-        TokenUse::Done(_) => Ok(()),
+        TokenUse::Done(user) => super::guard::cleared(state, &user.id).await,
         TokenUse::Invalid | TokenUse::Conflict => Err(AccountError::InvalidToken),
     }
 }
@@ -92,6 +92,13 @@ pub(super) async fn check_current_password(
     let given = given
         .filter(|p| !p.is_empty())
         .ok_or_else(|| AccountError::Invalid(field, "Current password is required".into()))?;
+    // Guesses here count against the account like login guesses: a stolen session must not
+    // become an unlimited password oracle.
+    let guesser = super::guard::Guesser {
+        account: &user.id,
+        ip: None,
+    };
+    super::guard::check(state, &guesser).await?;
     if state
         .hasher
         .verify(given, user.password_hash.as_deref())
@@ -99,6 +106,7 @@ pub(super) async fn check_current_password(
     {
         Ok(())
     } else {
+        super::guard::failed(state, &guesser).await?;
         Err(AccountError::WrongPassword)
     }
 }

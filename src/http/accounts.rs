@@ -190,9 +190,6 @@ pub async fn login(
 ) -> Result<Json<accounts::TokenResponse>, ApiError> {
     limits::per_client(&state, "login", &meta).await?;
     let input = LoginInput::try_from(body)?;
-    if let Some(name) = &input.raw_identifier {
-        limits::per_account(&state, name).await?;
-    }
     meta.device_id = input.device_id;
     Ok(Json(
         accounts::login(&state, input.identifier, &input.password, meta).await?,

@@ -328,11 +328,7 @@ pub async fn authorize_post(
     };
     match field("action") {
         Some("login") => {
-            let limited = limits::per_client(&state, "login", &meta).await.is_err()
-                || limits::per_account(&state, field("username").unwrap_or_default())
-                    .await
-                    .is_err();
-            if limited {
+            if limits::per_client(&state, "login", &meta).await.is_err() {
                 return login_page(
                     &state,
                     &headers,
@@ -347,6 +343,7 @@ pub async fn authorize_post(
                 &state,
                 LoginIdentifier::parse(username),
                 password,
+                meta.ip.as_deref(),
             )
             .await
             {

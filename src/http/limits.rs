@@ -1,8 +1,8 @@
-//! Rate limits on the routes that guess or cost: per client address, and per account for
-//! logins. Counted in the database, so several instances enforce one limit.
+//! Rate limits on the routes that guess or cost, per client address. Counted in the database,
+//! so several instances enforce one limit. Password guesses per account are limited where the
+//! password is checked (`accounts::guard`).
 
 use chrono::Duration;
-use sha2::{Digest, Sha256};
 
 use crate::accounts::ClientMeta;
 use crate::error::ApiError;
@@ -26,20 +26,6 @@ pub async fn per_client(
     .await
 }
 
-/// Counts a login attempt on one account name, whoever makes it: the same per-minute budget,
-/// spread over ten minutes.
-pub async fn per_account(state: &AppState, identifier: &str) -> Result<(), ApiError> {
-    let limit = state.config.rate_limit_per_minute;
-    hit(
-        state,
-        "login-account",
-        &identifier.trim().to_lowercase(),
-        limit,
-        Duration::minutes(10),
-    )
-    .await
-}
-
 async fn hit(
     state: &AppState,
     scope: &str,
@@ -50,9 +36,7 @@ async fn hit(
     if limit == 0 {
         return Ok(());
     }
-    // Keys are hashed: the table holds no addresses or account names.
-    let digest = Sha256::digest(format!("{scope}\0{key}").as_bytes());
-    let bucket: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let bucket = rate_limits::bucket(scope, key);
     let limit = i32::try_from(limit).unwrap_or(i32::MAX);
     match rate_limits::hit(&state.db, &bucket, limit, window, state.clock.now_naive()).await? {
         None => Ok(()),

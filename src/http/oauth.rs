@@ -217,9 +217,6 @@ async fn run(
     let (params, basic) = read_form(request).await?;
     if params.get("grant_type") == Some("password") {
         limited(limits::per_client(state, "login", &meta).await)?;
-        if let Some(username) = params.get("username") {
-            limited(limits::per_account(state, username).await)?;
-        }
     }
     token::exchange(state, &params, basic, meta).await
 }

@@ -138,8 +138,6 @@ pub struct LoginRequest {
 
 pub struct LoginInput {
     pub identifier: Option<LoginIdentifier>,
-    /// The name as typed, for the per-account rate limit.
-    pub raw_identifier: Option<String>,
     pub password: String,
     pub device_id: Option<String>,
 }
@@ -161,7 +159,6 @@ impl TryFrom<LoginRequest> for LoginInput {
         c.finish(|| LoginInput {
             // An identifier of no possible account still costs a hash comparison in the flow.
             identifier: raw.and_then(|s| LoginIdentifier::parse(s)),
-            raw_identifier: raw.cloned(),
             password: password.expect("checked"),
             device_id,
         })

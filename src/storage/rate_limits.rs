@@ -56,6 +56,46 @@ pub async fn hit(
         .await)
 }
 
+/// Whether `bucket` is over `limit` hits in its open window, without counting: the time until
+/// the window resets when it is.
+pub async fn over(
+    db: &Database,
+    bucket: &str,
+    limit: i32,
+    window: Duration,
+    now: NaiveDateTime,
+) -> Result<Option<Duration>, StorageError> {
+    let found: Option<(NaiveDateTime, i32)> = run!(db, |c| Ok::<_, StorageError>(
+        rate_limits::table
+            .find(bucket)
+            .filter(rate_limits::window_start.gt(now - window))
+            .select((rate_limits::window_start, rate_limits::hits))
+            .first(c)
+            .await
+            .optional()?
+    ))?;
+    Ok(found
+        .filter(|(_, hits)| *hits >= limit)
+        .map(|(start, _)| (start + window - now).max(Duration::seconds(1))))
+}
+
+/// Forgets `bucket`'s count.
+pub async fn clear(db: &Database, bucket: &str) -> Result<(), StorageError> {
+    run!(db, |c| {
+        diesel::delete(rate_limits::table.find(bucket))
+            .execute(c)
+            .await?;
+        Ok(())
+    })
+}
+
+/// The stored name of a counter: hashed, so the table holds no addresses or account names.
+pub fn bucket(scope: &str, key: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(format!("{scope}\0{key}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Forgets windows that closed long ago.
 pub async fn purge_closed_windows(
     db: &Database,

@@ -16,6 +16,9 @@ both_backends!(
     connections_beyond_the_cap_get_503,
     odd_methods_do_not_grow_the_metrics,
     every_answer_carries_the_safety_headers,
+    the_owner_signs_in_while_an_attacker_spends_the_accounts_budget,
+    every_spelling_of_an_account_shares_one_budget,
+    current_password_guesses_are_limited,
 );
 
 fn addr(app: &TestApp) -> String {
@@ -151,6 +154,141 @@ async fn every_answer_carries_the_safety_headers(backend: Backend) {
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
         assert!(h.contains_key("referrer-policy"), "{path}");
     }
+}
+
+async fn limited_app(backend: Backend) -> TestApp {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("AUTHD_RATE_LIMIT", "3"),
+            ("AUTHD_TRUST_FORWARDED_FOR", "true"),
+        ],
+    )
+    .await;
+    let id = app.verified_user("owner@example.com").await;
+    // A phone and a username, to sign in by.
+    let now = app.state.clock.now_naive();
+    let changes = authd::storage::UserChanges {
+        phone: Some(Some("+14155550123".into())),
+        username: Some("owner".into()),
+        updated_at: Some(now),
+        ..Default::default()
+    };
+    authd::storage::users::update_user(&app.state.db, &id, &changes)
+        .await
+        .unwrap();
+    app
+}
+
+async fn login_from(app: &TestApp, ip: &str, body: serde_json::Value) -> u16 {
+    app.client
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", ip)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn the_owner_signs_in_while_an_attacker_spends_the_accounts_budget(backend: Backend) {
+    let app = limited_app(backend).await;
+    let guess = |n: usize| serde_json::json!({"email": "owner@example.com", "password": format!("guess-{n}-x")});
+    for n in 0..3 {
+        assert_eq!(login_from(&app, "198.51.100.66", guess(n)).await, 401);
+    }
+    // Past the per-address minute, so only the account's budget speaks.
+    app.advance(Duration::from_secs(61));
+    let right =
+        serde_json::json!({"email": "owner@example.com", "password": crate::harness::PASSWORD});
+    assert_eq!(
+        login_from(&app, "198.51.100.66", right.clone()).await,
+        429,
+        "the attacker's address is done with this account, right password or not"
+    );
+    assert_eq!(
+        login_from(&app, "203.0.113.7", right).await,
+        200,
+        "the owner is not"
+    );
+}
+
+async fn every_spelling_of_an_account_shares_one_budget(backend: Backend) {
+    let app = limited_app(backend).await;
+    let ip = "198.51.100.77";
+    for name in [
+        serde_json::json!({"phone": "+1 415 555 0123"}),
+        serde_json::json!({"phone": "+1-415-555-0123"}),
+        serde_json::json!({"username": "OWNER"}),
+    ] {
+        let mut body = name;
+        body["password"] = "wrong-guess-1".into();
+        assert_eq!(login_from(&app, ip, body).await, 401);
+    }
+    app.advance(Duration::from_secs(61));
+    for name in [
+        serde_json::json!({"phone": "+14155550123"}),
+        serde_json::json!({"email": "Owner@Example.com"}),
+    ] {
+        let mut body = name;
+        body["password"] = "wrong-guess-2".into();
+        assert_eq!(login_from(&app, ip, body).await, 429);
+    }
+    // An unknown account's spellings share one too.
+    app.advance(Duration::from_secs(11 * 60));
+    for phone in ["+1 415 555 0199", "+1-415-555-0199", "+14155550199"] {
+        let body = serde_json::json!({"phone": phone, "password": "wrong-guess-3"});
+        assert_eq!(login_from(&app, ip, body).await, 401);
+    }
+    app.advance(Duration::from_secs(61));
+    let body = serde_json::json!({"phone": "+1 (415) 555-0199", "password": "wrong-guess-3"});
+    assert_eq!(login_from(&app, ip, body).await, 429);
+}
+
+async fn current_password_guesses_are_limited(backend: Backend) {
+    let app = limited_app(backend).await;
+    let at =
+        crate::harness::s(&app.login("owner@example.com", None).await["access_token"]).to_owned();
+    for n in 0..3 {
+        app.post_auth(
+            "/api/users/me/password",
+            &at,
+            serde_json::json!({"current_password": format!("guess-{n}-x"), "new_password": "next-pass-42"}),
+        )
+        .await
+        .expect(401);
+    }
+    let r = app
+        .send(
+            reqwest::Method::DELETE,
+            "/api/users/me",
+            Some(&at),
+            Some(serde_json::json!({"password": "guess-9-x"})),
+        )
+        .await;
+    r.expect(429);
+    assert!(r.header("retry-after").is_some());
+    // A reset through the mailbox clears the account's count.
+    app.post(
+        "/api/auth/forgot-password",
+        serde_json::json!({"email": "owner@example.com"}),
+    )
+    .await
+    .expect(200);
+    let token = app.smtp.wait_for("owner@example.com", 2).await.token();
+    app.post(
+        "/api/auth/reset-password",
+        serde_json::json!({"token": token, "new_password": "fresh-pass-77"}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/api/auth/login",
+        serde_json::json!({"email": "owner@example.com", "password": "fresh-pass-77"}),
+    )
+    .await
+    .expect(200);
 }
 
 /// The database, its WAL and the outbox's emails (live links) are readable by authd alone.

@@ -38,6 +38,9 @@ pub async fn grant(
     .await
     .map_err(|e| match e {
         AccountError::InvalidCredentials => OAuthError::InvalidGrant("Invalid credentials".into()),
+        AccountError::TooManyAttempts { retry_after_secs } => {
+            OAuthError::SlowDown { retry_after_secs }
+        }
         AccountError::EmailNotVerified => OAuthError::InvalidGrant("Email not verified".into()),
         AccountError::AccountDisabled => OAuthError::InvalidGrant("Account disabled".into()),
         other => OAuthError::ServerError(other.into()),

@@ -1,0 +1,85 @@
+//! Password guesses, limited per account wherever a password is checked (login, the password
+//! grant, authd's sign-in page, `current_password`), in database counters shared by every
+//! instance. Only failures count, and the key is the account, not the name typed, so other
+//! spellings of the same account share its budget.
+//!
+//! Two budgets: per account *and client address*, so one attacker exhausting it does not lock
+//! the owner out from her own address; and per account overall, ten times larger, so spreading
+//! guesses over many addresses buys little. A password reset clears the account's count.
+
+use chrono::Duration;
+
+use super::AccountError;
+use crate::state::AppState;
+use crate::storage::rate_limits;
+
+const WINDOW_MINUTES: i64 = 10;
+/// The overall budget is this many times the per-address one.
+const OVERALL_FACTOR: u32 = 10;
+
+/// Whose guesses are counted: the account (its user id, or for an unknown account the name in
+/// its one normal form), and the client address when known.
+pub struct Guesser<'a> {
+    pub account: &'a str,
+    pub ip: Option<&'a str>,
+}
+
+fn buckets(who: &Guesser<'_>) -> [String; 2] {
+    [
+        rate_limits::bucket(
+            "password-guess-from",
+            &format!("{}\0{}", who.account, who.ip.unwrap_or("-")),
+        ),
+        rate_limits::bucket("password-guess", who.account),
+    ]
+}
+
+fn limits(state: &AppState) -> Option<[i32; 2]> {
+    let per_address = state.config.rate_limit_per_minute;
+    (per_address > 0).then(|| {
+        [
+            i32::try_from(per_address).unwrap_or(i32::MAX),
+            i32::try_from(per_address.saturating_mul(OVERALL_FACTOR)).unwrap_or(i32::MAX),
+        ]
+    })
+}
+
+/// Refuses before the password is even hashed when a budget is spent.
+pub(super) async fn check(state: &AppState, who: &Guesser<'_>) -> Result<(), AccountError> {
+    let Some(limits) = limits(state) else {
+        return Ok(());
+    };
+    let now = state.clock.now_naive();
+    let window = Duration::minutes(WINDOW_MINUTES);
+    for (bucket, limit) in buckets(who).iter().zip(limits) {
+        if let Some(wait) = rate_limits::over(&state.db, bucket, limit, window, now).await? {
+            return Err(AccountError::TooManyAttempts {
+                retry_after_secs: wait.num_seconds().max(1) as u64,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Counts a wrong password.
+pub(super) async fn failed(state: &AppState, who: &Guesser<'_>) -> Result<(), AccountError> {
+    if limits(state).is_none() {
+        return Ok(());
+    }
+    let now = state.clock.now_naive();
+    let window = Duration::minutes(WINDOW_MINUTES);
+    for bucket in buckets(who) {
+        rate_limits::hit(&state.db, &bucket, i32::MAX, window, now).await?;
+    }
+    Ok(())
+}
+
+/// A reset proved the mailbox: the account's overall count starts again.
+pub(super) async fn cleared(state: &AppState, user_id: &str) -> Result<(), AccountError> {
+    let [_, overall] = buckets(&Guesser {
+        account: user_id,
+        ip: None,
+    });
+    rate_limits::clear(&state.db, &overall).await?;
+    Ok(())
+}
