@@ -39,6 +39,19 @@ pub const FIRST_PARTY_CLIENT: &str = "authd-web";
 /// What a first-party login may do.
 pub const FIRST_PARTY_SCOPE: &str = "openid profile email offline_access";
 
+/// Runs `work` off the request path, so that the answer takes the same time whatever the work
+/// finds (a known address or not); its failure is logged, since nobody waits for it.
+fn off_request<F>(what: &'static str, work: F)
+where
+    F: Future<Output = Result<(), AccountError>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(e) = work.await {
+            tracing::error!(error = ?e, "{what} failed");
+        }
+    });
+}
+
 /// A fresh single-use token for an emailed link, and the row that stores only its hash.
 fn one_time_token(
     purpose: &str,

@@ -25,16 +25,20 @@ fn reset_link(state: &AppState, token: &OpaqueToken) -> String {
 }
 
 /// Sends a reset link when the address belongs to an account. The answer, and the time it
-/// takes, are the same either way: the lookup and write are cheap and the email goes out in
-/// the background.
+/// takes, are the same either way: the lookup, the write and the email all happen off the
+/// request path.
 pub async fn forgot_password(state: &AppState, email: &EmailAddress) -> Result<(), AccountError> {
-    let Some(user) = users::find_user(&state.db, UserKey::Email(&email.normalized())).await? else {
-        return Ok(());
-    };
-    if !user.is_active || user.is_anonymous {
-        return Ok(());
-    }
-    send_reset_link(state, &user).await
+    let (state, email) = (state.clone(), email.clone());
+    super::off_request("sending a reset link", async move {
+        let found = users::find_user(&state.db, UserKey::Email(&email.normalized())).await?;
+        match found {
+            Some(user) if user.is_active && !user.is_anonymous => {
+                send_reset_link(&state, &user).await
+            }
+            _ => Ok(()),
+        }
+    });
+    Ok(())
 }
 
 /// Stores a fresh reset token for `user` (the only live one) and mails its link in the

@@ -195,28 +195,28 @@ async fn complete_registration(
 }
 
 /// Sends a fresh link to a pending registration. Answers the same whether or not the address
-/// is known; the email goes out in the background so timing tells nothing either.
+/// is known; the lookup, write and email happen in the background, so timing tells nothing
+/// either.
 pub async fn resend_verification(
     state: &AppState,
     email: &EmailAddress,
 ) -> Result<(), AccountError> {
-    let Some(reg) =
-        registrations::find_pending_registration_by_email(&state.db, &email.normalized()).await?
-    else {
-        return Ok(());
-    };
-    let (token, row) = verification_token(&reg.id, state.clock.now_naive());
-    one_time_tokens::replace_one_time_token(&state.db, &row).await?;
-    let state = state.clone();
-    tokio::spawn(async move {
+    let (state, email) = (state.clone(), email.clone());
+    super::off_request("re-sending a verification email", async move {
+        let Some(reg) =
+            registrations::find_pending_registration_by_email(&state.db, &email.normalized())
+                .await?
+        else {
+            return Ok(());
+        };
+        let (token, row) = verification_token(&reg.id, state.clock.now_naive());
+        one_time_tokens::replace_one_time_token(&state.db, &row).await?;
         let link = verification_link(&state, &token);
-        if let Err(e) = state
+        state
             .mailer
             .send(&reg.email, Email::verify_email(link))
             .await
-        {
-            tracing::error!(error = ?e, "re-sending a verification email failed");
-        }
+            .map_err(AccountError::MailFailed)
     });
     Ok(())
 }

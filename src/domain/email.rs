@@ -1,4 +1,11 @@
-//! An email address as authd accepts it: trimmed, syntactically valid, at most 254 chars.
+//! An email address as authd accepts it: trimmed, syntactically valid, at most 254 chars, and
+//! one that the mailer (lettre) accepts too, so nothing accepted here fails at sending.
+//!
+//! Rules beyond the syntax, as mainstream providers apply them: no quoted local parts and no
+//! IP-literal domains; no fullwidth forms; no label (of the local part or the domain) that
+//! mixes Latin letters with Cyrillic or Greek ones, the usual look-alike trick. Uniqueness is
+//! checked on one form: the local part lower-cased, the domain in IDNA ASCII form (UTS 46), so
+//! `user@bücher.de` and `user@xn--bcher-kva.de` are one address.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,22 +24,40 @@ impl EmailAddress {
         if trimmed.chars().count() > Self::MAX_LEN {
             return Err("Email must be at most 254 characters");
         }
-        match email_address::EmailAddress::from_str(trimmed) {
+        let syntax_ok = match email_address::EmailAddress::from_str(trimmed) {
             // The crate accepts display forms like `Name <a@b>`; an address field holds the address alone.
-            Ok(parsed) if parsed.as_str() == trimmed && !trimmed.contains(['<', '>', ' ']) => {
-                Ok(Self(trimmed.to_owned()))
-            }
-            _ => Err("Invalid email address"),
+            Ok(parsed) => parsed.as_str() == trimmed && !trimmed.contains(['<', '>', ' ']),
+            Err(_) => false,
+        };
+        let Some((local, domain)) = trimmed.rsplit_once('@').filter(|_| syntax_ok) else {
+            return Err("Invalid email address");
+        };
+        if local.starts_with('"') || domain.starts_with('[') {
+            return Err("Invalid email address");
         }
+        if trimmed
+            .chars()
+            .any(|c| ('\u{FF01}'..='\u{FF5E}').contains(&c))
+            || local.split('.').chain(domain.split('.')).any(mixes_scripts)
+        {
+            return Err("Email address mixes look-alike characters");
+        }
+        if ascii_domain(domain).is_none() || trimmed.parse::<lettre::Address>().is_err() {
+            return Err("Invalid email address");
+        }
+        Ok(Self(trimmed.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The key under which uniqueness is checked: the whole address lower-cased.
+    /// The key under which uniqueness is checked: the local part lower-cased, the domain in
+    /// its IDNA ASCII form.
     pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
+        let (local, domain) = self.0.rsplit_once('@').expect("parsed addresses have an @");
+        let domain = ascii_domain(domain).expect("parsed domains convert");
+        format!("{}@{domain}", local.to_lowercase())
     }
 
     pub fn local_part(&self) -> &str {
@@ -40,6 +65,45 @@ impl EmailAddress {
             .rsplit_once('@')
             .map_or(self.0.as_str(), |(local, _)| local)
     }
+}
+
+/// The domain in IDNA ASCII form, lower-cased; `None` when it is no valid domain name.
+fn ascii_domain(domain: &str) -> Option<String> {
+    match url::Host::parse(domain).ok()? {
+        url::Host::Domain(ascii) => Some(ascii.to_lowercase()),
+        _ => None,
+    }
+}
+
+#[derive(PartialEq)]
+enum Script {
+    Latin,
+    Cyrillic,
+    Greek,
+}
+
+fn script(c: char) -> Option<Script> {
+    match c {
+        'a'..='z' | 'A'..='Z' | '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}' => {
+            Some(Script::Latin)
+        }
+        '\u{0400}'..='\u{052F}' => Some(Script::Cyrillic),
+        '\u{0370}'..='\u{03FF}' | '\u{1F00}'..='\u{1FFF}' => Some(Script::Greek),
+        _ => None,
+    }
+}
+
+/// Whether one label holds letters of two of the scripts that look alike.
+fn mixes_scripts(label: &str) -> bool {
+    let mut seen: Option<Script> = None;
+    for s in label.chars().filter_map(script) {
+        match &seen {
+            Some(first) if *first != s => return true,
+            Some(_) => {}
+            None => seen = Some(s),
+        }
+    }
+    false
 }
 
 impl fmt::Debug for EmailAddress {
@@ -89,6 +153,35 @@ mod tests {
                 "{bad:?} should be rejected"
             );
         }
+    }
+
+    #[test]
+    fn refuses_what_mail_cannot_carry_and_look_alikes() {
+        for bad in [
+            "victim@[127.0.0.1]",
+            "\"a@b\"@example.com",
+            "ｕser@example.com",
+            "user@ｅxample.com",
+            "pаypal@example.com",
+            "user@pаypal.com",
+            "αlpha@example.com",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+        for ok in ["иван@пример.рф", "ελένη@example.gr", "jöran@bücher.de"] {
+            assert!(EmailAddress::parse(ok).is_ok(), "{ok:?} is one script");
+        }
+    }
+
+    #[test]
+    fn one_form_for_internationalised_domains() {
+        let unicode = EmailAddress::parse("User@Bücher.de").unwrap();
+        let ascii = EmailAddress::parse("user@xn--bcher-kva.de").unwrap();
+        assert_eq!(unicode.normalized(), ascii.normalized());
+        assert_eq!(ascii.normalized(), "user@xn--bcher-kva.de");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::one_time_tokens::{
 };
 use super::schema::{browser_sessions, one_time_tokens, sessions, users};
 use super::{Database, OneTimeTokenRow, StorageError, UserChanges, UserRow, run};
+use crate::domain::EmailAddress;
 use crate::tokens::TokenHash;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
@@ -273,7 +274,9 @@ pub async fn confirm_email_change(
             let Some(new_email) = user.pending_email.clone() else {
                 return Ok(TokenUse::Invalid);
             };
-            let normalized = new_email.to_lowercase();
+            let Ok(normalized) = EmailAddress::parse(&new_email).map(|e| e.normalized()) else {
+                return Ok(TokenUse::Invalid);
+            };
             let taken: i64 = users::table
                 .filter(users::email_normalized.eq(&normalized))
                 .filter(users::id.ne(&user.id))
@@ -329,8 +332,11 @@ pub async fn cancel_email_change(
             else {
                 return Ok(TokenUse::Invalid);
             };
-            let still_old = user.email_normalized.as_deref()
-                == token.payload.as_deref().map(str::to_lowercase).as_deref();
+            let old = token.payload.as_deref().map(EmailAddress::parse);
+            let still_old = matches!(
+                (&user.email_normalized, old),
+                (Some(now), Some(Ok(old))) if *now == old.normalized()
+            );
             if user.pending_email.is_none() || !still_old {
                 return Ok(TokenUse::Invalid);
             }

@@ -19,6 +19,8 @@ both_backends!(
     the_owner_signs_in_while_an_attacker_spends_the_accounts_budget,
     every_spelling_of_an_account_shares_one_budget,
     current_password_guesses_are_limited,
+    odd_addresses_are_400_with_nothing_written,
+    the_two_spellings_of_an_international_domain_are_one_account,
 );
 
 fn addr(app: &TestApp) -> String {
@@ -289,6 +291,67 @@ async fn current_password_guesses_are_limited(backend: Backend) {
     )
     .await
     .expect(200);
+}
+
+async fn odd_addresses_are_400_with_nothing_written(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let odd = [
+        "victim@[127.0.0.1]",
+        "\"a@b\"@example.com",
+        "ｖictim@example.com",
+        "viсtim@example.com",
+    ];
+    for address in odd {
+        let r = app
+            .post(
+                "/api/auth/register",
+                serde_json::json!({"email": address, "password": crate::harness::PASSWORD}),
+            )
+            .await;
+        assert!(r.expect(400)["errors"]["email"].is_string(), "{address}");
+    }
+    app.verified_user("plain@example.com").await;
+    let at =
+        crate::harness::s(&app.login("plain@example.com", None).await["access_token"]).to_owned();
+    for address in odd {
+        let r = app
+            .send(
+                reqwest::Method::PATCH,
+                "/api/users/me",
+                Some(&at),
+                Some(serde_json::json!({"full_name": "Half Written", "email": address})),
+            )
+            .await;
+        r.expect(400);
+    }
+    let me = app.get("/api/users/me", Some(&at)).await;
+    assert_eq!(me.expect(200)["full_name"], serde_json::json!(null));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        app.smtp.all().len(),
+        1,
+        "only plain@'s verification was sent"
+    );
+}
+
+async fn the_two_spellings_of_an_international_domain_are_one_account(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    app.verified_user("user@bücher.de").await;
+    let again = app
+        .post(
+            "/api/auth/register",
+            serde_json::json!({"email": "USER@xn--bcher-kva.de", "password": crate::harness::PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        again.expect(409),
+        &serde_json::json!({"message": "Email already in use"})
+    );
+    let tokens = app.login("user@xn--bcher-kva.de", None).await;
+    assert_eq!(
+        crate::harness::s(&tokens["user"]["email"]),
+        "user@bücher.de"
+    );
 }
 
 /// The database, its WAL and the outbox's emails (live links) are readable by authd alone.
