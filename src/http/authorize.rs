@@ -62,8 +62,32 @@ fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// Where a form of authd's may lead: authd itself and, for the sign-in and consent forms,
+/// the client's validated redirect URI. Browsers apply `form-action` to the redirects that
+/// follow a form post too, so without the client's origin the 303 back to it is blocked.
+fn form_action(redirect_uri: Option<&str>) -> String {
+    let target = redirect_uri
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| match u.origin() {
+            url::Origin::Tuple(..) => u.origin().ascii_serialization(),
+            // A native app's private scheme (`com.example.app:/cb`).
+            url::Origin::Opaque(_) => format!("{}:", u.scheme()),
+        })
+        .filter(|t| t.chars().all(|c| c.is_ascii_graphic()) && !t.contains([';', ',']));
+    match target {
+        Some(t) => format!("'self' {t}"),
+        None => "'self'".to_owned(),
+    }
+}
+
 /// A page of authd's, with headers that keep it out of frames and caches.
-fn page(status: StatusCode, title: &str, body: &str, cookies: Vec<HeaderValue>) -> Response {
+fn page(
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    cookies: Vec<HeaderValue>,
+    redirect_uri: Option<&str>,
+) -> Response {
     let html = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
          <title>{t}</title></head><body style=\"font-family:sans-serif;max-width:24rem;margin:3rem auto\">\
@@ -76,10 +100,13 @@ fn page(status: StatusCode, title: &str, body: &str, cookies: Vec<HeaderValue>) 
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action {}; frame-ancestors 'none'",
+        form_action(redirect_uri)
     );
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
@@ -98,6 +125,7 @@ fn error_page(status: StatusCode, message: &str) -> Response {
         "This sign-in request cannot go on",
         &format!("<p>{}</p>", escape(message)),
         vec![],
+        None,
     )
 }
 
@@ -178,7 +206,13 @@ fn login_page(
     } else {
         StatusCode::UNAUTHORIZED
     };
-    page(status, "Sign in", &body, set.into_iter().collect())
+    page(
+        status,
+        "Sign in",
+        &body,
+        set.into_iter().collect(),
+        Some(&pending.redirect_uri),
+    )
 }
 
 fn consent_page(
@@ -209,7 +243,13 @@ fn consent_page(
         who = escape(who),
         hidden = hidden_fields(params, &token),
     );
-    page(StatusCode::OK, "Allow access?", &body, cookies)
+    page(
+        StatusCode::OK,
+        "Allow access?",
+        &body,
+        cookies,
+        Some(&pending.redirect_uri),
+    )
 }
 
 async fn signed_in(

@@ -983,6 +983,8 @@ pub struct PendingAuthorization {
     pending: async_authz::Pending,
     pub client: Client,
     pub scope: String,
+    /// The registered redirect URI the answer will go to.
+    pub redirect_uri: String,
 }
 
 fn redirect_of(error: authz::Error) -> AuthorizeError {
@@ -1030,11 +1032,13 @@ pub async fn start_authorization(
         .await
         .map_err(redirect_of)?;
     let scope = sorted(&pending.pre_grant().scope);
+    let redirect_uri = pending.pre_grant().redirect_uri.to_string();
     Ok(PendingAuthorization {
         endpoint,
         pending,
         client,
         scope,
+        redirect_uri,
     })
 }
 

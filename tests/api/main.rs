@@ -11,6 +11,7 @@ mod admin;
 mod anonymous;
 mod authorize;
 mod bad_input;
+mod browser;
 mod discovery;
 mod keys;
 mod login;

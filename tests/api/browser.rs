@@ -1,0 +1,305 @@
+//! authd's hosted pages in a real browser: headless Chromium driven over WebDriver
+//! (chromedriver) through fantoccini, against the real server. The authorization code flow
+//! must finish where it matters, in a browser that enforces the pages' CSP.
+//!
+//! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` these tests skip, except under
+//! `CI=true`, where a missing browser fails them (`.ci/run` installs both).
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::harness::{Backend, PASSWORD, TestApp, s, spawn_app};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A chromedriver of this test's own, stopped with it.
+struct Driver {
+    child: Child,
+    port: u16,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The browser, or `None` (a skip) when it is not installed outside CI.
+async fn browser(width: u32, height: u32) -> Option<(Client, Driver)> {
+    let installed =
+        std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
+    if !installed {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "Chromium and chromedriver are required under CI (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("skipped: no {CHROMIUM} / {CHROMEDRIVER}");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver {
+        child,
+        port,
+        _profile: profile,
+    };
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                format!("--user-data-dir={}", driver._profile.path().display()),
+                format!("--window-size={width},{height}"),
+            ],
+        }),
+    );
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    // Two TLS backends are linked (ring via reqwest, aws-lc-rs via lettre); name one.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // chromedriver takes a moment to listen.
+    for attempt in 0..50 {
+        match ClientBuilder::rustls()
+            .unwrap()
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return Some((client, driver)),
+            Err(e) if attempt == 49 => panic!("no WebDriver session: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    unreachable!()
+}
+
+/// A client's redirect target: answers every request with a small page, so the browser
+/// lands somewhere real.
+async fn callback_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let body = "<!doctype html><title>callback</title><p>back at the client</p>";
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{}/cb", addr.port())
+}
+
+/// Saves what the browser shows, for a person to look at (`target/tmp/screenshots/`).
+async fn screenshot(client: &Client, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.expect("a screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+async fn fill(client: &Client, name: &str, value: &str) {
+    let field = client
+        .find(Locator::Css(&format!("input[name=\"{name}\"]")))
+        .await
+        .unwrap_or_else(|e| panic!("field {name}: {e}"));
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn press(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("button {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Waits until the page shows `css` (a form post navigates after the click returns).
+async fn shows(client: &Client, css: &str) {
+    if let Err(e) = client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+    {
+        let page = client.source().await.unwrap_or_default();
+        panic!("{css} never showed ({e}): {page}");
+    }
+}
+
+/// Waits until the browser is at the client's callback, and returns that URL.
+async fn landed_at(client: &Client, callback: &str) -> url::Url {
+    for _ in 0..100 {
+        let url = client.current_url().await.unwrap();
+        if url.as_str().starts_with(callback) {
+            return url;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let url = client.current_url().await.unwrap();
+    let page = client.source().await.unwrap_or_default();
+    panic!("never reached the callback; at {url}: {page}");
+}
+
+fn param(url: &url::Url, key: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn authorize_url(app: &TestApp, client_id: &str, callback: &str) -> String {
+    let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", callback)
+        .append_pair("scope", "openid email")
+        .append_pair("state", "st-browser");
+    url.to_string()
+}
+
+/// Sign-in (a wrong password, then the right one), consent, Deny and Allow, on a desktop and
+/// a phone-sized window; the callback receives `access_denied`, then a code that redeems.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn third_party_code_flow_finishes_in_chromium() {
+    for (label, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
+        let Some((client, _driver)) = browser(width, height).await else {
+            return;
+        };
+        let app = spawn_app(Backend::Sqlite).await;
+        app.verified_user("browser@example.com").await;
+        let callback = callback_server().await;
+        let partner = app
+            .client(
+                "confidential",
+                &["authorization_code"],
+                &["openid", "email"],
+                &[callback.as_str()],
+            )
+            .await;
+        let url = authorize_url(&app, &partner.id, &callback).await;
+
+        client.goto(&url).await.unwrap();
+        screenshot(&client, &format!("sign-in-{label}")).await;
+        fill(&client, "username", "browser@example.com").await;
+        fill(&client, "password", "not-the-password-1").await;
+        press(&client, "button").await;
+        shows(&client, "p[role=\"alert\"]").await;
+        let page = client.source().await.unwrap();
+        assert!(page.contains("Invalid credentials"), "{page}");
+        screenshot(&client, &format!("sign-in-error-{label}")).await;
+        fill(&client, "username", "browser@example.com").await;
+        fill(&client, "password", PASSWORD).await;
+        press(&client, "button").await;
+
+        // Consent: Deny goes back to the client with access_denied.
+        shows(&client, "button[value=\"approve\"]").await;
+        screenshot(&client, &format!("consent-{label}")).await;
+        press(&client, "button[value=\"deny\"]").await;
+        let back = landed_at(&client, &callback).await;
+        assert_eq!(param(&back, "error").as_deref(), Some("access_denied"));
+        assert_eq!(param(&back, "state").as_deref(), Some("st-browser"));
+
+        // Again, signed in already: straight to consent, and Allow brings a code.
+        client.goto(&url).await.unwrap();
+        shows(&client, "button[value=\"approve\"]").await;
+        press(&client, "button[value=\"approve\"]").await;
+        let back = landed_at(&client, &callback).await;
+        let code = param(&back, "code").expect("a code");
+        assert_eq!(param(&back, "state").as_deref(), Some("st-browser"));
+        let tokens = app
+            .token(
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", &callback),
+                ],
+                Some((&partner.id, partner.secret.as_deref().unwrap())),
+            )
+            .await;
+        assert!(s(&tokens.expect(200)["id_token"]).contains('.'));
+
+        // A bad redirect URI: authd's own error page, and the browser stays at authd.
+        let bad = url.replace("%2Fcb", "%2Fevil");
+        client.goto(&bad).await.unwrap();
+        shows(&client, "h1").await;
+        let at = client.current_url().await.unwrap();
+        assert!(at.as_str().starts_with(&app.base), "{at}");
+        screenshot(&client, &format!("error-{label}")).await;
+        client.close().await.unwrap();
+    }
+}
+
+/// A first-party public client with PKCE: no consent page, the code arrives at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_party_pkce_flow_finishes_in_chromium() {
+    let Some((client, _driver)) = browser(1280, 800).await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    app.verified_user("spa@example.com").await;
+    let callback = callback_server().await;
+    let spa = app
+        .client_with(
+            "public",
+            &["authorization_code"],
+            &["openid", "email"],
+            &[callback.as_str()],
+            true,
+        )
+        .await;
+    let p = crate::authorize::pkce();
+    let url = format!(
+        "{}&code_challenge={}&code_challenge_method=S256",
+        authorize_url(&app, &spa.id, &callback).await,
+        p.challenge
+    );
+    client.goto(&url).await.unwrap();
+    fill(&client, "username", "spa@example.com").await;
+    fill(&client, "password", PASSWORD).await;
+    press(&client, "button").await;
+    let back = landed_at(&client, &callback).await;
+    let code = param(&back, "code").expect("a code");
+    app.token(
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &callback),
+            ("client_id", &spa.id),
+            ("code_verifier", &p.verifier),
+        ],
+        None,
+    )
+    .await
+    .expect(200);
+    client.close().await.unwrap();
+}
