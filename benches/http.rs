@@ -184,6 +184,31 @@ async fn main() {
     .await
     .print();
 
+    // No-enumeration: a known and an unknown address must take the same time to answer.
+    for (name, address) in [
+        ("POST forgot-password known", email.clone()),
+        (
+            "POST forgot-password unknown",
+            "nobody-here@example.com".to_owned(),
+        ),
+    ] {
+        let (c, b) = (client.clone(), base.clone());
+        load(name, 300, 1, move |_| {
+            let (c, b, a) = (c.clone(), b.clone(), address.clone());
+            async move {
+                c.post(format!("{b}/api/auth/forgot-password"))
+                    .json(&json!({ "email": a }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        })
+        .await
+        .print();
+    }
+
     let (c, b) = (client.clone(), base.clone());
     load("POST /api/auth/login", 200, 8, move |_| {
         let (c, b, e) = (c.clone(), b.clone(), email.clone());
