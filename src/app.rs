@@ -107,6 +107,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let key_reload = tokio::spawn(reload_keys(self.state.clone()));
+        let mail = tokio::spawn(deliver_mail(self.state.clone()));
         let limits = self.state.config.limits;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let metrics = self.metrics_listener.map(|listener| {
@@ -127,6 +128,7 @@ impl Application {
         }
         housekeeping.abort();
         key_reload.abort();
+        mail.abort();
         result
     }
 }
@@ -212,6 +214,35 @@ async fn refuse_busy(mut stream: tokio::net::TcpStream) {
         let _ = stream.shutdown().await;
     })
     .await;
+}
+
+/// How often the outbox is looked at without being woken (retries, and emails queued by other
+/// instances).
+const MAIL_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Sends queued email: at once when this instance queued some, else every second.
+async fn deliver_mail(state: AppState) {
+    loop {
+        tokio::select! {
+            () = state.mailer.woken() => {}
+            () = tokio::time::sleep(MAIL_POLL_INTERVAL) => {}
+        }
+        // Drain what is due before waiting again.
+        loop {
+            match state
+                .mailer
+                .deliver_due(&state.db, state.clock.now_naive())
+                .await
+            {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the outbox could not be read; retrying");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// How often the keys folder is re-read. Far below the activation delay, so every instance

@@ -100,8 +100,6 @@ pub enum AccountError {
     NotFound(&'static str),
     #[error("{0}")]
     NotAllowed(&'static str),
-    #[error("Could not send the email, please try again later")]
-    MailFailed(#[source] anyhow::Error),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -143,10 +141,6 @@ impl From<AccountError> for ApiError {
             AccountError::Invalid(field, message) => ApiError::field(field, message),
             AccountError::NotFound(what) => ApiError::NotFound(what),
             AccountError::NotAllowed(why) => ApiError::Forbidden(why),
-            AccountError::MailFailed(cause) => {
-                tracing::error!(error = ?cause, "sending email failed");
-                ApiError::Unavailable("Could not send the email, please try again later")
-            }
             AccountError::Unexpected(cause) => ApiError::Internal(cause),
         }
     }

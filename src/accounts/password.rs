@@ -41,8 +41,7 @@ pub async fn forgot_password(state: &AppState, email: &EmailAddress) -> Result<(
     Ok(())
 }
 
-/// Stores a fresh reset token for `user` (the only live one) and mails its link in the
-/// background.
+/// Stores a fresh reset token for `user` (the only live one) and queues its link.
 pub(super) async fn send_reset_link(state: &AppState, user: &UserRow) -> Result<(), AccountError> {
     let now = state.clock.now_naive();
     let (token, row) = super::one_time_token(
@@ -52,14 +51,9 @@ pub(super) async fn send_reset_link(state: &AppState, user: &UserRow) -> Result<
         Duration::hours(RESET_TTL_HOURS),
     );
     one_time_tokens::replace_one_time_token(&state.db, &row).await?;
-    let state = state.clone();
     let to = user.email.clone().unwrap_or_default();
-    tokio::spawn(async move {
-        let email = Email::reset_password(reset_link(&state, &token));
-        if let Err(e) = state.mailer.send(&to, email).await {
-            tracing::error!(error = ?e, "sending a password-reset email failed");
-        }
-    });
+    let email = Email::reset_password(reset_link(state, &token));
+    state.mailer.queue(&state.db, &to, &email, now).await?;
     Ok(())
 }
 

@@ -185,14 +185,11 @@ pub async fn update_profile(
             Duration::hours(VERIFICATION_TTL_HOURS),
         );
         one_time_tokens::replace_one_time_token(&state.db, &row).await?;
+        let confirm = Email::confirm_new_email(verification_link(state, &token));
         state
             .mailer
-            .send(
-                email.as_str(),
-                Email::confirm_new_email(verification_link(state, &token)),
-            )
-            .await
-            .map_err(AccountError::MailFailed)?;
+            .queue(&state.db, email.as_str(), &confirm, now)
+            .await?;
         if let Some(old) = user.email.clone() {
             let (cancel, mut row) = super::one_time_token(
                 PURPOSE_CANCEL_EMAIL_CHANGE,
@@ -206,12 +203,7 @@ pub async fn update_profile(
                 email.as_str(),
                 cancel_email_change_link(state, &cancel),
             );
-            let state = state.clone();
-            tokio::spawn(async move {
-                if let Err(e) = state.mailer.send(&old, notice).await {
-                    tracing::error!(error = ?e, "sending an email-change notice failed");
-                }
-            });
+            state.mailer.queue(&state.db, &old, &notice, now).await?;
         }
     }
     Ok(updated)

@@ -7,7 +7,7 @@ use super::profile::{confirm_email_change, verification_link};
 use super::sessions::{ClientMeta, open_session};
 use super::{AccountError, TokenResponse};
 use crate::domain::{EmailAddress, FullName, Password, PersonName, PhoneNumber, UserId, Username};
-use crate::mail::Email;
+use crate::mail::{Email, Mailer};
 use crate::state::AppState;
 use crate::storage::one_time_tokens::{self, PURPOSE_CHANGE_EMAIL, PURPOSE_VERIFY_EMAIL};
 use crate::storage::registrations::{self, VerifyOutcome};
@@ -101,24 +101,23 @@ pub async fn register(
         contested: false,
     };
     let (token, token_row) = verification_token(&row.id, now);
+    // The email is recorded in the same transaction as the registration: both or neither.
+    let mail = state.config.require_email_verification.then(|| {
+        let email = Email::verify_email(verification_link(state, &token));
+        Mailer::outbox_row(&row.email, &email, now)
+    });
     // Without email verification there is no link to prove the address, so nothing to contest.
     registrations::replace_pending_registration(
         &state.db,
         &row,
         &token_row,
         state.config.require_email_verification,
+        mail.as_ref(),
     )
     .await?;
 
-    if state.config.require_email_verification {
-        state
-            .mailer
-            .send(
-                &row.email,
-                Email::verify_email(verification_link(state, &token)),
-            )
-            .await
-            .map_err(AccountError::MailFailed)?;
+    if mail.is_some() {
+        state.mailer.wake();
         Ok(RegisterOutcome::Pending {
             registration_id: row.id,
             email: row.email,
@@ -209,14 +208,15 @@ pub async fn resend_verification(
         else {
             return Ok(());
         };
-        let (token, row) = verification_token(&reg.id, state.clock.now_naive());
+        let now = state.clock.now_naive();
+        let (token, row) = verification_token(&reg.id, now);
         one_time_tokens::replace_one_time_token(&state.db, &row).await?;
-        let link = verification_link(&state, &token);
+        let email = Email::verify_email(verification_link(&state, &token));
         state
             .mailer
-            .send(&reg.email, Email::verify_email(link))
-            .await
-            .map_err(AccountError::MailFailed)
+            .queue(&state.db, &reg.email, &email, now)
+            .await?;
+        Ok(())
     });
     Ok(())
 }

@@ -1,5 +1,10 @@
 //! Outgoing email: lettre's async SMTP transport when `AUTHD_SMTP_URL` is set, otherwise one
 //! `.eml` file per message in `AUTHD_MAIL_DIR` (the embedded default for development).
+//!
+//! Nothing is sent from a request: flows record the email in the outbox table (`queue`), and
+//! each instance's delivery worker (`deliver_due`) sends what is due, retrying with back-off
+//! while the relay is down or slow, so an outage or a restart loses no email and never holds a
+//! request.
 
 mod templates;
 
@@ -11,7 +16,10 @@ use lettre::message::Mailbox;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
+use chrono::NaiveDateTime;
+
 use crate::config::Config;
+use crate::storage::{Database, OutboxRow, StorageError, outbox};
 pub use templates::Email;
 
 enum Transport {
@@ -25,7 +33,16 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    /// Wakes this instance's delivery worker when an email is queued.
+    wake: tokio::sync::Notify,
 }
+
+/// How long a delivery attempt may take before it counts as failed.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a claimed email is reserved for the instance sending it.
+const CLAIM_LEASE: Duration = Duration::from_secs(60);
+/// Emails still unsent after this are dropped: every link they hold has expired.
+const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
@@ -44,7 +61,82 @@ impl Mailer {
         Ok(Self {
             transport,
             from: config.mail_from.clone(),
+            wake: tokio::sync::Notify::new(),
         })
+    }
+
+    /// The outbox row for an email to `to`, for a flow that writes it in its own transaction
+    /// (then calls `wake`).
+    pub fn outbox_row(to: &str, email: &Email, now: NaiveDateTime) -> OutboxRow {
+        OutboxRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            recipient: to.to_owned(),
+            message: serde_json::to_string(email).expect("an email serializes"),
+            created_at: now,
+            next_attempt_at: now,
+            attempts: 0,
+            claimed_until: None,
+            last_error: None,
+        }
+    }
+
+    /// Records an email for delivery and wakes the worker.
+    pub async fn queue(
+        &self,
+        db: &Database,
+        to: &str,
+        email: &Email,
+        now: NaiveDateTime,
+    ) -> Result<(), StorageError> {
+        outbox::enqueue(db, &Self::outbox_row(to, email, now)).await?;
+        self.wake();
+        Ok(())
+    }
+
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves when an email was queued on this instance.
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Sends what is due now; a failure is retried later, with back-off (1 s, 2 s, 4 s, ...,
+    /// at most 5 min). Returns how many were sent.
+    pub async fn deliver_due(
+        &self,
+        db: &Database,
+        now: NaiveDateTime,
+    ) -> Result<usize, StorageError> {
+        let lease = chrono::Duration::from_std(CLAIM_LEASE).expect("a short lease");
+        let mut sent = 0;
+        for row in outbox::claim_due(db, now, lease, 20).await? {
+            let email: Result<Email, _> = serde_json::from_str(&row.message);
+            let outcome = match email {
+                Ok(email) => tokio::time::timeout(SEND_TIMEOUT, self.send(&row.recipient, email))
+                    .await
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("the relay did not answer in time"))),
+                Err(e) => Err(anyhow::anyhow!("unreadable outbox message: {e}")),
+            };
+            match outcome {
+                Ok(()) => {
+                    outbox::delete(db, &row.id).await?;
+                    sent += 1;
+                }
+                Err(e) if now - row.created_at > GIVE_UP_AFTER => {
+                    tracing::error!(error = %format!("{e:#}"), attempts = row.attempts + 1, "giving up on an email");
+                    outbox::delete(db, &row.id).await?;
+                }
+                Err(e) => {
+                    let backoff = 1i64 << row.attempts.clamp(0, 8);
+                    let next = now + chrono::Duration::seconds(backoff.min(300));
+                    tracing::warn!(error = %format!("{e:#}"), attempts = row.attempts + 1, "sending an email failed; will retry");
+                    outbox::retry_later(db, &row.id, next, &format!("{e:#}")).await?;
+                }
+            }
+        }
+        Ok(sent)
     }
 
     pub fn describe(&self) -> String {
@@ -56,7 +148,7 @@ impl Mailer {
 
     /// Sends one email. In directory mode the link is also logged, so a developer without a
     /// mail client can follow it; an SMTP deployment never logs links.
-    pub async fn send(&self, to: &str, email: Email) -> anyhow::Result<()> {
+    async fn send(&self, to: &str, email: Email) -> anyhow::Result<()> {
         let to: Mailbox = to.parse().context("recipient address")?;
         let message: Message = email.build(self.from.clone(), to.clone())?;
         match &self.transport {

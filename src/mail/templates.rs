@@ -4,54 +4,58 @@ use lettre::Message;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Email {
-    pub subject: &'static str,
+    pub subject: String,
     pub intro: String,
     /// The button text and the link it follows; notices have none.
-    pub action: Option<(&'static str, String)>,
-    pub outro: &'static str,
+    pub action: Option<(String, String)>,
+    pub outro: String,
 }
 
 impl Email {
     pub fn verify_email(link: String) -> Self {
         Self {
-            subject: "Confirm your email address",
+            subject: "Confirm your email address".into(),
             intro: "Welcome! Please confirm your email address to finish creating your account."
                 .into(),
-            action: Some(("Confirm email address", link)),
-            outro: "The link is valid for 24 hours. If you did not sign up, ignore this email.",
+            action: Some(("Confirm email address".into(), link)),
+            outro: "The link is valid for 24 hours. If you did not sign up, ignore this email."
+                .into(),
         }
     }
 
     pub fn confirm_new_email(link: String) -> Self {
         Self {
-            subject: "Confirm your new email address",
+            subject: "Confirm your new email address".into(),
             intro: "Please confirm this address to make it the email address of your account."
                 .into(),
-            action: Some(("Confirm email address", link)),
-            outro: "The link is valid for 24 hours. Until then your old address keeps working.",
+            action: Some(("Confirm email address".into(), link)),
+            outro: "The link is valid for 24 hours. Until then your old address keeps working."
+                .into(),
         }
     }
 
     pub fn email_change_notice(new_email: &str, cancel_link: String) -> Self {
         Self {
-            subject: "Your email address is being changed",
+            subject: "Your email address is being changed".into(),
             intro: format!(
                 "Someone signed in to your account asked to change its email address to {new_email}. \
                  The change takes effect when the new address is confirmed."
             ),
-            action: Some(("This was not me: stop the change", cancel_link)),
+            action: Some(("This was not me: stop the change".into(), cancel_link)),
             outro: "Until the new address is confirmed, the link stops the change and signs every \
-                    device out; then choose a new password.",
+                    device out; then choose a new password."
+                .into(),
         }
     }
 
     pub fn reset_password(link: String) -> Self {
         Self {
-            subject: "Reset your password",
+            subject: "Reset your password".into(),
             intro: "Someone asked to reset the password of your account.".into(),
-            action: Some(("Choose a new password", link)),
-            outro: "The link is valid for 1 hour. If it was not you, ignore this email: your password stays as it is.",
+            action: Some(("Choose a new password".into(), link)),
+            outro: "The link is valid for 1 hour. If it was not you, ignore this email: your password stays as it is.".into(),
         }
     }
 
@@ -76,12 +80,12 @@ impl Email {
             "<!doctype html><html><body style=\"font-family:sans-serif\">\
              <p>{}</p>{html_action}<p style=\"color:#666\">{}</p></body></html>",
             html_escape(&self.intro),
-            html_escape(self.outro),
+            html_escape(&self.outro),
         );
         Ok(Message::builder()
             .from(from)
             .to(to)
-            .subject(self.subject)
+            .subject(self.subject.as_str())
             .multipart(
                 MultiPart::alternative()
                     .singlepart(

@@ -30,6 +30,7 @@ pub mod codes;
 mod error;
 pub mod maintenance;
 pub mod one_time_tokens;
+pub mod outbox;
 pub mod rate_limits;
 pub mod registrations;
 pub mod revocations;

@@ -5,8 +5,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
 use super::one_time_tokens::PURPOSE_VERIFY_EMAIL;
-use super::schema::{one_time_tokens, pending_registrations, users};
-use super::{Database, OneTimeTokenRow, PendingRegistrationRow, StorageError, UserRow, run};
+use super::schema::{one_time_tokens, outbox, pending_registrations, users};
+use super::{
+    Database, OneTimeTokenRow, OutboxRow, PendingRegistrationRow, StorageError, UserRow, run,
+};
 use crate::domain::{Role, Username};
 use crate::tokens::TokenHash;
 
@@ -32,6 +34,7 @@ pub async fn replace_pending_registration(
     row: &PendingRegistrationRow,
     token: &OneTimeTokenRow,
     contest: bool,
+    mail: Option<&OutboxRow>,
 ) -> Result<(), StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
@@ -59,6 +62,12 @@ pub async fn replace_pending_registration(
                 .values(token)
                 .execute(c)
                 .await?;
+            if let Some(mail) = mail {
+                diesel::insert_into(outbox::table)
+                    .values(mail)
+                    .execute(c)
+                    .await?;
+            }
             Ok::<_, StorageError>(())
         })
         .await)

@@ -135,3 +135,18 @@ pub struct AuthorizationCodeRow {
     /// The session its redemption opened.
     pub session_id: Option<String>,
 }
+
+/// An email waiting to be sent (see `storage::outbox`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct OutboxRow {
+    pub id: String,
+    pub recipient: String,
+    /// The message as JSON (`mail::Email`).
+    pub message: String,
+    pub created_at: NaiveDateTime,
+    pub next_attempt_at: NaiveDateTime,
+    pub attempts: i32,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+}

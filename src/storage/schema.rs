@@ -53,6 +53,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    outbox (id) {
+        id -> Text,
+        recipient -> Text,
+        message -> Text,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     pending_registrations (id) {
         id -> Text,
         email -> Text,
@@ -147,6 +160,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     browser_sessions,
     clients,
     one_time_tokens,
+    outbox,
     pending_registrations,
     rate_limits,
     refresh_tokens,

@@ -21,6 +21,7 @@ both_backends!(
     current_password_guesses_are_limited,
     odd_addresses_are_400_with_nothing_written,
     the_two_spellings_of_an_international_domain_are_one_account,
+    an_smtp_outage_loses_no_email_and_holds_no_request,
 );
 
 fn addr(app: &TestApp) -> String {
@@ -354,6 +355,46 @@ async fn the_two_spellings_of_an_international_domain_are_one_account(backend: B
     );
 }
 
+async fn an_smtp_outage_loses_no_email_and_holds_no_request(backend: Backend) {
+    // The relay's port, with nothing listening yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let relay = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app_with(backend, &[("AUTHD_SMTP_URL", &relay)]).await;
+    let started = Instant::now();
+    app.post(
+        "/api/auth/register",
+        serde_json::json!({"email": "patient@example.com", "password": crate::harness::PASSWORD}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/api/auth/forgot-password",
+        serde_json::json!({"email": "nobody@example.com"}),
+    )
+    .await
+    .expect(200);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "no request waits on the relay"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The relay comes back; past the back-off, the queued email goes out.
+    let sink = crate::smtp::SmtpSink::start_on(port).await;
+    app.advance(Duration::from_secs(600));
+    let mail = sink.wait_for("patient@example.com", 1).await;
+    app.post(
+        "/api/auth/verify-email",
+        serde_json::json!({"token": mail.token()}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(sink.all().len(), 1, "sent once");
+}
+
 /// The database, its WAL and the outbox's emails (live links) are readable by authd alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_files_are_private() {
@@ -369,12 +410,11 @@ async fn secret_files_are_private() {
     let dir = app.dir.path();
     assert_eq!(mode(&dir.join("authd.db")), 0o600);
     assert_eq!(mode(&dir.join("authd.db-wal")), 0o600);
-    let outbox = dir.join("outbox");
-    assert_eq!(mode(&outbox), 0o700);
-    let emails: Vec<_> = std::fs::read_dir(&outbox).unwrap().collect();
+    let emails = crate::harness::outbox_files(&app, 1).await;
+    assert_eq!(mode(&dir.join("outbox")), 0o700);
     assert_eq!(emails.len(), 1);
     for email in emails {
-        assert_eq!(mode(&email.unwrap().path()), 0o600);
+        assert_eq!(mode(&email), 0o600);
     }
 }
 

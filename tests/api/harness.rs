@@ -336,6 +336,22 @@ impl TestApp {
     }
 }
 
+/// The `.eml` files in the outbox folder (no SMTP URL), once `n` have been written (the
+/// delivery worker writes them shortly after the request).
+pub async fn outbox_files(app: &TestApp, n: usize) -> Vec<std::path::PathBuf> {
+    let outbox = app.dir.path().join("outbox");
+    for _ in 0..100 {
+        let files: Vec<_> = std::fs::read_dir(&outbox)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        if files.len() >= n {
+            return files;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("fewer than {n} emails in {} after 5 s", outbox.display());
+}
+
 pub fn s(v: &Value) -> &str {
     v.as_str()
         .unwrap_or_else(|| panic!("expected a string, got {v}"))

@@ -374,11 +374,7 @@ async fn emails_go_to_the_outbox_folder_without_smtp(backend: Backend) {
     )
     .await
     .expect(201);
-    let outbox = app.dir.path().join("outbox");
-    let files: Vec<_> = std::fs::read_dir(&outbox)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let files = crate::harness::outbox_files(&app, 1).await;
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].extension().unwrap(), "eml");
     let mail = crate::smtp::ReceivedMail {
