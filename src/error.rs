@@ -69,8 +69,21 @@ impl From<crate::storage::StorageError> for ApiError {
     }
 }
 
+/// What a client is told when the database cannot be reached.
+pub const UNAVAILABLE: &str = "The service is temporarily unavailable, please try again";
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self
+            && crate::storage::StorageError::is_unavailable(cause)
+        {
+            tracing::error!(error = %cause, "database unavailable");
+            let mut response = ApiError::Unavailable(UNAVAILABLE).into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return response;
+        }
         let status = self.status();
         let body = match &self {
             ApiError::Validation(errors) => {

@@ -147,6 +147,13 @@ fn authorize_error(e: AuthorizeError) -> Response {
     match e {
         AuthorizeError::Page(message) => error_page(StatusCode::BAD_REQUEST, &message),
         AuthorizeError::Redirect(url) => redirect(&url, vec![]),
+        AuthorizeError::Server(cause) if crate::storage::StorageError::is_unavailable(&cause) => {
+            tracing::error!(error = %cause, "database unavailable");
+            error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable; please try again in a moment",
+            )
+        }
         AuthorizeError::Server(cause) => {
             tracing::error!(error = ?cause, "authorization endpoint failed");
             error_page(

@@ -23,6 +23,19 @@ pub struct OAuthErrorResponse(pub OAuthError);
 impl IntoResponse for OAuthErrorResponse {
     fn into_response(self) -> Response {
         let error = self.0;
+        if let OAuthError::ServerError(cause) = &error
+            && crate::storage::StorageError::is_unavailable(cause)
+        {
+            tracing::error!(error = %cause, "database unavailable");
+            let body = json!({"error": "temporarily_unavailable", "error_description": crate::error::UNAVAILABLE});
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                no_store(),
+                [(header::RETRY_AFTER, "5")],
+                Json(body),
+            )
+                .into_response();
+        }
         let status = match &error {
             OAuthError::InvalidClient { .. } => StatusCode::UNAUTHORIZED,
             OAuthError::SlowDown { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -227,6 +240,7 @@ fn limited(result: Result<(), ApiError>) -> Result<(), OAuthError> {
         Err(ApiError::TooManyRequests { retry_after_secs }) => {
             Err(OAuthError::SlowDown { retry_after_secs })
         }
+        Err(ApiError::Internal(cause)) => Err(OAuthError::ServerError(cause)),
         Err(other) => Err(OAuthError::ServerError(other.into())),
     }
 }

@@ -45,6 +45,17 @@ impl OAuthError {
     }
 }
 
+/// A flow's unexpected failure, its cause kept whole (so an unreachable database still reads
+/// as one and answers 503).
+impl From<crate::accounts::AccountError> for OAuthError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        match e {
+            crate::accounts::AccountError::Unexpected(cause) => OAuthError::ServerError(cause),
+            other => OAuthError::ServerError(anyhow::Error::new(other)),
+        }
+    }
+}
+
 impl From<crate::storage::StorageError> for OAuthError {
     fn from(e: crate::storage::StorageError) -> Self {
         OAuthError::ServerError(e.into())

@@ -230,7 +230,7 @@ impl DbIssuer {
         };
         let issued = accounts::open_session_for(&self.state, &user, meta, session)
             .await
-            .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
+            .map_err(|e| record(&self.failure, OAuthError::from(e)))?;
         if let Some(code_hash) = private_value(&grant.extensions, EXT_CODE) {
             codes::attach_session(&self.state.db, &code_hash, &issued.session.id)
                 .await
@@ -325,7 +325,7 @@ impl Issuer for DbIssuer {
                 AccountError::AccountDisabled => {
                     OAuthError::InvalidGrant("Account disabled".into())
                 }
-                other => OAuthError::ServerError(other.into()),
+                other => OAuthError::from(other),
             };
             record(&self.failure, error);
         })?;

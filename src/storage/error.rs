@@ -9,8 +9,23 @@ pub enum StorageError {
     /// A unique constraint refused the write; the field is the column it guards.
     #[error("conflict on {0}")]
     Conflict(&'static str),
+    /// The database cannot be reached (down, restarting, pool exhausted): a 503, not a 500.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(anyhow::Error),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+impl StorageError {
+    /// Whether `error` comes from a database that cannot be reached, wherever it was wrapped.
+    pub fn is_unavailable(error: &anyhow::Error) -> bool {
+        error.chain().any(|e| {
+            matches!(
+                e.downcast_ref::<StorageError>(),
+                Some(StorageError::Unavailable(_))
+            )
+        })
+    }
 }
 
 impl From<DieselError> for StorageError {
@@ -30,6 +45,12 @@ impl From<DieselError> for StorageError {
                     .find(|f| text.contains(f))
                     .unwrap_or("id");
                 StorageError::Conflict(field)
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                StorageError::Unavailable(anyhow::anyhow!("{}", info.message()))
+            }
+            DieselError::BrokenTransactionManager => {
+                StorageError::Unavailable(anyhow::anyhow!("the connection broke mid-transaction"))
             }
             other => StorageError::Unexpected(other.into()),
         }

@@ -174,7 +174,7 @@ impl Database {
             Database::Postgres(pool) => pool.get().await.map(Conn::Postgres),
             Database::Sqlite(pool) => pool.get().await.map(Conn::Sqlite),
         };
-        conn.map_err(|e| StorageError::Unexpected(anyhow::anyhow!("database pool: {e}")))
+        conn.map_err(|e| StorageError::Unavailable(anyhow::anyhow!("database pool: {e}")))
     }
 
     pub fn backend_name(&self) -> &'static str {

@@ -395,6 +395,50 @@ async fn an_smtp_outage_loses_no_email_and_holds_no_request(backend: Backend) {
     assert_eq!(sink.all().len(), 1, "sent once");
 }
 
+/// A database that goes away answers 503 (and `Retry-After`) within a bound, never 500 and
+/// never a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_answers_503_quickly() {
+    let app = spawn_app_with(Backend::Postgres, &[]).await;
+    app.verified_user("outage@example.com").await;
+    let at =
+        crate::harness::s(&app.login("outage@example.com", None).await["access_token"]).to_owned();
+    app.drop_database().await;
+    let started = Instant::now();
+    let me = app.get("/api/users/me", Some(&at)).await;
+    assert_eq!(me.status, 503, "{:?}", me.json);
+    assert!(me.header("retry-after").is_some());
+    let login = app
+        .post(
+            "/api/auth/login",
+            serde_json::json!({"email": "outage@example.com", "password": crate::harness::PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.status, 503, "{:?}", login.json);
+    let token = app
+        .token(
+            &[
+                ("grant_type", "password"),
+                ("client_id", "authd-web"),
+                ("username", "outage@example.com"),
+                ("password", crate::harness::PASSWORD),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(token.status, 503, "{:?}", token.json);
+    assert_eq!(
+        crate::harness::s(&token.json["error"]),
+        "temporarily_unavailable"
+    );
+    app.get("/readyz", None).await.expect(503);
+    assert!(
+        started.elapsed() < Duration::from_secs(45),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 /// The database, its WAL and the outbox's emails (live links) are readable by authd alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_files_are_private() {

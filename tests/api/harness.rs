@@ -290,6 +290,20 @@ impl TestApp {
         Reply::read(req.send().await.expect("request sent")).await
     }
 
+    /// Takes the app's PostgreSQL database away under it, as an outage would (its
+    /// connections are ended and it no longer exists). PostgreSQL backend only.
+    pub async fn drop_database(&self) {
+        let pg = self._pg.as_ref().expect("a PostgreSQL-backed app");
+        let mut conn = AsyncPgConnection::establish(&pg.admin_url).await.unwrap();
+        diesel::sql_query(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            pg.name
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+
     pub fn advance(&self, by: std::time::Duration) {
         self.clock.advance(by);
     }

@@ -43,7 +43,7 @@ pub async fn grant(
         }
         AccountError::EmailNotVerified => OAuthError::InvalidGrant("Email not verified".into()),
         AccountError::AccountDisabled => OAuthError::InvalidGrant("Account disabled".into()),
-        other => OAuthError::ServerError(other.into()),
+        other => OAuthError::from(other),
     })?;
     respond(state, client, issued, None, None)
 }
