@@ -46,6 +46,19 @@ pub struct Config {
     pub limits: ServerLimits,
     /// Where `/metrics` is served; `None`: nowhere.
     pub metrics_bind: Option<SocketAddr>,
+    pub brand: Brand,
+}
+
+/// How authd's pages and emails present the product.
+#[derive(Clone, Debug)]
+pub struct Brand {
+    pub name: String,
+    /// An `https` (or, for local development, `http`) URL of a logo image.
+    pub logo_url: Option<String>,
+    /// The accent colour, `#rrggbb`, used for buttons and links (white text on it).
+    pub color: String,
+    /// Where people get help.
+    pub support_url: Option<String>,
 }
 
 /// What one client may hold of the server (see the README's table of settings).
@@ -237,6 +250,23 @@ impl Config {
                     shutdown_timeout: src.parse("AUTHD_SHUTDOWN_TIMEOUT", "10s", duration)?,
                 },
                 metrics_bind: src.optional("AUTHD_METRICS_BIND", |s| Ok(s.parse()?))?,
+                brand: Brand {
+                    name: src.parse("AUTHD_BRAND_NAME", "authd", |s| {
+                        if s.chars().count() > 60 || s.chars().any(char::is_control) {
+                            bail!("at most 60 printable characters");
+                        }
+                        Ok(s.to_owned())
+                    })?,
+                    logo_url: src.optional("AUTHD_BRAND_LOGO_URL", base_url)?,
+                    color: src.parse("AUTHD_BRAND_COLOR", "#3730a3", |s| {
+                        let hex = s.strip_prefix('#').unwrap_or_default();
+                        if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                            bail!("expected a colour like #3730a3");
+                        }
+                        Ok(format!("#{}", hex.to_ascii_lowercase()))
+                    })?,
+                    support_url: src.optional("AUTHD_SUPPORT_URL", base_url)?,
+                },
             };
         for (key, d) in [
             ("AUTHD_ACCESS_TOKEN_TTL", config.access_token_ttl),
@@ -309,6 +339,8 @@ mod tests {
             ("AUTHD_MAX_CONNECTIONS", "0"),
             ("AUTHD_METRICS_BIND", "localhost"),
             ("AUTHD_HEADER_READ_TIMEOUT", "0s"),
+            ("AUTHD_BRAND_COLOR", "red"),
+            ("AUTHD_BRAND_LOGO_URL", "logo.png"),
         ] {
             let err = format!("{:#}", Config::from_pairs([(k, v)]).unwrap_err());
             assert!(err.contains(k), "{err}");

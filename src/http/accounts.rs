@@ -70,7 +70,7 @@ pub async fn register(
 
 const VERIFIED: &str = "Email verified successfully. You can now log in.";
 
-fn query_token(query: Option<String>) -> Option<String> {
+pub(super) fn query_token(query: Option<String>) -> Option<String> {
     url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned())
@@ -103,13 +103,15 @@ pub async fn verify_link(
 ) -> Result<Response, ApiError> {
     let token = query_token(query).ok_or_else(|| ApiError::field("token", "Token is required"))?;
     let verified = accounts::verify_email(&state, &token).await?;
-    if let Some(front) = state
-        .config
-        .frontend_url
-        .as_deref()
-        .filter(|_| wants_html(&headers) && !verified.password_required)
-    {
-        return Ok(Redirect::to(&format!("{front}/login?verified=1")).into_response());
+    if wants_html(&headers) {
+        return Ok(
+            match (&state.config.frontend_url, verified.password_required) {
+                (Some(front), false) => {
+                    Redirect::to(&format!("{front}/login?verified=1")).into_response()
+                }
+                _ => super::account_pages::verified_page(&state, &headers, &verified),
+            },
+        );
     }
     Ok(verified_json(&verified).into_response())
 }
@@ -126,49 +128,45 @@ pub async fn verify_post(
 const EMAIL_CHANGE_STOPPED: &str = "The email change was stopped and every device was signed \
     out. If you did not ask for it, choose a new password now with \"Forgot password\".";
 
-/// `GET /api/auth/cancel-email-change?token=T`: the link in the notice to the old address. It
-/// only asks: mail scanners open links, and must not stop a change the owner wanted.
-pub async fn cancel_email_change_page(RawQuery(query): RawQuery) -> Response {
-    let token = query_token(query).unwrap_or_default();
-    let page = format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Stop the email change</title></head>
-<body style="font-family:sans-serif;max-width:24rem;margin:3rem auto">
-<h1>Stop the email change?</h1>
-<p>Your account's email address is about to change. If you did not ask for this, stop it: every
-device will be signed out.</p>
-<form method="post" action="cancel-email-change"><input type="hidden" name="token" value="{}">
-<p><button>Stop the change</button></p></form></body></html>"#,
-        html_attr(&token)
-    );
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-            ),
-        ],
-        page,
-    )
-        .into_response()
-}
-
-fn html_attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 /// `POST /api/auth/cancel-email-change` with `{"token"}`.
 pub async fn cancel_email_change(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Payload(body): Payload<TokenRequest>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    accounts::cancel_email_change(&state, body.token()?).await?;
-    Ok(Json(json!({"message": EMAIL_CHANGE_STOPPED})))
+) -> Result<Response, ApiError> {
+    let outcome = accounts::cancel_email_change(&state, body.token()?).await;
+    if wants_html(&headers) {
+        // The form on the page behind the link: answer with a page too.
+        return Ok(match outcome {
+            Ok(_) => super::pages::message(
+                &state,
+                &headers,
+                StatusCode::OK,
+                "Email change stopped",
+                &[EMAIL_CHANGE_STOPPED],
+                Some(super::pages::Link {
+                    href: "/account/forgot-password".into(),
+                    text: "Choose a new password",
+                }),
+            ),
+            Err(_) => super::pages::message(
+                &state,
+                &headers,
+                StatusCode::BAD_REQUEST,
+                "This link no longer works",
+                &[
+                    "The change was already confirmed or stopped, or the link has expired.",
+                    "If you did not ask for the change, choose a new password now.",
+                ],
+                Some(super::pages::Link {
+                    href: "/account/forgot-password".into(),
+                    text: "Choose a new password",
+                }),
+            ),
+        });
+    }
+    outcome?;
+    Ok(Json(json!({"message": EMAIL_CHANGE_STOPPED})).into_response())
 }
 
 pub async fn resend_verification(
@@ -274,45 +272,6 @@ pub async fn reset_password(
     let input = ResetPasswordInput::try_from(body)?;
     accounts::reset_password(&state, &input.token, &input.new_password).await?;
     Ok(Json(json!({"message": "Password reset successful"})))
-}
-
-/// `GET /api/auth/reset-password?token=`: the page the reset email links to when no frontend
-/// is configured. It posts the new password to the JSON route above.
-pub async fn reset_password_page(RawQuery(query): RawQuery) -> Response {
-    let token = query_token(query).unwrap_or_default();
-    let token = serde_json::to_string(&token)
-        .unwrap_or_else(|_| "\"\"".into())
-        .replace('<', "\\u003c");
-    let page = format!(
-        r#"<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Choose a new password</title></head>
-<body style="font-family:sans-serif;max-width:24rem;margin:3rem auto">
-<h1>Choose a new password</h1>
-<form id="f"><p><label>New password<br><input type="password" name="new_password" minlength="8" maxlength="128" required autocomplete="new-password"></label></p>
-<p><label>Repeat it<br><input type="password" name="confirm_password" required autocomplete="new-password"></label></p>
-<p><button>Save</button></p></form><p id="m" role="status"></p>
-<script>
-const token = {token};
-document.getElementById("f").addEventListener("submit", async (e) => {{
-  e.preventDefault();
-  const data = Object.fromEntries(new FormData(e.target));
-  const r = await fetch("reset-password", {{method: "POST", headers: {{"content-type": "application/json"}},
-    body: JSON.stringify({{token, ...data}})}});
-  const body = await r.json();
-  document.getElementById("m").textContent = body.errors ? Object.values(body.errors).join(" ") : body.message;
-  if (r.ok) e.target.remove();
-}});
-</script></body></html>"#
-    );
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; script-src 'unsafe-inline'; connect-src 'self'; style-src 'unsafe-inline'"),
-            (header::REFERRER_POLICY, "no-referrer"),
-        ],
-        page,
-    )
-        .into_response()
 }
 
 pub async fn create_anonymous(

@@ -2,15 +2,13 @@
 //! code flow. The request itself is validated by oxide-auth (see `oauth::oxide_adapter`);
 //! this file holds the browser side: pages, cookies, CSRF.
 
-use std::fmt::Write as _;
-
 use axum::extract::{RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq as _;
 
 use super::extract::read_body;
-use super::limits;
+use super::{limits, pages};
 use crate::accounts::{self, AccountError, ClientMeta, LoginIdentifier};
 use crate::oauth::{AuthorizeError, AuthorizeParams, PendingAuthorization, start_authorization};
 use crate::state::AppState;
@@ -54,77 +52,43 @@ fn set_cookie(
     HeaderValue::from_str(&text).expect("cookie values are base64url")
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// Where a form of authd's may lead besides authd: the client's validated redirect URI.
+/// Browsers apply `form-action` to the redirects that follow a form post too, so without the
+/// client's origin the 303 back to it is blocked.
+fn form_target(redirect_uri: &str) -> Option<String> {
+    let u = url::Url::parse(redirect_uri).ok()?;
+    let target = match u.origin() {
+        origin @ url::Origin::Tuple(..) => origin.ascii_serialization(),
+        // A native app's private scheme (`com.example.app:/cb`).
+        url::Origin::Opaque(_) => format!("{}:", u.scheme()),
+    };
+    (target.chars().all(|c| c.is_ascii_graphic()) && !target.contains([';', ','])).then_some(target)
 }
 
-/// Where a form of authd's may lead: authd itself and, for the sign-in and consent forms,
-/// the client's validated redirect URI. Browsers apply `form-action` to the redirects that
-/// follow a form post too, so without the client's origin the 303 back to it is blocked.
-fn form_action(redirect_uri: Option<&str>) -> String {
-    let target = redirect_uri
-        .and_then(|u| url::Url::parse(u).ok())
-        .map(|u| match u.origin() {
-            url::Origin::Tuple(..) => u.origin().ascii_serialization(),
-            // A native app's private scheme (`com.example.app:/cb`).
-            url::Origin::Opaque(_) => format!("{}:", u.scheme()),
-        })
-        .filter(|t| t.chars().all(|c| c.is_ascii_graphic()) && !t.contains([';', ',']));
-    match target {
-        Some(t) => format!("'self' {t}"),
-        None => "'self'".to_owned(),
-    }
-}
-
-/// A page of authd's, with headers that keep it out of frames and caches.
-fn page(
-    status: StatusCode,
-    title: &str,
-    body: &str,
-    cookies: Vec<HeaderValue>,
-    redirect_uri: Option<&str>,
-) -> Response {
-    let html = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{t}</title></head><body style=\"font-family:sans-serif;max-width:24rem;margin:3rem auto\">\
-         <h1 style=\"font-size:1.4rem\">{t}</h1>{body}</body></html>",
-        t = escape(title)
-    );
-    let mut response = (status, html).into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    let csp = format!(
-        "default-src 'none'; style-src 'unsafe-inline'; form-action {}; frame-ancestors 'none'",
-        form_action(redirect_uri)
-    );
-    if let Ok(csp) = HeaderValue::from_str(&csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+/// Adds cookies to a page.
+fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
     for c in cookies {
-        h.append(header::SET_COOKIE, c);
+        response.headers_mut().append(header::SET_COOKIE, c);
     }
     response
 }
 
-fn error_page(status: StatusCode, message: &str) -> Response {
-    page(
+fn error_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    message: &str,
+) -> Response {
+    pages::message(
+        state,
+        headers,
         status,
-        "This sign-in request cannot go on",
-        &format!("<p>{}</p>", escape(message)),
-        vec![],
+        "This sign-in cannot go on",
+        &[
+            message,
+            "Go back to the application you came from and start again. If it keeps happening, \
+             tell its support the request id below.",
+        ],
         None,
     )
 }
@@ -137,28 +101,31 @@ fn redirect(location: &str, cookies: Vec<HeaderValue>) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    for c in cookies {
-        response.headers_mut().append(header::SET_COOKIE, c);
-    }
-    response
+    with_cookies(response, cookies)
 }
 
-fn authorize_error(e: AuthorizeError) -> Response {
+fn authorize_error(state: &AppState, headers: &HeaderMap, e: AuthorizeError) -> Response {
     match e {
-        AuthorizeError::Page(message) => error_page(StatusCode::BAD_REQUEST, &message),
+        AuthorizeError::Page(message) => {
+            error_page(state, headers, StatusCode::BAD_REQUEST, &message)
+        }
         AuthorizeError::Redirect(url) => redirect(&url, vec![]),
         AuthorizeError::Server(cause) if crate::storage::StorageError::is_unavailable(&cause) => {
             tracing::error!(error = %cause, "database unavailable");
             error_page(
+                state,
+                headers,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable; please try again in a moment",
+                "The service is briefly unavailable. Please try again in a moment.",
             )
         }
         AuthorizeError::Server(cause) => {
             tracing::error!(error = ?cause, "authorization endpoint failed");
             error_page(
+                state,
+                headers,
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong; please try again",
+                "Something went wrong on our side.",
             )
         }
     }
@@ -176,16 +143,12 @@ fn csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) 
     }
 }
 
-fn hidden_fields(params: &AuthorizeParams, csrf: &str) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<input type=\"hidden\" name=\"{REQUEST_FIELD}\" value=\"{}\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        escape(&params.to_query()),
-        escape(csrf)
-    );
-    out
+/// What went wrong on the sign-in page, and what was typed (kept, so nobody types it again).
+struct SignInError<'a> {
+    message: &'a str,
+    identifier: &'a str,
+    /// The account exists but its email is not verified: offer to resend the link.
+    unverified: bool,
 }
 
 fn login_page(
@@ -193,33 +156,46 @@ fn login_page(
     headers: &HeaderMap,
     params: &AuthorizeParams,
     pending: &PendingAuthorization,
-    error: Option<&str>,
+    error: Option<SignInError<'_>>,
 ) -> Response {
     let (token, set) = csrf(state, headers);
-    let error = error
-        .map(|e| format!("<p role=\"alert\" style=\"color:#b00\">{}</p>", escape(e)))
-        .unwrap_or_default();
-    let body = format!(
-        "<p>Sign in to continue to <strong>{client}</strong>.</p>{error}\
-         <form method=\"post\" action=\"authorize\">{hidden}<input type=\"hidden\" name=\"action\" value=\"login\">\
-         <p><label>Email, phone or username<br><input name=\"username\" autocomplete=\"username\" required></label></p>\
-         <p><label>Password<br><input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label></p>\
-         <p><button>Sign in</button></p></form>",
-        client = escape(&pending.client.name),
-        hidden = hidden_fields(params, &token),
-    );
-    let status = if error.is_empty() {
+    let status = if error.is_none() {
         StatusCode::OK
     } else {
         StatusCode::UNAUTHORIZED
     };
-    page(
-        status,
-        "Sign in",
-        &body,
-        set.into_iter().collect(),
-        Some(&pending.redirect_uri),
-    )
+    let page = pages::render(
+        state,
+        headers,
+        pages::Page {
+            template: "sign_in.html",
+            title: "Sign in",
+            status,
+            data: minijinja::context! {
+                client_name => pending.client.name,
+                oauth_request => params.to_query(),
+                csrf => token,
+                error => error.as_ref().map(|e| e.message),
+                identifier => error.as_ref().map(|e| e.identifier).unwrap_or_default(),
+                resend => error.as_ref().is_some_and(|e| e.unverified),
+            },
+        },
+        form_target(&pending.redirect_uri).as_deref(),
+    );
+    with_cookies(page, set.into_iter().collect())
+}
+
+/// What each scope lets a client do, in plain words.
+fn describe_scope(scope: &str) -> String {
+    match scope {
+        "openid" => "Know who you are when you sign in".into(),
+        "profile" => "See your name and username".into(),
+        "email" => "See your email address".into(),
+        "phone" => "See your phone number".into(),
+        "address" => "See your postal address".into(),
+        "offline_access" => "Stay signed in when you are not using it".into(),
+        other => format!("Use your account for \u{201c}{other}\u{201d}"),
+    }
 }
 
 fn consent_page(
@@ -232,31 +208,39 @@ fn consent_page(
 ) -> Response {
     let (token, set) = csrf(state, headers);
     cookies.extend(set);
-    let scopes: String = pending
+    let scopes: Vec<String> = pending
         .scope
         .split_whitespace()
-        .map(|s| format!("<li>{}</li>", escape(s)))
+        .map(describe_scope)
         .collect();
     let who = user
         .email
         .as_deref()
         .or(user.username.as_deref())
         .unwrap_or("your account");
-    let body = format!(
-        "<p><strong>{client}</strong> asks to use {who} with:</p><ul>{scopes}</ul>\
-         <form method=\"post\" action=\"authorize\">{hidden}\
-         <button name=\"action\" value=\"approve\">Allow</button> <button name=\"action\" value=\"deny\">Deny</button></form>",
-        client = escape(&pending.client.name),
-        who = escape(who),
-        hidden = hidden_fields(params, &token),
+    let redirect_host = url::Url::parse(&pending.redirect_uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| pending.redirect_uri.clone());
+    let page = pages::render(
+        state,
+        headers,
+        pages::Page {
+            template: "consent.html",
+            title: "Allow access?",
+            status: StatusCode::OK,
+            data: minijinja::context! {
+                client_name => pending.client.name,
+                who => who,
+                scopes => scopes,
+                redirect_host => redirect_host,
+                oauth_request => params.to_query(),
+                csrf => token,
+            },
+        },
+        form_target(&pending.redirect_uri).as_deref(),
     );
-    page(
-        StatusCode::OK,
-        "Allow access?",
-        &body,
-        cookies,
-        Some(&pending.redirect_uri),
-    )
+    with_cookies(page, cookies)
 }
 
 async fn signed_in(
@@ -269,7 +253,7 @@ async fn signed_in(
     };
     codes::find_browser_session(&state.db, &token.hash(), state.clock.now_naive())
         .await
-        .map_err(|e| authorize_error(AuthorizeError::Server(e.into())))
+        .map_err(|e| authorize_error(state, headers, AuthorizeError::Server(e.into())))
 }
 
 /// Approves at once for a first-party client, else asks.
@@ -285,7 +269,7 @@ async fn continue_as(
     if pending.client.first_party {
         match pending.approve(&user.id, auth_time).await {
             Ok(url) => redirect(&url, cookies),
-            Err(e) => authorize_error(e),
+            Err(e) => authorize_error(state, headers, e),
         }
     } else {
         consent_page(state, headers, params, &pending, user, cookies)
@@ -304,11 +288,11 @@ pub async fn authorize_get(
 async fn authorize_request(state: &AppState, headers: &HeaderMap, raw: &[u8]) -> Response {
     let params = match AuthorizeParams::parse(&String::from_utf8_lossy(raw)) {
         Ok(p) => p,
-        Err(e) => return authorize_error(e),
+        Err(e) => return authorize_error(state, headers, e),
     };
     let pending = match start_authorization(state, &params).await {
         Ok(p) => p,
-        Err(e) => return authorize_error(e),
+        Err(e) => return authorize_error(state, headers, e),
     };
     match signed_in(state, headers).await {
         Err(response) => response,
@@ -328,7 +312,14 @@ pub async fn authorize_post(
     let headers = parts.headers;
     let body = match read_body(body).await {
         Ok(body) => body,
-        Err(e) => return error_page(e.status(), "The form is too large or came too slowly"),
+        Err(e) => {
+            return error_page(
+                &state,
+                &headers,
+                e.status(),
+                "The form is too large or came too slowly",
+            );
+        }
     };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     // A field sent twice is either a broken form or an attempt to slip a second value past
@@ -338,7 +329,12 @@ pub async fn authorize_post(
         .enumerate()
         .any(|(i, (k, _))| form[..i].iter().any(|(seen, _)| seen == k))
     {
-        return error_page(StatusCode::BAD_REQUEST, "The form holds a field twice");
+        return error_page(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            "The form holds a field twice",
+        );
     }
     let field = |name: &str| {
         form.iter()
@@ -357,35 +353,52 @@ pub async fn authorize_post(
     };
     if !csrf_ok {
         return error_page(
+            &state,
+            &headers,
             StatusCode::FORBIDDEN,
             "This form has expired. Go back to the application and try again.",
         );
     }
     // The client's request is checked again from scratch, as on the first visit.
     let Some(request) = field(REQUEST_FIELD) else {
-        return error_page(StatusCode::BAD_REQUEST, "The form is incomplete");
+        return error_page(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            "The form is incomplete",
+        );
     };
     let params = match AuthorizeParams::parse(request) {
         Ok(p) => p,
-        Err(e) => return authorize_error(e),
+        Err(e) => return authorize_error(&state, &headers, e),
     };
     let pending = match start_authorization(&state, &params).await {
         Ok(p) => p,
-        Err(e) => return authorize_error(e),
+        Err(e) => return authorize_error(&state, &headers, e),
     };
     match field("action") {
         Some("login") => {
-            if limits::per_client(&state, "login", &meta).await.is_err() {
-                return login_page(
+            let username = field("username").unwrap_or_default();
+            let password = field("password").unwrap_or_default();
+            let failed = |message: &str, unverified: bool| {
+                login_page(
                     &state,
                     &headers,
                     &params,
                     &pending,
-                    Some("Too many attempts; please wait a minute"),
+                    Some(SignInError {
+                        message,
+                        identifier: username,
+                        unverified,
+                    }),
+                )
+            };
+            if limits::per_client(&state, "login", &meta).await.is_err() {
+                return failed(
+                    "Too many attempts. Please wait a minute and try again.",
+                    false,
                 );
             }
-            let username = field("username").unwrap_or_default();
-            let password = field("password").unwrap_or_default();
             let user = match accounts::verify_credentials(
                 &state,
                 LoginIdentifier::parse(username),
@@ -396,11 +409,21 @@ pub async fn authorize_post(
             {
                 Ok(user) => user,
                 Err(AccountError::Unexpected(cause)) => {
-                    return authorize_error(AuthorizeError::Server(cause));
+                    return authorize_error(&state, &headers, AuthorizeError::Server(cause));
                 }
-                Err(e) => {
-                    return login_page(&state, &headers, &params, &pending, Some(&e.to_string()));
+                Err(AccountError::InvalidCredentials) => {
+                    return failed(
+                        "That email, phone or username and password do not match an account.",
+                        false,
+                    );
                 }
+                Err(AccountError::EmailNotVerified) => {
+                    return failed(
+                        "Please confirm your email address first: follow the link we sent you.",
+                        username.contains('@'),
+                    );
+                }
+                Err(e) => return failed(&e.to_string(), false),
             };
             let now = state.clock.now_naive();
             let token = OpaqueToken::generate();
@@ -411,7 +434,7 @@ pub async fn authorize_post(
                 codes::insert_browser_session(&state.db, &token.hash(), &user.id, now, expires)
                     .await
             {
-                return authorize_error(AuthorizeError::Server(e.into()));
+                return authorize_error(&state, &headers, AuthorizeError::Server(e.into()));
             }
             let session_cookie = set_cookie(
                 &state,
@@ -438,17 +461,21 @@ pub async fn authorize_post(
                     &headers,
                     &params,
                     &pending,
-                    Some("Please sign in again"),
+                    Some(SignInError {
+                        message: "Your sign-in has ended. Please sign in again.",
+                        identifier: "",
+                        unverified: false,
+                    }),
                 );
             };
             if action == "deny" {
-                return authorize_error(pending.deny());
+                return authorize_error(&state, &headers, pending.deny());
             }
             match pending.approve(&user.id, auth_time).await {
                 Ok(url) => redirect(&url, vec![]),
-                Err(e) => authorize_error(e),
+                Err(e) => authorize_error(&state, &headers, e),
             }
         }
-        _ => error_page(StatusCode::BAD_REQUEST, "Unknown action"),
+        _ => error_page(&state, &headers, StatusCode::BAD_REQUEST, "Unknown action"),
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP edge: router, extractors, middleware, handlers. Handlers parse, call a flow,
 //! and render; they hold no queries and no rules of their own.
 
+mod account_pages;
 mod accounts;
 mod authorize;
 pub mod extract;
@@ -8,6 +9,7 @@ mod limits;
 pub mod metrics;
 mod oauth;
 pub mod openapi;
+pub mod pages;
 pub mod requests;
 mod router;
 mod users;

@@ -15,7 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use super::{accounts, authorize, metrics, oauth, openapi, users, wellknown};
+use super::{account_pages, accounts, authorize, metrics, oauth, openapi, pages, users, wellknown};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -37,7 +37,7 @@ fn auth_routes() -> Router<AppState> {
         .route("/resend-verification", post(accounts::resend_verification))
         .route(
             "/cancel-email-change",
-            get(accounts::cancel_email_change_page).post(accounts::cancel_email_change),
+            get(account_pages::cancel_email_change_page).post(accounts::cancel_email_change),
         )
         .route("/login", post(accounts::login))
         .route("/refresh", post(accounts::refresh))
@@ -47,7 +47,7 @@ fn auth_routes() -> Router<AppState> {
         .route("/forgot", post(accounts::forgot_password))
         .route(
             "/reset-password",
-            get(accounts::reset_password_page).post(accounts::reset_password),
+            get(account_pages::reset_password_page).post(accounts::reset_password),
         )
         .route("/reset", post(accounts::reset_password))
         .route("/anonymous", post(accounts::create_anonymous))
@@ -110,6 +110,19 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(wellknown::jwks))
         .route("/healthz", get(wellknown::healthz))
+        .route("/assets/authd.css", get(pages::stylesheet))
+        .route(
+            "/account/forgot-password",
+            get(account_pages::forgot_password_page).post(account_pages::forgot_password_form),
+        )
+        .route(
+            "/account/reset-password",
+            post(account_pages::reset_password_form),
+        )
+        .route(
+            "/account/resend-verification",
+            post(account_pages::resend_verification_form),
+        )
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/docs", get(openapi::docs))
         .route("/readyz", get(wellknown::readyz))

@@ -935,7 +935,7 @@ impl AuthorizeParams {
     pub fn parse(query: &str) -> Result<Self, AuthorizeError> {
         Params::parse(query.as_bytes()).map(Self).map_err(|e| {
             AuthorizeError::Page(format!(
-                "The authorization request is malformed: {}",
+                "The sign-in link is damaged ({}).",
                 e.description()
             ))
         })
@@ -992,9 +992,11 @@ fn redirect_of(error: authz::Error) -> AuthorizeError {
         authz::Error::Redirect(url) => {
             AuthorizeError::Redirect(Into::<url::Url>::into(url).to_string())
         }
-        authz::Error::Ignore => {
-            AuthorizeError::Page("The client or its redirect URI is not registered".into())
-        }
+        authz::Error::Ignore => AuthorizeError::Page(
+            "The application's sign-in link is not set up correctly: the address it asks \
+                 to return to is not registered."
+                .into(),
+        ),
         authz::Error::PrimitiveError => {
             AuthorizeError::Server(anyhow::anyhow!("authorization primitive failed"))
         }
@@ -1008,13 +1010,17 @@ pub async fn start_authorization(
     params: &AuthorizeParams,
 ) -> Result<PendingAuthorization, AuthorizeError> {
     let mut endpoint = Endpoint::new(state, IssueFor::Client);
-    let client_id = params
-        .get("client_id")
-        .ok_or_else(|| AuthorizeError::Page("client_id is missing".into()))?;
+    let client_id = params.get("client_id").ok_or_else(|| {
+        AuthorizeError::Page(
+            "The sign-in link does not say which application it is for (no client_id).".into(),
+        )
+    })?;
     let client = match endpoint.registrar.client(client_id).await {
         Ok(client) => client,
         Err(RegistrarError::Unspecified) => {
-            return Err(AuthorizeError::Page("Unknown client".into()));
+            return Err(AuthorizeError::Page(
+                "The sign-in link names an application that is not registered here.".into(),
+            ));
         }
         Err(RegistrarError::PrimitiveError) => {
             return Err(AuthorizeError::Server(anyhow::anyhow!(
@@ -1024,7 +1030,7 @@ pub async fn start_authorization(
     };
     if !client.allows(GrantType::AuthorizationCode) {
         return Err(AuthorizeError::Page(
-            "This client may not use the authorization code flow".into(),
+            "This application is not allowed to sign people in through this page.".into(),
         ));
     }
     endpoint.record_pkce.require_pkce = client.client_type == ClientType::Public;

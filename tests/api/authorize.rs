@@ -75,6 +75,8 @@ pub fn form_fields(html: &str) -> Vec<(String, String)> {
                     .replace("&lt;", "<")
                     .replace("&gt;", ">")
                     .replace("&#39;", "'")
+                    .replace("&#x27;", "'")
+                    .replace("&#x2f;", "/")
                     .replace("&amp;", "&")
             };
             Some((unescape(name), unescape(value)))

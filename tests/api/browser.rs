@@ -61,20 +61,24 @@ async fn browser(width: u32, height: u32) -> Option<(Client, Driver)> {
         port,
         _profile: profile,
     };
+    let mut options = json!({
+        "binary": CHROMIUM,
+        "args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+            format!("--user-data-dir={}", driver._profile.path().display()),
+            format!("--window-size={width},{height}"),
+        ],
+    });
+    if width < 500 {
+        // A desktop window cannot be this narrow: emulate the phone's screen instead.
+        options["mobileEmulation"] = json!({
+            "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "touch": true}
+        });
+    }
     let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                format!("--user-data-dir={}", driver._profile.path().display()),
-                format!("--window-size={width},{height}"),
-            ],
-        }),
-    );
+    caps.insert("goog:chromeOptions".into(), options);
     let url = format!("http://127.0.0.1:{}", driver.port);
     // Two TLS backends are linked (ring via reqwest, aws-lc-rs via lettre); name one.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -116,9 +120,12 @@ async fn callback_server() -> String {
     format!("http://127.0.0.1:{}/cb", addr.port())
 }
 
-/// Saves what the browser shows, for a person to look at (`target/tmp/screenshots/`).
+/// Saves what the browser shows, for a person to look at: into `target/tmp/screenshots/`, or
+/// the folder `AUTHD_SCREENSHOTS_DIR` names (`docs/screenshots` when refreshing those).
 async fn screenshot(client: &Client, name: &str) {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    let dir = std::env::var_os("AUTHD_SCREENSHOTS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"));
     std::fs::create_dir_all(&dir).unwrap();
     let png = client.screenshot().await.expect("a screenshot");
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
@@ -154,6 +161,18 @@ async fn shows(client: &Client, css: &str) {
         let page = client.source().await.unwrap_or_default();
         panic!("{css} never showed ({e}): {page}");
     }
+}
+
+/// Waits until the page says `text` (a form post navigates after the click returns).
+async fn says(client: &Client, text: &str) {
+    for _ in 0..100 {
+        if client.source().await.is_ok_and(|p| p.contains(text)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = client.source().await.unwrap_or_default();
+    panic!("the page never said {text:?}: {page}");
 }
 
 /// Waits until the browser is at the client's callback, and returns that URL.
@@ -213,9 +232,16 @@ async fn third_party_code_flow_finishes_in_chromium() {
         fill(&client, "username", "browser@example.com").await;
         fill(&client, "password", "not-the-password-1").await;
         press(&client, "button").await;
-        shows(&client, "p[role=\"alert\"]").await;
-        let page = client.source().await.unwrap();
-        assert!(page.contains("Invalid credentials"), "{page}");
+        says(&client, "do not match an account").await;
+        // What was typed stays typed.
+        let kept = client
+            .find(Locator::Css("input[name=\"username\"]"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(kept.as_deref(), Some("browser@example.com"));
         screenshot(&client, &format!("sign-in-error-{label}")).await;
         fill(&client, "username", "browser@example.com").await;
         fill(&client, "password", PASSWORD).await;
@@ -251,7 +277,7 @@ async fn third_party_code_flow_finishes_in_chromium() {
         // A bad redirect URI: authd's own error page, and the browser stays at authd.
         let bad = url.replace("%2Fcb", "%2Fevil");
         client.goto(&bad).await.unwrap();
-        shows(&client, "h1").await;
+        says(&client, "cannot go on").await;
         let at = client.current_url().await.unwrap();
         assert!(at.as_str().starts_with(&app.base), "{at}");
         screenshot(&client, &format!("error-{label}")).await;
@@ -302,4 +328,80 @@ async fn first_party_pkce_flow_finishes_in_chromium() {
     .await
     .expect(200);
     client.close().await.unwrap();
+}
+
+/// The pages a person reaches from emails, without any frontend: the verification link, then
+/// forgot password from the sign-in page, the emailed link, the reset page, and signing in
+/// with the new password; on a desktop and a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_pages_work_from_the_emails_in_chromium() {
+    for (label, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
+        let Some((client, _driver)) = browser(width, height).await else {
+            return;
+        };
+        let app = spawn_app(Backend::Sqlite).await;
+        let callback = callback_server().await;
+        let spa = app
+            .client_with(
+                "confidential",
+                &["authorization_code"],
+                &["openid", "email"],
+                &[callback.as_str()],
+                true,
+            )
+            .await;
+        // The verification link, opened in the browser (no frontend configured).
+        let link = {
+            app.post(
+                "/api/auth/register",
+                json!({"email": "pages@example.com", "password": PASSWORD}),
+            )
+            .await
+            .expect(201);
+            app.smtp.wait_for("pages@example.com", 1).await.link()
+        };
+        let link = link.replace(crate::harness::ISSUER, &app.base);
+        client.goto(&link).await.unwrap();
+        says(&client, "Email confirmed").await;
+        screenshot(&client, &format!("verified-{label}")).await;
+
+        // Forgot password, from the sign-in page.
+        let url = authorize_url(&app, &spa.id, &callback).await;
+        client.goto(&url).await.unwrap();
+        shows(&client, "a[href=\"/account/forgot-password\"]").await;
+        press(&client, "a[href=\"/account/forgot-password\"]").await;
+        shows(&client, "input[name=\"email\"]").await;
+        screenshot(&client, &format!("forgot-password-{label}")).await;
+        fill(&client, "email", "pages@example.com").await;
+        press(&client, "button").await;
+        says(&client, "Check your email").await;
+        screenshot(&client, &format!("forgot-password-sent-{label}")).await;
+
+        // The emailed link, the reset page: two different passwords first, then the same.
+        let reset = app.smtp.wait_for("pages@example.com", 2).await.link();
+        client
+            .goto(&reset.replace(crate::harness::ISSUER, &app.base))
+            .await
+            .unwrap();
+        shows(&client, "input[name=\"new_password\"]").await;
+        screenshot(&client, &format!("reset-password-{label}")).await;
+        fill(&client, "new_password", "brand-new-pass-7").await;
+        fill(&client, "confirm_password", "brand-new-pass-8").await;
+        press(&client, "button").await;
+        says(&client, "The two passwords differ").await;
+        fill(&client, "new_password", "brand-new-pass-7").await;
+        fill(&client, "confirm_password", "brand-new-pass-7").await;
+        press(&client, "button").await;
+        says(&client, "Password changed").await;
+        screenshot(&client, &format!("reset-password-done-{label}")).await;
+
+        // And sign in with it.
+        client.goto(&url).await.unwrap();
+        fill(&client, "username", "pages@example.com").await;
+        fill(&client, "password", "brand-new-pass-7").await;
+        press(&client, "button").await;
+        let back = landed_at(&client, &callback).await;
+        assert!(param(&back, "code").is_some());
+        client.close().await.unwrap();
+    }
 }

@@ -1,0 +1,287 @@
+//! The account pages a person reaches from an email or from the sign-in page, for when no
+//! frontend of one's own is configured: forgot password, reset password, the verification
+//! landing, stopping an email change. Plain HTML forms: they work without JavaScript.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::accounts::query_token;
+use super::extract::Payload;
+use super::limits;
+use super::pages::{self, Link, Page};
+use crate::accounts::{self, AccountError, ClientMeta, Verified};
+use crate::domain::EmailAddress;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Where a person goes to sign in once done here: the frontend's login page when there is
+/// one; else nowhere in particular (sign-in starts at the application they came from).
+fn sign_in_link(state: &AppState) -> Option<Link> {
+    state.config.frontend_url.as_ref().map(|front| Link {
+        href: format!("{front}/login"),
+        text: "Sign in",
+    })
+}
+
+const SIGN_IN_HINT: &str = "You can now sign in from the application you came from.";
+
+/// The page behind a followed verification link, for a browser.
+pub fn verified_page(state: &AppState, headers: &HeaderMap, verified: &Verified) -> Response {
+    if verified.password_required {
+        pages::message(
+            state,
+            headers,
+            StatusCode::OK,
+            "Email confirmed",
+            &[
+                "This address was signed up more than once, so to keep your account safe no \
+                 password was kept.",
+                "We have sent you an email with a link to choose your password.",
+            ],
+            None,
+        )
+    } else {
+        pages::message(
+            state,
+            headers,
+            StatusCode::OK,
+            "Email confirmed",
+            &["Thank you: your email address is confirmed.", SIGN_IN_HINT],
+            sign_in_link(state),
+        )
+    }
+}
+
+/// `GET /account/forgot-password`.
+pub async fn forgot_password_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    pages::render(
+        &state,
+        &headers,
+        Page {
+            template: "forgot_password.html",
+            title: "Forgot your password?",
+            status: StatusCode::OK,
+            data: (),
+        },
+        None,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /account/forgot-password`: the same answer whether or not the address is known.
+pub async fn forgot_password_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    meta: ClientMeta,
+    Payload(form): Payload<EmailForm>,
+) -> Response {
+    if let Err(e) = limits::per_client(&state, "forgot-password", &meta).await {
+        return too_many(&state, &headers, e);
+    }
+    let Ok(email) = EmailAddress::parse(&form.email) else {
+        return pages::message(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            "Forgot your password?",
+            &["That does not look like an email address. Please check it and try again."],
+            Some(Link {
+                href: "/account/forgot-password".into(),
+                text: "Try again",
+            }),
+        );
+    };
+    if let Err(e) = accounts::forgot_password(&state, &email).await {
+        return failure(&state, &headers, e);
+    }
+    pages::message(
+        &state,
+        &headers,
+        StatusCode::OK,
+        "Check your email",
+        &[
+            "If an account uses this address, we have sent it a link to choose a new password.",
+            "The link works for one hour. Nothing arrived? Look in your spam folder.",
+        ],
+        None,
+    )
+}
+
+/// `POST /account/resend-verification` (from the sign-in page).
+pub async fn resend_verification_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    meta: ClientMeta,
+    Payload(form): Payload<EmailForm>,
+) -> Response {
+    if let Err(e) = limits::per_client(&state, "resend-verification", &meta).await {
+        return too_many(&state, &headers, e);
+    }
+    if let Ok(email) = EmailAddress::parse(&form.email)
+        && let Err(e) = accounts::resend_verification(&state, &email).await
+    {
+        return failure(&state, &headers, e);
+    }
+    pages::message(
+        &state,
+        &headers,
+        StatusCode::OK,
+        "Check your email",
+        &[
+            "If a sign-up is waiting for this address, we have sent it a new confirmation link.",
+            "Follow it, then sign in again.",
+        ],
+        None,
+    )
+}
+
+fn reset_form(state: &AppState, headers: &HeaderMap, token: &str, error: Option<&str>) -> Response {
+    pages::render(
+        state,
+        headers,
+        Page {
+            template: "reset_password.html",
+            title: "Choose a new password",
+            status: if error.is_some() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            },
+            data: minijinja::context! { token => token, error => error },
+        },
+        None,
+    )
+}
+
+/// `GET /api/auth/reset-password?token=` (the link in the reset email, when no frontend is
+/// configured).
+pub async fn reset_password_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    reset_form(
+        &state,
+        &headers,
+        &query_token(query).unwrap_or_default(),
+        None,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+/// `POST /account/reset-password`: the reset page's form.
+pub async fn reset_password_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    meta: ClientMeta,
+    Payload(form): Payload<ResetForm>,
+) -> Response {
+    if let Err(e) = limits::per_client(&state, "reset-password", &meta).await {
+        return too_many(&state, &headers, e);
+    }
+    if form.new_password != form.confirm_password {
+        return reset_form(
+            &state,
+            &headers,
+            &form.token,
+            Some("The two passwords differ."),
+        );
+    }
+    match accounts::reset_password(&state, &form.token, &form.new_password).await {
+        Ok(()) => pages::message(
+            &state,
+            &headers,
+            StatusCode::OK,
+            "Password changed",
+            &[
+                "Your new password is saved, and every device that was signed in has been \
+                 signed out.",
+                SIGN_IN_HINT,
+            ],
+            sign_in_link(&state),
+        ),
+        Err(AccountError::Invalid(_, message)) => {
+            reset_form(&state, &headers, &form.token, Some(&message))
+        }
+        Err(AccountError::InvalidToken) => pages::message(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            "This link has expired",
+            &[
+                "Reset links work once, for one hour, and only the newest one works.",
+                "Ask for a new link and use it within the hour.",
+            ],
+            Some(Link {
+                href: "/account/forgot-password".into(),
+                text: "Send me a new link",
+            }),
+        ),
+        Err(e) => failure(&state, &headers, e),
+    }
+}
+
+/// `GET /api/auth/cancel-email-change?token=T`: the link in the notice to the old address. It
+/// only asks: mail scanners open links, and must not stop a change the owner wanted.
+pub async fn cancel_email_change_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    pages::render(
+        &state,
+        &headers,
+        Page {
+            template: "cancel_email_change.html",
+            title: "Stop the email change?",
+            status: StatusCode::OK,
+            data: minijinja::context! { token => query_token(query).unwrap_or_default() },
+        },
+        None,
+    )
+}
+
+fn too_many(state: &AppState, headers: &HeaderMap, e: ApiError) -> Response {
+    let status = e.status();
+    pages::message(
+        state,
+        headers,
+        status,
+        "Please wait a moment",
+        &["Too many attempts from here. Please wait a minute and try again."],
+        None,
+    )
+}
+
+fn failure(state: &AppState, headers: &HeaderMap, e: AccountError) -> Response {
+    let error = ApiError::from(e);
+    let status = error.status();
+    if status.is_server_error() {
+        // Logged, with its cause, where the API error is turned into a response.
+        let _ = axum::response::IntoResponse::into_response(error);
+    }
+    pages::message(
+        state,
+        headers,
+        status,
+        "Something went wrong",
+        &["We could not do that just now. Please try again in a moment."],
+        None,
+    )
+}

@@ -1,0 +1,166 @@
+//! authd's hosted pages: templates (`templates/`, minijinja, one layout) rendered with the
+//! brand settings, and the one stylesheet (`assets/authd.css`) served by authd itself.
+
+use std::sync::LazyLock;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::state::AppState;
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("layout.html", include_str!("../../templates/layout.html")),
+        ("sign_in.html", include_str!("../../templates/sign_in.html")),
+        ("consent.html", include_str!("../../templates/consent.html")),
+        ("message.html", include_str!("../../templates/message.html")),
+        (
+            "forgot_password.html",
+            include_str!("../../templates/forgot_password.html"),
+        ),
+        (
+            "reset_password.html",
+            include_str!("../../templates/reset_password.html"),
+        ),
+        (
+            "cancel_email_change.html",
+            include_str!("../../templates/cancel_email_change.html"),
+        ),
+    ] {
+        env.add_template(name, source)
+            .expect("the built-in templates parse");
+    }
+    env
+});
+
+#[derive(Serialize)]
+struct Brand<'a> {
+    name: &'a str,
+    logo_url: Option<&'a str>,
+    support_url: Option<&'a str>,
+}
+
+/// A link offered as the way on from a page.
+#[derive(Serialize)]
+pub struct Link {
+    pub href: String,
+    pub text: &'static str,
+}
+
+/// A page to send: which template, its title, and what it shows.
+pub struct Page<T: Serialize> {
+    pub template: &'static str,
+    pub title: &'static str,
+    pub status: StatusCode,
+    pub data: T,
+}
+
+/// The request id the request-id middleware gave this request, shown on pages so a person can
+/// quote it to support.
+pub fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Renders `page` in the layout, with headers that keep it out of frames and caches, and a CSP
+/// whose `form-action` adds `form_targets` to authd itself.
+pub fn render<T: Serialize>(
+    state: &AppState,
+    headers: &HeaderMap,
+    page: Page<T>,
+    form_targets: Option<&str>,
+) -> Response {
+    let b = &state.config.brand;
+    let context = minijinja::context! {
+        title => page.title,
+        brand => Brand {
+            name: &b.name,
+            logo_url: b.logo_url.as_deref(),
+            support_url: b.support_url.as_deref(),
+        },
+        request_id => request_id(headers),
+        ..minijinja::Value::from_serialize(&page.data)
+    };
+    let html = match TEMPLATES
+        .get_template(page.template)
+        .and_then(|t| t.render(context))
+    {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, template = page.template, "a page did not render");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong").into_response();
+        }
+    };
+    let img = b
+        .logo_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| format!(" {}", u.origin().ascii_serialization()))
+        .unwrap_or_default();
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'{img}; form-action 'self'{}; \
+         frame-ancestors 'none'; base-uri 'none'",
+        form_targets.map(|t| format!(" {t}")).unwrap_or_default()
+    );
+    let mut response = (page.status, html).into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A page that says something in plain words, with an optional way on.
+pub fn message(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    title: &'static str,
+    paragraphs: &[&str],
+    link: Option<Link>,
+) -> Response {
+    render(
+        state,
+        headers,
+        Page {
+            template: "message.html",
+            title,
+            status,
+            data: minijinja::context! {
+                paragraphs => paragraphs,
+                alert => status.is_client_error() || status.is_server_error(),
+                link => link,
+            },
+        },
+        None,
+    )
+}
+
+/// `GET /assets/authd.css`: the stylesheet, in the brand's colour.
+pub async fn stylesheet(State(state): State<AppState>) -> Response {
+    static CSS: &str = include_str!("../../assets/authd.css");
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS.replace("ACCENT", &state.config.brand.color),
+    )
+        .into_response()
+}
