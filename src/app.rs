@@ -231,7 +231,7 @@ async fn deliver_mail(state: AppState) {
         loop {
             match state
                 .mailer
-                .deliver_due(&state.db, state.clock.now_naive())
+                .deliver_due(&state.db, || state.clock.now_naive())
                 .await
             {
                 Ok(0) => break,

@@ -1,7 +1,9 @@
 //! Password guesses, limited per account wherever a password is checked (login, the password
 //! grant, authd's sign-in page, `current_password`), in database counters shared by every
-//! instance. Only failures count, and the key is the account, not the name typed, so other
-//! spellings of the same account share its budget.
+//! instance. The key is the account, not the name typed, so other spellings of the same
+//! account share its budget. Each attempt is counted before the password is checked (so
+//! parallel guesses cannot all slip under the limit) and given back when it was right: in
+//! effect only failures count.
 //!
 //! Two budgets: per account *and client address*, so one attacker exhausting it does not lock
 //! the owner out from her own address; and per account overall, ten times larger, so spreading
@@ -17,20 +19,30 @@ const WINDOW_MINUTES: i64 = 10;
 /// The overall budget is this many times the per-address one.
 const OVERALL_FACTOR: u32 = 10;
 
-/// Whose guesses are counted: the account (its user id, or for an unknown account the name in
-/// its one normal form), and the client address when known.
+/// Whose account guesses are counted against.
+pub enum Account<'a> {
+    User(&'a str),
+    /// No such account: the name in its one normal form.
+    Unknown(&'a str),
+}
+
+/// Whose guesses are counted: the account, and the client address when known.
 pub struct Guesser<'a> {
-    pub account: &'a str,
+    pub account: Account<'a>,
     pub ip: Option<&'a str>,
 }
 
 fn buckets(who: &Guesser<'_>) -> [String; 2] {
+    let account = match who.account {
+        Account::User(id) => format!("user:{id}"),
+        Account::Unknown(name) => format!("name:{name}"),
+    };
+    let from = who
+        .ip
+        .map_or_else(|| "-".to_owned(), rate_limits::client_key);
     [
-        rate_limits::bucket(
-            "password-guess-from",
-            &format!("{}\0{}", who.account, who.ip.unwrap_or("-")),
-        ),
-        rate_limits::bucket("password-guess", who.account),
+        rate_limits::bucket("password-guess-from", &format!("{account}\0{from}")),
+        rate_limits::bucket("password-guess", &account),
     ]
 }
 
@@ -44,32 +56,35 @@ fn limits(state: &AppState) -> Option<[i32; 2]> {
     })
 }
 
-/// Refuses before the password is even hashed when a budget is spent.
-pub(super) async fn check(state: &AppState, who: &Guesser<'_>) -> Result<(), AccountError> {
+/// Counts an attempt, and refuses it, before the password is even hashed, when a budget is
+/// spent.
+pub(super) async fn attempt(state: &AppState, who: &Guesser<'_>) -> Result<(), AccountError> {
     let Some(limits) = limits(state) else {
         return Ok(());
     };
     let now = state.clock.now_naive();
     let window = Duration::minutes(WINDOW_MINUTES);
+    let mut wait = None;
     for (bucket, limit) in buckets(who).iter().zip(limits) {
-        if let Some(wait) = rate_limits::over(&state.db, bucket, limit, window, now).await? {
-            return Err(AccountError::TooManyAttempts {
-                retry_after_secs: wait.num_seconds().max(1) as u64,
-            });
+        if let Some(w) = rate_limits::hit(&state.db, bucket, limit, window, now).await? {
+            wait = wait.max(Some(w));
         }
     }
-    Ok(())
+    match wait {
+        Some(wait) => Err(AccountError::TooManyAttempts {
+            retry_after_secs: wait.num_seconds().max(1) as u64,
+        }),
+        None => Ok(()),
+    }
 }
 
-/// Counts a wrong password.
-pub(super) async fn failed(state: &AppState, who: &Guesser<'_>) -> Result<(), AccountError> {
+/// The password was right: the attempt is given back.
+pub(super) async fn succeeded(state: &AppState, who: &Guesser<'_>) -> Result<(), AccountError> {
     if limits(state).is_none() {
         return Ok(());
     }
-    let now = state.clock.now_naive();
-    let window = Duration::minutes(WINDOW_MINUTES);
     for bucket in buckets(who) {
-        rate_limits::hit(&state.db, &bucket, i32::MAX, window, now).await?;
+        rate_limits::refund(&state.db, &bucket).await?;
     }
     Ok(())
 }
@@ -77,7 +92,7 @@ pub(super) async fn failed(state: &AppState, who: &Guesser<'_>) -> Result<(), Ac
 /// A reset proved the mailbox: the account's overall count starts again.
 pub(super) async fn cleared(state: &AppState, user_id: &str) -> Result<(), AccountError> {
     let [_, overall] = buckets(&Guesser {
-        account: user_id,
+        account: Account::User(user_id),
         ip: None,
     });
     rate_limits::clear(&state.db, &overall).await?;

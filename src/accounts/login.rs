@@ -1,6 +1,6 @@
 //! Login by email, phone or username and a password.
 
-use super::guard::{self, Guesser};
+use super::guard::{self, Account, Guesser};
 use super::sessions::{ClientMeta, Issued, SessionGrant, open_session_for};
 use super::{AccountError, TokenResponse};
 use crate::domain::{EmailAddress, PhoneNumber};
@@ -92,16 +92,19 @@ pub async fn verify_credentials(
         }
         None => None,
     };
-    let account = match (&user, &identifier) {
-        (Some(user), _) => user.id.clone(),
-        (None, Some(identifier)) => identifier.normalized(),
-        (None, None) => String::new(),
-    };
+    let name = identifier
+        .as_ref()
+        .map(LoginIdentifier::normalized)
+        .unwrap_or_default();
+    let user_id = user.as_ref().map(|u| u.id.clone());
     let guesser = Guesser {
-        account: &account,
+        account: match &user_id {
+            Some(id) => Account::User(id),
+            None => Account::Unknown(&name),
+        },
         ip,
     };
-    guard::check(state, &guesser).await?;
+    guard::attempt(state, &guesser).await?;
     let Some(user) = user else {
         // Someone who signed up but has not followed the link yet learns why login fails,
         // but only with the right password.
@@ -117,9 +120,9 @@ pub async fn verify_credentials(
             .verify(password, pending.as_ref().map(|p| p.password_hash.as_str()))
             .await?;
         if matches {
+            guard::succeeded(state, &guesser).await?;
             return Err(AccountError::EmailNotVerified);
         }
-        guard::failed(state, &guesser).await?;
         return Err(AccountError::InvalidCredentials);
     };
     if !state
@@ -127,9 +130,9 @@ pub async fn verify_credentials(
         .verify(password, user.password_hash.as_deref())
         .await?
     {
-        guard::failed(state, &guesser).await?;
         return Err(AccountError::InvalidCredentials);
     }
+    guard::succeeded(state, &guesser).await?;
     if !user.is_active {
         return Err(AccountError::AccountDisabled);
     }

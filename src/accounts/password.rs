@@ -93,18 +93,17 @@ pub(super) async fn check_current_password(
     // Guesses here count against the account like login guesses: a stolen session must not
     // become an unlimited password oracle.
     let guesser = super::guard::Guesser {
-        account: &user.id,
+        account: super::guard::Account::User(&user.id),
         ip: None,
     };
-    super::guard::check(state, &guesser).await?;
+    super::guard::attempt(state, &guesser).await?;
     if state
         .hasher
         .verify(given, user.password_hash.as_deref())
         .await?
     {
-        Ok(())
+        super::guard::succeeded(state, &guesser).await
     } else {
-        super::guard::failed(state, &guesser).await?;
         Err(AccountError::WrongPassword)
     }
 }

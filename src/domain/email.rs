@@ -38,7 +38,10 @@ impl EmailAddress {
         if trimmed
             .chars()
             .any(|c| ('\u{FF01}'..='\u{FF5E}').contains(&c))
-            || local.split('.').chain(domain.split('.')).any(mixes_scripts)
+            || local
+                .split('.')
+                .chain(idna::domain_to_unicode(domain).0.split('.'))
+                .any(mixes_scripts)
         {
             return Err("Email address mixes look-alike characters");
         }
@@ -165,6 +168,7 @@ mod tests {
             "pаypal@example.com",
             "user@pаypal.com",
             "αlpha@example.com",
+            "user@xn--pypal-4ve.com",
         ] {
             assert!(
                 EmailAddress::parse(bad).is_err(),

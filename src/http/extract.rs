@@ -208,8 +208,21 @@ impl FromRequestParts<AppState> for ClientMeta {
             .config
             .trust_forwarded_for
             .then(|| {
-                let header = parts.headers.get("x-forwarded-for")?.to_str().ok()?;
-                header.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
+                // The last entry of the last header line: what the proxy itself appended,
+                // whatever the client sent before it.
+                let header = parts
+                    .headers
+                    .get_all("x-forwarded-for")
+                    .iter()
+                    .next_back()?;
+                header
+                    .to_str()
+                    .ok()?
+                    .rsplit(',')
+                    .next()?
+                    .trim()
+                    .parse::<IpAddr>()
+                    .ok()
             })
             .flatten();
         let user_agent = parts

@@ -19,7 +19,10 @@ pub async fn per_client(
     hit(
         state,
         route,
-        meta.ip.as_deref().unwrap_or("unknown"),
+        &meta
+            .ip
+            .as_deref()
+            .map_or_else(|| "unknown".to_owned(), rate_limits::client_key),
         limit,
         Duration::minutes(1),
     )

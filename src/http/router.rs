@@ -134,19 +134,21 @@ pub fn build_router(state: AppState) -> Router {
         ))
         .with_state(state);
 
-    let router = match cors {
-        Some(cors) => router.layer(cors),
-        None => router,
-    };
     let limits = state_limits;
-    router
-        // Slow dependencies answer 503 within a bound rather than hang the client.
+    let router = router
+        // Slow dependencies answer 503 within a bound rather than hang the client (inside
+        // CORS, so a browser can read that answer too).
         .layer(axum::middleware::from_fn(move |request, next| {
             within(limits.request_timeout, request, next)
         }))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             limits.body_read_timeout,
-        ))
+        ));
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),
             HeaderValue::from_static("nosniff"),

@@ -39,10 +39,20 @@ pub struct Mailer {
 
 /// How long a delivery attempt may take before it counts as failed.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a claimed email is reserved for the instance sending it.
-const CLAIM_LEASE: Duration = Duration::from_secs(60);
+/// How long a claimed email is reserved for the instance sending it: longer than a send may
+/// take, so it is never sent twice.
+const CLAIM_LEASE: Duration = Duration::from_secs(90);
 /// Emails still unsent after this are dropped: every link they hold has expired.
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
+
+/// Whether the relay refused an email for good (a 5xx answer): retrying cannot help.
+fn is_permanent(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|e| e.downcast_ref::<lettre::transport::smtp::Error>())
+        .any(|e| e.is_permanent())
+        || error.to_string().starts_with("unreadable outbox message")
+}
 
 impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
@@ -102,16 +112,18 @@ impl Mailer {
         self.wake.notified().await;
     }
 
-    /// Sends what is due now; a failure is retried later, with back-off (1 s, 2 s, 4 s, ...,
-    /// at most 5 min). Returns how many were sent.
+    /// Sends what is due, one email at a time (each claimed for longer than a send may take,
+    /// so no other instance sends it meanwhile); a failure is retried later, with back-off
+    /// (1 s, 2 s, 4 s, ..., at most 5 min), and dropped at once when the relay refuses it for
+    /// good. `now` is read afresh for each email. Returns how many were sent.
     pub async fn deliver_due(
         &self,
         db: &Database,
-        now: NaiveDateTime,
+        now: impl Fn() -> NaiveDateTime,
     ) -> Result<usize, StorageError> {
         let lease = chrono::Duration::from_std(CLAIM_LEASE).expect("a short lease");
         let mut sent = 0;
-        for row in outbox::claim_due(db, now, lease, 20).await? {
+        while let Some(row) = outbox::claim_due(db, now(), lease, 1).await?.pop() {
             let email: Result<Email, _> = serde_json::from_str(&row.message);
             let outcome = match email {
                 Ok(email) => tokio::time::timeout(SEND_TIMEOUT, self.send(&row.recipient, email))
@@ -119,18 +131,19 @@ impl Mailer {
                     .unwrap_or_else(|_| Err(anyhow::anyhow!("the relay did not answer in time"))),
                 Err(e) => Err(anyhow::anyhow!("unreadable outbox message: {e}")),
             };
+            let now = now();
             match outcome {
                 Ok(()) => {
                     outbox::delete(db, &row.id).await?;
                     sent += 1;
                 }
-                Err(e) if now - row.created_at > GIVE_UP_AFTER => {
+                Err(e) if is_permanent(&e) || now - row.created_at > GIVE_UP_AFTER => {
                     tracing::error!(error = %format!("{e:#}"), attempts = row.attempts + 1, "giving up on an email");
                     outbox::delete(db, &row.id).await?;
                 }
                 Err(e) => {
-                    let backoff = 1i64 << row.attempts.clamp(0, 8);
-                    let next = now + chrono::Duration::seconds(backoff.min(300));
+                    let backoff = (1i64 << row.attempts.clamp(0, 9)).min(300);
+                    let next = now + chrono::Duration::seconds(backoff);
                     tracing::warn!(error = %format!("{e:#}"), attempts = row.attempts + 1, "sending an email failed; will retry");
                     outbox::retry_later(db, &row.id, next, &format!("{e:#}")).await?;
                 }

@@ -128,6 +128,10 @@ impl Database {
             if path != ":memory:" && !path.starts_with("file:") {
                 crate::files::private_file(Path::new(path))
                     .with_context(|| format!("creating the database file {path}"))?;
+                // A file from before authd made it private: make it so now, if it may.
+                if let Err(e) = crate::files::restrict(Path::new(path)) {
+                    tracing::warn!(error = %e, path, "could not make the database file 0600");
+                }
             }
             let mut config = ManagerConfig::<SqliteConn>::default();
             config.custom_setup = Box::new(|path| {

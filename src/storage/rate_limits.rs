@@ -56,27 +56,31 @@ pub async fn hit(
         .await)
 }
 
-/// Whether `bucket` is over `limit` hits in its open window, without counting: the time until
-/// the window resets when it is.
-pub async fn over(
-    db: &Database,
-    bucket: &str,
-    limit: i32,
-    window: Duration,
-    now: NaiveDateTime,
-) -> Result<Option<Duration>, StorageError> {
-    let found: Option<(NaiveDateTime, i32)> = run!(db, |c| Ok::<_, StorageError>(
-        rate_limits::table
-            .find(bucket)
-            .filter(rate_limits::window_start.gt(now - window))
-            .select((rate_limits::window_start, rate_limits::hits))
-            .first(c)
-            .await
-            .optional()?
-    ))?;
-    Ok(found
-        .filter(|(_, hits)| *hits >= limit)
-        .map(|(start, _)| (start + window - now).max(Duration::seconds(1))))
+/// Takes one hit back (an attempt counted up front that turned out fine).
+pub async fn refund(db: &Database, bucket: &str) -> Result<(), StorageError> {
+    run!(db, |c| {
+        diesel::update(
+            rate_limits::table
+                .find(bucket)
+                .filter(rate_limits::hits.gt(0)),
+        )
+        .set(rate_limits::hits.eq(rate_limits::hits - 1))
+        .execute(c)
+        .await?;
+        Ok(())
+    })
+}
+
+/// A client address as rate limits count it: an IPv6 address by its /64, which one holder
+/// usually has whole.
+pub fn client_key(ip: &str) -> String {
+    match ip.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => ip.to_owned(),
+    }
 }
 
 /// Forgets `bucket`'s count.
