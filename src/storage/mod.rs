@@ -25,6 +25,30 @@ macro_rules! end_reset_links {
     }};
 }
 
+/// Inside a transaction on `$c`: ends every live session of user `$user` except the one named
+/// `$keep` ("" for none), their sign-ins on authd's login page (a cookie left in some browser
+/// must not mint new codes) and, through `end_reset_links!`, their unused links. Evaluates to
+/// how many sessions ended.
+macro_rules! end_user_sessions {
+    ($c:ident, $user:expr, $keep:expr, $now:expr) => {{
+        use super::schema::{browser_sessions as bs, sessions as ss};
+        let ended = diesel::update(
+            ss::table
+                .filter(ss::user_id.eq($user))
+                .filter(ss::id.ne($keep))
+                .filter(ss::revoked_at.is_null()),
+        )
+        .set(ss::revoked_at.eq($now))
+        .execute($c)
+        .await?;
+        diesel::delete(bs::table.filter(bs::user_id.eq($user)))
+            .execute($c)
+            .await?;
+        end_reset_links!($c, $user);
+        ended
+    }};
+}
+
 pub mod clients;
 pub mod codes;
 mod error;

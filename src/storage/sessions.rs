@@ -274,27 +274,9 @@ pub async fn revoke_user_sessions(
     keep: Option<&str>,
     now: NaiveDateTime,
 ) -> Result<usize, StorageError> {
-    use super::schema::browser_sessions;
     let keep = keep.unwrap_or("");
     run!(db, |c| c
-        .transaction(async |c| {
-            let ended = diesel::update(
-                sessions::table
-                    .filter(sessions::user_id.eq(user_id))
-                    .filter(sessions::id.ne(keep))
-                    .filter(sessions::revoked_at.is_null()),
-            )
-            .set(sessions::revoked_at.eq(now))
-            .execute(c)
-            .await?;
-            // Sign-ins on authd's own login page end too: a cookie left in some browser must
-            // not mint new codes after a logout-all, a password change or a disable.
-            diesel::delete(browser_sessions::table.filter(browser_sessions::user_id.eq(user_id)))
-                .execute(c)
-                .await?;
-            end_reset_links!(c, user_id);
-            Ok::<_, StorageError>(ended)
-        })
+        .transaction(async |c| Ok::<_, StorageError>(end_user_sessions!(c, user_id, keep, now)))
         .await)
 }
 

@@ -7,7 +7,7 @@ use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use super::one_time_tokens::{
     PURPOSE_CANCEL_EMAIL_CHANGE, PURPOSE_CHANGE_EMAIL, PURPOSE_RESET_PASSWORD,
 };
-use super::schema::{browser_sessions, one_time_tokens, sessions, users};
+use super::schema::{one_time_tokens, sessions, users};
 use super::{Database, OneTimeTokenRow, StorageError, UserChanges, UserRow, run};
 use crate::domain::EmailAddress;
 use crate::tokens::TokenHash;
@@ -227,20 +227,7 @@ pub async fn reset_password(
             if n == 0 {
                 return Ok(TokenUse::Invalid);
             }
-            diesel::update(
-                sessions::table
-                    .filter(sessions::user_id.eq(&token.subject))
-                    .filter(sessions::revoked_at.is_null()),
-            )
-            .set(sessions::revoked_at.eq(now))
-            .execute(c)
-            .await?;
-            diesel::delete(
-                browser_sessions::table.filter(browser_sessions::user_id.eq(&token.subject)),
-            )
-            .execute(c)
-            .await?;
-            end_reset_links!(c, &token.subject);
+            end_user_sessions!(c, &token.subject, "", now);
             let user = users::table
                 .find(&token.subject)
                 .select(UserRow::as_select())
@@ -340,18 +327,7 @@ pub async fn cancel_email_change(
             if user.pending_email.is_none() || !still_old {
                 return Ok(TokenUse::Invalid);
             }
-            end_reset_links!(c, &user.id);
-            diesel::update(
-                sessions::table
-                    .filter(sessions::user_id.eq(&user.id))
-                    .filter(sessions::revoked_at.is_null()),
-            )
-            .set(sessions::revoked_at.eq(now))
-            .execute(c)
-            .await?;
-            diesel::delete(browser_sessions::table.filter(browser_sessions::user_id.eq(&user.id)))
-                .execute(c)
-                .await?;
+            end_user_sessions!(c, &user.id, "", now);
             let user = users::table
                 .find(&user.id)
                 .select(UserRow::as_select())

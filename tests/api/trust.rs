@@ -44,6 +44,21 @@ fn basic(client: &TestClient) -> Option<(&str, &str)> {
     Some((client.id.as_str(), client.secret.as_deref().unwrap()))
 }
 
+/// Tokens for `email` from a confidential `client`'s password grant.
+async fn password_grant(app: &TestApp, client: &TestClient, email: &str) -> Value {
+    app.token(
+        &[
+            ("grant_type", "password"),
+            ("username", email),
+            ("password", PASSWORD),
+        ],
+        basic(client),
+    )
+    .await
+    .expect(200)
+    .clone()
+}
+
 /// Signs `email` in on authd's page for `client` through `url`, and returns the next page.
 async fn sign_in(
     app: &TestApp,
@@ -267,18 +282,7 @@ async fn third_party_tokens_never_manage_the_account(backend: Backend) {
         .expect(200)
         .clone();
     // And one it got with the password grant and every scope it may have.
-    let by_password = app
-        .token(
-            &[
-                ("grant_type", "password"),
-                ("username", "boss@example.com"),
-                ("password", PASSWORD),
-            ],
-            basic(&client),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let by_password = password_grant(&app, &client, "boss@example.com").await;
 
     for tokens in [&by_code, &by_password] {
         let token = s(&tokens["access_token"]);
@@ -300,18 +304,7 @@ async fn third_party_tokens_never_manage_the_account(backend: Backend) {
     let own = app
         .client_with("confidential", &["password"], &[], &[], true)
         .await;
-    let own_token = app
-        .token(
-            &[
-                ("grant_type", "password"),
-                ("username", "boss@example.com"),
-                ("password", PASSWORD),
-            ],
-            basic(&own),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let own_token = password_grant(&app, &own, "boss@example.com").await;
     app.get("/api/admin/users", Some(s(&own_token["access_token"])))
         .await
         .expect(200);
@@ -856,18 +849,7 @@ async fn deleting_a_client_ends_its_sessions_and_tokens(backend: Backend) {
             true,
         )
         .await;
-    let user_tokens = app
-        .token(
-            &[
-                ("grant_type", "password"),
-                ("username", "gone@example.com"),
-                ("password", PASSWORD),
-            ],
-            basic(&doomed),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let user_tokens = password_grant(&app, &doomed, "gone@example.com").await;
     let own_token = app
         .token(&[("grant_type", "client_credentials")], basic(&doomed))
         .await
@@ -912,18 +894,7 @@ async fn introspection_shows_a_client_only_its_own_tokens(backend: Backend) {
         .client("confidential", &["client_credentials"], &[], &[])
         .await;
     let rs = app.resource_server().await;
-    let tokens = app
-        .token(
-            &[
-                ("grant_type", "password"),
-                ("username", "nosy@example.com"),
-                ("password", PASSWORD),
-            ],
-            basic(&owner),
-        )
-        .await
-        .expect(200)
-        .clone();
+    let tokens = password_grant(&app, &owner, "nosy@example.com").await;
     for token in [s(&tokens["access_token"]), s(&tokens["refresh_token"])] {
         assert_eq!(
             introspect(&app, &nosy, token).await,
