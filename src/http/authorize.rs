@@ -93,9 +93,41 @@ fn error_page(
     )
 }
 
-fn redirect(location: &str, cookies: Vec<HeaderValue>) -> Response {
+/// An authorization response back to the client's (validated) redirect URI: it names the
+/// issuer (RFC 9207, against mix-up attacks) and an error always says what went wrong.
+fn redirect(issuer: &str, location: &str, cookies: Vec<HeaderValue>) -> Response {
+    let location = match url::Url::parse(location) {
+        Ok(mut url) => {
+            let has = |key: &str| url.query_pairs().any(|(k, _)| k == key);
+            let error = url
+                .query_pairs()
+                .find(|(k, _)| k == "error")
+                .map(|(_, v)| v.into_owned());
+            let describe = error
+                .filter(|_| !has("error_description"))
+                .map(|e| match e.as_str() {
+                    "access_denied" => "The user did not allow access",
+                    "invalid_scope" => "A requested scope is not allowed for this client",
+                    "unsupported_response_type" => "Only response_type=code is supported",
+                    "invalid_request" => "The authorization request is not valid",
+                    _ => "The authorization request failed",
+                });
+            let add_iss = !has("iss");
+            {
+                let mut query = url.query_pairs_mut();
+                if let Some(d) = describe {
+                    query.append_pair("error_description", d);
+                }
+                if add_iss {
+                    query.append_pair("iss", issuer);
+                }
+            }
+            url.to_string()
+        }
+        Err(_) => location.to_owned(),
+    };
     let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
+    if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
@@ -109,7 +141,7 @@ fn authorize_error(state: &AppState, headers: &HeaderMap, e: AuthorizeError) -> 
         AuthorizeError::Page(message) => {
             error_page(state, headers, StatusCode::BAD_REQUEST, &message)
         }
-        AuthorizeError::Redirect(url) => redirect(&url, vec![]),
+        AuthorizeError::Redirect(url) => redirect(&state.config.issuer, &url, vec![]),
         AuthorizeError::Server(cause) if crate::storage::StorageError::is_unavailable(&cause) => {
             tracing::error!(error = %cause, "database unavailable");
             error_page(
@@ -266,9 +298,10 @@ async fn continue_as(
     auth_time: chrono::NaiveDateTime,
     cookies: Vec<HeaderValue>,
 ) -> Response {
-    if pending.client.first_party {
+    let consent_asked = Prompt::parse(params).is_ok_and(|p| p.consent);
+    if pending.client.first_party && !consent_asked {
         match pending.approve(&user.id, auth_time).await {
-            Ok(url) => redirect(&url, cookies),
+            Ok(url) => redirect(&state.config.issuer, &url, cookies),
             Err(e) => authorize_error(state, headers, e),
         }
     } else {
@@ -294,12 +327,90 @@ async fn authorize_request(state: &AppState, headers: &HeaderMap, raw: &[u8]) ->
         Ok(p) => p,
         Err(e) => return authorize_error(state, headers, e),
     };
-    match signed_in(state, headers).await {
-        Err(response) => response,
-        Ok(None) => login_page(state, headers, &params, &pending, None),
-        Ok(Some((user, auth_time))) => {
+    let client_state = params.get("state");
+    let prompt = match Prompt::parse(&params) {
+        Ok(p) => p,
+        Err(why) => {
+            let e = pending.error("invalid_request", why, client_state);
+            return authorize_error(state, headers, e);
+        }
+    };
+    let session = match signed_in(state, headers).await {
+        Err(response) => return response,
+        Ok(session) => session,
+    };
+    // A sign-in the request will not take: asked to sign in again, or older than `max_age`.
+    let now = state.clock.now_naive();
+    let session = session.filter(|(_, auth_time)| {
+        !prompt.login
+            && prompt
+                .max_age
+                .is_none_or(|max| (now - *auth_time).num_seconds() <= max)
+    });
+    match session {
+        None if prompt.none => {
+            let e = pending.error("login_required", "The user is not signed in", client_state);
+            authorize_error(state, headers, e)
+        }
+        None => login_page(state, headers, &params, &pending, None),
+        Some((user, auth_time)) => {
+            if prompt.none && (prompt.consent || !pending.client.first_party) {
+                let e = pending.error(
+                    "consent_required",
+                    "The user has not allowed this application yet",
+                    client_state,
+                );
+                return authorize_error(state, headers, e);
+            }
             continue_as(state, headers, &params, pending, &user, auth_time, vec![]).await
         }
+    }
+}
+
+/// What the client asked of the sign-in (OIDC Core 3.1.2.1): `prompt` and `max_age`.
+struct Prompt {
+    /// No page may be shown: answer at once, or with an error.
+    none: bool,
+    /// Sign in again even with a live sign-in (`login`, and `select_account`: one account per
+    /// browser here, so choosing one is signing in).
+    login: bool,
+    /// Ask for consent even where it would be skipped.
+    consent: bool,
+    /// The sign-in may be at most this many seconds old.
+    max_age: Option<i64>,
+}
+
+impl Prompt {
+    fn parse(params: &AuthorizeParams) -> Result<Self, &'static str> {
+        let words: Vec<&str> = params
+            .get("prompt")
+            .map(|p| p.split_whitespace().collect())
+            .unwrap_or_default();
+        if words
+            .iter()
+            .any(|w| !matches!(*w, "none" | "login" | "consent" | "select_account"))
+        {
+            return Err("prompt holds an unknown value");
+        }
+        let none = words.contains(&"none");
+        if none && words.len() > 1 {
+            return Err("prompt=none cannot be combined with other values");
+        }
+        let max_age = match params.get("max_age") {
+            Some(raw) => Some(
+                raw.parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or("max_age must be a number of seconds")?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            none,
+            login: words.contains(&"login") || words.contains(&"select_account"),
+            consent: words.contains(&"consent"),
+            max_age,
+        })
     }
 }
 
@@ -472,7 +583,7 @@ pub async fn authorize_post(
                 return authorize_error(&state, &headers, pending.deny());
             }
             match pending.approve(&user.id, auth_time).await {
-                Ok(url) => redirect(&url, vec![]),
+                Ok(url) => redirect(&state.config.issuer, &url, vec![]),
                 Err(e) => authorize_error(&state, &headers, e),
             }
         }

@@ -136,9 +136,13 @@ impl Client {
         self.grant_types.contains(&grant)
     }
 
-    /// Redirect URIs match exactly, character for character (RFC 9700 section 4.1.3).
+    /// Redirect URIs match exactly, character for character (RFC 9700 section 4.1.3), except
+    /// the port of a loopback IP literal (`http://127.0.0.1/cb`, `http://[::1]/cb`): a native
+    /// app listens on whatever port it gets, and RFC 8252 section 7.3 has the server allow any.
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|r| r == uri)
+        self.redirect_uris
+            .iter()
+            .any(|r| r == uri || same_but_loopback_port(r, uri))
     }
 
     /// The scopes granted for a request: all the client may have when none are asked for,
@@ -200,6 +204,26 @@ impl Client {
             .ct_eq(stored.as_bytes())
             .into()
     }
+}
+
+/// Whether `asked` is the registered loopback URI `registered` on another port.
+fn same_but_loopback_port(registered: &str, asked: &str) -> bool {
+    let (Ok(mut r), Ok(mut a)) = (url::Url::parse(registered), url::Url::parse(asked)) else {
+        return false;
+    };
+    let loopback =
+        |u: &url::Url| u.scheme() == "http" && matches!(u.host_str(), Some("127.0.0.1" | "[::1]"));
+    if !loopback(&r) || !loopback(&a) {
+        return false;
+    }
+    // The asked URI must be written in its one canonical form (no dot segments, case or
+    // escaping games), and equal the registered one but for the port.
+    if a.as_str() != asked {
+        return false;
+    }
+    let _ = r.set_port(None);
+    let _ = a.set_port(None);
+    r == a
 }
 
 /// A client to register, as `authd clients create` describes it.
@@ -385,6 +409,30 @@ mod tests {
         );
         assert_eq!(client.grant_scopes(None).unwrap(), vec!["openid", "email"]);
         assert_eq!(client.grant_scopes(Some("admin")).unwrap_err(), "admin");
+    }
+
+    #[test]
+    fn loopback_redirects_match_on_any_port() {
+        let now = chrono::Utc::now().naive_utc();
+        let n = new(
+            ClientType::Public,
+            &[GrantType::AuthorizationCode],
+            &[
+                "http://127.0.0.1/callback",
+                "http://[::1]:8000/cb",
+                "http://localhost/cb",
+            ],
+        );
+        let client = Client::try_from(n.into_row(now).unwrap().0).unwrap();
+        assert!(client.has_redirect_uri("http://127.0.0.1:53127/callback"));
+        assert!(client.has_redirect_uri("http://127.0.0.1/callback"));
+        assert!(client.has_redirect_uri("http://[::1]:40001/cb"));
+        assert!(!client.has_redirect_uri("http://127.0.0.1:53127/callback/x"));
+        assert!(!client.has_redirect_uri("http://127.0.0.1:53127/callback?x=1"));
+        assert!(!client.has_redirect_uri("https://127.0.0.1:53127/callback"));
+        assert!(!client.has_redirect_uri("http://127.0.0.2:53127/callback"));
+        // `localhost` is a name, not a loopback literal: exact match only (RFC 8252 8.3).
+        assert!(!client.has_redirect_uri("http://localhost:9000/cb"));
     }
 
     #[test]

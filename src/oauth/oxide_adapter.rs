@@ -1066,6 +1066,23 @@ impl PendingAuthorization {
         }
     }
 
+    /// An OAuth error back to the client (OIDC Core 3.1.2.6: `login_required`,
+    /// `consent_required`, ...), with the request's `state`.
+    pub fn error(&self, error: &str, description: &str, state: Option<&str>) -> AuthorizeError {
+        let Ok(mut url) = url::Url::parse(&self.redirect_uri) else {
+            return AuthorizeError::Page("The application's return address is not usable.".into());
+        };
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("error", error);
+            query.append_pair("error_description", description);
+            if let Some(state) = state {
+                query.append_pair("state", state);
+            }
+        }
+        AuthorizeError::Redirect(url.to_string())
+    }
+
     /// The user declined: `access_denied` back to the client.
     pub fn deny(self) -> AuthorizeError {
         match self.pending.deny() {

@@ -12,6 +12,7 @@ use crate::both_backends;
 use crate::harness::{Backend, PASSWORD, Reply, TestApp, s, spawn_app};
 
 both_backends!(
+    prompt_max_age_loopback_ports_and_iss,
     first_party_code_flow_with_pkce,
     third_party_consent_and_refusals,
     requests_that_never_redirect_or_redirect_errors
@@ -478,4 +479,197 @@ async fn requests_that_never_redirect_or_redirect_errors(backend: Backend) {
         query(&location(&implicit), "error").as_deref(),
         Some("unsupported_response_type")
     );
+}
+
+/// OIDC Core 3.1.2.1 `prompt` and `max_age`, RFC 8252 loopback ports, RFC 9207 `iss`.
+async fn prompt_max_age_loopback_ports_and_iss(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.verified_user("prompt@example.com").await;
+    let native = "http://127.0.0.1/callback";
+    let spa = app
+        .client_with(
+            "public",
+            &["authorization_code"],
+            &["openid"],
+            &[CB, native],
+            true,
+        )
+        .await;
+    let partner = app
+        .client("confidential", &["authorization_code"], &["openid"], &[CB])
+        .await;
+    let p = pkce();
+    let pk = [
+        ("scope", "openid"),
+        ("code_challenge", p.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let with = |extra: &[(&str, &str)]| {
+        let mut all = pk.to_vec();
+        all.extend_from_slice(extra);
+        authorize_url(&app, &spa.id, CB, &all)
+    };
+    let browser = browser();
+
+    // Not signed in: prompt=none answers login_required by redirect, with state and iss.
+    let r = browser
+        .get(with(&[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    let back = location(&r);
+    assert_eq!(query(&back, "error").as_deref(), Some("login_required"));
+    assert_eq!(query(&back, "state").as_deref(), Some("st-42"));
+    assert_eq!(query(&back, "iss").as_deref(), Some(crate::harness::ISSUER));
+    assert!(query(&back, "error_description").is_some());
+
+    // Sign in; then prompt=none gets a code at once, with iss.
+    let page = browser
+        .get(with(&[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let signed = submit(
+        &app,
+        &browser,
+        &page,
+        &[
+            ("action", "login"),
+            ("username", "prompt@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(
+        query(&location(&signed), "iss").as_deref(),
+        Some(crate::harness::ISSUER)
+    );
+    let r = browser
+        .get(with(&[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(query(&location(&r), "code").is_some());
+
+    // prompt=login and select_account show the sign-in page despite the live sign-in.
+    for prompt in ["login", "select_account"] {
+        let r = browser
+            .get(with(&[("prompt", prompt)]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{prompt}");
+        assert!(r.text().await.unwrap().contains("name=\"password\""));
+    }
+    // prompt=consent asks even a first-party client's user.
+    let r = browser
+        .get(with(&[("prompt", "consent")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("value=\"approve\""));
+    // A third-party client with prompt=none: consent is needed, so consent_required.
+    let r = browser
+        .get(authorize_url(&app, &partner.id, CB, &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&location(&r), "error").as_deref(),
+        Some("consent_required")
+    );
+    // Malformed prompt values are invalid_request, back to the client.
+    for bad in ["none login", "sometimes"] {
+        let r = browser.get(with(&[("prompt", bad)])).send().await.unwrap();
+        assert_eq!(
+            query(&location(&r), "error").as_deref(),
+            Some("invalid_request")
+        );
+    }
+
+    // max_age: a sign-in older than it must be done again (or login_required with none).
+    app.advance(Duration::from_secs(120));
+    let r = browser
+        .get(with(&[("max_age", "600")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(query(&location(&r), "code").is_some(), "fresh enough");
+    let r = browser
+        .get(with(&[("max_age", "60"), ("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&location(&r), "error").as_deref(),
+        Some("login_required")
+    );
+    let r = browser
+        .get(with(&[("max_age", "60")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "the sign-in page again");
+    let page = r.text().await.unwrap();
+    let signed = submit(
+        &app,
+        &browser,
+        &page,
+        &[
+            ("action", "login"),
+            ("username", "prompt@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let code = query(&location(&signed), "code").unwrap();
+    let tokens = exchange(&app, &spa.id, &code, Some(&p.verifier), None)
+        .await
+        .expect(200)
+        .clone();
+    let auth_time = claims(s(&tokens["id_token"]))["auth_time"]
+        .as_i64()
+        .unwrap();
+    let now = app.state.clock.now().timestamp();
+    assert!(now - auth_time <= 5, "auth_time is the new sign-in");
+
+    // A native app's loopback redirect URI matches on any port (RFC 8252 7.3), exactly
+    // otherwise.
+    let port_uri = "http://127.0.0.1:53127/callback";
+    let r = browser
+        .get(authorize_url(&app, &spa.id, port_uri, &pk))
+        .send()
+        .await
+        .unwrap();
+    let back = location(&r);
+    assert!(back.as_str().starts_with(port_uri), "{back}");
+    let code = query(&back, "code").unwrap();
+    let r = app
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", port_uri),
+                ("client_id", &spa.id),
+                ("code_verifier", &p.verifier),
+            ],
+            None,
+        )
+        .await;
+    r.expect(200);
+    for bad in [
+        "http://127.0.0.1:53127/callback/../evil",
+        "http://127.0.0.1:53127/other",
+        "http://localhost:53127/callback",
+    ] {
+        let r = browser
+            .get(authorize_url(&app, &spa.id, bad, &pk))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{bad}");
+    }
 }
