@@ -3,6 +3,7 @@
 
 mod admin;
 mod anonymous;
+pub mod consent;
 mod guard;
 mod login;
 mod password;

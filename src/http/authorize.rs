@@ -163,6 +163,14 @@ fn authorize_error(state: &AppState, headers: &HeaderMap, e: AuthorizeError) -> 
     }
 }
 
+/// A flow's failure, its cause kept whole (an unreachable database still reads as one).
+fn server(e: AccountError) -> AuthorizeError {
+    match e {
+        AccountError::Unexpected(cause) => AuthorizeError::Server(cause),
+        other => AuthorizeError::Server(anyhow::Error::new(other)),
+    }
+}
+
 /// The CSRF token of this browser, and the cookie to set when it had none.
 fn csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
@@ -299,7 +307,14 @@ async fn continue_as(
     cookies: Vec<HeaderValue>,
 ) -> Response {
     let consent_asked = Prompt::parse(params).is_ok_and(|p| p.consent);
-    if pending.client.first_party && !consent_asked {
+    let allowed = pending.client.first_party
+        || match accounts::consent::covers(state, &user.id, &pending.client.id, &pending.scope)
+            .await
+        {
+            Ok(allowed) => allowed,
+            Err(e) => return authorize_error(state, headers, server(e)),
+        };
+    if allowed && !consent_asked {
         match pending.approve(&user.id, auth_time).await {
             Ok(url) => redirect(&state.config.issuer, &url, cookies),
             Err(e) => authorize_error(state, headers, e),
@@ -354,7 +369,19 @@ async fn authorize_request(state: &AppState, headers: &HeaderMap, raw: &[u8]) ->
         }
         None => login_page(state, headers, &params, &pending, None),
         Some((user, auth_time)) => {
-            if prompt.none && (prompt.consent || !pending.client.first_party) {
+            let allowed = pending.client.first_party
+                || match accounts::consent::covers(
+                    state,
+                    &user.id,
+                    &pending.client.id,
+                    &pending.scope,
+                )
+                .await
+                {
+                    Ok(allowed) => allowed,
+                    Err(e) => return authorize_error(state, headers, server(e)),
+                };
+            if prompt.none && (prompt.consent || !allowed) {
                 let e = pending.error(
                     "consent_required",
                     "The user has not allowed this application yet",
@@ -581,6 +608,17 @@ pub async fn authorize_post(
             };
             if action == "deny" {
                 return authorize_error(&state, &headers, pending.deny());
+            }
+            if !pending.client.first_party
+                && let Err(e) = accounts::consent::remember(
+                    &state,
+                    &user.id,
+                    &pending.client.id,
+                    &pending.scope,
+                )
+                .await
+            {
+                return authorize_error(&state, &headers, server(e));
             }
             match pending.approve(&user.id, auth_time).await {
                 Ok(url) => redirect(&state.config.issuer, &url, vec![]),

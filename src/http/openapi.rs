@@ -19,6 +19,7 @@ use utoipa::openapi::{
 };
 
 use super::requests::*;
+use crate::accounts::consent::ConsentView;
 use crate::accounts::{SessionView, TokenResponse, UserView};
 use crate::oauth::token::TokenResponse as OAuthTokenResponse;
 use crate::state::AppState;
@@ -350,6 +351,26 @@ fn routes() -> Vec<Route> {
         ),
         r(
             Get,
+            &["/api/users/me/consents"],
+            "The third-party applications the user has allowed, with their scopes",
+            U,
+            true,
+            N,
+            ("200", Some("ConsentView")),
+            &["401", "403"],
+        ),
+        r(
+            Delete,
+            &["/api/users/me/consents/{id}"],
+            "Withdraw an application's access (by client id); its sessions end",
+            U,
+            true,
+            N,
+            ("204", None),
+            &["401", "403", "404"],
+        ),
+        r(
+            Get,
             &["/api/admin/users"],
             "List users (`?q=&page=&per_page=`)",
             AD,
@@ -646,6 +667,7 @@ pub fn document(server: &str) -> OpenApi {
         .schema_from::<UserView>()
         .schema_from::<TokenResponse>()
         .schema_from::<SessionView>()
+        .schema_from::<ConsentView>()
         .schema_from::<OAuthTokenResponse>()
         .schema_from::<ApiErrorBody>()
         .schema_from::<OAuthErrorBody>()

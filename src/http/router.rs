@@ -78,6 +78,11 @@ pub fn build_router(state: AppState) -> Router {
         .route("/api/user/change-password", post(users::change_password))
         .route("/api/users/me/sessions", get(users::list_my_sessions))
         .route("/api/users/me/sessions/{id}", delete(users::end_my_session))
+        .route("/api/users/me/consents", get(users::list_my_consents))
+        .route(
+            "/api/users/me/consents/{id}",
+            delete(users::revoke_my_consent),
+        )
         .route("/api/admin/users", get(users::admin_list_users))
         .route(
             "/api/admin/users/{id}",

@@ -68,6 +68,24 @@ pub async fn end_my_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /api/users/me/consents`: the applications the user has allowed.
+pub async fn list_my_consents(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Vec<accounts::consent::ConsentView>>, ApiError> {
+    Ok(Json(accounts::consent::list(&state, &auth.user.id).await?))
+}
+
+/// `DELETE /api/users/me/consents/{id}`: withdraws an application's access (its sessions end).
+pub async fn revoke_my_consent(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    IdPath(client_id): IdPath,
+) -> Result<StatusCode, ApiError> {
+    accounts::consent::revoke(&state, &auth.user.id, &client_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn admin_list_users(
     State(state): State<AppState>,
     _admin: AdminUser,

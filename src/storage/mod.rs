@@ -51,6 +51,7 @@ macro_rules! end_user_sessions {
 
 pub mod clients;
 pub mod codes;
+pub mod consents;
 mod error;
 pub mod maintenance;
 pub mod one_time_tokens;

@@ -41,6 +41,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     one_time_tokens (token_hash) {
         token_hash -> Text,
         purpose -> Text,
@@ -151,6 +160,8 @@ diesel::table! {
 diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
+diesel::joinable!(consents -> clients (client_id));
+diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(pending_registrations -> users (anonymous_user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -159,6 +170,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
     browser_sessions,
     clients,
+    consents,
     one_time_tokens,
     outbox,
     pending_registrations,

@@ -12,6 +12,7 @@ use crate::both_backends;
 use crate::harness::{Backend, PASSWORD, Reply, TestApp, s, spawn_app};
 
 both_backends!(
+    consent_is_remembered_and_can_be_withdrawn,
     prompt_max_age_loopback_ports_and_iss,
     first_party_code_flow_with_pkce,
     third_party_consent_and_refusals,
@@ -377,16 +378,13 @@ async fn third_party_consent_and_refusals(backend: Backend) {
         .await
         .expect(200);
 
-    let fresh = browser
+    // Allowed once, remembered: the next request comes straight back with a code.
+    let again = browser
         .get(authorize_url(&app, &partner.id, CB, &[("scope", "openid")]))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    let approved = submit(&app, &browser, &fresh, &[("action", "approve")]).await;
-    let code = query(&location(&approved), "code").unwrap();
+    let code = query(&location(&again), "code").unwrap();
     let tokens = exchange(&app, &partner.id, &code, None, Some((&partner.id, &secret)))
         .await
         .expect(200)
@@ -672,4 +670,114 @@ async fn prompt_max_age_loopback_ports_and_iss(backend: Backend) {
             .unwrap();
         assert_eq!(r.status().as_u16(), 400, "{bad}");
     }
+}
+
+/// Allowing a third-party client once is remembered (no consent page for the same scopes, and
+/// `prompt=none` succeeds) until the user withdraws it, which also ends its sessions.
+async fn consent_is_remembered_and_can_be_withdrawn(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.verified_user("remember@example.com").await;
+    let partner = app
+        .client(
+            "confidential",
+            &["authorization_code"],
+            &["openid", "profile", "email"],
+            &[CB],
+        )
+        .await;
+    let secret = partner.secret.clone().unwrap();
+    let browser = browser();
+    let url = |scope: &str, extra: &[(&str, &str)]| {
+        let mut all = vec![("scope", scope)];
+        all.extend_from_slice(extra);
+        authorize_url(&app, &partner.id, CB, &all)
+    };
+    let page = browser
+        .get(url("openid profile", &[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let consent = submit(
+        &app,
+        &browser,
+        &page,
+        &[
+            ("action", "login"),
+            ("username", "remember@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let approved = submit(&app, &browser, &consent, &[("action", "approve")]).await;
+    let code = query(&location(&approved), "code").unwrap();
+    let tokens = exchange(&app, &partner.id, &code, None, Some((&partner.id, &secret)))
+        .await
+        .expect(200)
+        .clone();
+
+    // The same scopes (or fewer): straight back with a code, also with prompt=none.
+    for (scope, extra) in [
+        ("openid profile", vec![]),
+        ("openid", vec![]),
+        ("openid profile", vec![("prompt", "none")]),
+    ] {
+        let r = browser.get(url(scope, &extra)).send().await.unwrap();
+        assert!(query(&location(&r), "code").is_some(), "{scope} {extra:?}");
+    }
+    // More than was allowed: asked again.
+    let r = browser.get(url("openid email", &[])).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("value=\"approve\""));
+
+    // The user sees and withdraws it from the account API.
+    let at = s(&app.login("remember@example.com", None).await["access_token"]).to_owned();
+    let list = app.get("/api/users/me/consents", Some(&at)).await;
+    let list = list.expect(200).as_array().unwrap().clone();
+    assert_eq!(list.len(), 1);
+    assert_eq!(s(&list[0]["client_id"]), partner.id);
+    assert_eq!(list[0]["scopes"], serde_json::json!(["openid", "profile"]));
+    // Not from the third party's own token.
+    app.get("/api/users/me/consents", Some(s(&tokens["access_token"])))
+        .await
+        .expect(403);
+    app.send(
+        reqwest::Method::DELETE,
+        &format!("/api/users/me/consents/{}", partner.id),
+        Some(&at),
+        None,
+    )
+    .await
+    .expect(204);
+    app.get("/oauth/userinfo", Some(s(&tokens["access_token"])))
+        .await
+        .expect(401);
+    let r = browser
+        .get(url("openid profile", &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "asked again");
+    let r = browser
+        .get(url("openid profile", &[("prompt", "none")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&location(&r), "error").as_deref(),
+        Some("consent_required")
+    );
+    app.send(
+        reqwest::Method::DELETE,
+        &format!("/api/users/me/consents/{}", partner.id),
+        Some(&at),
+        None,
+    )
+    .await
+    .expect(404);
 }
