@@ -67,6 +67,10 @@ enum ClientsCommand {
         /// Without it a client introspects only the tokens issued to itself.
         #[arg(long)]
         introspect: bool,
+        /// Where the client may send a person after logout at /oauth/logout (repeatable;
+        /// matched exactly).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
     },
     /// List registered clients, one JSON object per line.
     List,
@@ -136,6 +140,7 @@ fn client_json(row: &authd::storage::ClientRow) -> serde_json::Value {
         "scopes": words(&row.scopes),
         "first_party": row.first_party,
         "can_introspect": row.can_introspect,
+        "post_logout_redirect_uris": words(&row.post_logout_redirect_uris),
     })
 }
 
@@ -202,6 +207,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     scopes,
                     first_party,
                     introspect,
+                    post_logout_redirect_uris,
                 } => {
                     let new = NewClient {
                         name,
@@ -215,6 +221,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         scopes,
                         first_party,
                         can_introspect: introspect,
+                        post_logout_redirect_uris,
                     };
                     let (row, secret) = new
                         .into_row(chrono::Utc::now().naive_utc())

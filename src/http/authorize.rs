@@ -15,15 +15,15 @@ use crate::state::AppState;
 use crate::storage::{UserRow, codes};
 use crate::tokens::OpaqueToken;
 
-const SESSION_COOKIE: &str = "authd_session";
-const CSRF_COOKIE: &str = "authd_csrf";
+pub(super) const SESSION_COOKIE: &str = "authd_session";
+pub(super) const CSRF_COOKIE: &str = "authd_csrf";
 /// The hidden field that carries the client's authorization request through authd's forms,
 /// as one opaque query string. authd's own fields (`csrf`, `action`, `username`, `password`)
 /// are read only from the form itself, never from the client's request, so nothing a client
 /// puts in its authorization URL can act for the user.
 const REQUEST_FIELD: &str = "oauth_request";
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -34,7 +34,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-fn set_cookie(
+pub(super) fn set_cookie(
     state: &AppState,
     name: &str,
     value: &str,
@@ -66,7 +66,7 @@ fn form_target(redirect_uri: &str) -> Option<String> {
 }
 
 /// Adds cookies to a page.
-fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
+pub(super) fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
     for c in cookies {
         response.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -172,7 +172,7 @@ fn server(e: AccountError) -> AuthorizeError {
 }
 
 /// The CSRF token of this browser, and the cookie to set when it had none.
-fn csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub(super) fn csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
         Some(token) => (token, None),
         None => {

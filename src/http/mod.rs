@@ -6,6 +6,7 @@ mod accounts;
 mod authorize;
 pub mod extract;
 mod limits;
+mod logout;
 pub mod metrics;
 mod oauth;
 pub mod openapi;

@@ -27,6 +27,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../../templates/reset_password.html"),
         ),
         (
+            "sign_out.html",
+            include_str!("../../templates/sign_out.html"),
+        ),
+        (
             "cancel_email_change.html",
             include_str!("../../templates/cancel_email_change.html"),
         ),

@@ -15,7 +15,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use super::{account_pages, accounts, authorize, metrics, oauth, openapi, pages, users, wellknown};
+use super::{
+    account_pages, accounts, authorize, logout, metrics, oauth, openapi, pages, users, wellknown,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -99,6 +101,7 @@ pub fn build_router(state: AppState) -> Router {
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route("/oauth/token", post(oauth::token))
+        .route("/oauth/logout", get(logout::logout).post(logout::logout))
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/oauth/introspect", post(oauth::introspect))
         .route(

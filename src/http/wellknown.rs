@@ -22,6 +22,7 @@ fn metadata(state: &AppState) -> Value {
         "token_endpoint": format!("{issuer}/oauth/token"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
+        "end_session_endpoint": format!("{issuer}/oauth/logout"),
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,
@@ -38,7 +39,7 @@ fn metadata(state: &AppState) -> Value {
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email", "email_verified", "name"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "email", "email_verified", "name"],
     })
 }
 

@@ -105,6 +105,8 @@ pub struct Client {
     pub first_party: bool,
     /// May introspect other clients' tokens (a resource server).
     pub can_introspect: bool,
+    /// Where the client may send a person after logout (RP-Initiated Logout 1.0).
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -127,6 +129,7 @@ impl TryFrom<ClientRow> for Client {
             secret_hash: row.secret_hash,
             first_party: row.first_party,
             can_introspect: row.can_introspect,
+            post_logout_redirect_uris: words(&row.post_logout_redirect_uris),
         })
     }
 }
@@ -236,6 +239,7 @@ pub struct NewClient {
     pub scopes: Vec<String>,
     pub first_party: bool,
     pub can_introspect: bool,
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl NewClient {
@@ -260,7 +264,11 @@ impl NewClient {
         {
             return Err("authorization_code needs at least one --redirect-uri".into());
         }
-        for uri in &self.redirect_uris {
+        for uri in self
+            .redirect_uris
+            .iter()
+            .chain(&self.post_logout_redirect_uris)
+        {
             check_redirect_uri(uri)?;
         }
         for scope in &self.scopes {
@@ -291,6 +299,7 @@ impl NewClient {
             first_party: self.first_party,
             created_at: now,
             can_introspect: self.can_introspect,
+            post_logout_redirect_uris: self.post_logout_redirect_uris.join(" "),
         };
         Ok((row, secret))
     }
@@ -328,6 +337,7 @@ mod tests {
             scopes: vec![],
             first_party: false,
             can_introspect: false,
+            post_logout_redirect_uris: vec![],
         }
     }
 

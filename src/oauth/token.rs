@@ -267,6 +267,7 @@ pub fn respond(
                 .contains(&"profile")
                 .then(|| issued.user.full_name.clone())
                 .flatten(),
+            sid: Some(issued.session.id.clone()),
         };
         Some(
             jwt::sign_id_token(&state.keys, &claims)

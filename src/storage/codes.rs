@@ -98,6 +98,16 @@ pub async fn insert_browser_session(
     })
 }
 
+/// Ends one browser's sign-in on authd's login page.
+pub async fn delete_browser_session(db: &Database, hash: &TokenHash) -> Result<(), StorageError> {
+    run!(db, |c| {
+        diesel::delete(browser_sessions::table.find(hash.as_str()))
+            .execute(c)
+            .await?;
+        Ok(())
+    })
+}
+
 /// The active user signed in by a browser-session cookie, with the time they signed in.
 pub async fn find_browser_session(
     db: &Database,

@@ -117,6 +117,8 @@ pub struct ClientRow {
     pub first_party: bool,
     pub created_at: NaiveDateTime,
     pub can_introspect: bool,
+    /// Space-separated, matched exactly.
+    pub post_logout_redirect_uris: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -37,6 +37,7 @@ diesel::table! {
         first_party -> Bool,
         created_at -> Timestamp,
         can_introspect -> Bool,
+        post_logout_redirect_uris -> Text,
     }
 }
 

@@ -56,6 +56,38 @@ pub struct IdTokenClaims {
     pub email_verified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The session the ID token belongs to (OIDC Front/Back-Channel Logout), which
+    /// `id_token_hint` at the logout endpoint names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// Checks an ID token that authd issued, as an `id_token_hint`: signature and issuer; its
+/// expiry does not matter (a hint often outlives it), and its audience is returned to be
+/// checked against the client.
+pub fn verify_id_token_hint(
+    keys: &KeyStore,
+    token: &str,
+    issuer: &str,
+    now: DateTime<Utc>,
+) -> Result<IdTokenClaims, JwtError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Invalid)?;
+    if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some("JWT") {
+        return Err(JwtError::Invalid);
+    }
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| keys.verifying_key(kid, now))
+        .ok_or(JwtError::Invalid)?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[issuer]);
+    validation.validate_aud = false;
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["iss", "aud", "sub"]);
+    jsonwebtoken::decode::<IdTokenClaims>(token, &key.decoding, &validation)
+        .map(|data| data.claims)
+        .map_err(|_| JwtError::Invalid)
 }
 
 pub fn sign_access_token(keys: &KeyStore, claims: &AccessClaims) -> Result<String, JwtError> {

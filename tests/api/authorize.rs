@@ -12,6 +12,7 @@ use crate::both_backends;
 use crate::harness::{Backend, PASSWORD, Reply, TestApp, s, spawn_app};
 
 both_backends!(
+    rp_initiated_logout,
     consent_is_remembered_and_can_be_withdrawn,
     prompt_max_age_loopback_ports_and_iss,
     first_party_code_flow_with_pkce,
@@ -780,4 +781,152 @@ async fn consent_is_remembered_and_can_be_withdrawn(backend: Backend) {
     )
     .await
     .expect(404);
+}
+
+/// OpenID Connect RP-Initiated Logout: with its ID token, a relying party signs the browser
+/// out of authd and ends the session, then gets the browser back at a registered address.
+async fn rp_initiated_logout(backend: Backend) {
+    use authd::oauth::client::{ClientType, GrantType, NewClient};
+    let app = spawn_app(backend).await;
+    app.verified_user("leaving@example.com").await;
+    let bye = "http://127.0.0.1:9/bye";
+    let rp = app
+        .register_client(NewClient {
+            name: "relying party".into(),
+            client_type: ClientType::Confidential,
+            redirect_uris: vec![CB.into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: vec!["openid".into(), "offline_access".into()],
+            first_party: true,
+            can_introspect: false,
+            post_logout_redirect_uris: vec![bye.into()],
+        })
+        .await;
+    let secret = rp.secret.clone().unwrap();
+    let discovery = app.get("/.well-known/openid-configuration", None).await;
+    assert_eq!(
+        s(&discovery.expect(200)["end_session_endpoint"]),
+        format!("{}/oauth/logout", crate::harness::ISSUER)
+    );
+
+    let browser = browser();
+    let url = authorize_url(&app, &rp.id, CB, &[("scope", "openid offline_access")]);
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let back = submit(
+        &app,
+        &browser,
+        &page,
+        &[
+            ("action", "login"),
+            ("username", "leaving@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let code = query(&location(&back), "code").unwrap();
+    let tokens = exchange(&app, &rp.id, &code, None, Some((&rp.id, &secret)))
+        .await
+        .expect(200)
+        .clone();
+    let id_token = s(&tokens["id_token"]).to_owned();
+    assert!(claims(&id_token)["sid"].is_string());
+
+    let logout = |extra: &[(&str, &str)]| {
+        let mut u = url::Url::parse(&app.url("/oauth/logout")).unwrap();
+        for (k, v) in extra {
+            u.query_pairs_mut().append_pair(k, v);
+        }
+        u.to_string()
+    };
+    // Refused, and nothing ends: an unregistered address, a forged hint.
+    for bad in [
+        logout(&[
+            ("id_token_hint", &id_token),
+            ("post_logout_redirect_uri", "https://evil.example/"),
+        ]),
+        logout(&[("id_token_hint", "a.b.c")]),
+        logout(&[("id_token_hint", &id_token), ("client_id", "someone-else")]),
+    ] {
+        let r = browser.get(&bad).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        assert!(r.headers().get("location").is_none());
+    }
+    app.get("/oauth/userinfo", Some(s(&tokens["access_token"])))
+        .await
+        .expect(200);
+
+    // The relying party's logout: back at its address with its state, signed out everywhere.
+    let r = browser
+        .get(logout(&[
+            ("id_token_hint", &id_token),
+            ("post_logout_redirect_uri", bye),
+            ("state", "so-long"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let to = location(&r);
+    assert!(to.as_str().starts_with(bye));
+    assert_eq!(query(&to, "state").as_deref(), Some("so-long"));
+    app.get("/oauth/userinfo", Some(s(&tokens["access_token"])))
+        .await
+        .expect(401);
+    let refreshed = app
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", s(&tokens["refresh_token"])),
+            ],
+            Some((&rp.id, &secret)),
+        )
+        .await;
+    assert_eq!(s(&refreshed.expect(400)["error"]), "invalid_grant");
+    let again = browser.get(&url).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 200, "the sign-in page: signed out");
+
+    // Without an ID token the browser is asked first; a page elsewhere cannot sign it out.
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    submit(
+        &app,
+        &browser,
+        &page,
+        &[
+            ("action", "login"),
+            ("username", "leaving@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let ask = browser.get(logout(&[])).send().await.unwrap();
+    assert_eq!(ask.status().as_u16(), 200);
+    let ask = ask.text().await.unwrap();
+    let still = browser.get(&url).send().await.unwrap();
+    assert!(
+        query(&location(&still), "code").is_some(),
+        "not signed out by a GET"
+    );
+    let done = browser
+        .post(app.url("/oauth/logout"))
+        .form(&form_fields(&ask))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 200);
+    assert!(done.text().await.unwrap().contains("signed out"));
+    let after = browser.get(&url).send().await.unwrap();
+    assert_eq!(after.status().as_u16(), 200, "signed out");
 }

@@ -445,6 +445,7 @@ impl TestApp {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             first_party,
             can_introspect: false,
+            post_logout_redirect_uris: vec![],
         })
         .await
     }
@@ -460,11 +461,12 @@ impl TestApp {
             scopes: vec![],
             first_party: false,
             can_introspect: true,
+            post_logout_redirect_uris: vec![],
         })
         .await
     }
 
-    async fn register_client(&self, new: authd::oauth::client::NewClient) -> TestClient {
+    pub async fn register_client(&self, new: authd::oauth::client::NewClient) -> TestClient {
         let (row, secret) = new
             .into_row(self.state.clock.now_naive())
             .expect("a valid client");
