@@ -12,6 +12,7 @@ mod anonymous;
 mod authorize;
 mod bad_input;
 mod browser;
+mod conformance;
 mod discovery;
 mod keys;
 mod login;
