@@ -5,7 +5,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::extract::{TokenUse, authenticate, bearer, read_body};
 use super::limits;
@@ -183,43 +183,78 @@ pub async fn introspect(State(state): State<AppState>, request: Request) -> Resp
     }
 }
 
-/// `GET`/`POST /oauth/userinfo` (OIDC Core 5.3): claims about the token's user, by scope.
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let denied = |error: &'static str, status: StatusCode| {
-        let mut response = (status, no_store(), Json(json!({"error": error}))).into_response();
-        if let Ok(value) = HeaderValue::from_str(&format!("Bearer error=\"{error}\"")) {
+/// `GET`/`POST /oauth/userinfo` (OIDC Core 5.3): claims about the token's user, by scope; the
+/// token in the `Authorization` header or, on POST, as a form body (RFC 6750 section 2.2).
+/// Claims without a value are left out.
+pub async fn userinfo(State(state): State<AppState>, request: Request) -> Response {
+    let denied = |error: Option<&'static str>, status: StatusCode| {
+        // Without a token, a bare challenge (RFC 6750 section 3.1).
+        let (challenge, body) = match error {
+            Some(e) => (format!("Bearer error=\"{e}\""), json!({"error": e})),
+            None => ("Bearer".to_owned(), json!({"error": "invalid_token"})),
+        };
+        let mut response = (status, no_store(), Json(body)).into_response();
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
         }
         response
     };
-    let token = match bearer(&headers) {
-        Ok(Some(token)) => token,
-        _ => return denied("invalid_token", StatusCode::UNAUTHORIZED),
+    let (parts, body) = request.into_parts();
+    let token = match bearer(&parts.headers) {
+        Ok(Some(token)) => token.to_owned(),
+        Ok(None) if is_form(&parts.headers) => {
+            let Ok(body) = read_body(body).await else {
+                return denied(Some("invalid_request"), StatusCode::BAD_REQUEST);
+            };
+            match Params::parse(&body)
+                .ok()
+                .and_then(|p| p.get("access_token").map(str::to_owned))
+            {
+                Some(token) => token,
+                None => return denied(None, StatusCode::UNAUTHORIZED),
+            }
+        }
+        Ok(None) => return denied(None, StatusCode::UNAUTHORIZED),
+        Err(_) => return denied(Some("invalid_token"), StatusCode::UNAUTHORIZED),
     };
-    let auth = match authenticate(&state, token, TokenUse::AnyClient).await {
+    let auth = match authenticate(&state, &token, TokenUse::AnyClient).await {
         Ok(auth) => auth,
         Err(ApiError::Internal(cause)) => return ApiError::Internal(cause).into_response(),
-        Err(_) => return denied("invalid_token", StatusCode::UNAUTHORIZED),
+        Err(_) => return denied(Some("invalid_token"), StatusCode::UNAUTHORIZED),
     };
     let scopes: Vec<&str> = auth.claims.scope.split_whitespace().collect();
     if !scopes.contains(&"openid") {
-        return denied("insufficient_scope", StatusCode::FORBIDDEN);
+        return denied(Some("insufficient_scope"), StatusCode::FORBIDDEN);
     }
     let user = &auth.user;
-    let mut claims = json!({"sub": user.id});
+    let mut claims = serde_json::Map::new();
+    claims.insert("sub".into(), json!(user.id));
+    let mut put = |name: &str, value: Option<Value>| {
+        if let Some(v) = value {
+            claims.insert(name.into(), v);
+        }
+    };
     if scopes.contains(&"profile") {
-        claims["name"] = json!(user.full_name);
-        claims["given_name"] = json!(user.first_name);
-        claims["family_name"] = json!(user.last_name);
-        claims["preferred_username"] = json!(user.username);
+        put("name", user.full_name.as_ref().map(|v| json!(v)));
+        put("given_name", user.first_name.as_ref().map(|v| json!(v)));
+        put("family_name", user.last_name.as_ref().map(|v| json!(v)));
+        put(
+            "preferred_username",
+            user.username.as_ref().map(|v| json!(v)),
+        );
     }
-    if scopes.contains(&"email") {
-        claims["email"] = json!(user.email);
-        claims["email_verified"] = json!(user.is_email_verified);
+    if scopes.contains(&"email") && user.email.is_some() {
+        put("email", user.email.as_ref().map(|v| json!(v)));
+        put("email_verified", Some(json!(user.is_email_verified)));
     }
-    (StatusCode::OK, no_store(), Json(claims)).into_response()
+    if scopes.contains(&"phone") && user.phone.is_some() {
+        put("phone_number", user.phone.as_ref().map(|v| json!(v)));
+        // authd does not verify phone numbers.
+        put("phone_number_verified", Some(json!(false)));
+    }
+    (StatusCode::OK, no_store(), Json(Value::Object(claims))).into_response()
 }
 
 async fn run(

@@ -36,19 +36,28 @@ fn metadata(state: &AppState) -> Value {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "grant_types_supported": ["authorization_code", "password", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "scopes_supported": ["openid", "profile", "email", "phone", "offline_access"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "email", "email_verified", "name"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "email", "email_verified", "name", "given_name", "family_name", "preferred_username", "phone_number", "phone_number_verified"],
     })
 }
 
-pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
-    Json(metadata(&state))
+/// Discovery changes only with a new release or configuration: clients may cache it.
+const DISCOVERY_CACHE: &str = "public, max-age=3600";
+
+pub async fn openid_configuration(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, DISCOVERY_CACHE)],
+        Json(metadata(&state)),
+    )
 }
 
-pub async fn oauth_authorization_server(State(state): State<AppState>) -> Json<Value> {
-    Json(metadata(&state))
+pub async fn oauth_authorization_server(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, DISCOVERY_CACHE)],
+        Json(metadata(&state)),
+    )
 }
 
 pub async fn jwks(State(state): State<AppState>) -> impl IntoResponse {

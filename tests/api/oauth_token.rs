@@ -651,10 +651,25 @@ async fn userinfo_by_scope(backend: Backend) {
         .get("/oauth/userinfo", Some(&login("email").await))
         .await;
     assert_eq!(no_openid.status, 403);
+    // Claims without a value are left out, not null (no phone here, and no username chosen
+    // means a derived one, which is present).
+    assert!(info.get("phone_number").is_none());
+    assert!(
+        info.as_object().unwrap().values().all(|v| !v.is_null()),
+        "{info}"
+    );
+    // The token as a form body (RFC 6750 section 2.2).
+    let form = app
+        .token_at("/oauth/userinfo", &[("access_token", &full)], None)
+        .await;
+    assert_eq!(s(&form.expect(200)["email"]), "info@example.com");
+    // No token at all: a bare challenge (RFC 6750 section 3.1).
     let none = app.get("/oauth/userinfo", None).await;
     assert_eq!(none.status, 401);
+    assert_eq!(none.header("www-authenticate"), Some("Bearer"));
+    let bad = app.get("/oauth/userinfo", Some("forged.token.here")).await;
     assert_eq!(
-        none.header("www-authenticate"),
+        bad.header("www-authenticate"),
         Some("Bearer error=\"invalid_token\"")
     );
     app.get("/oauth/userinfo", Some("forged.token.here"))
