@@ -343,6 +343,10 @@ async fn authorize_request(state: &AppState, headers: &HeaderMap, raw: &[u8]) ->
         Err(e) => return authorize_error(state, headers, e),
     };
     let client_state = params.get("state");
+    if let Some((error, why)) = unsupported(&params) {
+        let e = pending.error(error, why, client_state);
+        return authorize_error(state, headers, e);
+    }
     let prompt = match Prompt::parse(&params) {
         Ok(p) => p,
         Err(why) => {
@@ -391,6 +395,21 @@ async fn authorize_request(state: &AppState, headers: &HeaderMap, raw: &[u8]) ->
             }
             continue_as(state, headers, &params, pending, &user, auth_time, vec![]).await
         }
+    }
+}
+
+/// Request features authd does not offer, answered as OIDC Core 6 and OAuth 2.0 Multiple
+/// Response Types say, rather than silently ignored.
+fn unsupported(params: &AuthorizeParams) -> Option<(&'static str, &'static str)> {
+    if params.get("request").is_some() {
+        return Some(("request_not_supported", "Request objects are not supported"));
+    }
+    if params.get("request_uri").is_some() {
+        return Some(("request_uri_not_supported", "request_uri is not supported"));
+    }
+    match params.get("response_mode") {
+        None | Some("query") => None,
+        Some(_) => Some(("invalid_request", "Only response_mode=query is supported")),
     }
 }
 

@@ -33,6 +33,7 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    brand: crate::config::Brand,
     /// Wakes this instance's delivery worker when an email is queued.
     wake: tokio::sync::Notify,
 }
@@ -71,6 +72,7 @@ impl Mailer {
         Ok(Self {
             transport,
             from: config.mail_from.clone(),
+            brand: config.brand.clone(),
             wake: tokio::sync::Notify::new(),
         })
     }
@@ -163,7 +165,7 @@ impl Mailer {
     /// mail client can follow it; an SMTP deployment never logs links.
     async fn send(&self, to: &str, email: Email) -> anyhow::Result<()> {
         let to: Mailbox = to.parse().context("recipient address")?;
-        let message: Message = email.build(self.from.clone(), to.clone())?;
+        let message: Message = email.build(self.from.clone(), to.clone(), &self.brand)?;
         match &self.transport {
             Transport::Smtp(smtp) => {
                 smtp.send(message).await.context("sending through SMTP")?;

@@ -1,6 +1,8 @@
 //! The emails authd sends, each with a plain-text and an HTML body.
 
 use lettre::Message;
+
+use crate::config::Brand;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
@@ -63,29 +65,60 @@ impl Email {
         self.action.as_ref().map(|(_, link)| link.as_str())
     }
 
-    pub(super) fn build(&self, from: Mailbox, to: Mailbox) -> anyhow::Result<Message> {
+    /// The message as sent: the brand names the sender and signs the footer (with the support
+    /// link when there is one); lettre gives it a `Message-ID`.
+    pub(super) fn build(
+        &self,
+        from: Mailbox,
+        to: Mailbox,
+        brand: &Brand,
+    ) -> anyhow::Result<Message> {
         let (text_action, html_action) = match &self.action {
             Some((label, link)) => (
                 format!("{label}:\n{link}\n\n"),
                 format!(
-                    "<p><a href=\"{0}\">{1}</a></p><p style=\"color:#666;font-size:small\">{0}</p>",
+                    "<p><a href=\"{0}\" style=\"display:inline-block;padding:12px 20px;background:{2};\
+                     color:#fff;border-radius:8px;text-decoration:none;font-weight:600\">{1}</a></p>\
+                     <p style=\"color:#4b5563;font-size:small\">{0}</p>",
                     html_escape(link),
-                    html_escape(label)
+                    html_escape(label),
+                    html_escape(&brand.color),
                 ),
             ),
             None => (String::new(), String::new()),
         };
-        let text = format!("{}\n\n{text_action}{}\n", self.intro, self.outro);
+        let support_text = brand
+            .support_url
+            .as_deref()
+            .map(|u| format!("\nHelp: {u}"))
+            .unwrap_or_default();
+        let support_html = brand
+            .support_url
+            .as_deref()
+            .map(|u| format!(" · <a href=\"{0}\">Help</a>", html_escape(u)))
+            .unwrap_or_default();
+        let text = format!(
+            "{}\n\n{text_action}{}\n\n-- \n{}{support_text}\n",
+            self.intro, self.outro, brand.name
+        );
         let html = format!(
-            "<!doctype html><html><body style=\"font-family:sans-serif\">\
-             <p>{}</p>{html_action}<p style=\"color:#666\">{}</p></body></html>",
+            "<!doctype html><html><body style=\"font-family:sans-serif;color:#111827\">\
+             <p>{}</p>{html_action}<p style=\"color:#4b5563\">{}</p>\
+             <p style=\"color:#4b5563;font-size:small\">{}{support_html}</p></body></html>",
             html_escape(&self.intro),
             html_escape(&self.outro),
+            html_escape(&brand.name),
         );
+        let from = match from.name {
+            // The default sender takes the product's name.
+            Some(name) if name == "authd" => Mailbox::new(Some(brand.name.clone()), from.email),
+            _ => from,
+        };
         Ok(Message::builder()
             .from(from)
             .to(to)
-            .subject(self.subject.as_str())
+            .subject(format!("{} – {}", self.subject, brand.name))
+            .message_id(None)
             .multipart(
                 MultiPart::alternative()
                     .singlepart(

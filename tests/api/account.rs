@@ -44,7 +44,7 @@ async fn forgot_and_reset_password(backend: Backend) {
         .expect(400);
 
     let mail = app.smtp.wait_for("forgetful@example.com", 2).await;
-    assert_eq!(mail.subject(), "Reset your password");
+    assert_eq!(mail.subject(), "Reset your password – authd");
     assert!(mail.link().contains("/api/auth/reset-password?token="));
     let token = mail.token();
 
@@ -364,9 +364,12 @@ async fn email_change_waits_for_the_new_address(backend: Backend) {
         "the old address stays until confirmed"
     );
     let confirm = app.smtp.wait_for("new@example.com", 1).await;
-    assert_eq!(confirm.subject(), "Confirm your new email address");
+    assert_eq!(confirm.subject(), "Confirm your new email address – authd");
     let notice = app.smtp.wait_for("old@example.com", 2).await;
-    assert_eq!(notice.subject(), "Your email address is being changed");
+    assert_eq!(
+        notice.subject(),
+        "Your email address is being changed – authd"
+    );
     assert!(notice.part("text/plain").contains("new@example.com"));
     app.login("old@example.com", None).await;
 

@@ -588,6 +588,33 @@ async fn prompt_max_age_loopback_ports_and_iss(backend: Backend) {
             Some("invalid_request")
         );
     }
+    // What authd does not offer is said, not ignored.
+    for (param, value, error) in [
+        (
+            "request",
+            "eyJhbGciOiJub25lIn0.e30.",
+            "request_not_supported",
+        ),
+        (
+            "request_uri",
+            "https://rp.example/r",
+            "request_uri_not_supported",
+        ),
+        ("response_mode", "fragment", "invalid_request"),
+    ] {
+        let r = browser.get(with(&[(param, value)])).send().await.unwrap();
+        assert_eq!(
+            query(&location(&r), "error").as_deref(),
+            Some(error),
+            "{param}"
+        );
+    }
+    let r = browser
+        .get(with(&[("response_mode", "query")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(query(&location(&r), "code").is_some());
 
     // max_age: a sign-in older than it must be done again (or login_required with none).
     app.advance(Duration::from_secs(120));

@@ -34,7 +34,13 @@ async fn register_sends_a_link_and_verify_creates_the_user(backend: Backend) {
     uuid::Uuid::parse_str(&user_id).expect("user_id is a UUID");
 
     let mail = app.smtp.wait_for("Ann@Example.com", 1).await;
-    assert_eq!(mail.subject(), "Confirm your email address");
+    assert_eq!(mail.subject(), "Confirm your email address – authd");
+    let raw = String::from_utf8_lossy(&mail.raw);
+    assert!(
+        raw.contains("Message-ID: <"),
+        "every email has a Message-ID"
+    );
+    assert!(raw.contains("From: authd <"), "{raw}");
     let link = mail.link();
     assert!(
         link.starts_with(&format!("{ISSUER}/api/auth/verify?token=")),
