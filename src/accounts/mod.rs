@@ -24,7 +24,8 @@ pub use profile::{
     update_profile,
 };
 pub use register::{
-    NewRegistration, RegisterOutcome, Verified, register, resend_verification, verify_email,
+    NewRegistration, RegisterOutcome, Verified, is_authorize_path, register, resend_verification,
+    verify_email,
 };
 pub use sessions::{
     ClientMeta, Issued, SessionGrant, logout, logout_all, open_session_for, refresh, refresh_for,

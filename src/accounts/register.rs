@@ -29,6 +29,9 @@ pub struct NewRegistration {
     pub phone: Option<PhoneNumber>,
     /// The anonymous user this sign-up upgrades, keeping its id.
     pub anonymous_id: Option<UserId>,
+    /// Where the verification page sends the person on: an authorization request on authd
+    /// (`/oauth/authorize?...`), from the hosted sign-up page.
+    pub continue_to: Option<String>,
 }
 
 pub enum RegisterOutcome {
@@ -51,6 +54,12 @@ fn verification_token(
         now,
         Duration::hours(VERIFICATION_TTL_HOURS),
     )
+}
+
+/// Whether `to` is an authorization request on authd itself: the only place a verification
+/// page sends anyone on to (never an open redirect).
+pub fn is_authorize_path(to: &str) -> bool {
+    to.starts_with("/oauth/authorize?") && !to.contains(['\\', '\r', '\n'])
 }
 
 pub async fn register(
@@ -103,7 +112,16 @@ pub async fn register(
     let (token, token_row) = verification_token(&row.id, now);
     // The email is recorded in the same transaction as the registration: both or neither.
     let mail = state.config.require_email_verification.then(|| {
-        let email = Email::verify_email(verification_link(state, &token));
+        let mut link = verification_link(state, &token);
+        if let Some(to) = reg.continue_to.as_deref().filter(|t| is_authorize_path(t)) {
+            link.push('&');
+            link.push_str(
+                &url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("continue", to)
+                    .finish(),
+            );
+        }
+        let email = Email::verify_email(link);
         Mailer::outbox_row(&row.email, &email, now)
     });
     // Without email verification there is no link to prove the address, so nothing to contest.

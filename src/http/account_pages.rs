@@ -27,8 +27,14 @@ fn sign_in_link(state: &AppState) -> Option<Link> {
 
 const SIGN_IN_HINT: &str = "You can now sign in from the application you came from.";
 
-/// The page behind a followed verification link, for a browser.
-pub fn verified_page(state: &AppState, headers: &HeaderMap, verified: &Verified) -> Response {
+/// The page behind a followed verification link, for a browser; `continue_to` is where the
+/// hosted sign-up page came from (an authorization request on authd).
+pub fn verified_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    verified: &Verified,
+    continue_to: Option<&str>,
+) -> Response {
     if verified.password_required {
         pages::message(
             state,
@@ -49,8 +55,159 @@ pub fn verified_page(state: &AppState, headers: &HeaderMap, verified: &Verified)
             StatusCode::OK,
             "Email confirmed",
             &["Thank you: your email address is confirmed.", SIGN_IN_HINT],
-            sign_in_link(state),
+            match continue_to.filter(|to| accounts::is_authorize_path(to)) {
+                Some(to) => Some(Link {
+                    href: to.to_owned(),
+                    text: "Continue",
+                }),
+                None => sign_in_link(state),
+            },
         )
+    }
+}
+
+/// The hosted sign-up page's fields, kept when something needs fixing.
+#[derive(Deserialize, Default)]
+pub struct SignUpForm {
+    #[serde(default)]
+    oauth_request: String,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+/// Where the sign-up page goes back to: the authorization request it came from.
+fn authorize_path(oauth_request: &str) -> Option<String> {
+    (!oauth_request.is_empty()).then(|| format!("/oauth/authorize?{oauth_request}"))
+}
+
+fn sign_up_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &SignUpForm,
+    client_name: Option<String>,
+    errors: Vec<String>,
+) -> Response {
+    pages::render(
+        state,
+        headers,
+        Page {
+            template: "sign_up.html",
+            title: "Create your account",
+            status: if errors.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            data: minijinja::context! {
+                oauth_request => form.oauth_request,
+                full_name => form.full_name,
+                email => form.email,
+                errors => errors,
+                client_name => client_name,
+                back => authorize_path(&form.oauth_request),
+            },
+        },
+        None,
+    )
+}
+
+/// The client's name, for the page to say where the person is going.
+async fn client_name(state: &AppState, oauth_request: &str) -> Option<String> {
+    let client_id = url::form_urlencoded::parse(oauth_request.as_bytes())
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.into_owned())?;
+    crate::storage::clients::find_client(&state.db, &client_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|c| c.name)
+}
+
+/// `GET /account/sign-up?oauth_request=...` (linked from the sign-in page).
+pub async fn sign_up_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let oauth_request = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "oauth_request")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let form = SignUpForm {
+        oauth_request,
+        ..SignUpForm::default()
+    };
+    let name = client_name(&state, &form.oauth_request).await;
+    sign_up_form(&state, &headers, &form, name, vec![])
+}
+
+/// `POST /account/sign-up`: the same rules and email verification as
+/// `/api/auth/register`; the emailed link leads back to the authorization request.
+pub async fn sign_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    meta: ClientMeta,
+    Payload(form): Payload<SignUpForm>,
+) -> Response {
+    if let Err(e) = limits::per_client(&state, "register", &meta).await {
+        return too_many(&state, &headers, e);
+    }
+    let name = client_name(&state, &form.oauth_request).await;
+    let request = crate::http::requests::RegisterRequest {
+        email: Some(form.email.clone()),
+        password: Some(form.password.clone()),
+        confirm_password: Some(form.confirm_password.clone()),
+        full_name: Some(form.full_name.clone()).filter(|n| !n.trim().is_empty()),
+        ..Default::default()
+    };
+    let mut registration = match accounts::NewRegistration::try_from(request) {
+        Ok(r) => r,
+        Err(ApiError::Validation(errors)) => {
+            return sign_up_form(
+                &state,
+                &headers,
+                &form,
+                name,
+                errors.into_values().collect(),
+            );
+        }
+        Err(e) => return failure(&state, &headers, AccountError::Unexpected(e.into())),
+    };
+    registration.continue_to = authorize_path(&form.oauth_request);
+    match accounts::register(&state, registration, meta).await {
+        Ok(accounts::RegisterOutcome::Pending { .. }) => pages::message(
+            &state,
+            &headers,
+            StatusCode::OK,
+            "Check your email",
+            &[
+                "We have sent you a link to confirm your email address.",
+                "Follow it within 24 hours to finish creating your account; it brings you back \
+                 here.",
+            ],
+            None,
+        ),
+        Ok(accounts::RegisterOutcome::SignedIn(_)) => pages::message(
+            &state,
+            &headers,
+            StatusCode::OK,
+            "Account created",
+            &["Your account is ready."],
+            authorize_path(&form.oauth_request).map(|href| Link {
+                href,
+                text: "Continue",
+            }),
+        ),
+        Err(AccountError::InUse(message)) => {
+            sign_up_form(&state, &headers, &form, name, vec![message.to_owned()])
+        }
+        Err(e) => failure(&state, &headers, e),
     }
 }
 

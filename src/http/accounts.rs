@@ -101,6 +101,9 @@ pub async fn verify_link(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    let continue_to = url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "continue")
+        .map(|(_, v)| v.into_owned());
     let token = query_token(query).ok_or_else(|| ApiError::field("token", "Token is required"))?;
     let verified = accounts::verify_email(&state, &token).await?;
     if wants_html(&headers) {
@@ -109,7 +112,12 @@ pub async fn verify_link(
                 (Some(front), false) => {
                     Redirect::to(&format!("{front}/login?verified=1")).into_response()
                 }
-                _ => super::account_pages::verified_page(&state, &headers, &verified),
+                _ => super::account_pages::verified_page(
+                    &state,
+                    &headers,
+                    &verified,
+                    continue_to.as_deref(),
+                ),
             },
         );
     }

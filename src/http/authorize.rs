@@ -214,6 +214,12 @@ fn login_page(
             data: minijinja::context! {
                 client_name => pending.client.name,
                 oauth_request => params.to_query(),
+                sign_up => format!(
+                    "/account/sign-up?{}",
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("oauth_request", &params.to_query())
+                        .finish()
+                ),
                 csrf => token,
                 error => error.as_ref().map(|e| e.message),
                 identifier => error.as_ref().map(|e| e.identifier).unwrap_or_default(),

@@ -16,6 +16,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     for (name, source) in [
         ("layout.html", include_str!("../../templates/layout.html")),
         ("sign_in.html", include_str!("../../templates/sign_in.html")),
+        ("sign_up.html", include_str!("../../templates/sign_up.html")),
         ("consent.html", include_str!("../../templates/consent.html")),
         ("message.html", include_str!("../../templates/message.html")),
         (

@@ -9,7 +9,7 @@ use crate::domain::{
 };
 use crate::error::{ApiError, FieldErrors};
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
     pub email: Option<String>,
     pub password: Option<String>,
@@ -120,6 +120,7 @@ impl TryFrom<RegisterRequest> for NewRegistration {
             last_name,
             phone,
             anonymous_id,
+            continue_to: None,
         })
     }
 }

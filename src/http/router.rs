@@ -120,6 +120,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(wellknown::healthz))
         .route("/assets/authd.css", get(pages::stylesheet))
         .route(
+            "/account/sign-up",
+            get(account_pages::sign_up_page).post(account_pages::sign_up),
+        )
+        .route(
             "/account/forgot-password",
             get(account_pages::forgot_password_page).post(account_pages::forgot_password_form),
         )

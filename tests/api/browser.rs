@@ -405,3 +405,57 @@ async fn account_pages_work_from_the_emails_in_chromium() {
         client.close().await.unwrap();
     }
 }
+
+/// A new person signs up through authd's pages alone, on a phone: from a client's sign-in
+/// page to "create account", the emailed link, back to the authorization request, signed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_person_signs_up_through_the_hosted_pages() {
+    let Some((client, _driver)) = browser(390, 844).await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    let callback = callback_server().await;
+    let partner = app
+        .client(
+            "confidential",
+            &["authorization_code"],
+            &["openid", "email"],
+            &[callback.as_str()],
+        )
+        .await;
+    let url = authorize_url(&app, &partner.id, &callback).await;
+    client.goto(&url).await.unwrap();
+    shows(&client, "a[href^=\"/account/sign-up\"]").await;
+    press(&client, "a[href^=\"/account/sign-up\"]").await;
+    shows(&client, "input[name=\"confirm_password\"]").await;
+    fill(&client, "full_name", "Nia Newcomer").await;
+    fill(&client, "email", "nia@example.com").await;
+    // Long enough for the browser's own check, but no digit: the server's rule speaks.
+    fill(&client, "password", "onlyletters").await;
+    fill(&client, "confirm_password", "onlyletters").await;
+    press(&client, "button").await;
+    says(&client, "Please check what you entered").await;
+    screenshot(&client, "sign-up-error-phone").await;
+    fill(&client, "password", "nias-pass-42").await;
+    fill(&client, "confirm_password", "nias-pass-42").await;
+    press(&client, "button").await;
+    says(&client, "Check your email").await;
+
+    let link = app.smtp.wait_for("nia@example.com", 1).await.link();
+    client
+        .goto(&link.replace(crate::harness::ISSUER, &app.base))
+        .await
+        .unwrap();
+    says(&client, "Email confirmed").await;
+    screenshot(&client, "sign-up-confirmed-phone").await;
+    press(&client, "a.button").await;
+    shows(&client, "input[name=\"password\"]").await;
+    fill(&client, "username", "nia@example.com").await;
+    fill(&client, "password", "nias-pass-42").await;
+    press(&client, "button").await;
+    shows(&client, "button[value=\"approve\"]").await;
+    press(&client, "button[value=\"approve\"]").await;
+    let back = landed_at(&client, &callback).await;
+    assert!(param(&back, "code").is_some());
+    client.close().await.unwrap();
+}
