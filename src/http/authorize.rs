@@ -231,6 +231,16 @@ fn login_page(
     with_cookies(page, set.into_iter().collect())
 }
 
+/// The request as a query string, with `key` set to `value`.
+fn query_with(params: &AuthorizeParams, key: &str, value: &str) -> String {
+    let query = params.to_query();
+    let kept = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != key);
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .append_pair(key, value)
+        .finish()
+}
+
 /// What each scope lets a client do, in plain words.
 fn describe_scope(scope: &str) -> String {
     match scope {
@@ -280,6 +290,8 @@ fn consent_page(
                 who => who,
                 scopes => scopes,
                 redirect_host => redirect_host,
+                // The same request, asking to sign in again (as someone else).
+                switch_account => format!("authorize?{}", query_with(params, "prompt", "login")),
                 oauth_request => params.to_query(),
                 csrf => token,
             },

@@ -351,6 +351,20 @@ async fn third_party_consent_and_refusals(backend: Backend) {
     );
     let consent_page = consent.text().await.unwrap();
     assert!(consent_page.contains("Allow") && consent_page.contains("profile"));
+    // "Not you?" asks for the same request with a new sign-in.
+    let switch = consent_page
+        .split("href=\"authorize?")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a \"not you?\" link")
+        .replace("&amp;", "&");
+    assert!(switch.contains("prompt=login") && switch.contains(&partner.id));
+    let again = browser
+        .get(app.url(&format!("/oauth/authorize?{switch}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(again.text().await.unwrap().contains("name=\"password\""));
 
     let denied = submit(&app, &browser, &consent_page, &[("action", "deny")]).await;
     let back = location(&denied);
