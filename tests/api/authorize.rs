@@ -106,6 +106,26 @@ pub async fn submit(
         .unwrap()
 }
 
+/// Signs `email` in (with the test password) on a sign-in page the browser holds.
+pub async fn log_in(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    page: &str,
+    email: &str,
+) -> reqwest::Response {
+    submit(
+        app,
+        browser,
+        page,
+        &[
+            ("action", "login"),
+            ("username", email),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+}
+
 pub fn location(response: &reqwest::Response) -> url::Url {
     assert_eq!(response.status().as_u16(), 303, "expected a redirect");
     url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
@@ -224,17 +244,7 @@ async fn first_party_code_flow_with_pkce(backend: Backend) {
         .unwrap();
     assert_eq!(no_csrf.status().as_u16(), 403);
 
-    let signed = submit(
-        &app,
-        &browser,
-        &page,
-        &[
-            ("action", "login"),
-            ("username", "coder@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
+    let signed = log_in(&app, &browser, &page, "coder@example.com").await;
     assert!(signed.headers().get_all("set-cookie").iter().any(|c| {
         let c = c.to_str().unwrap();
         c.starts_with("authd_session=") && c.contains("HttpOnly") && c.contains("SameSite=Lax")
@@ -333,17 +343,7 @@ async fn third_party_consent_and_refusals(backend: Backend) {
         .text()
         .await
         .unwrap();
-    let consent = submit(
-        &app,
-        &browser,
-        &page,
-        &[
-            ("action", "login"),
-            ("username", "consent@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
+    let consent = log_in(&app, &browser, &page, "consent@example.com").await;
     assert_eq!(
         consent.status().as_u16(),
         200,
@@ -545,17 +545,7 @@ async fn prompt_max_age_loopback_ports_and_iss(backend: Backend) {
         .text()
         .await
         .unwrap();
-    let signed = submit(
-        &app,
-        &browser,
-        &page,
-        &[
-            ("action", "login"),
-            ("username", "prompt@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
+    let signed = log_in(&app, &browser, &page, "prompt@example.com").await;
     assert_eq!(
         query(&location(&signed), "iss").as_deref(),
         Some(crate::harness::ISSUER)
@@ -654,17 +644,7 @@ async fn prompt_max_age_loopback_ports_and_iss(backend: Backend) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200, "the sign-in page again");
     let page = r.text().await.unwrap();
-    let signed = submit(
-        &app,
-        &browser,
-        &page,
-        &[
-            ("action", "login"),
-            ("username", "prompt@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
+    let signed = log_in(&app, &browser, &page, "prompt@example.com").await;
     let code = query(&location(&signed), "code").unwrap();
     let tokens = exchange(&app, &spa.id, &code, Some(&p.verifier), None)
         .await
@@ -742,20 +722,11 @@ async fn consent_is_remembered_and_can_be_withdrawn(backend: Backend) {
         .text()
         .await
         .unwrap();
-    let consent = submit(
-        &app,
-        &browser,
-        &page,
-        &[
-            ("action", "login"),
-            ("username", "remember@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let consent = log_in(&app, &browser, &page, "remember@example.com")
+        .await
+        .text()
+        .await
+        .unwrap();
     let approved = submit(&app, &browser, &consent, &[("action", "approve")]).await;
     let code = query(&location(&approved), "code").unwrap();
     let tokens = exchange(&app, &partner.id, &code, None, Some((&partner.id, &secret)))
@@ -860,17 +831,7 @@ async fn rp_initiated_logout(backend: Backend) {
         .text()
         .await
         .unwrap();
-    let back = submit(
-        &app,
-        &browser,
-        &page,
-        &[
-            ("action", "login"),
-            ("username", "leaving@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
+    let back = log_in(&app, &browser, &page, "leaving@example.com").await;
     let code = query(&location(&back), "code").unwrap();
     let tokens = exchange(&app, &rp.id, &code, None, Some((&rp.id, &secret)))
         .await
@@ -941,17 +902,7 @@ async fn rp_initiated_logout(backend: Backend) {
         .text()
         .await
         .unwrap();
-    submit(
-        &app,
-        &browser,
-        &page,
-        &[
-            ("action", "login"),
-            ("username", "leaving@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
+    log_in(&app, &browser, &page, "leaving@example.com").await;
     let ask = browser.get(logout(&[])).send().await.unwrap();
     assert_eq!(ask.status().as_u16(), 200);
     let ask = ask.text().await.unwrap();

@@ -8,7 +8,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::authorize::{
-    CB, authorize_url, browser, claims, exchange, form_fields, location, pkce, query, submit,
+    CB, authorize_url, browser, claims, exchange, form_fields, location, log_in, pkce, query,
+    submit,
 };
 use crate::both_backends;
 use crate::harness::{Backend, PASSWORD, Reply, TestApp, TestClient, s, spawn_app};
@@ -175,17 +176,7 @@ async fn the_authorization_url_cannot_sign_the_victim_in_as_the_attacker(backend
             .any(|(k, _)| k == "username" || k == "password"),
         "credentials never ride in hidden fields: {fields:?}"
     );
-    let back = submit(
-        &app,
-        &browser,
-        &page,
-        &[
-            ("action", "login"),
-            ("username", "victim@example.com"),
-            ("password", PASSWORD),
-        ],
-    )
-    .await;
+    let back = log_in(&app, &browser, &page, "victim@example.com").await;
     let code = query(&location(&back), "code").unwrap();
     let tokens = exchange(&app, &spa.id, &code, Some(&p.verifier), None).await;
     let sub = claims(s(&tokens.expect(200)["id_token"]))["sub"].clone();
