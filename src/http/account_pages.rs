@@ -427,12 +427,19 @@ fn too_many(state: &AppState, headers: &HeaderMap, e: ApiError) -> Response {
 }
 
 fn failure(state: &AppState, headers: &HeaderMap, e: AccountError) -> Response {
-    let error = ApiError::from(e);
-    let status = error.status();
-    if status.is_server_error() {
-        // Logged, with its cause, where the API error is turned into a response.
-        let _ = axum::response::IntoResponse::into_response(error);
-    }
+    let status = match e {
+        AccountError::Unexpected(ref cause)
+            if crate::storage::StorageError::is_unavailable(cause) =>
+        {
+            tracing::error!(error = %cause, "database unavailable");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        AccountError::Unexpected(ref cause) => {
+            tracing::error!(error = ?cause, "an account page failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        other => ApiError::from(other).status(),
+    };
     pages::message(
         state,
         headers,

@@ -55,7 +55,7 @@ pub(super) fn set_cookie(
 /// Where a form of authd's may lead besides authd: the client's validated redirect URI.
 /// Browsers apply `form-action` to the redirects that follow a form post too, so without the
 /// client's origin the 303 back to it is blocked.
-fn form_target(redirect_uri: &str) -> Option<String> {
+pub(super) fn form_target(redirect_uri: &str) -> Option<String> {
     let u = url::Url::parse(redirect_uri).ok()?;
     let target = match u.origin() {
         origin @ url::Origin::Tuple(..) => origin.ascii_serialization(),
@@ -160,14 +160,6 @@ fn authorize_error(state: &AppState, headers: &HeaderMap, e: AuthorizeError) -> 
                 "Something went wrong on our side.",
             )
         }
-    }
-}
-
-/// A flow's failure, its cause kept whole (an unreachable database still reads as one).
-fn server(e: AccountError) -> AuthorizeError {
-    match e {
-        AccountError::Unexpected(cause) => AuthorizeError::Server(cause),
-        other => AuthorizeError::Server(anyhow::Error::new(other)),
     }
 }
 
@@ -314,7 +306,28 @@ async fn signed_in(
         .map_err(|e| authorize_error(state, headers, AuthorizeError::Server(e.into())))
 }
 
-/// Approves at once for a first-party client, else asks.
+/// Whether the user must be asked: not for a first-party client or scopes already allowed,
+/// unless the request says `prompt=consent`.
+async fn must_ask(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    user: &UserRow,
+    prompt: &Prompt,
+) -> Result<bool, AuthorizeError> {
+    if prompt.consent {
+        return Ok(true);
+    }
+    if pending.client.first_party {
+        return Ok(false);
+    }
+    let allowed = accounts::consent::covers(state, &user.id, &pending.client.id, &pending.scope)
+        .await
+        .map_err(AuthorizeError::from)?;
+    Ok(!allowed)
+}
+
+/// Approves at once when no consent is needed, else asks.
+#[allow(clippy::too_many_arguments)]
 async fn continue_as(
     state: &AppState,
     headers: &HeaderMap,
@@ -322,17 +335,10 @@ async fn continue_as(
     pending: PendingAuthorization,
     user: &UserRow,
     auth_time: chrono::NaiveDateTime,
+    ask: bool,
     cookies: Vec<HeaderValue>,
 ) -> Response {
-    let consent_asked = Prompt::parse(params).is_ok_and(|p| p.consent);
-    let allowed = pending.client.first_party
-        || match accounts::consent::covers(state, &user.id, &pending.client.id, &pending.scope)
-            .await
-        {
-            Ok(allowed) => allowed,
-            Err(e) => return authorize_error(state, headers, server(e)),
-        };
-    if allowed && !consent_asked {
+    if !ask {
         match pending.approve(&user.id, auth_time).await {
             Ok(url) => redirect(&state.config.issuer, &url, cookies),
             Err(e) => authorize_error(state, headers, e),
@@ -391,19 +397,11 @@ async fn authorize_request(state: &AppState, headers: &HeaderMap, raw: &[u8]) ->
         }
         None => login_page(state, headers, &params, &pending, None),
         Some((user, auth_time)) => {
-            let allowed = pending.client.first_party
-                || match accounts::consent::covers(
-                    state,
-                    &user.id,
-                    &pending.client.id,
-                    &pending.scope,
-                )
-                .await
-                {
-                    Ok(allowed) => allowed,
-                    Err(e) => return authorize_error(state, headers, server(e)),
-                };
-            if prompt.none && (prompt.consent || !allowed) {
+            let ask = match must_ask(state, &pending, &user, &prompt).await {
+                Ok(ask) => ask,
+                Err(e) => return authorize_error(state, headers, e),
+            };
+            if prompt.none && ask {
                 let e = pending.error(
                     "consent_required",
                     "The user has not allowed this application yet",
@@ -411,7 +409,17 @@ async fn authorize_request(state: &AppState, headers: &HeaderMap, raw: &[u8]) ->
                 );
                 return authorize_error(state, headers, e);
             }
-            continue_as(state, headers, &params, pending, &user, auth_time, vec![]).await
+            continue_as(
+                state,
+                headers,
+                &params,
+                pending,
+                &user,
+                auth_time,
+                ask,
+                vec![],
+            )
+            .await
         }
     }
 }
@@ -432,6 +440,7 @@ fn unsupported(params: &AuthorizeParams) -> Option<(&'static str, &'static str)>
 }
 
 /// What the client asked of the sign-in (OIDC Core 3.1.2.1): `prompt` and `max_age`.
+#[derive(Default)]
 struct Prompt {
     /// No page may be shown: answer at once, or with an error.
     none: bool,
@@ -618,6 +627,12 @@ pub async fn authorize_post(
                 "Lax",
                 max_age.as_secs(),
             );
+            // The form carries the same request, checked again above: its prompt parses.
+            let prompt = Prompt::parse(&params).unwrap_or_default();
+            let ask = match must_ask(&state, &pending, &user, &prompt).await {
+                Ok(ask) => ask,
+                Err(e) => return authorize_error(&state, &headers, e),
+            };
             continue_as(
                 &state,
                 &headers,
@@ -625,6 +640,7 @@ pub async fn authorize_post(
                 pending,
                 &user,
                 now,
+                ask,
                 vec![session_cookie],
             )
             .await
@@ -655,7 +671,7 @@ pub async fn authorize_post(
                 )
                 .await
             {
-                return authorize_error(&state, &headers, server(e));
+                return authorize_error(&state, &headers, AuthorizeError::from(e));
             }
             match pending.approve(&user.id, auth_time).await {
                 Ok(url) => redirect(&state.config.issuer, &url, vec![]),

@@ -7,7 +7,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq as _;
 
-use super::authorize::{CSRF_COOKIE, SESSION_COOKIE, cookie, csrf, set_cookie, with_cookies};
+use super::authorize::{
+    CSRF_COOKIE, SESSION_COOKIE, cookie, csrf, form_target, set_cookie, with_cookies,
+};
 use super::extract::read_body;
 use super::pages::{self, Page};
 use crate::oauth::client::Client;
@@ -120,7 +122,7 @@ pub async fn logout(
                     client_state => params.get("state"),
                 },
             },
-            back_to.and_then(origin).as_deref(),
+            back_to.and_then(form_target).as_deref(),
         );
         return with_cookies(page, set.into_iter().collect());
     }
@@ -162,13 +164,4 @@ pub async fn logout(
             vec![clear],
         ),
     }
-}
-
-/// The origin (or private scheme) of a URI, for the sign-out form's CSP.
-fn origin(uri: &str) -> Option<String> {
-    let u = url::Url::parse(uri).ok()?;
-    Some(match u.origin() {
-        o @ url::Origin::Tuple(..) => o.ascii_serialization(),
-        url::Origin::Opaque(_) => format!("{}:", u.scheme()),
-    })
 }

@@ -928,6 +928,16 @@ pub enum AuthorizeError {
     Server(anyhow::Error),
 }
 
+/// A flow's failure, its cause kept whole (an unreachable database still reads as one).
+impl From<AccountError> for AuthorizeError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Unexpected(cause) => AuthorizeError::Server(cause),
+            other => AuthorizeError::Server(anyhow::Error::new(other)),
+        }
+    }
+}
+
 /// The query of an authorization request, each parameter at most once.
 pub struct AuthorizeParams(Params);
 

@@ -22,6 +22,8 @@ both_backends!(
     odd_addresses_are_400_with_nothing_written,
     the_two_spellings_of_an_international_domain_are_one_account,
     an_smtp_outage_loses_no_email_and_holds_no_request,
+    parallel_guesses_do_not_slip_past_the_limit,
+    a_client_cannot_choose_its_address_with_its_own_forwarded_for,
 );
 
 fn addr(app: &TestApp) -> String {
@@ -247,6 +249,47 @@ async fn every_spelling_of_an_account_shares_one_budget(backend: Backend) {
     app.advance(Duration::from_secs(61));
     let body = serde_json::json!({"phone": "+1 (415) 555-0199", "password": "wrong-guess-3"});
     assert_eq!(login_from(&app, ip, body).await, 429);
+}
+
+async fn parallel_guesses_do_not_slip_past_the_limit(backend: Backend) {
+    // Budget 3 per address and 30 per account: 40 guesses at once, each from its own
+    // address, all reach the check before any hash is done.
+    let app = limited_app(backend).await;
+    let addresses: Vec<String> = (0..40).map(|n| format!("198.51.100.{n}")).collect();
+    let guesses = addresses.iter().enumerate().map(|(n, ip)| {
+        let body =
+            serde_json::json!({"email": "owner@example.com", "password": format!("guess-{n}-x")});
+        login_from(&app, ip, body)
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        checked <= 30,
+        "{checked} guesses were checked: {statuses:?}"
+    );
+    assert_eq!(refused + checked, 40, "{statuses:?}");
+}
+
+async fn a_client_cannot_choose_its_address_with_its_own_forwarded_for(backend: Backend) {
+    // Behind a proxy that appends its own header line, the client's own line comes first.
+    let app = limited_app(backend).await;
+    let attempt = |n: usize| {
+        app.client
+            .post(app.url("/api/auth/login"))
+            .header("x-forwarded-for", format!("10.9.9.{n}"))
+            .header("x-forwarded-for", "203.0.113.50")
+            .json(&serde_json::json!({"email": format!("nobody{n}@example.com"), "password": "whatever-1"}))
+            .send()
+    };
+    for n in 0..3 {
+        assert_eq!(attempt(n).await.unwrap().status().as_u16(), 401);
+    }
+    assert_eq!(
+        attempt(3).await.unwrap().status().as_u16(),
+        429,
+        "the proxy's line names the client, whatever it wrote itself"
+    );
 }
 
 async fn current_password_guesses_are_limited(backend: Backend) {

@@ -132,8 +132,10 @@ async fn screenshot(client: &Client, name: &str) {
 }
 
 async fn fill(client: &Client, name: &str, value: &str) {
+    let css = format!("input[name=\"{name}\"]");
+    shows(client, &css).await;
     let field = client
-        .find(Locator::Css(&format!("input[name=\"{name}\"]")))
+        .find(Locator::Css(&css))
         .await
         .unwrap_or_else(|e| panic!("field {name}: {e}"));
     field.clear().await.unwrap();
@@ -457,5 +459,76 @@ async fn a_new_person_signs_up_through_the_hosted_pages() {
     press(&client, "button[value=\"approve\"]").await;
     let back = landed_at(&client, &callback).await;
     assert!(param(&back, "code").is_some());
+    client.close().await.unwrap();
+}
+
+/// The pages reached from an unverified sign-in, an email-change notice and a sign-out
+/// request, on a phone: resend the confirmation link, stop an email change, confirm sign-out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resend_stop_email_change_and_sign_out_in_chromium() {
+    let Some((client, _driver)) = browser(390, 844).await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    let callback = callback_server().await;
+    let spa = app
+        .client_with(
+            "confidential",
+            &["authorization_code"],
+            &["openid", "email"],
+            &[callback.as_str()],
+            true,
+        )
+        .await;
+    let url = authorize_url(&app, &spa.id, &callback).await;
+
+    // Not verified yet: the sign-in page offers to send the link again.
+    app.register("late@example.com").await;
+    client.goto(&url).await.unwrap();
+    fill(&client, "username", "late@example.com").await;
+    fill(&client, "password", PASSWORD).await;
+    press(&client, "form[action=\"authorize\"] button").await;
+    says(&client, "confirm your email address first").await;
+    screenshot(&client, "sign-in-unverified-phone").await;
+    press(&client, "button.link").await;
+    says(&client, "Check your email").await;
+    app.smtp.wait_for("late@example.com", 2).await;
+
+    // An email change, stopped from the notice's link: the page asks, the button acts.
+    app.verified_user("mover@example.com").await;
+    let at = s(&app.login("mover@example.com", None).await["access_token"]).to_owned();
+    app.send(
+        reqwest::Method::PATCH,
+        "/api/users/me",
+        Some(&at),
+        Some(json!({"email": "elsewhere@example.com"})),
+    )
+    .await
+    .expect(200);
+    let notice = app.smtp.wait_for("mover@example.com", 2).await.link();
+    client
+        .goto(&notice.replace(crate::harness::ISSUER, &app.base))
+        .await
+        .unwrap();
+    says(&client, "Stop the email change?").await;
+    screenshot(&client, "stop-email-change-phone").await;
+    app.get("/api/users/me", Some(&at)).await.expect(200);
+    press(&client, "button").await;
+    says(&client, "Email change stopped").await;
+    app.get("/api/users/me", Some(&at)).await.expect(401);
+
+    // Sign-out without an ID token: the person confirms it.
+    client.goto(&url).await.unwrap();
+    fill(&client, "username", "mover@example.com").await;
+    fill(&client, "password", PASSWORD).await;
+    press(&client, "form[action=\"authorize\"] button").await;
+    landed_at(&client, &callback).await;
+    client.goto(&app.url("/oauth/logout")).await.unwrap();
+    says(&client, "Sign out of").await;
+    screenshot(&client, "sign-out-phone").await;
+    press(&client, "button").await;
+    says(&client, "You are signed out").await;
+    client.goto(&url).await.unwrap();
+    shows(&client, "input[name=\"password\"]").await;
     client.close().await.unwrap();
 }

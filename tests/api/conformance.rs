@@ -10,54 +10,60 @@ use std::process::Command;
 
 use crate::harness::{Backend, PASSWORD, spawn_app_at_own_address};
 
+const CALLBACK: &str = "http://127.0.0.1:9/cb";
+const AFTER_LOGOUT: &str = "http://127.0.0.1:9/bye";
+
 fn conformance_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn openid_client_runs_the_whole_flow() {
-    let dir = conformance_dir();
-    if !dir.join("node_modules/openid-client").exists() {
+/// `false` (a skip) when the library is not installed, which CI does not allow.
+fn installed(present: bool, how: &str) -> bool {
+    if !present {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
-            "run `npm ci` in tests/conformance (CI must not skip this)"
+            "{how} (CI must not skip this)"
         );
-        eprintln!("skipped: no tests/conformance/node_modules");
-        return;
+        eprintln!("skipped: {how} first");
     }
+    present
+}
+
+/// Starts authd with a verified `email` and a first-party confidential client for it, runs
+/// `program script` with the issuer, client id, secret, callback, email, password and
+/// post-logout address, and checks that it passed.
+async fn run_relying_party(program: &'static str, script: &'static str, email: &str) {
     use authd::oauth::client::{ClientType, GrantType, NewClient};
     let app = spawn_app_at_own_address(Backend::Sqlite).await;
-    app.verified_user("rp@example.com").await;
+    app.verified_user(email).await;
     let rp = app
         .register_client(NewClient {
-            name: "openid-client".into(),
+            name: script.into(),
             client_type: ClientType::Confidential,
-            redirect_uris: vec!["http://127.0.0.1:9/cb".into()],
+            redirect_uris: vec![CALLBACK.into()],
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             scopes: vec![],
             first_party: true,
             can_introspect: false,
-            post_logout_redirect_uris: vec!["http://127.0.0.1:9/bye".into()],
+            post_logout_redirect_uris: vec![AFTER_LOGOUT.into()],
         })
         .await;
-    let output = tokio::task::spawn_blocking({
-        let (base, id, secret) = (app.base.clone(), rp.id.clone(), rp.secret.clone().unwrap());
-        move || {
-            Command::new("node")
-                .current_dir(&dir)
-                .args([
-                    "openid_client.mjs",
-                    &base,
-                    &id,
-                    &secret,
-                    "http://127.0.0.1:9/cb",
-                    "rp@example.com",
-                    PASSWORD,
-                    "http://127.0.0.1:9/bye",
-                ])
-                .output()
-                .expect("node runs")
-        }
+    let args = [
+        script.to_owned(),
+        app.base.clone(),
+        rp.id.clone(),
+        rp.secret.clone().unwrap(),
+        CALLBACK.to_owned(),
+        email.to_owned(),
+        PASSWORD.to_owned(),
+        AFTER_LOGOUT.to_owned(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(program)
+            .current_dir(conformance_dir())
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program} runs: {e}"))
     })
     .await
     .unwrap();
@@ -65,65 +71,29 @@ async fn openid_client_runs_the_whole_flow() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "openid-client failed:\n{stdout}\n{stderr}"
+        "{script} failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("all checks passed"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openid_client_runs_the_whole_flow() {
+    let present = conformance_dir()
+        .join("node_modules/openid-client")
+        .exists();
+    if installed(present, "run `npm ci` in tests/conformance") {
+        run_relying_party("node", "openid_client.mjs", "rp@example.com").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authlib_runs_the_whole_flow() {
-    let has_authlib = Command::new("python3")
+    let present = Command::new("python3")
         .args(["-c", "import authlib, requests"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !has_authlib {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "pip install -r tests/conformance/requirements.txt (CI must not skip this)"
-        );
-        eprintln!("skipped: no Authlib");
-        return;
+    let how = "pip install -r tests/conformance/requirements.txt";
+    if installed(present, how) {
+        run_relying_party("python3", "authlib_client.py", "py@example.com").await;
     }
-    use authd::oauth::client::{ClientType, GrantType, NewClient};
-    let app = spawn_app_at_own_address(Backend::Sqlite).await;
-    app.verified_user("py@example.com").await;
-    let rp = app
-        .register_client(NewClient {
-            name: "authlib".into(),
-            client_type: ClientType::Confidential,
-            redirect_uris: vec!["http://127.0.0.1:9/cb".into()],
-            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            scopes: vec![],
-            first_party: true,
-            can_introspect: false,
-            post_logout_redirect_uris: vec![],
-        })
-        .await;
-    let output = tokio::task::spawn_blocking({
-        let (base, id, secret) = (app.base.clone(), rp.id.clone(), rp.secret.clone().unwrap());
-        move || {
-            Command::new("python3")
-                .current_dir(conformance_dir())
-                .args([
-                    "authlib_client.py",
-                    &base,
-                    &id,
-                    &secret,
-                    "http://127.0.0.1:9/cb",
-                    "py@example.com",
-                    PASSWORD,
-                ])
-                .output()
-                .expect("python3 runs")
-        }
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "Authlib failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("all checks passed"), "{stdout}");
 }

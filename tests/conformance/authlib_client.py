@@ -13,7 +13,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt
 from authlib.common.security import generate_token
 
-issuer, client_id, client_secret, redirect_uri, username, password = sys.argv[1:7]
+issuer, client_id, client_secret, redirect_uri, username, password = sys.argv[1:7]  # then the logout address, unused here
 
 
 def check(condition, message):
