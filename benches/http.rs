@@ -101,12 +101,11 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = std::env::var("AUTHD_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let keys = dir.path().join("keys").display().to_string();
     let outbox = dir.path().join("outbox").display().to_string();
     let config = Config::from_pairs([
         ("AUTHD_BIND", "127.0.0.1:0"),
         ("DATABASE_URL", database_url.as_str()),
-        ("AUTHD_KEYS_DIR", keys.as_str()),
+        ("AUTHD_SECRET", "bench-secret-bench-secret-bench-secret"),
         ("AUTHD_MAIL_DIR", outbox.as_str()),
         ("AUTHD_REQUIRE_EMAIL_VERIFICATION", "false"),
         ("AUTHD_RATE_LIMIT", "0"),

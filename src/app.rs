@@ -13,8 +13,11 @@ use crate::config::{Config, ServerLimits};
 use crate::http::build_router;
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
+use crate::sealing::Sealer;
 use crate::state::{AppState, Inner};
-use crate::storage::{Database, maintenance, rate_limits, revocations, users};
+use crate::storage::{
+    Database, instance, maintenance, rate_limits, revocations, signing_keys, users,
+};
 use crate::tokens::KeyStore;
 
 pub struct Application {
@@ -22,6 +25,8 @@ pub struct Application {
     /// `/metrics`, on its own address when `AUTHD_METRICS_BIND` is set.
     metrics_listener: Option<TcpListener>,
     state: AppState,
+    /// Held while serving: a second instance on the same SQLite file is refused.
+    _sqlite_lock: Option<std::fs::File>,
 }
 
 impl Application {
@@ -31,17 +36,18 @@ impl Application {
 
     /// Migrates the database, loads (or generates) the signing key and binds the listener.
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let sqlite_lock = single_instance_lock(&config)?;
+        let sealer = sealer(&config)?;
         let db = Database::connect(config.database_url.expose_secret()).await?;
         let applied = db.migrate().await?;
         if applied > 0 {
             tracing::info!(applied, backend = db.backend_name(), "migrations applied");
         }
-        let keys_dir = config.keys_dir.clone();
-        let lifetime = config.access_token_ttl;
-        let keys =
-            tokio::task::spawn_blocking(move || KeyStore::load_or_generate(&keys_dir, lifetime))
-                .await?
-                .context("AUTHD_KEYS_DIR: loading signing keys")?;
+        check_issuer(&db, &config).await?;
+        let keys = KeyStore::new(sealer, config.access_token_ttl);
+        signing_keys::bootstrap(&db, &keys, config.keys_dir.as_deref(), clock.now())
+            .await
+            .context("loading the signing keys")?;
         let mailer = Mailer::from_config(&config)?;
         let hasher = tokio::task::spawn_blocking(PasswordHasher::new).await??;
         let listener = TcpListener::bind(config.bind)
@@ -75,6 +81,7 @@ impl Application {
             listener,
             metrics_listener,
             state,
+            _sqlite_lock: sqlite_lock,
         })
     }
 
@@ -106,7 +113,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
-        let key_reload = tokio::spawn(reload_keys(self.state.clone()));
+        let key_refresh = tokio::spawn(refresh_keys(self.state.clone()));
         let mail = tokio::spawn(deliver_mail(self.state.clone()));
         let limits = self.state.config.limits;
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -127,7 +134,7 @@ impl Application {
             let _ = metrics.await;
         }
         housekeeping.abort();
-        key_reload.abort();
+        key_refresh.abort();
         mail.abort();
         result
     }
@@ -245,25 +252,16 @@ async fn deliver_mail(state: AppState) {
     }
 }
 
-/// How often the keys folder is re-read. Far below the activation delay, so every instance
-/// signs with a rotated key on time.
-const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
-
-/// Picks up `authd keys rotate` / `retire` (or another instance's) without a restart.
-async fn reload_keys(state: AppState) {
-    let mut every = tokio::time::interval_at(
-        tokio::time::Instant::now() + KEY_RELOAD_INTERVAL,
-        KEY_RELOAD_INTERVAL,
-    );
+/// Reads the shared key set again every `signing_keys::REFRESH_INTERVAL`, so a rotation or
+/// retirement made anywhere reaches this instance within that bound.
+async fn refresh_keys(state: AppState) {
+    let interval = signing_keys::REFRESH_INTERVAL;
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let state = state.clone();
-        match tokio::task::spawn_blocking(move || state.keys.reload()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %format!("{e:#}"), "re-reading the keys folder failed; keeping the keys loaded")
-            }
-            Err(e) => tracing::error!(error = %e, "re-reading the keys folder panicked"),
+        if let Err(e) = signing_keys::refresh(&state.db, &state.keys).await {
+            tracing::error!(error = %format!("{e:#}"), "reading the signing keys failed; keeping the keys loaded");
         }
     }
 }
@@ -291,6 +289,106 @@ async fn housekeeping(state: AppState) {
             Ok(deleted) => tracing::info!(deleted, "expired rows purged"),
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
         }
+    }
+}
+
+/// The sealer for what authd encrypts at rest, from `AUTHD_SECRET` / `AUTHD_SECRET_FILE`.
+/// Without either, SQLite (the single-instance mode) keeps a generated secret in
+/// `authd.secret` beside the database; PostgreSQL, where instances must share one, refuses.
+pub fn sealer(config: &Config) -> anyhow::Result<Sealer> {
+    if let Some(secret) = &config.secret {
+        return Sealer::new(secret.expose_secret().as_bytes());
+    }
+    let Some(db_path) = crate::storage::sqlite_path(config.database_url.expose_secret()) else {
+        anyhow::bail!(
+            "AUTHD_SECRET (or AUTHD_SECRET_FILE) is required with PostgreSQL: it seals the \
+             signing keys in the database, and every instance needs the same one. Generate it \
+             once with `openssl rand -base64 32`"
+        );
+    };
+    let dir = std::path::Path::new(db_path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    crate::files::private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("authd.secret");
+    if !path.exists() {
+        use aws_lc_rs::rand::SecureRandom as _;
+        use base64::Engine as _;
+        let mut bytes = [0u8; 32];
+        aws_lc_rs::rand::SystemRandom::new()
+            .fill(&mut bytes)
+            .map_err(|_| anyhow::anyhow!("no randomness for the secret"))?;
+        let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+        match crate::files::write_new_private(&path, format!("{text}\n").as_bytes()) {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "generated the instance secret (AUTHD_SECRET)")
+            }
+            // Another process wrote it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(|| format!("writing {}", path.display())),
+        }
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Sealer::new(text.trim().as_bytes()).with_context(|| format!("the secret in {}", path.display()))
+}
+
+/// SQLite is the single-instance mode: a second `authd serve` on the same file (whose writes
+/// would fail with "database is locked") is refused at start-up. `authd` commands such as
+/// `clients create` still work beside a running server.
+fn single_instance_lock(config: &Config) -> anyhow::Result<Option<std::fs::File>> {
+    let Some(db_path) = crate::storage::sqlite_path(config.database_url.expose_secret()) else {
+        return Ok(None);
+    };
+    if db_path == ":memory:" || db_path.starts_with("file:") {
+        return Ok(None);
+    }
+    let path = std::path::PathBuf::from(format!("{db_path}.lock"));
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::files::private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    crate::files::private_file(&path).with_context(|| format!("creating {}", path.display()))?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another authd is serving {db_path}: SQLite serves one instance (use PostgreSQL to \
+             run several behind a load balancer)"
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// Instances on one database must share an issuer, or each refuses the others' tokens. The
+/// first records its issuer; a later one with another is refused when its issuer was only
+/// derived from `AUTHD_BIND`, and when `AUTHD_ISSUER` was set on purpose, it becomes the
+/// recorded one with a loud warning.
+async fn check_issuer(db: &Database, config: &Config) -> anyhow::Result<()> {
+    match instance::claim_issuer(db, &config.issuer).await? {
+        instance::IssuerClaim::Agreed => Ok(()),
+        instance::IssuerClaim::Differs { recorded } if config.issuer_explicit => {
+            tracing::warn!(
+                previous = %recorded,
+                issuer = %config.issuer,
+                "AUTHD_ISSUER differs from the issuer recorded in the database: tokens issued \
+                 under the previous issuer are refused from now on, and any instance still \
+                 running with it refuses this one's tokens"
+            );
+            instance::set_issuer(db, &config.issuer).await?;
+            Ok(())
+        }
+        instance::IssuerClaim::Differs { recorded } => anyhow::bail!(
+            "AUTHD_ISSUER: this instance would issue tokens as {} (derived from AUTHD_BIND), \
+             but the database's instances use {recorded}; set AUTHD_ISSUER={recorded} on every \
+             instance",
+            config.issuer
+        ),
     }
 }
 

@@ -25,7 +25,14 @@ pub struct Config {
     /// Base of links that point at authd itself.
     pub public_url: String,
     pub frontend_url: Option<String>,
-    pub keys_dir: PathBuf,
+    /// A keys folder from an earlier authd, imported on first start (`AUTHD_KEYS_DIR`).
+    pub keys_dir: Option<PathBuf>,
+    /// The instance secret that seals the signing keys in the database (`AUTHD_SECRET`, or
+    /// the contents of `AUTHD_SECRET_FILE`). Without it, on SQLite one is generated beside
+    /// the database; PostgreSQL refuses to start.
+    pub secret: Option<SecretString>,
+    /// Whether `AUTHD_ISSUER` was set (rather than derived from `AUTHD_BIND`).
+    pub issuer_explicit: bool,
     pub smtp_url: Option<SecretString>,
     pub mail_dir: PathBuf,
     pub mail_from: Mailbox,
@@ -207,7 +214,9 @@ impl Config {
                 issuer,
                 public_url,
                 frontend_url: src.optional("AUTHD_FRONTEND_URL", base_url)?,
-                keys_dir: PathBuf::from(src.parse("AUTHD_KEYS_DIR", "keys", |s| Ok(s.to_owned()))?),
+                keys_dir: src.optional("AUTHD_KEYS_DIR", |s| Ok(PathBuf::from(s)))?,
+                secret: secret(&src)?,
+                issuer_explicit: src.get("AUTHD_ISSUER").is_some(),
                 smtp_url,
                 mail_dir: PathBuf::from(
                     src.parse("AUTHD_MAIL_DIR", "data/outbox", |s| Ok(s.to_owned()))?,
@@ -284,7 +293,38 @@ impl Config {
                 bail!("{key}: must be longer than zero");
             }
         }
+        // Every instance reads the key set again every 5 s; a new key must be in every JWKS
+        // well before it signs.
+        if config.key_activation_delay < Duration::from_secs(30) {
+            bail!("AUTHD_KEY_ACTIVATION_DELAY: must be at least 30s");
+        }
         Ok(config)
+    }
+}
+
+/// `AUTHD_SECRET`, or the first line of the file `AUTHD_SECRET_FILE` names.
+fn secret(src: &Source) -> anyhow::Result<Option<SecretString>> {
+    let check = |s: String, key: &str| {
+        if s.len() < crate::sealing::MIN_SECRET_LEN {
+            bail!(
+                "{key}: the secret must be at least {} bytes (try `openssl rand -base64 32`)",
+                crate::sealing::MIN_SECRET_LEN
+            );
+        }
+        Ok(Some(SecretString::from(s)))
+    };
+    match (src.get("AUTHD_SECRET"), src.get("AUTHD_SECRET_FILE")) {
+        (Some(_), Some(_)) => bail!("AUTHD_SECRET and AUTHD_SECRET_FILE: set only one"),
+        (Some(s), None) => check(s, "AUTHD_SECRET"),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("AUTHD_SECRET_FILE: cannot read {path}"))?;
+            check(
+                text.lines().next().unwrap_or_default().trim().to_owned(),
+                "AUTHD_SECRET_FILE",
+            )
+        }
+        (None, None) => Ok(None),
     }
 }
 

@@ -40,3 +40,15 @@ pub fn restrict(path: &Path) -> io::Result<()> {
     let _ = path;
     Ok(())
 }
+
+/// Writes `bytes` to a new file `path`, mode 0600; fails if it exists.
+pub fn write_new_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}

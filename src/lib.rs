@@ -11,6 +11,7 @@ pub mod http;
 pub mod mail;
 pub mod oauth;
 pub mod passwords;
+pub mod sealing;
 pub mod state;
 pub mod storage;
 pub mod tokens;

@@ -7,7 +7,7 @@ use authd::config::{Config, LogFormat};
 use authd::domain::EmailAddress;
 use authd::oauth::client::NewClient;
 use authd::passwords::PasswordHasher;
-use authd::storage::{Database, clients};
+use authd::storage::{Database, clients, signing_keys};
 use authd::tokens::KeyStore;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
@@ -89,12 +89,15 @@ enum UsersCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// List the keys in AUTHD_KEYS_DIR with their status.
+    /// List the signing keys in the database with their status.
     List,
-    /// Add a key: published in the JWKS at once, signing after AUTHD_KEY_ACTIVATION_DELAY.
+    /// Add a key: in every instance's JWKS within 5 s, signing after
+    /// AUTHD_KEY_ACTIVATION_DELAY.
     Rotate,
     /// Stop signing with a key; it stays published until the tokens it signed have expired.
     Retire { kid: String },
+    /// Bring the PEM keys of an earlier authd's keys folder (AUTHD_KEYS_DIR) into the database.
+    Import { dir: std::path::PathBuf },
 }
 
 fn init_tracing(format: LogFormat) {
@@ -253,29 +256,37 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys { command } => {
-            let keys = KeyStore::load(&config.keys_dir, config.access_token_ttl)
-                .context("AUTHD_KEYS_DIR")?;
+            let keys = KeyStore::new(authd::app::sealer(&config)?, config.access_token_ttl);
+            let db = Database::connect(config.database_url.expose_secret()).await?;
+            db.migrate().await?;
+            signing_keys::refresh(&db, &keys).await?;
             let now = chrono::Utc::now();
+            let bound = signing_keys::REFRESH_INTERVAL.as_secs();
             match command {
                 KeysCommand::List => {}
                 KeysCommand::Rotate => {
-                    let key = keys.rotate(now, config.key_activation_delay)?;
+                    let key =
+                        signing_keys::rotate(&db, &keys, now, config.key_activation_delay).await?;
                     println!(
-                        "added {}: published now, signs from {} (AUTHD_KEY_ACTIVATION_DELAY)",
+                        "added {}: in every running instance's JWKS within {bound} s, signs from {} (AUTHD_KEY_ACTIVATION_DELAY)",
                         key.kid,
                         rfc3339(key.lifecycle.activates_at)
                     );
                 }
                 KeysCommand::Retire { kid } => {
-                    keys.retire(&kid, now)?;
+                    signing_keys::retire(&db, &keys, &kid, now).await?;
                     println!(
-                        "retired {kid}: signs no more, stays published until its tokens expire"
+                        "retired {kid}: every running instance stops signing with it within {bound} s; it stays published until its tokens expire"
                     );
+                }
+                KeysCommand::Import { dir } => {
+                    let added = signing_keys::import(&db, &keys, &dir).await?;
+                    println!("imported {} key(s) from {}", added.len(), dir.display());
                 }
             }
             let all = keys.all();
             if all.is_empty() {
-                println!("no keys in {}", config.keys_dir.display());
+                println!("no keys yet: `authd serve` makes the first one");
             }
             for key in all.iter() {
                 let status = keys.status(key, now);

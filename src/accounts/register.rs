@@ -141,7 +141,12 @@ pub async fn register(
             email: row.email,
         })
     } else {
-        let verified = complete_registration(state, &token, false).await?;
+        // A registration of the same address made meanwhile replaced this one (and took the
+        // address, or is about to): the address is in use, as it would be a moment later.
+        let verified = match complete_registration(state, &token, false).await {
+            Err(AccountError::InvalidToken) => return Err(AccountError::in_use("email")),
+            other => other?,
+        };
         Ok(RegisterOutcome::SignedIn(Box::new(
             open_session(state, &verified.user, meta).await?,
         )))

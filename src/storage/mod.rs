@@ -53,6 +53,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 mod error;
+pub mod instance;
 pub mod maintenance;
 pub mod one_time_tokens;
 pub mod outbox;
@@ -62,6 +63,7 @@ pub mod revocations;
 mod rows;
 pub mod schema;
 pub mod sessions;
+pub mod signing_keys;
 pub mod users;
 
 use std::path::Path;
@@ -128,7 +130,7 @@ macro_rules! run {
 pub(crate) use run;
 
 /// Where a `sqlite://` URL points.
-fn sqlite_path(url: &str) -> Option<&str> {
+pub fn sqlite_path(url: &str) -> Option<&str> {
     url.strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
 }

@@ -36,8 +36,18 @@ pub async fn replace_pending_registration(
     contest: bool,
     mail: Option<&OutboxRow>,
 ) -> Result<(), StorageError> {
+    let postgres = matches!(db, Database::Postgres(_));
     run!(db, |c| c
         .transaction(async |c| {
+            // Registrations of one address replace each other one at a time (SQLite's single
+            // connection already serializes them): without the lock, two at once both find
+            // nothing to replace and the second fails on the unique address.
+            if postgres {
+                diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+                    .bind::<diesel::sql_types::Text, _>(&row.email_normalized)
+                    .execute(c)
+                    .await?;
+            }
             let old: Vec<(String, NaiveDateTime)> = pending_registrations::table
                 .filter(pending_registrations::email_normalized.eq(&row.email_normalized))
                 .select((pending_registrations::id, pending_registrations::expires_at))

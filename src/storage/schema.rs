@@ -158,6 +158,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        sealed_key -> Binary,
+        created_at -> Timestamp,
+        activates_at -> Timestamp,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    instance_settings (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
 diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
@@ -173,11 +190,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     clients,
     consents,
     one_time_tokens,
+    instance_settings,
     outbox,
     pending_registrations,
     rate_limits,
     refresh_tokens,
     revoked_access_tokens,
     sessions,
+    signing_keys,
     users,
 );

@@ -1,12 +1,12 @@
-//! RSA signing keys: loaded from `AUTHD_KEYS_DIR` (one PKCS#8 PEM file per key, mode 0600,
-//! with a `{kid}.json` beside it holding its lifecycle), generated on first start, published as
-//! a JWKS. `kid` is the RFC 7638 thumbprint.
+//! RSA signing keys, kept in the database (see `storage::signing_keys`) sealed under the
+//! instance secret, held here decrypted and parsed for every request, published as a JWKS.
+//! `kid` is the RFC 7638 thumbprint.
 //!
 //! A key is *pending* from creation until `activates_at` (published, not signing: clients
 //! caching the JWKS learn it first), then *active*; the newest active key signs. A *retired*
 //! key signs no more and stays published until every token it signed has expired.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -22,8 +22,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-/// When a key signs, kept in `{kid}.json` beside the key. A key without one (copied in by
-/// hand) counts as active since its file was written.
+use crate::sealing::Sealer;
+
+/// When a key signs. (A PEM file imported by `authd keys import` may carry it in a
+/// `{kid}.json` beside it; without one it counts as active since its file was written.)
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct KeyLifecycle {
     pub created_at: DateTime<Utc>,
@@ -56,8 +58,8 @@ impl KeyStatus {
 /// One key with everything needed to sign, verify and publish it.
 pub struct SigningKey {
     pub kid: String,
-    pub encoding: EncodingKey,
-    pub decoding: DecodingKey,
+    pub encoding: Arc<EncodingKey>,
+    pub decoding: Arc<DecodingKey>,
     pub lifecycle: KeyLifecycle,
     n: String,
     e: String,
@@ -82,12 +84,23 @@ impl SigningKey {
         let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
         Ok(Self {
             kid: thumbprint(&n, &e),
-            encoding: EncodingKey::from_rsa_pem(pem_text.as_bytes())?,
-            decoding: DecodingKey::from_rsa_components(&n, &e)?,
+            encoding: Arc::new(EncodingKey::from_rsa_pem(pem_text.as_bytes())?),
+            decoding: Arc::new(DecodingKey::from_rsa_components(&n, &e)?),
             lifecycle,
             n,
             e,
         })
+    }
+
+    fn with_lifecycle(&self, lifecycle: KeyLifecycle) -> Self {
+        Self {
+            kid: self.kid.clone(),
+            encoding: self.encoding.clone(),
+            decoding: self.decoding.clone(),
+            lifecycle,
+            n: self.n.clone(),
+            e: self.e.clone(),
+        }
     }
 
     /// The key's status at `now`, given how long the tokens it signs live.
@@ -118,49 +131,60 @@ fn thumbprint(n: &str, e: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-/// The keys of one keys folder, shared by every request. Several instances may share the
-/// folder: each re-reads it (see [`KeyStore::reload`]) and decides by time which key signs.
+/// A key as the database holds it: the PKCS#8 PEM sealed under the instance secret, with the
+/// `kid` as associated data.
+#[derive(Clone)]
+pub struct SealedKey {
+    pub kid: String,
+    pub sealed: Vec<u8>,
+    pub lifecycle: KeyLifecycle,
+}
+
+/// The key set every request uses: the database's keys, opened and parsed once, replaced as a
+/// whole by [`KeyStore::install`] whenever the database's set is read again.
 pub struct KeyStore {
-    dir: PathBuf,
+    sealer: Sealer,
     /// How long the tokens a key signs live: how long a retired key stays published.
     token_lifetime: Duration,
     keys: RwLock<Arc<Vec<Arc<SigningKey>>>>,
 }
 
 impl KeyStore {
-    /// Loads every key in `dir`; with none able to sign, generates one that is active at once.
-    pub fn load_or_generate(dir: &Path, token_lifetime: Duration) -> anyhow::Result<Self> {
-        let store = Self::load(dir, token_lifetime)?;
-        if store.signing_key(Utc::now()).is_none() {
-            generate_key_file(dir, Utc::now(), Duration::ZERO)?;
-            store.reload()?;
-        }
-        Ok(store)
-    }
-
-    /// Loads the folder without generating anything.
-    pub fn load(dir: &Path, token_lifetime: Duration) -> anyhow::Result<Self> {
-        let store = Self {
-            dir: dir.to_owned(),
+    /// An empty store; `storage::signing_keys::bootstrap` fills it.
+    pub fn new(sealer: Sealer, token_lifetime: Duration) -> Self {
+        Self {
+            sealer,
             token_lifetime,
             keys: RwLock::new(Arc::new(Vec::new())),
-        };
-        store.reload()?;
-        Ok(store)
+        }
     }
 
-    /// Re-reads the folder, so rotations made by `authd keys` or another instance take effect.
-    pub fn reload(&self) -> anyhow::Result<()> {
-        let mut keys = Vec::new();
-        if self.dir.exists() {
-            for entry in std::fs::read_dir(&self.dir)
-                .with_context(|| format!("reading {}", self.dir.display()))?
-            {
-                let path = entry?.path();
-                if path.extension().is_some_and(|x| x == "pem") {
-                    keys.push(Arc::new(load_key(&path)?));
+    /// Replaces the key set with `sealed`. Keys already loaded are reused (only their
+    /// lifecycle may have changed); new ones are opened and parsed. On any error the set in
+    /// use stays as it was.
+    pub fn install(&self, sealed: &[SealedKey]) -> anyhow::Result<()> {
+        let current = self.all();
+        let mut keys = Vec::with_capacity(sealed.len());
+        for key in sealed {
+            let loaded = match current.iter().find(|k| k.kid == key.kid) {
+                Some(known) => known.with_lifecycle(key.lifecycle.clone()),
+                None => {
+                    let pem = self.sealer.open(&key.kid, &key.sealed).map_err(|_| {
+                        anyhow::anyhow!(
+                            "signing key {} in the database does not open with this AUTHD_SECRET: \
+                             every instance needs the secret the keys were sealed with",
+                            key.kid
+                        )
+                    })?;
+                    let text = String::from_utf8(pem).context("a sealed key is not PEM text")?;
+                    let parsed = SigningKey::from_pkcs8_pem(&text, key.lifecycle.clone())?;
+                    if parsed.kid != key.kid {
+                        bail!("signing key {} holds another key ({})", key.kid, parsed.kid);
+                    }
+                    parsed
                 }
-            }
+            };
+            keys.push(Arc::new(loaded));
         }
         // Newest activation first: the first active key is the signer.
         keys.sort_by(|a, b| {
@@ -172,6 +196,43 @@ impl KeyStore {
         });
         *self.keys.write().expect("key lock") = Arc::new(keys);
         Ok(())
+    }
+
+    /// A new 2048-bit RSA key, sealed, signing from `now + activation_delay`. CPU-heavy
+    /// (tens to hundreds of milliseconds): call it off the async runtime.
+    pub fn generate(
+        &self,
+        now: DateTime<Utc>,
+        activation_delay: Duration,
+    ) -> anyhow::Result<SealedKey> {
+        let pair = KeyPair::generate(KeySize::Rsa2048)
+            .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
+        let der = pair
+            .as_der()
+            .map_err(|_| anyhow::anyhow!("encoding the key failed"))?;
+        let text = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
+        // Activation in whole seconds, like the `iat` the signer compares against; creation
+        // keeps its precision, so of two keys activating in the same second the newer signs.
+        let lifecycle = KeyLifecycle {
+            created_at: now,
+            activates_at: now.trunc_subsecs(0) + chrono::Duration::from_std(activation_delay)?,
+            retired_at: None,
+        };
+        self.seal_pem(&text, lifecycle)
+    }
+
+    /// Seals a PKCS#8 PEM key (from `authd keys import`) after checking that it is one.
+    pub fn seal_pem(&self, pem_text: &str, lifecycle: KeyLifecycle) -> anyhow::Result<SealedKey> {
+        let kid = SigningKey::from_pkcs8_pem(pem_text, lifecycle.clone())?.kid;
+        let sealed = self
+            .sealer
+            .seal(&kid, pem_text.as_bytes())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(SealedKey {
+            kid,
+            sealed,
+            lifecycle,
+        })
     }
 
     pub fn all(&self) -> Arc<Vec<Arc<SigningKey>>> {
@@ -209,40 +270,24 @@ impl KeyStore {
         json!({ "keys": keys })
     }
 
-    /// `keys rotate`: a new key, published at once, signing after `activation_delay`.
-    /// With no active key there is nothing to wait for, and the new key signs at once.
-    pub fn rotate(
-        &self,
-        now: DateTime<Utc>,
-        activation_delay: Duration,
-    ) -> anyhow::Result<Arc<SigningKey>> {
-        let delay = if self.signing_key(now).is_some() {
-            activation_delay
+    /// How long a key made by `keys rotate` at `now` waits before it signs: the configured
+    /// delay, or none when no key signs (there is nothing to wait for).
+    pub fn rotation_delay(&self, now: DateTime<Utc>, configured: Duration) -> Duration {
+        if self.signing_key(now).is_some() {
+            configured
         } else {
             Duration::ZERO
-        };
-        let path = generate_key_file(&self.dir, now, delay)?;
-        self.reload()?;
-        let kid = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        self.all()
-            .iter()
-            .find(|k| k.kid == kid)
-            .cloned()
-            .context("the new key did not load")
+        }
     }
 
-    /// `keys retire KID`: the key signs no more. Refused when no other key would be left
-    /// signing (rotate first, and retire once the new key is active).
-    pub fn retire(&self, kid: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+    /// Whether `keys retire KID` may act at `now`: the key exists, is not retired, and another
+    /// key signs (rotate first, and retire once the new key is active).
+    pub fn check_retire(&self, kid: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
         let all = self.all();
         let key = all
             .iter()
             .find(|k| k.kid == kid)
-            .with_context(|| format!("no key {kid} in {}", self.dir.display()))?;
+            .with_context(|| format!("no key {kid}"))?;
         if key.lifecycle.retired_at.is_some() {
             bail!("key {kid} is already retired");
         }
@@ -254,111 +299,43 @@ impl KeyStore {
                 "key {kid} is the only active key: run `authd keys rotate` and retire it once the new key is active"
             );
         }
-        let lifecycle = KeyLifecycle {
-            retired_at: Some(now),
-            ..key.lifecycle.clone()
-        };
-        write_lifecycle(&self.dir, kid, &lifecycle)?;
-        self.reload()
+        Ok(())
     }
 }
 
-fn load_key(path: &Path) -> anyhow::Result<SigningKey> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let sidecar = path.with_extension("json");
-    let lifecycle = if sidecar.exists() {
-        let raw = std::fs::read_to_string(&sidecar)
-            .with_context(|| format!("reading {}", sidecar.display()))?;
-        serde_json::from_str(&raw).with_context(|| format!("parsing {}", sidecar.display()))?
-    } else {
-        let written: DateTime<Utc> = std::fs::metadata(path)?
-            .modified()
-            .unwrap_or(SystemTime::UNIX_EPOCH)
-            .into();
-        KeyLifecycle {
-            created_at: written,
-            activates_at: written,
-            retired_at: None,
+/// Reads the PKCS#8 PEM keys of a folder written by an earlier authd (`{kid}.pem`, with
+/// `{kid}.json` holding the lifecycle when present), for `authd keys import`.
+pub fn read_key_folder(dir: &Path) -> anyhow::Result<Vec<(String, KeyLifecycle)>> {
+    let mut keys = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|x| x != "pem") {
+            continue;
         }
-    };
-    SigningKey::from_pkcs8_pem(&text, lifecycle)
-        .with_context(|| format!("loading {}", path.display()))
-}
-
-fn write_lifecycle(dir: &Path, kid: &str, lifecycle: &KeyLifecycle) -> anyhow::Result<()> {
-    let tmp = dir.join(format!(".{kid}.json.tmp"));
-    write_private(&tmp, serde_json::to_string_pretty(lifecycle)?.as_bytes())?;
-    std::fs::rename(&tmp, dir.join(format!("{kid}.json")))?;
-    Ok(())
-}
-
-/// Generates a 2048-bit RSA key into `dir` as `{kid}.pem` (readable by the owner only) with
-/// its lifecycle, signing from `now + activation_delay`.
-pub fn generate_key_file(
-    dir: &Path,
-    now: DateTime<Utc>,
-    activation_delay: Duration,
-) -> anyhow::Result<PathBuf> {
-    create_private_dir(dir)?;
-    let pair = KeyPair::generate(KeySize::Rsa2048)
-        .map_err(|_| anyhow::anyhow!("RSA key generation failed"))?;
-    let der = pair
-        .as_der()
-        .map_err(|_| anyhow::anyhow!("encoding the key failed"))?;
-    let text = pem::encode(&pem::Pem::new("PRIVATE KEY", der.as_ref().to_vec()));
-    // Activation in whole seconds, like the `iat` the signer compares against; creation keeps
-    // its precision, so of two keys activating in the same second the newer one signs.
-    let lifecycle = KeyLifecycle {
-        created_at: now,
-        activates_at: now.trunc_subsecs(0) + chrono::Duration::from_std(activation_delay)?,
-        retired_at: None,
-    };
-    let kid = SigningKey::from_pkcs8_pem(&text, lifecycle.clone())?.kid;
-    // The lifecycle goes first: a reader that sees the key also sees when it may sign.
-    write_lifecycle(dir, &kid, &lifecycle)?;
-    let path = dir.join(format!("{kid}.pem"));
-    let tmp = dir.join(format!(".{kid}.pem.tmp"));
-    write_private(&tmp, text.as_bytes())?;
-    // Rename is atomic: another instance reading the folder never sees half a key.
-    std::fs::rename(&tmp, &path)?;
-    Ok(path)
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt as _;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    Ok(std::fs::create_dir_all(dir)?)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    Ok(std::fs::write(path, bytes)?)
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let sidecar = path.with_extension("json");
+        let lifecycle = if sidecar.exists() {
+            let raw = std::fs::read_to_string(&sidecar)
+                .with_context(|| format!("reading {}", sidecar.display()))?;
+            serde_json::from_str(&raw).with_context(|| format!("parsing {}", sidecar.display()))?
+        } else {
+            // Whole seconds, like the `iat` the signer compares against.
+            let written = DateTime::<Utc>::from(
+                std::fs::metadata(&path)?
+                    .modified()
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+            )
+            .trunc_subsecs(0);
+            KeyLifecycle {
+                created_at: written,
+                activates_at: written,
+                retired_at: None,
+            }
+        };
+        keys.push((text, lifecycle));
+    }
+    Ok(keys)
 }
 
 #[cfg(test)]
@@ -377,74 +354,82 @@ mod tests {
 
     const HOUR: Duration = Duration::from_secs(3600);
 
+    fn store() -> KeyStore {
+        KeyStore::new(
+            Sealer::new(b"0123456789abcdef0123456789abcdef").unwrap(),
+            HOUR,
+        )
+    }
+
     #[test]
-    fn generates_a_private_key_file_once_and_reloads_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let keys_dir = dir.path().join("keys");
-        let store = KeyStore::load_or_generate(&keys_dir, HOUR).unwrap();
+    fn generated_keys_are_sealed_and_open_again() {
+        let store = store();
         let now = Utc::now();
+        let sealed = store.generate(now, Duration::ZERO).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&sealed.sealed).contains("PRIVATE KEY"),
+            "sealed, not PEM"
+        );
+        store.install(std::slice::from_ref(&sealed)).unwrap();
         let key = store.signing_key(now).unwrap();
-        let file = keys_dir.join(format!("{}.pem", key.kid));
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            assert_eq!(
-                std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
-        }
-        let again = KeyStore::load_or_generate(&keys_dir, HOUR).unwrap();
-        assert_eq!(again.all().len(), 1);
-        assert_eq!(again.signing_key(now).unwrap().kid, key.kid);
-        let jwks = again.jwks(now);
+        assert_eq!(key.kid, sealed.kid);
+        let jwks = store.jwks(now);
         assert_eq!(jwks["keys"][0]["kid"], key.kid.as_str());
         assert_eq!(jwks["keys"][0]["e"], "AQAB");
+
+        let other = KeyStore::new(
+            Sealer::new(b"another secret, also 32 bytes long").unwrap(),
+            HOUR,
+        );
+        let err = other.install(&[sealed]).unwrap_err().to_string();
+        assert!(err.contains("AUTHD_SECRET"), "{err}");
+        assert!(other.all().is_empty(), "nothing half-installed");
     }
 
     #[test]
     fn rotation_publishes_first_signs_later_and_retired_keys_expire() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = KeyStore::load_or_generate(dir.path(), HOUR).unwrap();
+        let store = store();
         let t0 = Utc::now();
-        let old = store.signing_key(t0).unwrap();
+        assert_eq!(store.rotation_delay(t0, HOUR), Duration::ZERO);
+        let mut old = store.generate(t0, Duration::ZERO).unwrap();
+        store.install(std::slice::from_ref(&old)).unwrap();
         assert!(
-            store.retire(&old.kid, t0).is_err(),
+            store.check_retire(&old.kid, t0).is_err(),
             "the only signer cannot retire"
         );
-
-        let new = store.rotate(t0, Duration::from_secs(600)).unwrap();
-        assert_eq!(store.status(&new, t0), KeyStatus::Pending);
-        assert_eq!(
-            store.jwks(t0)["keys"].as_array().unwrap().len(),
-            2,
-            "published at once"
-        );
-        assert_eq!(
-            store.signing_key(t0).unwrap().kid,
-            old.kid,
-            "not signing yet"
-        );
+        let delay = store.rotation_delay(t0, Duration::from_secs(600));
+        assert_eq!(delay.as_secs(), 600);
+        let new = store.generate(t0, delay).unwrap();
+        store.install(&[old.clone(), new.clone()]).unwrap();
+        assert_eq!(store.jwks(t0)["keys"].as_array().unwrap().len(), 2);
+        assert_eq!(store.signing_key(t0).unwrap().kid, old.kid, "not yet");
         let t1 = t0 + chrono::Duration::minutes(11);
         assert_eq!(store.signing_key(t1).unwrap().kid, new.kid);
 
-        store.retire(&old.kid, t1).unwrap();
-        // Another process (or instance) sees the same state from the folder.
-        let other = KeyStore::load(dir.path(), HOUR).unwrap();
-        let old_there = other.verifying_key(&old.kid, t1).expect("still verifies");
-        assert_eq!(other.status(&old_there, t1), KeyStatus::Retired);
-        assert_eq!(other.jwks(t1)["keys"].as_array().unwrap().len(), 2);
+        store.check_retire(&old.kid, t1).unwrap();
+        old.lifecycle.retired_at = Some(t1);
+        store.install(&[old.clone(), new.clone()]).unwrap();
+        let old_here = store.verifying_key(&old.kid, t1).expect("still verifies");
+        assert_eq!(store.status(&old_here, t1), KeyStatus::Retired);
         let t2 = t1 + chrono::Duration::minutes(61);
-        assert!(
-            other.verifying_key(&old.kid, t2).is_none(),
-            "its tokens have all expired"
-        );
-        assert_eq!(other.jwks(t2)["keys"].as_array().unwrap().len(), 1);
-        assert!(other.retire(&old.kid, t2).is_err(), "already retired");
+        assert!(store.verifying_key(&old.kid, t2).is_none(), "expired");
+        assert_eq!(store.jwks(t2)["keys"].as_array().unwrap().len(), 1);
+        assert!(store.check_retire(&old.kid, t2).is_err(), "already retired");
     }
+
     #[test]
-    fn refuses_a_folder_with_a_broken_key() {
+    fn imports_only_pkcs8_rsa_keys() {
+        let store = store();
+        let lifecycle = KeyLifecycle {
+            created_at: Utc::now(),
+            activates_at: Utc::now(),
+            retired_at: None,
+        };
+        assert!(store.seal_pem("not a key", lifecycle.clone()).is_err());
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("bad.pem"), "not a key").unwrap();
-        assert!(KeyStore::load_or_generate(dir.path(), HOUR).is_err());
+        let read = read_key_folder(dir.path()).unwrap();
+        assert_eq!(read.len(), 1);
+        assert!(store.seal_pem(&read[0].0, read[0].1.clone()).is_err());
     }
 }

@@ -510,12 +510,10 @@ async fn secret_files_are_private() {
 async fn shutdown_is_bounded_by_its_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("authd.db").display());
-    let keys = dir.path().join("keys").display().to_string();
     let outbox = dir.path().join("outbox").display().to_string();
     let config = authd::Config::from_pairs([
         ("AUTHD_BIND", "127.0.0.1:0"),
         ("DATABASE_URL", db.as_str()),
-        ("AUTHD_KEYS_DIR", keys.as_str()),
         ("AUTHD_MAIL_DIR", outbox.as_str()),
         ("AUTHD_HEADER_READ_TIMEOUT", "10m"),
         ("AUTHD_SHUTDOWN_TIMEOUT", "1s"),

@@ -47,20 +47,23 @@ async fn discovery_and_jwks(backend: Backend) {
     )
     .unwrap();
     assert!(n.len() >= 256, "at least 2048 bits");
-    // The key was generated on first start, private to its owner.
-    let pem = app
-        .dir
-        .path()
-        .join("keys")
-        .join(format!("{}.pem", s(&keys[0]["kid"])));
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(
-            std::fs::metadata(&pem).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
+    // The key was generated on first start and is stored sealed: the database alone does
+    // not hold it in the clear.
+    let stored = authd::storage::signing_keys::load(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].kid, s(&keys[0]["kid"]));
+    let pem = app.private_pem(&stored[0].kid).await;
+    assert!(
+        String::from_utf8(pem)
+            .unwrap()
+            .contains("BEGIN PRIVATE KEY")
+    );
+    assert!(
+        !String::from_utf8_lossy(&stored[0].sealed).contains("PRIVATE KEY"),
+        "sealed at rest"
+    );
 }
 
 async fn health_and_readiness(backend: Backend) {

@@ -14,6 +14,8 @@ use crate::smtp::SmtpSink;
 
 pub const ISSUER: &str = "http://authd.test";
 pub const PASSWORD: &str = "correct-horse-9";
+/// The instance secret of PostgreSQL test apps (SQLite ones generate their own).
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -44,12 +46,13 @@ pub struct TestApp {
     pub metrics_base: Option<String>,
     pub client: reqwest::Client,
     pub clock: Arc<OffsetClock>,
-    pub smtp: SmtpSink,
-    pub dir: TempDir,
+    pub smtp: Arc<SmtpSink>,
+    /// Shared by instances on one database (see `spawn_pair`).
+    pub dir: Arc<TempDir>,
     /// The running app's state, for tests that reach under the HTTP surface.
     pub state: authd::state::AppState,
     /// Dropped with the app: the PostgreSQL database goes with it.
-    _pg: Option<PgDatabase>,
+    _pg: Option<Arc<PgDatabase>>,
 }
 
 struct PgDatabase {
@@ -135,6 +138,37 @@ pub async fn spawn_app_at_own_address(backend: Backend) -> TestApp {
 
 /// Starts the app with extra settings (`AUTHD_*` pairs) on top of the test defaults.
 pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    let prepared = prepare(backend, extra).await;
+    let app = Application::build_with_clock(prepared.config.clone(), prepared.clock.clone())
+        .await
+        .expect("the app builds");
+    prepared.start(app)
+}
+
+/// Two instances started at the same moment on one new database, as behind a load balancer
+/// on a first deployment.
+pub async fn spawn_pair(backend: Backend, extra: &[(&str, &str)]) -> (TestApp, TestApp) {
+    let a = prepare(backend, extra).await;
+    let mut b = a.sibling();
+    b.config.bind = "127.0.0.1:0".parse().unwrap();
+    let (built_a, built_b) = tokio::join!(
+        Application::build_with_clock(a.config.clone(), a.clock.clone()),
+        Application::build_with_clock(b.config.clone(), b.clock.clone()),
+    );
+    let app_b = b.start(built_b.expect("B builds"));
+    (a.start(built_a.expect("A builds")), app_b)
+}
+
+/// What a test app is built from, before it is built.
+pub struct Prepared {
+    pub config: Config,
+    clock: Arc<OffsetClock>,
+    smtp: Arc<SmtpSink>,
+    dir: Arc<TempDir>,
+    pg: Option<Arc<PgDatabase>>,
+}
+
+async fn prepare(backend: Backend, extra: &[(&str, &str)]) -> Prepared {
     init_logs();
     let dir = tempfile::tempdir().expect("a temp dir");
     let smtp = SmtpSink::start().await;
@@ -145,20 +179,21 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         ),
         Backend::Postgres => {
             let (db, url) = create_pg_database().await;
-            (Some(db), url)
+            (Some(Arc::new(db)), url)
         }
     };
-    let keys = dir.path().join("keys").display().to_string();
     let outbox = dir.path().join("outbox").display().to_string();
     let smtp_url = smtp.url();
     let mut pairs: Vec<(&str, &str)> = vec![
         ("AUTHD_BIND", "127.0.0.1:0"),
         ("AUTHD_ISSUER", ISSUER),
         ("DATABASE_URL", &database_url),
-        ("AUTHD_KEYS_DIR", &keys),
         ("AUTHD_MAIL_DIR", &outbox),
         ("AUTHD_SMTP_URL", &smtp_url),
     ];
+    if backend == Backend::Postgres {
+        pairs.push(("AUTHD_SECRET", SECRET));
+    }
     for (k, v) in extra {
         pairs.retain(|(key, _)| key != k);
         if !v.is_empty() {
@@ -166,27 +201,72 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         }
     }
     let config = Config::from_pairs(pairs).expect("a valid test configuration");
-    let clock = Arc::new(OffsetClock::default());
-    let app = Application::build_with_clock(config, clock.clone())
-        .await
-        .expect("the app builds");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
-    let state = app.state();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    TestApp {
-        base,
-        metrics_base,
-        client,
-        clock,
-        smtp,
-        dir,
-        state,
-        _pg: pg,
+    Prepared {
+        config,
+        clock: Arc::new(OffsetClock::default()),
+        smtp: Arc::new(smtp),
+        dir: Arc::new(dir),
+        pg,
+    }
+}
+
+impl Prepared {
+    /// Another instance's settings: the same database, mail relay and folder, its own clock.
+    fn sibling(&self) -> Prepared {
+        Prepared {
+            config: self.config.clone(),
+            clock: Arc::new(OffsetClock::default()),
+            smtp: self.smtp.clone(),
+            dir: self.dir.clone(),
+            pg: self.pg.clone(),
+        }
+    }
+
+    fn start(self, app: Application) -> TestApp {
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
+        let state = app.state();
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            base,
+            metrics_base,
+            client,
+            clock: self.clock,
+            smtp: self.smtp,
+            dir: self.dir,
+            state,
+            _pg: self.pg,
+        }
+    }
+}
+
+impl TestApp {
+    /// Settings for another instance beside this one (same database, relay and folder), with
+    /// `change` applied; build it with [`TestApp::start_sibling`], or expect it to fail.
+    pub fn sibling_config(&self, change: impl FnOnce(&mut Config)) -> Config {
+        let mut config = self.state.config.clone();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        change(&mut config);
+        config
+    }
+
+    /// Builds and runs another instance on this one's database.
+    pub async fn start_sibling(&self, config: Config) -> TestApp {
+        let prepared = Prepared {
+            config: config.clone(),
+            clock: Arc::new(OffsetClock::default()),
+            smtp: self.smtp.clone(),
+            dir: self.dir.clone(),
+            pg: self._pg.clone(),
+        };
+        let app = Application::build_with_clock(config, prepared.clock.clone())
+            .await
+            .expect("the sibling builds");
+        prepared.start(app)
     }
 }
 
@@ -232,6 +312,39 @@ impl Reply {
 }
 
 impl TestApp {
+    /// A key store of its own on the app's database, as `authd keys` in another process has.
+    pub async fn cli_keys(&self) -> authd::tokens::KeyStore {
+        let keys = authd::tokens::KeyStore::new(
+            authd::app::sealer(&self.state.config).unwrap(),
+            self.state.config.access_token_ttl,
+        );
+        authd::storage::signing_keys::refresh(&self.state.db, &keys)
+            .await
+            .unwrap();
+        keys
+    }
+
+    /// What every running instance does every few seconds: read the key set again.
+    pub async fn refresh_keys(&self) {
+        authd::storage::signing_keys::refresh(&self.state.db, &self.state.keys)
+            .await
+            .unwrap();
+    }
+
+    /// The private key `kid` as PKCS#8 PEM, opened from the database with the app's secret
+    /// (what an attacker holding the secret and a copy of the database would have).
+    pub async fn private_pem(&self, kid: &str) -> Vec<u8> {
+        let sealer = authd::app::sealer(&self.state.config).unwrap();
+        let rows = authd::storage::signing_keys::load(&self.state.db)
+            .await
+            .unwrap();
+        let row = rows
+            .iter()
+            .find(|k| k.kid == kid)
+            .expect("the key is stored");
+        sealer.open(kid, &row.sealed).unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use authd::tokens::KeyStore;
+use authd::storage::signing_keys;
 use serde_json::{Value, json};
 
 use crate::both_backends;
@@ -19,16 +19,20 @@ fn kid(token: &str) -> String {
 async fn rotation_without_restart(backend: Backend) {
     let app = spawn_app(backend).await;
     app.verified_user("rotor@example.com").await;
-    let keys_dir = app.dir.path().join("keys");
     let first = app.login("rotor@example.com", None).await;
     let old_kid = kid(s(&first["access_token"]));
 
-    // `authd keys rotate` in another process: its own view of the same folder.
-    let cli = KeyStore::load(&keys_dir, Duration::from_secs(15 * 60)).unwrap();
-    let new = cli
-        .rotate(app.state.clock.now(), Duration::from_secs(600))
-        .unwrap();
-    app.state.keys.reload().unwrap(); // what the running server does every 30 s
+    // `authd keys rotate` in another process: its own view of the same database.
+    let cli = app.cli_keys().await;
+    let new = signing_keys::rotate(
+        &app.state.db,
+        &cli,
+        app.state.clock.now(),
+        Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
+    app.refresh_keys().await; // what the running server does every 5 s
     let cached_jwks: Value = app
         .get("/.well-known/jwks.json", None)
         .await
@@ -53,8 +57,10 @@ async fn rotation_without_restart(backend: Backend) {
     verify_with_jwks(&cached_jwks, s(&rotated["access_token"]));
 
     // Retire the old key: tokens it signed keep working until they expire.
-    cli.retire(&old_kid, app.state.clock.now()).unwrap();
-    app.state.keys.reload().unwrap();
+    signing_keys::retire(&app.state.db, &cli, &old_kid, app.state.clock.now())
+        .await
+        .unwrap();
+    app.refresh_keys().await;
     app.get("/api/users/me", Some(s(&still_old["access_token"])))
         .await
         .expect(200);
@@ -76,7 +82,7 @@ async fn rotation_without_restart(backend: Backend) {
         .map(|k| s(&k["kid"]))
         .collect();
     assert_eq!(kids, vec![new.kid.as_str()]);
-    let pem = std::fs::read(keys_dir.join(format!("{old_kid}.pem"))).unwrap();
+    let pem = app.private_pem(&old_kid).await;
     let refreshed = app
         .post(
             "/api/auth/refresh",

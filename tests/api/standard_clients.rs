@@ -259,10 +259,17 @@ async fn resource_server_across_key_rotation(backend: Backend) {
     assert_eq!(call(s(&first["access_token"]).to_owned()).await, 200);
     assert_eq!(verifier.fetches(), 1, "the JWKS is cached");
 
-    let cli = authd::tokens::KeyStore::load(&app.dir.path().join("keys"), Duration::from_secs(900))
-        .unwrap();
-    let new_key = cli.rotate(app.state.clock.now(), Duration::ZERO).unwrap();
-    app.state.keys.reload().unwrap(); // what every running authd does every 30 s
+    // A key that signs at once, as on a fresh key set: a resource server meets an unknown kid.
+    let cli = app.cli_keys().await;
+    let new_key = authd::storage::signing_keys::rotate(
+        &app.state.db,
+        &cli,
+        app.state.clock.now(),
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    app.refresh_keys().await; // what every running authd does every 5 s
     let second = app.login("rs@example.com", None).await;
     assert_eq!(
         jsonwebtoken::decode_header(s(&second["access_token"]))
@@ -291,7 +298,7 @@ async fn resource_server_across_key_rotation(backend: Backend) {
     header.typ = Some("at+jwt".into());
     for i in 0..5 {
         header.kid = Some(format!("made-up-{i}"));
-        let pem = rsa_pem_of(&app);
+        let pem = rsa_pem_of(&app).await;
         let forged = jsonwebtoken::encode(
             &header,
             &serde_json::json!({"sub": "x"}),
@@ -304,12 +311,7 @@ async fn resource_server_across_key_rotation(backend: Backend) {
 }
 
 /// Any RSA private key will do for a token with a made-up kid: authd's own, read from disk.
-fn rsa_pem_of(app: &TestApp) -> Vec<u8> {
-    let dir = app.dir.path().join("keys");
-    let pem = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|x| x == "pem"))
-        .unwrap();
-    std::fs::read(pem).unwrap()
+async fn rsa_pem_of(app: &TestApp) -> Vec<u8> {
+    let kid = app.state.keys.all()[0].kid.clone();
+    app.private_pem(&kid).await
 }

@@ -1,0 +1,273 @@
+//! Several instances on one database behave as one: they start together on an empty
+//! database and agree on one key, each accepts the others' tokens, a rotation made anywhere
+//! reaches every JWKS within the stated bound, a logout anywhere holds everywhere, and limits
+//! are counted once. What cannot work together is refused at start-up with a message: a
+//! second instance on one SQLite file, a different secret, a derived issuer that differs.
+
+use std::time::{Duration, Instant};
+
+use authd::storage::signing_keys;
+use serde_json::json;
+
+use crate::harness::{Backend, TestApp, s, spawn_app, spawn_app_with, spawn_pair};
+
+fn kid(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+async fn jwks_kids(app: &TestApp) -> Vec<String> {
+    let jwks = app.get("/.well-known/jwks.json", None).await;
+    let mut kids: Vec<String> = jwks.expect(200)["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| s(&k["kid"]).to_owned())
+        .collect();
+    kids.sort();
+    kids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_postgres_behave_as_one() {
+    // Started at the same moment on an empty database: one key between them.
+    let (a, b) = spawn_pair(
+        Backend::Postgres,
+        &[
+            ("AUTHD_RATE_LIMIT", "3"),
+            ("AUTHD_TRUST_FORWARDED_FOR", "true"),
+        ],
+    )
+    .await;
+    let kids = jwks_kids(&a).await;
+    assert_eq!(kids.len(), 1, "one key made, not one per instance");
+    assert_eq!(jwks_kids(&b).await, kids, "the same JWKS behind either");
+
+    // Registered through A, confirmed and signed in through B; A's token works at B.
+    a.verified_user("both@example.com").await;
+    let from_a = a.login("both@example.com", Some("laptop")).await;
+    let token = s(&from_a["access_token"]).to_owned();
+    assert_eq!(kid(&token), kids[0]);
+    b.get("/api/users/me", Some(&token)).await.expect(200);
+    b.get("/oauth/userinfo", Some(&token)).await.expect(200);
+    let rotated = b
+        .post(
+            "/api/auth/refresh",
+            json!({"refresh_token": from_a["refresh_token"], "device_id": "laptop"}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    // The refresh token A issued was rotated at B: replaying it at A fails.
+    a.post(
+        "/api/auth/refresh",
+        json!({"refresh_token": from_a["refresh_token"], "device_id": "laptop"}),
+    )
+    .await;
+    a.advance(Duration::from_secs(11));
+    a.post(
+        "/api/auth/refresh",
+        json!({"refresh_token": from_a["refresh_token"], "device_id": "laptop"}),
+    )
+    .await
+    .expect(401);
+
+    // Logout at B holds at A at once.
+    let second = a.login("both@example.com", Some("phone")).await;
+    a.get("/api/users/me", Some(s(&second["access_token"])))
+        .await
+        .expect(200);
+    b.post(
+        "/api/auth/logout",
+        json!({"refresh_token": second["refresh_token"]}),
+    )
+    .await
+    .expect(200);
+    a.get("/api/users/me", Some(s(&second["access_token"])))
+        .await
+        .expect(401);
+    drop(rotated);
+
+    // A rotation made through A's database (as `authd keys rotate` does) is in B's JWKS
+    // within the refresh interval, long before it may sign.
+    let cli = a.cli_keys().await;
+    let started = Instant::now();
+    let new = signing_keys::rotate(
+        &a.state.db,
+        &cli,
+        a.state.clock.now(),
+        Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
+    loop {
+        if jwks_kids(&b).await.contains(&new.kid) {
+            break;
+        }
+        assert!(
+            started.elapsed() < signing_keys::REFRESH_INTERVAL + Duration::from_secs(3),
+            "B did not publish the new key within the bound"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let again = b.login("both@example.com", None).await;
+    assert_eq!(kid(s(&again["access_token"])), kids[0], "not signing yet");
+
+    // Password guesses are counted once, wherever they land.
+    let guess = |app: &TestApp| {
+        let request = app
+            .client
+            .post(app.url("/api/auth/login"))
+            .header("x-forwarded-for", "198.51.100.9")
+            .json(&json!({"email": "both@example.com", "password": "wrong-guess-1"}));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(guess(&a).await, 401);
+    assert_eq!(guess(&b).await, 401);
+    assert_eq!(guess(&a).await, 401);
+    assert_eq!(guess(&b).await, 429, "the budget of 3 is shared");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_cannot_agree_is_refused_at_start_up() {
+    let a = spawn_app(Backend::Postgres).await;
+
+    let wrong_secret = a.sibling_config(|c| {
+        c.secret = Some("another-secret-another-secret-another".to_owned().into());
+    });
+    let err = format!(
+        "{:#}",
+        authd::Application::build(wrong_secret).await.err().unwrap()
+    );
+    assert!(err.contains("AUTHD_SECRET"), "{err}");
+
+    let no_secret = a.sibling_config(|c| c.secret = None);
+    let err = format!(
+        "{:#}",
+        authd::Application::build(no_secret).await.err().unwrap()
+    );
+    assert!(
+        err.contains("AUTHD_SECRET") && err.contains("PostgreSQL"),
+        "{err}"
+    );
+
+    // Without AUTHD_ISSUER the issuer comes from the address, and differs per instance.
+    let derived = a.sibling_config(|c| {
+        c.issuer = "http://127.0.0.1:9999".into();
+        c.issuer_explicit = false;
+    });
+    let err = format!(
+        "{:#}",
+        authd::Application::build(derived).await.err().unwrap()
+    );
+    assert!(
+        err.contains("AUTHD_ISSUER") && err.contains(crate::harness::ISSUER),
+        "{err}"
+    );
+
+    // A sibling that agrees starts and serves A's users.
+    let b = a.start_sibling(a.sibling_config(|_| {})).await;
+    a.verified_user("agree@example.com").await;
+    let token = a.login("agree@example.com", None).await;
+    b.get("/api/users/me", Some(s(&token["access_token"])))
+        .await
+        .expect(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_instance_on_one_sqlite_file_is_refused() {
+    let a = spawn_app(Backend::Sqlite).await;
+    let err = format!(
+        "{:#}",
+        authd::Application::build(a.sibling_config(|_| {}))
+            .await
+            .err()
+            .unwrap()
+    );
+    assert!(err.contains("another authd is serving"), "{err}");
+    // The first one goes on serving, and the secret it generated is private.
+    a.get("/healthz", None).await.expect(200);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let secret = a.dir.path().join("authd.secret");
+        assert_eq!(
+            std::fs::metadata(secret).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+/// An authd from before the key store kept its keys in a folder: on first start with
+/// `AUTHD_KEYS_DIR`, those keys are imported, so tokens they signed keep verifying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_from_an_earlier_keys_folder_are_imported_on_first_start() {
+    use aws_lc_rs::encoding::AsDer as _;
+    let folder = tempfile::tempdir().unwrap();
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let pem = pem::encode(&pem::Pem::new(
+        "PRIVATE KEY",
+        pair.as_der().unwrap().as_ref().to_vec(),
+    ));
+    std::fs::write(folder.path().join("old.pem"), &pem).unwrap();
+    let dir = folder.path().display().to_string();
+    let app = spawn_app_with(Backend::Postgres, &[("AUTHD_KEYS_DIR", &dir)]).await;
+    let kids = jwks_kids(&app).await;
+    assert_eq!(kids.len(), 1);
+    app.verified_user("old@example.com").await;
+    let token = app.login("old@example.com", None).await;
+    // Signed by the imported key: the published key is the old key's public half.
+    use aws_lc_rs::signature::KeyPair as _;
+    let modulus = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        pair.public_key()
+            .modulus()
+            .big_endian_without_leading_zero(),
+    );
+    let jwks = app.get("/.well-known/jwks.json", None).await;
+    assert_eq!(s(&jwks.expect(200)["keys"][0]["n"]), modulus);
+    assert_eq!(kid(s(&token["access_token"])), kids[0]);
+}
+
+crate::both_backends!(
+    concurrent_registrations_of_one_address_answer_consistently,
+    concurrent_sign_ups_without_verification_make_one_user,
+);
+
+/// "Registering again replaces the pending one" holds when the registrations race: every one
+/// is answered 201, and one pending registration (with one live link) is left.
+async fn concurrent_registrations_of_one_address_answer_consistently(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let attempts = (0..8).map(|n| {
+        app.post(
+            "/api/auth/register",
+            json!({"email": "race@example.com", "password": format!("racing-pass-{n}")}),
+        )
+    });
+    let replies = futures_util::future::join_all(attempts).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    let pending = authd::storage::registrations::find_pending_registration_by_email(
+        &app.state.db,
+        "race@example.com",
+    )
+    .await
+    .unwrap();
+    assert!(pending.is_some());
+}
+
+/// With verification off a sign-up becomes a user at once: of several at once, one gets the
+/// account and the others are told the address is in use, never "Invalid or expired token".
+async fn concurrent_sign_ups_without_verification_make_one_user(backend: Backend) {
+    let app = spawn_app_with(backend, &[("AUTHD_REQUIRE_EMAIL_VERIFICATION", "false")]).await;
+    let attempts = (0..6).map(|n| {
+        app.post(
+            "/api/auth/register",
+            json!({"email": "race@example.com", "password": format!("racing-pass-{n}")}),
+        )
+    });
+    let replies = futures_util::future::join_all(attempts).await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    statuses.sort();
+    assert_eq!(statuses[0], 201, "{statuses:?}");
+    assert!(statuses[1..].iter().all(|s| *s == 409), "{statuses:?}");
+}
