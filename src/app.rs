@@ -16,7 +16,7 @@ use crate::passwords::PasswordHasher;
 use crate::sealing::Sealer;
 use crate::state::{AppState, Inner};
 use crate::storage::{
-    Database, instance, maintenance, rate_limits, revocations, signing_keys, users,
+    Database, instance, maintenance, outbox, rate_limits, revocations, signing_keys, users,
 };
 use crate::tokens::KeyStore;
 
@@ -37,18 +37,18 @@ impl Application {
     /// Migrates the database, loads (or generates) the signing key and binds the listener.
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let sqlite_lock = single_instance_lock(&config)?;
-        let sealer = sealer(&config)?;
+        let sealer = Arc::new(sealer(&config)?);
         let db = Database::connect(config.database_url.expose_secret()).await?;
         let applied = db.migrate().await?;
         if applied > 0 {
             tracing::info!(applied, backend = db.backend_name(), "migrations applied");
         }
         check_issuer(&db, &config).await?;
-        let keys = KeyStore::new(sealer, config.access_token_ttl);
+        let keys = KeyStore::new(sealer.clone(), config.access_token_ttl);
         signing_keys::bootstrap(&db, &keys, config.keys_dir.as_deref(), clock.now())
             .await
             .context("loading the signing keys")?;
-        let mailer = Mailer::from_config(&config)?;
+        let mailer = Mailer::from_config(&config, sealer)?;
         let hasher = tokio::task::spawn_blocking(PasswordHasher::new).await??;
         let listener = TcpListener::bind(config.bind)
             .await
@@ -114,9 +114,9 @@ impl Application {
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let key_refresh = tokio::spawn(refresh_keys(self.state.clone()));
-        let mail = tokio::spawn(deliver_mail(self.state.clone()));
         let limits = self.state.config.limits;
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut mail = tokio::spawn(deliver_mail(self.state.clone(), stopped.clone()));
         let metrics = self.metrics_listener.map(|listener| {
             let router = crate::http::metrics_router(self.state.clone());
             tokio::spawn(serve(listener, router, limits, stopped.clone()))
@@ -135,7 +135,13 @@ impl Application {
         }
         housekeeping.abort();
         key_refresh.abort();
-        mail.abort();
+        // The sender finishes the message in hand (bounded by the shutdown deadline).
+        if tokio::time::timeout(limits.shutdown_timeout, &mut mail)
+            .await
+            .is_err()
+        {
+            mail.abort();
+        }
         result
     }
 }
@@ -227,18 +233,20 @@ async fn refuse_busy(mut stream: tokio::net::TcpStream) {
 /// instances).
 const MAIL_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Sends queued email: at once when this instance queued some, else every second.
-async fn deliver_mail(state: AppState) {
-    loop {
+/// Sends queued email: at once when this instance queued some, else every second. Returns
+/// once `stop` turns true, between two messages.
+async fn deliver_mail(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow() {
         tokio::select! {
             () = state.mailer.woken() => {}
             () = tokio::time::sleep(MAIL_POLL_INTERVAL) => {}
+            _ = stop.changed() => return,
         }
         // Drain what is due before waiting again.
-        loop {
+        while !*stop.borrow() {
             match state
                 .mailer
-                .deliver_due(&state.db, || state.clock.now_naive())
+                .deliver_due(&state.db, || state.clock.now_naive(), &stop)
                 .await
             {
                 Ok(0) => break,
@@ -281,7 +289,8 @@ async fn housekeeping(state: AppState) {
                     + users::purge_stale_anonymous_users(&state.db, now, anonymous_max_age).await?
                     + rate_limits::purge_closed_windows(&state.db, now - chrono::Duration::days(1))
                         .await?
-                    + revocations::purge_expired_revocations(&state.db, now).await?,
+                    + revocations::purge_expired_revocations(&state.db, now).await?
+                    + outbox::purge_failed(&state.db, now - chrono::Duration::days(30)).await?,
             )
         };
         match purged.await {

@@ -44,6 +44,18 @@ enum Command {
         #[command(subcommand)]
         command: ClientsCommand,
     },
+    /// The email outbox.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Emails not sent yet, one JSON object per line: waiting ones (with their attempts and
+    /// last error), then failed ones (given up on; kept 30 days, without their message).
+    List,
 }
 
 #[derive(Subcommand)]
@@ -255,8 +267,38 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Mail {
+            command: MailCommand::List,
+        } => {
+            let db = Database::connect(config.database_url.expose_secret()).await?;
+            db.migrate().await?;
+            let rows = authd::storage::outbox::list(&db).await?;
+            for row in &rows {
+                let at = |t: chrono::NaiveDateTime| rfc3339(t.and_utc());
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "id": row.id,
+                        "recipient": row.recipient,
+                        "status": if row.failed_at.is_some() { "failed" } else { "waiting" },
+                        "created_at": at(row.created_at),
+                        "attempts": row.attempts,
+                        "next_attempt_at": row.failed_at.is_none().then(|| at(row.next_attempt_at)),
+                        "failed_at": row.failed_at.map(at),
+                        "last_error": row.last_error,
+                    })
+                );
+            }
+            if rows.is_empty() {
+                eprintln!("the outbox is empty: every email has been sent");
+            }
+            Ok(())
+        }
         Command::Keys { command } => {
-            let keys = KeyStore::new(authd::app::sealer(&config)?, config.access_token_ttl);
+            let keys = KeyStore::new(
+                std::sync::Arc::new(authd::app::sealer(&config)?),
+                config.access_token_ttl,
+            );
             let db = Database::connect(config.database_url.expose_secret()).await?;
             db.migrate().await?;
             signing_keys::refresh(&db, &keys).await?;

@@ -7,7 +7,7 @@ use super::profile::{confirm_email_change, verification_link};
 use super::sessions::{ClientMeta, open_session};
 use super::{AccountError, TokenResponse};
 use crate::domain::{EmailAddress, FullName, Password, PersonName, PhoneNumber, UserId, Username};
-use crate::mail::{Email, Mailer};
+use crate::mail::Email;
 use crate::state::AppState;
 use crate::storage::one_time_tokens::{self, PURPOSE_CHANGE_EMAIL, PURPOSE_VERIFY_EMAIL};
 use crate::storage::registrations::{self, VerifyOutcome};
@@ -122,7 +122,7 @@ pub async fn register(
             );
         }
         let email = Email::verify_email(link);
-        Mailer::outbox_row(&row.email, &email, now)
+        state.mailer.outbox_row(&row.email, &email, now)
     });
     // Without email verification there is no link to prove the address, so nothing to contest.
     registrations::replace_pending_registration(

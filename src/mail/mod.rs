@@ -16,7 +16,13 @@ use lettre::message::Mailbox;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use chrono::NaiveDateTime;
+
+use crate::sealing::Sealer;
 
 use crate::config::Config;
 use crate::storage::{Database, OutboxRow, StorageError, outbox};
@@ -34,6 +40,8 @@ pub struct Mailer {
     transport: Transport,
     from: Mailbox,
     brand: crate::config::Brand,
+    /// Seals outbox messages: they hold live links, which a copy of the database must not.
+    sealer: Arc<Sealer>,
     /// Wakes this instance's delivery worker when an email is queued.
     wake: tokio::sync::Notify,
 }
@@ -43,8 +51,12 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a claimed email is reserved for the instance sending it: longer than a send may
 /// take, so it is never sent twice.
 const CLAIM_LEASE: Duration = Duration::from_secs(90);
-/// Emails still unsent after this are dropped: every link they hold has expired.
+/// Emails still unsent after this are marked failed (and their message, with its link,
+/// erased): every link they hold has expired.
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
+
+/// Marks an outbox message sealed under the instance secret (base64 after it).
+const SEALED_PREFIX: &str = "sealed:v1:";
 
 /// Whether the relay refused an email for good (a 5xx answer): retrying cannot help.
 fn is_permanent(error: &anyhow::Error) -> bool {
@@ -56,7 +68,7 @@ fn is_permanent(error: &anyhow::Error) -> bool {
 }
 
 impl Mailer {
-    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+    pub fn from_config(config: &Config, sealer: Arc<Sealer>) -> anyhow::Result<Self> {
         let transport = match &config.smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
@@ -73,23 +85,50 @@ impl Mailer {
             transport,
             from: config.mail_from.clone(),
             brand: config.brand.clone(),
+            sealer,
             wake: tokio::sync::Notify::new(),
         })
     }
 
     /// The outbox row for an email to `to`, for a flow that writes it in its own transaction
     /// (then calls `wake`).
-    pub fn outbox_row(to: &str, email: &Email, now: NaiveDateTime) -> OutboxRow {
+    pub fn outbox_row(&self, to: &str, email: &Email, now: NaiveDateTime) -> OutboxRow {
+        let id = uuid::Uuid::now_v7().to_string();
+        let json = serde_json::to_string(email).expect("an email serializes");
+        // Sealing fails only without randomness; then the row keeps the message as it is
+        // rather than losing the email.
+        let message = match self.sealer.seal(&id, json.as_bytes()) {
+            Ok(sealed) => format!("{SEALED_PREFIX}{}", STANDARD.encode(sealed)),
+            Err(_) => json,
+        };
         OutboxRow {
-            id: uuid::Uuid::now_v7().to_string(),
+            id,
             recipient: to.to_owned(),
-            message: serde_json::to_string(email).expect("an email serializes"),
+            message,
             created_at: now,
             next_attempt_at: now,
             attempts: 0,
             claimed_until: None,
             last_error: None,
+            failed_at: None,
         }
+    }
+
+    /// The email an outbox row holds: sealed (see `outbox_row`), or plain JSON from before
+    /// messages were sealed.
+    fn open_message(&self, row: &OutboxRow) -> anyhow::Result<Email> {
+        let json = match row.message.strip_prefix(SEALED_PREFIX) {
+            Some(b64) => {
+                let sealed = STANDARD.decode(b64).context("unreadable outbox message")?;
+                let plain = self
+                    .sealer
+                    .open(&row.id, &sealed)
+                    .map_err(|e| anyhow::anyhow!("unreadable outbox message: {e}"))?;
+                String::from_utf8(plain).context("unreadable outbox message")?
+            }
+            None => row.message.clone(),
+        };
+        serde_json::from_str(&json).map_err(|e| anyhow::anyhow!("unreadable outbox message: {e}"))
     }
 
     /// Records an email for delivery and wakes the worker.
@@ -100,7 +139,7 @@ impl Mailer {
         email: &Email,
         now: NaiveDateTime,
     ) -> Result<(), StorageError> {
-        outbox::enqueue(db, &Self::outbox_row(to, email, now)).await?;
+        outbox::enqueue(db, &self.outbox_row(to, email, now)).await?;
         self.wake();
         Ok(())
     }
@@ -122,16 +161,20 @@ impl Mailer {
         &self,
         db: &Database,
         now: impl Fn() -> NaiveDateTime,
+        stop: &tokio::sync::watch::Receiver<bool>,
     ) -> Result<usize, StorageError> {
         let lease = chrono::Duration::from_std(CLAIM_LEASE).expect("a short lease");
         let mut sent = 0;
-        while let Some(row) = outbox::claim_due(db, now(), lease, 1).await?.pop() {
-            let email: Result<Email, _> = serde_json::from_str(&row.message);
-            let outcome = match email {
+        // Between messages, never during one: a stopping instance sends nothing twice.
+        while !*stop.borrow() {
+            let Some(row) = outbox::claim_due(db, now(), lease, 1).await?.pop() else {
+                break;
+            };
+            let outcome = match self.open_message(&row) {
                 Ok(email) => tokio::time::timeout(SEND_TIMEOUT, self.send(&row.recipient, email))
                     .await
                     .unwrap_or_else(|_| Err(anyhow::anyhow!("the relay did not answer in time"))),
-                Err(e) => Err(anyhow::anyhow!("unreadable outbox message: {e}")),
+                Err(e) => Err(e),
             };
             let now = now();
             match outcome {
@@ -141,7 +184,7 @@ impl Mailer {
                 }
                 Err(e) if is_permanent(&e) || now - row.created_at > GIVE_UP_AFTER => {
                     tracing::error!(error = %format!("{e:#}"), attempts = row.attempts + 1, "giving up on an email");
-                    outbox::delete(db, &row.id).await?;
+                    outbox::mark_failed(db, &row.id, now, &format!("{e:#}")).await?;
                 }
                 Err(e) => {
                     let backoff = (1i64 << row.attempts.clamp(0, 9)).min(300);

@@ -253,7 +253,8 @@ impl Database {
         }
     }
 
-    /// Whether the database answers a trivial query.
+    /// Whether the database answers a trivial query within 2 s (a frozen server counts as
+    /// down: `/readyz` must answer while it hangs).
     pub async fn ping(&self) -> bool {
         async fn ping(db: &Database) -> Result<(), StorageError> {
             run!(db, |c| {
@@ -261,6 +262,8 @@ impl Database {
                 Ok(())
             })
         }
-        ping(self).await.is_ok()
+        tokio::time::timeout(Duration::from_secs(2), ping(self))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 }

@@ -28,6 +28,7 @@ pub async fn claim_due(
 ) -> Result<Vec<OutboxRow>, StorageError> {
     run!(db, |c| {
         let due: Vec<OutboxRow> = outbox::table
+            .filter(outbox::failed_at.is_null())
             .filter(outbox::next_attempt_at.le(now))
             .filter(
                 outbox::claimed_until
@@ -86,4 +87,47 @@ pub async fn retry_later(
             .await?;
         Ok(())
     })
+}
+
+/// Given up on: the message (and the link it held) is erased; the row stays, for
+/// `authd mail list`, until `purge_failed`.
+pub async fn mark_failed(
+    db: &Database,
+    id: &str,
+    now: NaiveDateTime,
+    error: &str,
+) -> Result<(), StorageError> {
+    run!(db, |c| {
+        diesel::update(outbox::table.find(id))
+            .set((
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::message.eq(""),
+                outbox::failed_at.eq(now),
+                outbox::claimed_until.eq(None::<NaiveDateTime>),
+                outbox::last_error.eq(error),
+            ))
+            .execute(c)
+            .await?;
+        Ok(())
+    })
+}
+
+/// Every email not yet sent: waiting (oldest first), then failed.
+pub async fn list(db: &Database) -> Result<Vec<OutboxRow>, StorageError> {
+    run!(db, |c| Ok(outbox::table
+        .order((outbox::failed_at.is_not_null(), outbox::created_at))
+        .select(OutboxRow::as_select())
+        .load(c)
+        .await?))
+}
+
+/// Forgets failed emails older than `before`.
+pub async fn purge_failed(db: &Database, before: NaiveDateTime) -> Result<usize, StorageError> {
+    run!(db, |c| Ok(diesel::delete(
+        outbox::table
+            .filter(outbox::failed_at.is_not_null())
+            .filter(outbox::failed_at.lt(before)),
+    )
+    .execute(c)
+    .await?))
 }

@@ -144,11 +144,13 @@ pub struct AuthorizationCodeRow {
 pub struct OutboxRow {
     pub id: String,
     pub recipient: String,
-    /// The message as JSON (`mail::Email`).
+    /// The message (`mail::Email` as JSON), sealed under the instance secret.
     pub message: String,
     pub created_at: NaiveDateTime,
     pub next_attempt_at: NaiveDateTime,
     pub attempts: i32,
     pub claimed_until: Option<NaiveDateTime>,
     pub last_error: Option<String>,
+    /// Given up on: the message is erased, the row kept for `authd mail list`.
+    pub failed_at: Option<NaiveDateTime>,
 }

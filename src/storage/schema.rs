@@ -72,6 +72,7 @@ diesel::table! {
         attempts -> Integer,
         claimed_until -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
+        failed_at -> Nullable<Timestamp>,
     }
 }
 

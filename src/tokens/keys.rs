@@ -143,7 +143,7 @@ pub struct SealedKey {
 /// The key set every request uses: the database's keys, opened and parsed once, replaced as a
 /// whole by [`KeyStore::install`] whenever the database's set is read again.
 pub struct KeyStore {
-    sealer: Sealer,
+    sealer: Arc<Sealer>,
     /// How long the tokens a key signs live: how long a retired key stays published.
     token_lifetime: Duration,
     keys: RwLock<Arc<Vec<Arc<SigningKey>>>>,
@@ -151,7 +151,7 @@ pub struct KeyStore {
 
 impl KeyStore {
     /// An empty store; `storage::signing_keys::bootstrap` fills it.
-    pub fn new(sealer: Sealer, token_lifetime: Duration) -> Self {
+    pub fn new(sealer: Arc<Sealer>, token_lifetime: Duration) -> Self {
         Self {
             sealer,
             token_lifetime,
@@ -356,7 +356,7 @@ mod tests {
 
     fn store() -> KeyStore {
         KeyStore::new(
-            Sealer::new(b"0123456789abcdef0123456789abcdef").unwrap(),
+            Arc::new(Sealer::new(b"0123456789abcdef0123456789abcdef").unwrap()),
             HOUR,
         )
     }
@@ -378,7 +378,7 @@ mod tests {
         assert_eq!(jwks["keys"][0]["e"], "AQAB");
 
         let other = KeyStore::new(
-            Sealer::new(b"another secret, also 32 bytes long").unwrap(),
+            Arc::new(Sealer::new(b"another secret, also 32 bytes long").unwrap()),
             HOUR,
         );
         let err = other.install(&[sealed]).unwrap_err().to_string();

@@ -8,7 +8,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::both_backends;
-use crate::harness::{Backend, TestApp, spawn_app_with};
+use crate::harness::{Backend, TestApp, spawn_app, spawn_app_with};
+use secrecy::ExposeSecret as _;
 
 both_backends!(
     a_slow_header_client_is_closed_while_others_are_served,
@@ -22,6 +23,7 @@ both_backends!(
     odd_addresses_are_400_with_nothing_written,
     the_two_spellings_of_an_international_domain_are_one_account,
     an_smtp_outage_loses_no_email_and_holds_no_request,
+    an_email_the_relay_refuses_is_marked_failed,
     parallel_guesses_do_not_slip_past_the_limit,
     a_client_cannot_choose_its_address_with_its_own_forwarded_for,
 );
@@ -425,6 +427,12 @@ async fn an_smtp_outage_loses_no_email_and_holds_no_request(backend: Backend) {
         "no request waits on the relay"
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Waiting in the outbox, sealed: a copy of the database holds no usable link.
+    let waiting = authd::storage::outbox::list(&app.state.db).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert!(waiting[0].attempts >= 1, "tried, and failed");
+    assert!(waiting[0].message.starts_with("sealed:v1:"));
+    assert!(!waiting[0].message.contains("verify"));
     // The relay comes back; past the back-off, the queued email goes out.
     let sink = crate::smtp::SmtpSink::start_on(port).await;
     app.advance(Duration::from_secs(600));
@@ -436,6 +444,70 @@ async fn an_smtp_outage_loses_no_email_and_holds_no_request(backend: Backend) {
     .await
     .expect(200);
     assert_eq!(sink.all().len(), 1, "sent once");
+    assert!(
+        authd::storage::outbox::list(&app.state.db)
+            .await
+            .unwrap()
+            .is_empty(),
+        "deleted once sent"
+    );
+    let stored_token = mail.token();
+    assert!(!waiting[0].message.contains(&stored_token));
+}
+
+/// A relay that refuses an address for good: the email is not retried forever; it is marked
+/// failed with the relay's answer, its message (and link) erased, and listed by `authd mail
+/// list` until purged.
+async fn an_email_the_relay_refuses_is_marked_failed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.post(
+        "/api/auth/register",
+        serde_json::json!({"email": "bounce@example.com", "password": crate::harness::PASSWORD}),
+    )
+    .await
+    .expect(201);
+    let mut failed = None;
+    for _ in 0..100 {
+        let rows = authd::storage::outbox::list(&app.state.db).await.unwrap();
+        if let Some(row) = rows.into_iter().find(|r| r.failed_at.is_some()) {
+            failed = Some(row);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let failed = failed.expect("marked failed");
+    assert_eq!(failed.recipient, "bounce@example.com");
+    assert_eq!(failed.message, "", "the link is erased");
+    assert!(
+        failed
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("no such mailbox"),
+        "{:?}",
+        failed.last_error
+    );
+    // Not claimed again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let again = authd::storage::outbox::list(&app.state.db).await.unwrap();
+    assert_eq!(again[0].attempts, failed.attempts);
+
+    if backend == Backend::Sqlite {
+        // `authd mail list` beside the running server.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_authd"))
+            .args(["mail", "list"])
+            .env(
+                "DATABASE_URL",
+                app.state.config.database_url.expose_secret(),
+            )
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let line: serde_json::Value =
+            serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+        assert_eq!(line["status"], "failed");
+        assert_eq!(line["recipient"], "bounce@example.com");
+    }
 }
 
 /// A database that goes away answers 503 (and `Retry-After`) within a bound, never 500 and

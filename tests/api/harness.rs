@@ -315,7 +315,7 @@ impl TestApp {
     /// A key store of its own on the app's database, as `authd keys` in another process has.
     pub async fn cli_keys(&self) -> authd::tokens::KeyStore {
         let keys = authd::tokens::KeyStore::new(
-            authd::app::sealer(&self.state.config).unwrap(),
+            Arc::new(authd::app::sealer(&self.state.config).unwrap()),
             self.state.config.access_token_ttl,
         );
         authd::storage::signing_keys::refresh(&self.state.db, &keys)

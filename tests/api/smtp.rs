@@ -154,6 +154,11 @@ async fn session(
                 .unwrap_or("")
                 .trim_start_matches('<')
                 .to_owned();
+            // A mailbox that does not exist, for tests of permanent failures.
+            if addr.starts_with("bounce") {
+                write.write_all(b"550 5.1.1 no such mailbox\r\n").await?;
+                continue;
+            }
             recipients.push(addr);
             write.write_all(b"250 OK\r\n").await?;
         } else if upper.starts_with("DATA") {

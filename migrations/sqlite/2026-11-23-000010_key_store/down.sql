@@ -1,2 +1,3 @@
+ALTER TABLE outbox DROP COLUMN failed_at;
 DROP TABLE instance_settings;
 DROP TABLE signing_keys;

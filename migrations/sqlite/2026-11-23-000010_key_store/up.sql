@@ -14,3 +14,7 @@ CREATE TABLE instance_settings (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+
+-- An email given up on (the relay refused it, or it could not go out for 24 h): kept, without
+-- its message, so `authd mail list` shows it; purged after 30 days.
+ALTER TABLE outbox ADD COLUMN failed_at TIMESTAMP;
