@@ -49,10 +49,30 @@ impl From<DieselError> for StorageError {
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StorageError::Unavailable(anyhow::anyhow!("{}", info.message()))
             }
+            // The server went away under a query (a restart, a failover): the connection
+            // driver reports it as an unknown database error, known only by its words.
+            DieselError::DatabaseError(_, info) if is_connection_loss(info.message()) => {
+                StorageError::Unavailable(anyhow::anyhow!("{}", info.message()))
+            }
             DieselError::BrokenTransactionManager => {
                 StorageError::Unavailable(anyhow::anyhow!("the connection broke mid-transaction"))
             }
             other => StorageError::Unexpected(other.into()),
         }
     }
+}
+
+/// Messages of a connection lost or refused mid-use: tokio-postgres's own ("connection
+/// closed", "error communicating with the server"), and PostgreSQL's while it shuts down or
+/// starts (SQLSTATE 57P01 to 57P03).
+fn is_connection_loss(message: &str) -> bool {
+    const SIGNS: [&str; 6] = [
+        "connection closed",
+        "error communicating with the server",
+        "terminating connection",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "server closed the connection",
+    ];
+    SIGNS.iter().any(|sign| message.contains(sign))
 }

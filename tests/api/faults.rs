@@ -1,0 +1,238 @@
+//! Faults of the database under load, on a PostgreSQL server the test starts for itself (the
+//! shared one is never stopped): while it is away every request gets a clean 503 within the
+//! request timeout, never a 500 and never a hang, and once it is back authd serves again
+//! without a restart. A frozen server (SIGSTOP) is the same, bounded by the request timeout.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::harness::{Backend, s, spawn_app_with};
+
+/// A PostgreSQL server of the test's own, in a temp folder, on a free port.
+struct OwnPostgres {
+    bin: PathBuf,
+    data: tempfile::TempDir,
+    port: u16,
+}
+
+impl OwnPostgres {
+    /// `None` when this machine has no PostgreSQL server binaries (allowed outside CI).
+    fn start() -> Option<Self> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .find(|b| b.join("initdb").exists())?;
+        let data = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = Self { bin, data, port };
+        // PostgreSQL refuses to run as root: then the folder is handed to `postgres`.
+        if as_root() {
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(server.data.path()));
+        }
+        server.pg(
+            "initdb",
+            &["-A", "trust", "-U", "postgres", "-D", &server.dir()],
+        );
+        server.start_server();
+        Some(server)
+    }
+
+    fn dir(&self) -> String {
+        self.data.path().join("db").display().to_string()
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// `tool` of the server's binaries, run as `postgres` when the test runs as root.
+    fn command(&self, tool: &str) -> Command {
+        let path = self.bin.join(tool);
+        if as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
+
+    fn pg(&self, tool: &str, args: &[&str]) {
+        run(self.command(tool).args(args));
+    }
+
+    fn start_server(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.data.path().display()
+        );
+        let log = self.data.path().join("log").display().to_string();
+        self.pg(
+            "pg_ctl",
+            &["-D", &self.dir(), "-o", &options, "-l", &log, "-w", "start"],
+        );
+    }
+
+    /// SIGSTOP (or SIGCONT) to the server and every backend: a frozen database, which
+    /// accepts connections and answers nothing.
+    fn signal_all(&self, signal: &str) {
+        let pid = std::fs::read_to_string(self.data.path().join("db/postmaster.pid")).unwrap();
+        let pid = pid.lines().next().unwrap().trim().to_owned();
+        let children = Command::new("pgrep").args(["-P", &pid]).output().unwrap();
+        let mut pids = vec![pid];
+        pids.extend(
+            String::from_utf8_lossy(&children.stdout)
+                .split_whitespace()
+                .map(str::to_owned),
+        );
+        run(Command::new("kill").arg(format!("-{signal}")).args(&pids));
+    }
+
+    fn stop_server(&self) {
+        self.pg("pg_ctl", &["-D", &self.dir(), "-m", "fast", "-w", "stop"]);
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &self.dir(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn as_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+#[track_caller]
+fn run(command: &mut Command) {
+    let out = command.output().expect("the command runs");
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_restart_under_load_gives_503_then_recovers() {
+    let Some(pg) = OwnPostgres::start() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "PostgreSQL server binaries are required under CI"
+        );
+        eprintln!("skipped: no PostgreSQL server binaries under /usr/lib/postgresql");
+        return;
+    };
+    assert!(Path::new(&pg.dir()).exists());
+    let url = pg.url();
+    let app = spawn_app_with(
+        Backend::Postgres,
+        &[("DATABASE_URL", &url), ("AUTHD_REQUEST_TIMEOUT", "5s")],
+    )
+    .await;
+    app.verified_user("steady@example.com").await;
+    let token = s(&app.login("steady@example.com", None).await["access_token"]).to_owned();
+
+    // Load: 4 clients asking for the profile in a loop, each answer and its time recorded.
+    let seen: Arc<Mutex<Vec<(u16, Duration)>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for _ in 0..4 {
+        let (client, url, token) = (app.client.clone(), app.url("/api/users/me"), token.clone());
+        let (seen, stop) = (seen.clone(), stop.clone());
+        load.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                let status = client
+                    .get(&url)
+                    .bearer_auth(&token)
+                    .timeout(Duration::from_secs(20))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                seen.lock().unwrap().push((status, started.elapsed()));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopper = tokio::task::spawn_blocking(move || {
+        pg.stop_server();
+        std::thread::sleep(Duration::from_secs(2));
+        pg.start_server();
+        pg
+    });
+    let pg = stopper.await.unwrap();
+    // Back: answered again without restarting authd.
+    let back = Instant::now();
+    loop {
+        let reply = app.get("/api/users/me", Some(&token)).await;
+        if reply.status == 200 {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(15),
+            "not recovered: {}",
+            reply.status
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in load {
+        task.await.unwrap();
+    }
+    app.get("/readyz", None).await.expect(200);
+    let seen = seen.lock().unwrap().clone();
+    let count = |code: u16| seen.iter().filter(|(s, _)| *s == code).count();
+    assert!(
+        seen.iter().all(|(s, _)| *s == 200 || *s == 503),
+        "only 200 and 503: {:?}",
+        seen.iter().map(|(s, _)| *s).collect::<Vec<_>>()
+    );
+    assert!(count(503) > 0, "the outage was seen");
+    assert_eq!(seen.first().unwrap().0, 200, "served before the outage");
+    assert_eq!(seen.last().unwrap().0, 200, "and after it");
+    eprintln!("{} answered 200, {} answered 503", count(200), count(503));
+    let slowest = seen.iter().map(|(_, d)| *d).max().unwrap();
+    assert!(
+        slowest < Duration::from_secs(6),
+        "no request outlived the 5 s request timeout: {slowest:?}"
+    );
+
+    // Frozen: the same, bounded by the request timeout; `/readyz` answers within its own 2 s.
+    pg.signal_all("STOP");
+    let started = Instant::now();
+    let frozen = app.get("/api/users/me", Some(&token)).await;
+    let waited = started.elapsed();
+    let ready = Instant::now();
+    let readyz = app.get("/readyz", None).await;
+    let ready_waited = ready.elapsed();
+    pg.signal_all("CONT");
+    assert_eq!(frozen.status, 503, "{}", frozen.text);
+    assert!(waited < Duration::from_secs(7), "{waited:?}");
+    assert_eq!(readyz.status, 503);
+    assert!(ready_waited < Duration::from_secs(4), "{ready_waited:?}");
+    let back = Instant::now();
+    while app.get("/api/users/me", Some(&token)).await.status != 200 {
+        assert!(back.elapsed() < Duration::from_secs(15), "not recovered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(pg);
+}
