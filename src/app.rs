@@ -117,6 +117,7 @@ impl Application {
         let limits = self.state.config.limits;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut mail = tokio::spawn(deliver_mail(self.state.clone(), stopped.clone()));
+        let mut logouts = tokio::spawn(announce_logouts(self.state.clone(), stopped.clone()));
         let metrics = self.metrics_listener.map(|listener| {
             let router = crate::http::metrics_router(self.state.clone());
             tokio::spawn(serve(listener, router, limits, stopped.clone()))
@@ -141,6 +142,12 @@ impl Application {
             .is_err()
         {
             mail.abort();
+        }
+        if tokio::time::timeout(limits.shutdown_timeout, &mut logouts)
+            .await
+            .is_err()
+        {
+            logouts.abort();
         }
         result
     }
@@ -256,6 +263,22 @@ async fn deliver_mail(state: AppState, mut stop: tokio::sync::watch::Receiver<bo
                     break;
                 }
             }
+        }
+    }
+}
+
+/// Sends back-channel logout tokens for ended sessions, every second, until `stop`.
+async fn announce_logouts(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let http = crate::oauth::backchannel::http_client();
+    while !*stop.borrow() {
+        match crate::oauth::backchannel::deliver_due(&state, &http, &stop).await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reading due logout notices failed; retrying"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(MAIL_POLL_INTERVAL) => {}
+            _ = stop.changed() => return,
         }
     }
 }

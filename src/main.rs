@@ -83,6 +83,11 @@ enum ClientsCommand {
         /// matched exactly).
         #[arg(long = "post-logout-redirect-uri")]
         post_logout_redirect_uris: Vec<String>,
+        /// Where authd POSTs a signed logout token when one of the client's sessions ends
+        /// (logout, logout-all, password change, admin action): OpenID Connect Back-Channel
+        /// Logout 1.0.
+        #[arg(long = "backchannel-logout-uri")]
+        backchannel_logout_uri: Option<String>,
     },
     /// List registered clients, one JSON object per line.
     List,
@@ -156,6 +161,7 @@ fn client_json(row: &authd::storage::ClientRow) -> serde_json::Value {
         "first_party": row.first_party,
         "can_introspect": row.can_introspect,
         "post_logout_redirect_uris": words(&row.post_logout_redirect_uris),
+        "backchannel_logout_uri": row.backchannel_logout_uri,
     })
 }
 
@@ -223,6 +229,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     first_party,
                     introspect,
                     post_logout_redirect_uris,
+                    backchannel_logout_uri,
                 } => {
                     let new = NewClient {
                         name,
@@ -237,6 +244,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         first_party,
                         can_introspect: introspect,
                         post_logout_redirect_uris,
+                        backchannel_logout_uri,
                     };
                     let (row, secret) = new
                         .into_row(chrono::Utc::now().naive_utc())

@@ -82,7 +82,7 @@ pub async fn update_user(
 
 pub async fn delete_user(state: &AppState, admin: &UserRow, id: &str) -> Result<(), AccountError> {
     refuse_self(admin, id)?;
-    if users::delete_user(&state.db, id).await? {
+    if users::delete_user(&state.db, id, state.clock.now_naive()).await? {
         Ok(())
     } else {
         Err(AccountError::NotFound("User not found"))

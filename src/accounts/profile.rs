@@ -240,7 +240,7 @@ pub async fn delete_account(
     if !user.is_anonymous {
         check_current_password(state, user, password, "password").await?;
     }
-    users::delete_user(&state.db, &user.id).await?;
+    users::delete_user(&state.db, &user.id, state.clock.now_naive()).await?;
     Ok(())
 }
 

@@ -23,6 +23,8 @@ fn metadata(state: &AppState) -> Value {
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "end_session_endpoint": format!("{issuer}/oauth/logout"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,

@@ -107,6 +107,9 @@ pub struct Client {
     pub can_introspect: bool,
     /// Where the client may send a person after logout (RP-Initiated Logout 1.0).
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where authd POSTs a logout token when a session of the client ends (Back-Channel
+    /// Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -130,6 +133,7 @@ impl TryFrom<ClientRow> for Client {
             first_party: row.first_party,
             can_introspect: row.can_introspect,
             post_logout_redirect_uris: words(&row.post_logout_redirect_uris),
+            backchannel_logout_uri: row.backchannel_logout_uri,
         })
     }
 }
@@ -240,6 +244,7 @@ pub struct NewClient {
     pub first_party: bool,
     pub can_introspect: bool,
     pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl NewClient {
@@ -264,12 +269,14 @@ impl NewClient {
         {
             return Err("authorization_code needs at least one --redirect-uri".into());
         }
-        for uri in self
-            .redirect_uris
-            .iter()
-            .chain(&self.post_logout_redirect_uris)
-        {
-            check_redirect_uri(uri)?;
+        for uri in &self.redirect_uris {
+            check_redirect_uri("--redirect-uri", uri)?;
+        }
+        for uri in &self.post_logout_redirect_uris {
+            check_redirect_uri("--post-logout-redirect-uri", uri)?;
+        }
+        if let Some(uri) = &self.backchannel_logout_uri {
+            check_redirect_uri("--backchannel-logout-uri", uri)?;
         }
         for scope in &self.scopes {
             if scope.is_empty()
@@ -300,6 +307,7 @@ impl NewClient {
             created_at: now,
             can_introspect: self.can_introspect,
             post_logout_redirect_uris: self.post_logout_redirect_uris.join(" "),
+            backchannel_logout_uri: self.backchannel_logout_uri,
         };
         Ok((row, secret))
     }
@@ -307,19 +315,22 @@ impl NewClient {
 
 /// An absolute URI without a fragment; plain `http` only for loopback hosts (native apps and
 /// local development), as OAuth 2.0 security best practice asks.
-fn check_redirect_uri(uri: &str) -> Result<(), String> {
-    let parsed = url::Url::parse(uri).map_err(|e| format!("--redirect-uri {uri}: {e}"))?;
+fn check_redirect_uri(flag: &str, uri: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(uri).map_err(|e| format!("{flag} {uri}: {e}"))?;
     if parsed.fragment().is_some() {
-        return Err(format!("--redirect-uri {uri}: must not have a fragment"));
+        return Err(format!("{flag} {uri}: must not have a fragment"));
     }
     if uri.chars().any(char::is_whitespace) {
-        return Err(format!("--redirect-uri {uri}: must not contain spaces"));
+        return Err(format!("{flag} {uri}: must not contain spaces"));
     }
     let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     if parsed.scheme() == "http" && !loopback {
         return Err(format!(
-            "--redirect-uri {uri}: http is allowed only for localhost; use https"
+            "{flag} {uri}: http is allowed only for localhost; use https"
         ));
+    }
+    if flag == "--backchannel-logout-uri" && !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{flag} {uri}: must be an http(s) URL"));
     }
     Ok(())
 }
@@ -338,6 +349,7 @@ mod tests {
             first_party: false,
             can_introspect: false,
             post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
         }
     }
 

@@ -54,6 +54,7 @@ pub mod codes;
 pub mod consents;
 mod error;
 pub mod instance;
+pub mod logout_notices;
 pub mod maintenance;
 pub mod one_time_tokens;
 pub mod outbox;

@@ -119,6 +119,8 @@ pub struct ClientRow {
     pub can_introspect: bool,
     /// Space-separated, matched exactly.
     pub post_logout_redirect_uris: String,
+    /// Where a logout token is POSTed when one of the client's sessions ends.
+    pub backchannel_logout_uri: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -38,6 +38,7 @@ diesel::table! {
         created_at -> Timestamp,
         can_introspect -> Bool,
         post_logout_redirect_uris -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
     }
 }
 
@@ -134,6 +135,9 @@ diesel::table! {
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         auth_time -> Nullable<Timestamp>,
+        logout_notified_at -> Nullable<Timestamp>,
+        logout_attempts -> Integer,
+        logout_next_at -> Nullable<Timestamp>,
     }
 }
 
@@ -170,6 +174,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    ended_sessions (session_id) {
+        session_id -> Text,
+        user_id -> Text,
+        client_id -> Text,
+        ended_at -> Timestamp,
+        attempts -> Integer,
+        next_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     instance_settings (name) {
         name -> Text,
         value -> Text,
@@ -180,6 +195,7 @@ diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
+diesel::joinable!(ended_sessions -> clients (client_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(pending_registrations -> users (anonymous_user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -190,6 +206,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     browser_sessions,
     clients,
     consents,
+    ended_sessions,
     one_time_tokens,
     instance_settings,
     outbox,

@@ -118,12 +118,19 @@ pub async fn update_user(
 
 /// Deletes a user with everything it owns: sessions and refresh tokens (by cascade), and the
 /// one-time tokens that name it. Returns whether the user existed.
-pub async fn delete_user(db: &Database, id: &str) -> Result<bool, StorageError> {
+pub async fn delete_user(
+    db: &Database,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
             diesel::delete(one_time_tokens::table.filter(one_time_tokens::subject.eq(id)))
                 .execute(c)
                 .await?;
+            // The user's sessions go with the row; the logout tokens their clients are owed
+            // (see `logout_notices`) must not.
+            super::logout_notices::keep_owed!(c, id, now);
             let n = diesel::delete(users::table.find(id)).execute(c).await?;
             Ok::<_, StorageError>(n > 0)
         })

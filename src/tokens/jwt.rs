@@ -98,6 +98,28 @@ pub fn sign_id_token(keys: &KeyStore, claims: &IdTokenClaims) -> Result<String, 
     sign(keys, "JWT", claims.iat, claims)
 }
 
+/// The `events` member that makes a JWT a logout token.
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// Claims of a logout token (OpenID Connect Back-Channel Logout 1.0, section 2.4): never a
+/// `nonce`, always `sid` and `sub`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LogoutTokenClaims {
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    pub sub: String,
+    pub sid: String,
+    pub events: serde_json::Value,
+}
+
+/// Signed with `typ: logout+jwt` (section 2.4), so it cannot pass for an ID token.
+pub fn sign_logout_token(keys: &KeyStore, claims: &LogoutTokenClaims) -> Result<String, JwtError> {
+    sign(keys, "logout+jwt", claims.iat, claims)
+}
+
 /// `at_hash` (OIDC Core 3.1.3.6): the left half of the SHA-256 of the access token, base64url.
 pub fn at_hash(access_token: &str) -> String {
     use base64::Engine as _;

@@ -12,6 +12,7 @@ use crate::both_backends;
 use crate::harness::{Backend, PASSWORD, Reply, TestApp, s, spawn_app};
 
 both_backends!(
+    backchannel_logout,
     rp_initiated_logout,
     consent_is_remembered_and_can_be_withdrawn,
     prompt_max_age_loopback_ports_and_iss,
@@ -812,6 +813,7 @@ async fn rp_initiated_logout(backend: Backend) {
             first_party: true,
             can_introspect: false,
             post_logout_redirect_uris: vec![bye.into()],
+            backchannel_logout_uri: None,
         })
         .await;
     let secret = rp.secret.clone().unwrap();
@@ -921,4 +923,192 @@ async fn rp_initiated_logout(backend: Backend) {
     assert!(done.text().await.unwrap().contains("signed out"));
     let after = browser.get(&url).send().await.unwrap();
     assert_eq!(after.status().as_u16(), 200, "signed out");
+}
+
+/// A relying party's backend that records the logout tokens POSTed to it. It answers 503 to
+/// the first one, as a backend restarting would, so authd must retry.
+async fn logout_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::routing::post;
+    let got: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let refused_once = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let store = got.clone();
+    let router = axum::Router::new().route(
+        "/backchannel-logout",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let (store, refused_once) = (store.clone(), refused_once.clone());
+            async move {
+                assert_eq!(headers["content-type"], "application/x-www-form-urlencoded");
+                if !refused_once.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let token = url::form_urlencoded::parse(body.as_bytes())
+                    .find(|(k, _)| k == "logout_token")
+                    .map(|(_, v)| v.into_owned())
+                    .expect("a logout_token");
+                store.lock().unwrap().push(token);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/backchannel-logout",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, got)
+}
+
+/// OpenID Connect Back-Channel Logout: when the user changes her password, every other session
+/// ends, and the relying party's backend receives a logout token naming the session (`sid`)
+/// and user, signed by authd and verifiable through the JWKS; a failed delivery is retried,
+/// and a delivered one is not repeated.
+async fn backchannel_logout(backend: Backend) {
+    use authd::oauth::client::{ClientType, GrantType, NewClient};
+    let app = spawn_app(backend).await;
+    let user_id = app.verified_user("bcl@example.com").await;
+    let (receiver, received) = logout_receiver().await;
+    let rp = app
+        .register_client(NewClient {
+            name: "backend with sessions".into(),
+            client_type: ClientType::Confidential,
+            redirect_uris: vec![CB.into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: vec!["openid".into()],
+            first_party: true,
+            can_introspect: false,
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: Some(receiver.clone()),
+        })
+        .await;
+    let discovery = app.get("/.well-known/openid-configuration", None).await;
+    assert_eq!(discovery.json["backchannel_logout_supported"], true);
+    assert_eq!(discovery.json["backchannel_logout_session_supported"], true);
+
+    let browser = browser();
+    let url = authorize_url(&app, &rp.id, CB, &[("scope", "openid")]);
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let back = log_in(&app, &browser, &page, "bcl@example.com").await;
+    let code = query(&location(&back), "code").unwrap();
+    let secret = rp.secret.clone().unwrap();
+    let tokens = exchange(&app, &rp.id, &code, None, Some((&rp.id, &secret)))
+        .await
+        .expect(200)
+        .clone();
+    let id_claims = claims(s(&tokens["id_token"]));
+
+    // A session of the account API ends too, but its client has no logout URI: no notice.
+    let own = app.login("bcl@example.com", Some("laptop")).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(received.lock().unwrap().is_empty(), "nothing ended yet");
+    app.post_auth(
+        "/api/users/me/password",
+        s(&own["access_token"]),
+        serde_json::json!({"current_password": PASSWORD, "new_password": "next-pass-42"}),
+    )
+    .await
+    .expect(200);
+
+    let mut waited = 0;
+    while received.lock().unwrap().is_empty() {
+        assert!(waited < 100, "no logout token within 10 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let token = received.lock().unwrap()[0].clone();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_value(app.get("/.well-known/jwks.json", None).await.json).unwrap();
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap())
+            .unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&[crate::harness::ISSUER]);
+    validation.set_audience(&[rp.id.as_str()]);
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["iss", "aud", "iat", "exp"]);
+    let logout = jsonwebtoken::decode::<Value>(&token, &key, &validation)
+        .expect("a logout token signed by authd")
+        .claims;
+    assert_eq!(logout["sid"], id_claims["sid"], "names the ended session");
+    assert_eq!(s(&logout["sub"]), user_id);
+    assert_eq!(logout["sub"], id_claims["sub"]);
+    assert!(logout["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(logout.get("nonce").is_none(), "a logout token has no nonce");
+    assert!(logout["jti"].is_string());
+    assert!(logout["exp"].as_i64().unwrap() - logout["iat"].as_i64().unwrap() <= 120);
+
+    // Delivered once: not sent again.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(received.lock().unwrap().len(), 1);
+    app.get("/oauth/userinfo", Some(s(&tokens["access_token"])))
+        .await
+        .expect(401);
+
+    // Deleting the account takes its sessions' rows with it; the relying party still hears.
+    // (The password change signed the browser out of authd too.)
+    let html = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let signed_in = submit(
+        &app,
+        &browser,
+        &html,
+        &[
+            ("action", "login"),
+            ("username", "bcl@example.com"),
+            ("password", "next-pass-42"),
+        ],
+    )
+    .await;
+    let code = query(&location(&signed_in), "code").unwrap();
+    let second = exchange(&app, &rp.id, &code, None, Some((&rp.id, &secret)))
+        .await
+        .expect(200)
+        .clone();
+    let second_sid = claims(s(&second["id_token"]))["sid"].clone();
+    let me = app
+        .post(
+            "/api/auth/login",
+            serde_json::json!({"email": "bcl@example.com", "password": "next-pass-42"}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    app.send(
+        reqwest::Method::DELETE,
+        "/api/users/me",
+        Some(s(&me["access_token"])),
+        Some(serde_json::json!({"password": "next-pass-42"})),
+    )
+    .await
+    .expect(204);
+    let mut waited = 0;
+    while received.lock().unwrap().len() < 2 {
+        assert!(
+            waited < 100,
+            "no logout token for the deleted user's session"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let deleted = jsonwebtoken::decode::<Value>(&received.lock().unwrap()[1], &key, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(deleted["sid"], second_sid);
+    assert_eq!(s(&deleted["sub"]), user_id);
 }

@@ -46,6 +46,7 @@ async fn run_relying_party(program: &'static str, script: &'static str, email: &
             first_party: true,
             can_introspect: false,
             post_logout_redirect_uris: vec![AFTER_LOGOUT.into()],
+            backchannel_logout_uri: None,
         })
         .await;
     let args = [

@@ -559,6 +559,7 @@ impl TestApp {
             first_party,
             can_introspect: false,
             post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
         })
         .await
     }
@@ -575,6 +576,7 @@ impl TestApp {
             first_party: false,
             can_introspect: true,
             post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
         })
         .await
     }
