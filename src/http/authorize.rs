@@ -10,7 +10,10 @@ use subtle::ConstantTimeEq as _;
 use super::extract::read_body;
 use super::{limits, pages};
 use crate::accounts::{self, AccountError, ClientMeta, LoginIdentifier};
-use crate::oauth::{AuthorizeError, AuthorizeParams, PendingAuthorization, start_authorization};
+use crate::oauth::{
+    AuthorizeError, AuthorizeParams, ClientRedirect, PendingAuthorization, ResponseMode,
+    start_authorization,
+};
 use crate::state::AppState;
 use crate::storage::{UserRow, codes};
 use crate::tokens::OpaqueToken;
@@ -93,41 +96,79 @@ fn error_page(
     )
 }
 
+/// The parameters of an authorization response (the rest of the URL is the client's own).
+const RESPONSE_PARAMS: [&str; 6] = [
+    "code",
+    "state",
+    "error",
+    "error_description",
+    "error_uri",
+    "iss",
+];
+
 /// An authorization response back to the client's (validated) redirect URI: it names the
-/// issuer (RFC 9207, against mix-up attacks) and an error always says what went wrong.
-fn redirect(issuer: &str, location: &str, cookies: Vec<HeaderValue>) -> Response {
-    let location = match url::Url::parse(location) {
-        Ok(mut url) => {
-            let has = |key: &str| url.query_pairs().any(|(k, _)| k == key);
-            let error = url
-                .query_pairs()
-                .find(|(k, _)| k == "error")
-                .map(|(_, v)| v.into_owned());
-            let describe = error
-                .filter(|_| !has("error_description"))
-                .map(|e| match e.as_str() {
-                    "access_denied" => "The user did not allow access",
-                    "invalid_scope" => "A requested scope is not allowed for this client",
-                    "unsupported_response_type" => "Only response_type=code is supported",
-                    "invalid_request" => "The authorization request is not valid",
-                    _ => "The authorization request failed",
-                });
-            let add_iss = !has("iss");
-            {
-                let mut query = url.query_pairs_mut();
-                if let Some(d) = describe {
-                    query.append_pair("error_description", d);
-                }
-                if add_iss {
-                    query.append_pair("iss", issuer);
-                }
-            }
-            url.to_string()
-        }
-        Err(_) => location.to_owned(),
+/// issuer (RFC 9207, against mix-up attacks) and an error always says what went wrong. It
+/// arrives in the query, the fragment, or a form the browser posts, as the request asked.
+fn redirect(
+    state: &AppState,
+    headers: &HeaderMap,
+    answer: &ClientRedirect,
+    cookies: Vec<HeaderValue>,
+) -> Response {
+    let Ok(mut url) = url::Url::parse(&answer.url) else {
+        return error_page(
+            state,
+            headers,
+            StatusCode::BAD_REQUEST,
+            "The application's return address is not usable.",
+        );
     };
+    let has = |url: &url::Url, key: &str| url.query_pairs().any(|(k, _)| k == key);
+    let error = url
+        .query_pairs()
+        .find(|(k, _)| k == "error")
+        .map(|(_, v)| v.into_owned());
+    let describe = error
+        .filter(|_| !has(&url, "error_description"))
+        .map(|e| match e.as_str() {
+            "access_denied" => "The user did not allow access",
+            "invalid_scope" => "A requested scope is not allowed for this client",
+            "unsupported_response_type" => "Only response_type=code is supported",
+            "invalid_request" => "The authorization request is not valid",
+            _ => "The authorization request failed",
+        });
+    let add_iss = !has(&url, "iss");
+    {
+        let mut query = url.query_pairs_mut();
+        if let Some(d) = describe {
+            query.append_pair("error_description", d);
+        }
+        if add_iss {
+            query.append_pair("iss", &state.config.issuer);
+        }
+    }
+    if answer.mode != ResponseMode::Query {
+        // Out of the query: the client's own query stays, the response moves.
+        let (response, own): (Vec<_>, Vec<_>) = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .partition(|(k, _)| RESPONSE_PARAMS.contains(&k.as_str()));
+        url.set_query(None);
+        if !own.is_empty() {
+            url.query_pairs_mut().extend_pairs(&own);
+        }
+        if answer.mode == ResponseMode::FormPost {
+            let target = form_target(url.as_str()).unwrap_or_default();
+            let page = pages::form_post(state, headers, url.as_str(), &response, &target);
+            return with_cookies(page, cookies);
+        }
+        let fragment = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&response)
+            .finish();
+        url.set_fragment(Some(&fragment));
+    }
     let mut response = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
+    if let Ok(value) = HeaderValue::from_str(url.as_str()) {
         response.headers_mut().insert(header::LOCATION, value);
     }
     response
@@ -141,7 +182,7 @@ fn authorize_error(state: &AppState, headers: &HeaderMap, e: AuthorizeError) -> 
         AuthorizeError::Page(message) => {
             error_page(state, headers, StatusCode::BAD_REQUEST, &message)
         }
-        AuthorizeError::Redirect(url) => redirect(&state.config.issuer, &url, vec![]),
+        AuthorizeError::Redirect(answer) => redirect(state, headers, &answer, vec![]),
         AuthorizeError::Server(cause) if crate::storage::StorageError::is_unavailable(&cause) => {
             tracing::error!(error = %cause, "database unavailable");
             error_page(
@@ -340,7 +381,7 @@ async fn continue_as(
 ) -> Response {
     if !ask {
         match pending.approve(&user.id, auth_time).await {
-            Ok(url) => redirect(&state.config.issuer, &url, cookies),
+            Ok(answer) => redirect(state, headers, &answer, cookies),
             Err(e) => authorize_error(state, headers, e),
         }
     } else {
@@ -433,9 +474,12 @@ fn unsupported(params: &AuthorizeParams) -> Option<(&'static str, &'static str)>
     if params.get("request_uri").is_some() {
         return Some(("request_uri_not_supported", "request_uri is not supported"));
     }
-    match params.get("response_mode") {
-        None | Some("query") => None,
-        Some(_) => Some(("invalid_request", "Only response_mode=query is supported")),
+    match ResponseMode::of(params) {
+        Some(_) => None,
+        None => Some((
+            "invalid_request",
+            "response_mode must be query, fragment or form_post",
+        )),
     }
 }
 
@@ -674,7 +718,7 @@ pub async fn authorize_post(
                 return authorize_error(&state, &headers, AuthorizeError::from(e));
             }
             match pending.approve(&user.id, auth_time).await {
-                Ok(url) => redirect(&state.config.issuer, &url, vec![]),
+                Ok(answer) => redirect(&state, &headers, &answer, vec![]),
                 Err(e) => authorize_error(&state, &headers, e),
             }
         }

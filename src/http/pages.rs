@@ -32,6 +32,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../../templates/sign_out.html"),
         ),
         (
+            "form_post.html",
+            include_str!("../../templates/form_post.html"),
+        ),
+        (
             "cancel_email_change.html",
             include_str!("../../templates/cancel_email_change.html"),
         ),
@@ -131,6 +135,50 @@ pub fn render<T: Serialize>(
     response
 }
 
+/// The one script authd's pages run: the form post response mode's automatic submit (the
+/// page's button does the same without JavaScript). Allowed by its hash, nothing else.
+const FORM_POST_SCRIPT: &str = "document.forms[0].submit();";
+
+/// The form post response mode (OAuth 2.0 Form Post Response Mode): a page whose form the
+/// browser POSTs to the client's redirect URI `action` at once, carrying `fields`.
+pub fn form_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    action: &str,
+    fields: &[(String, String)],
+    target: &str,
+) -> Response {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let mut response = render(
+        state,
+        headers,
+        Page {
+            template: "form_post.html",
+            title: "Continue",
+            status: StatusCode::OK,
+            data: minijinja::context! { action => action, fields => fields },
+        },
+        Some(target),
+    );
+    let hash = base64::engine::general_purpose::STANDARD
+        .encode(sha2::Sha256::digest(FORM_POST_SCRIPT.as_bytes()));
+    let h = response.headers_mut();
+    let csp = h
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .replacen(
+            "default-src 'none';",
+            &format!("default-src 'none'; script-src 'sha256-{hash}';"),
+            1,
+        );
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    response
+}
+
 /// A page that says something in plain words, with an optional way on.
 pub fn message(
     state: &AppState,
@@ -168,4 +216,14 @@ pub async fn stylesheet(State(state): State<AppState>) -> Response {
         CSS.replace("ACCENT", &state.config.brand.color),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_form_post_page_runs_exactly_the_hashed_script() {
+        let page = include_str!("../../templates/form_post.html");
+        assert_eq!(page.matches("<script>").count(), 1);
+        assert!(page.contains(&format!("<script>{}</script>", super::FORM_POST_SCRIPT)));
+    }
 }

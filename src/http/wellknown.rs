@@ -21,7 +21,7 @@ fn metadata(state: &AppState) -> Value {
         "authorization_endpoint": format!("{issuer}/oauth/authorize"),
         "token_endpoint": format!("{issuer}/oauth/token"),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
         "end_session_endpoint": format!("{issuer}/oauth/logout"),
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,

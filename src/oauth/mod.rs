@@ -12,5 +12,6 @@ pub mod token;
 pub use error::OAuthError;
 
 pub use oxide_adapter::{
-    AuthorizeError, AuthorizeParams, PendingAuthorization, start_authorization,
+    AuthorizeError, AuthorizeParams, ClientRedirect, PendingAuthorization, ResponseMode,
+    start_authorization,
 };

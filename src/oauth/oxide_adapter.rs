@@ -923,9 +923,43 @@ pub enum AuthorizeError {
     /// Shown to the user on authd's own page: the client or redirect URI could not be trusted,
     /// so nothing is sent to it (RFC 6749 section 4.1.2.1).
     Page(String),
-    /// Sent back to the client's verified redirect URI (`error`, `state` in the query).
-    Redirect(String),
+    /// Sent back to the client's verified redirect URI (`error`, `state`), in the request's
+    /// response mode.
+    Redirect(ClientRedirect),
     Server(anyhow::Error),
+}
+
+/// How the answer reaches the redirect URI (OAuth 2.0 Multiple Response Types, Form Post
+/// Response Mode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// In the query: the default for `response_type=code`.
+    #[default]
+    Query,
+    /// In the fragment: never sent to the client's server in a request line or a log.
+    Fragment,
+    /// POSTed by the browser as a form: nothing in any URL.
+    FormPost,
+}
+
+impl ResponseMode {
+    /// The request's `response_mode`; `None` for one authd does not know.
+    pub fn of(params: &AuthorizeParams) -> Option<Self> {
+        match params.get("response_mode") {
+            None | Some("query") => Some(Self::Query),
+            Some("fragment") => Some(Self::Fragment),
+            Some("form_post") => Some(Self::FormPost),
+            Some(_) => None,
+        }
+    }
+}
+
+/// An answer for the client: the redirect URI with the response parameters in its query,
+/// and how to deliver them.
+#[derive(Clone, Debug)]
+pub struct ClientRedirect {
+    pub url: String,
+    pub mode: ResponseMode,
 }
 
 /// A flow's failure, its cause kept whole (an unreachable database still reads as one).
@@ -995,13 +1029,15 @@ pub struct PendingAuthorization {
     pub scope: String,
     /// The registered redirect URI the answer will go to.
     pub redirect_uri: String,
+    pub response_mode: ResponseMode,
 }
 
-fn redirect_of(error: authz::Error) -> AuthorizeError {
+fn redirect_of(error: authz::Error, mode: ResponseMode) -> AuthorizeError {
     match error {
-        authz::Error::Redirect(url) => {
-            AuthorizeError::Redirect(Into::<url::Url>::into(url).to_string())
-        }
+        authz::Error::Redirect(url) => AuthorizeError::Redirect(ClientRedirect {
+            url: Into::<url::Url>::into(url).to_string(),
+            mode,
+        }),
         authz::Error::Ignore => AuthorizeError::Page(
             "The application's sign-in link is not set up correctly: the address it asks \
                  to return to is not registered."
@@ -1044,9 +1080,11 @@ pub async fn start_authorization(
         ));
     }
     endpoint.record_pkce.require_pkce = client.client_type == ClientType::Public;
+    // An unknown mode is refused (by the caller) in the default one.
+    let response_mode = ResponseMode::of(params).unwrap_or_default();
     let pending = async_authz::authorization_code(&mut endpoint, params)
         .await
-        .map_err(redirect_of)?;
+        .map_err(|e| redirect_of(e, response_mode))?;
     let scope = sorted(&pending.pre_grant().scope);
     let redirect_uri = pending.pre_grant().redirect_uri.to_string();
     Ok(PendingAuthorization {
@@ -1055,6 +1093,7 @@ pub async fn start_authorization(
         client,
         scope,
         redirect_uri,
+        response_mode,
     })
 }
 
@@ -1064,15 +1103,19 @@ impl PendingAuthorization {
         mut self,
         user_id: &str,
         auth_time: chrono::NaiveDateTime,
-    ) -> Result<String, AuthorizeError> {
+    ) -> Result<ClientRedirect, AuthorizeError> {
         self.endpoint.authorizer.auth_time = Some(auth_time);
+        let mode = self.response_mode;
         match self
             .pending
             .authorize(&mut self.endpoint, Cow::Borrowed(user_id))
             .await
         {
-            Ok(url) => Ok(url.to_string()),
-            Err(e) => Err(redirect_of(e)),
+            Ok(url) => Ok(ClientRedirect {
+                url: url.to_string(),
+                mode,
+            }),
+            Err(e) => Err(redirect_of(e, mode)),
         }
     }
 
@@ -1090,14 +1133,21 @@ impl PendingAuthorization {
                 query.append_pair("state", state);
             }
         }
-        AuthorizeError::Redirect(url.to_string())
+        AuthorizeError::Redirect(ClientRedirect {
+            url: url.to_string(),
+            mode: self.response_mode,
+        })
     }
 
     /// The user declined: `access_denied` back to the client.
     pub fn deny(self) -> AuthorizeError {
+        let mode = self.response_mode;
         match self.pending.deny() {
-            Ok(url) => AuthorizeError::Redirect(url.to_string()),
-            Err(e) => redirect_of(e),
+            Ok(url) => AuthorizeError::Redirect(ClientRedirect {
+                url: url.to_string(),
+                mode,
+            }),
+            Err(e) => redirect_of(e, mode),
         }
     }
 }

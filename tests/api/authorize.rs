@@ -605,7 +605,7 @@ async fn prompt_max_age_loopback_ports_and_iss(backend: Backend) {
             "https://rp.example/r",
             "request_uri_not_supported",
         ),
-        ("response_mode", "fragment", "invalid_request"),
+        ("response_mode", "web_message", "invalid_request"),
     ] {
         let r = browser.get(with(&[(param, value)])).send().await.unwrap();
         assert_eq!(
@@ -620,6 +620,67 @@ async fn prompt_max_age_loopback_ports_and_iss(backend: Backend) {
         .await
         .unwrap();
     assert!(query(&location(&r), "code").is_some());
+    // fragment: the whole response after `#`, nothing of it in the query.
+    let r = browser
+        .get(with(&[("response_mode", "fragment")]))
+        .send()
+        .await
+        .unwrap();
+    let to = location(&r);
+    assert!(to.query().is_none(), "{to}");
+    let fragment: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(to.fragment().unwrap().as_bytes())
+            .into_owned()
+            .collect();
+    assert!(fragment.contains_key("code"));
+    assert_eq!(fragment["state"], "st-42");
+    assert_eq!(fragment["iss"], crate::harness::ISSUER);
+    // An error in fragment mode goes the same way.
+    let r = browser
+        .get(with(&[
+            ("response_mode", "fragment"),
+            ("prompt", "sometimes"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let to = location(&r);
+    assert!(
+        to.query().is_none() && to.fragment().unwrap().contains("error="),
+        "{to}"
+    );
+    // form_post: a page whose form posts the response to the redirect URI; CSP lets exactly
+    // that form and its one hashed script run.
+    let r = browser
+        .get(with(&[("response_mode", "form_post")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers().get("location").is_none());
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("form-action 'self' http://127.0.0.1:9"),
+        "{csp}"
+    );
+    assert!(csp.contains("script-src 'sha256-"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let html = r.text().await.unwrap();
+    let action = html
+        .split("<form method=\"post\" action=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .replace("&#x2f;", "/");
+    assert_eq!(action, CB);
+    let fields: std::collections::HashMap<String, String> =
+        form_fields(&html).into_iter().collect();
+    assert!(fields.contains_key("code"));
+    assert_eq!(fields["state"], "st-42");
+    assert_eq!(fields["iss"], crate::harness::ISSUER);
 
     // max_age: a sign-in older than it must be done again (or login_required with none).
     app.advance(Duration::from_secs(120));

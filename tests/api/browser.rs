@@ -101,13 +101,31 @@ async fn browser(width: u32, height: u32) -> Option<(Client, Driver)> {
 /// A client's redirect target: answers every request with a small page, so the browser
 /// lands somewhere real.
 async fn callback_server() -> String {
+    recording_callback_server().await.0
+}
+
+/// The same, keeping each request it received (request line, headers and body) as text.
+async fn recording_callback_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let log = seen.clone();
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
+            let log = log.clone();
             tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf).await;
+                let n = stream.read(&mut buf).await.unwrap_or(0);
+                let mut request = String::from_utf8_lossy(&buf[..n]).into_owned();
+                // A form's body may follow its headers in a second packet.
+                if request.starts_with("POST") && request.ends_with("\r\n\r\n") {
+                    if let Ok(Ok(more)) =
+                        tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await
+                    {
+                        request.push_str(&String::from_utf8_lossy(&buf[..more]));
+                    }
+                }
+                log.lock().unwrap().push(request);
                 let body = "<!doctype html><title>callback</title><p>back at the client</p>";
                 let reply = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -117,7 +135,7 @@ async fn callback_server() -> String {
             });
         }
     });
-    format!("http://127.0.0.1:{}/cb", addr.port())
+    (format!("http://127.0.0.1:{}/cb", addr.port()), seen)
 }
 
 /// Saves what the browser shows, for a person to look at: into `target/tmp/screenshots/`, or
@@ -287,7 +305,8 @@ async fn third_party_code_flow_finishes_in_chromium() {
     }
 }
 
-/// A first-party public client with PKCE: no consent page, the code arrives at once.
+/// A first-party public client with PKCE: no consent page, the code arrives at once; then
+/// the same with `response_mode=form_post`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_party_pkce_flow_finishes_in_chromium() {
     let Some((client, _driver)) = browser(1280, 800).await else {
@@ -322,6 +341,53 @@ async fn first_party_pkce_flow_finishes_in_chromium() {
             ("grant_type", "authorization_code"),
             ("code", &code),
             ("redirect_uri", &callback),
+            ("client_id", &spa.id),
+            ("code_verifier", &p.verifier),
+        ],
+        None,
+    )
+    .await
+    .expect(200);
+
+    // response_mode=form_post: the page's one script posts the form at once (its CSP allows
+    // that script by hash and the form's target), and the client receives the code in the
+    // body of a POST, in no URL.
+    let (posted_to, requests) = recording_callback_server().await;
+    let spa = app
+        .client_with(
+            "public",
+            &["authorization_code"],
+            &["openid", "email"],
+            &[posted_to.as_str()],
+            true,
+        )
+        .await;
+    let url = format!(
+        "{}&code_challenge={}&code_challenge_method=S256&response_mode=form_post",
+        authorize_url(&app, &spa.id, &posted_to).await,
+        p.challenge
+    );
+    client.goto(&url).await.unwrap();
+    let back = landed_at(&client, &posted_to).await;
+    assert!(back.query().is_none(), "{back}");
+    let request = requests
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|r| r.starts_with("POST /cb "))
+        .cloned()
+        .expect("the form was posted to the callback");
+    let body = request.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let fields: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(fields["state"], "st-browser");
+    app.token(
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &fields["code"]),
+            ("redirect_uri", &posted_to),
             ("client_id", &spa.id),
             ("code_verifier", &p.verifier),
         ],

@@ -1,7 +1,8 @@
 // Drives authd with openid-client (unmodified), as a relying party would: discovery, the
 // authorization code flow with PKCE, nonce, state and max_age (ID token checked through the
-// JWKS, RFC 9207 iss checked), userinfo, refresh, prompt=none with and without a sign-in, and
-// RP-initiated logout. Run by tests/api/conformance.rs; exits non-zero on the first failure.
+// JWKS, RFC 9207 iss checked), userinfo, refresh, prompt=none with and without a sign-in,
+// response_mode=form_post, and RP-initiated logout. Run by tests/api/conformance.rs; exits
+// non-zero on the first failure.
 import * as client from 'openid-client';
 
 const [issuer, clientId, clientSecret, redirectUri, username, password, postLogout] =
@@ -89,6 +90,23 @@ let res = await browse(silent.url);
 check(res.status === 303, `prompt=none answered ${res.status}`);
 const again = await client.authorizationCodeGrant(config, new URL(res.headers.get('location')), silent.checks);
 check(again.claims().sub === claims.sub, 'the same user, silently');
+
+// response_mode=form_post: a page whose form the browser posts to the redirect URI; the
+// relying party reads the response from the POST body, as openid-client does with a Request.
+const posted = await newRequest({ prompt: 'none', response_mode: 'form_post' });
+res = await browse(posted.url);
+check(res.status === 200, `form_post answered ${res.status}`);
+const page = await res.text();
+const action = unescape(page.match(/<form method="post" action="([^"]*)"/)[1]);
+check(action === redirectUri, `the form posts to ${action}`);
+check(!page.includes('code=') && !res.headers.get('location'), 'nothing in any URL');
+const callbackPost = new Request(action, {
+  method: 'POST',
+  body: new URLSearchParams(hidden(page)),
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+});
+const viaPost = await client.authorizationCodeGrant(config, callbackPost, posted.checks);
+check(viaPost.claims().sub === claims.sub, 'form_post: the same user');
 
 // RP-initiated logout, then prompt=none has no sign-in: login_required.
 const end = client.buildEndSessionUrl(config, {
