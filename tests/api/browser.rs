@@ -118,12 +118,12 @@ async fn recording_callback_server() -> (String, std::sync::Arc<std::sync::Mutex
                 let n = stream.read(&mut buf).await.unwrap_or(0);
                 let mut request = String::from_utf8_lossy(&buf[..n]).into_owned();
                 // A form's body may follow its headers in a second packet.
-                if request.starts_with("POST") && request.ends_with("\r\n\r\n") {
-                    if let Ok(Ok(more)) =
+                if request.starts_with("POST")
+                    && request.ends_with("\r\n\r\n")
+                    && let Ok(Ok(more)) =
                         tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await
-                    {
-                        request.push_str(&String::from_utf8_lossy(&buf[..more]));
-                    }
+                {
+                    request.push_str(&String::from_utf8_lossy(&buf[..more]));
                 }
                 log.lock().unwrap().push(request);
                 let body = "<!doctype html><title>callback</title><p>back at the client</p>";
