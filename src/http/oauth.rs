@@ -48,7 +48,9 @@ impl IntoResponse for OAuthErrorResponse {
         let body = json!({"error": error.to_string(), "error_description": error.description()});
         let mut response = (status, no_store(), Json(body)).into_response();
         match &error {
-            OAuthError::InvalidClient { .. } => {
+            // Only a client that tried HTTP authentication is told which scheme to use
+            // (RFC 6749 section 5.2).
+            OAuthError::InvalidClient { basic: true, .. } => {
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"authd\""),

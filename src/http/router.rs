@@ -139,7 +139,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/docs", get(openapi::docs))
         .route("/readyz", get(wellknown::readyz))
         .fallback(|| async { ApiError::NotFound("Not found") })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -254,4 +254,23 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
             .max_age(Duration::from_secs(600)),
     )
+}
+
+/// 405 in the shape of the endpoint's family: an OAuth error on `/oauth/*` (what OAuth
+/// clients parse), the API's `{"message"}` elsewhere. axum adds the `Allow` header.
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/oauth/") {
+        let body = serde_json::json!({
+            "error": "invalid_request",
+            "error_description": format!("{} is not allowed here", method.as_str()),
+        });
+        (
+            axum::http::StatusCode::METHOD_NOT_ALLOWED,
+            [(axum::http::header::CACHE_CONTROL, "no-store")],
+            axum::Json(body),
+        )
+            .into_response()
+    } else {
+        ApiError::MethodNotAllowed.into_response()
+    }
 }

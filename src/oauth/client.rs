@@ -155,8 +155,17 @@ impl Client {
     /// The scopes granted for a request: all the client may have when none are asked for,
     /// else the asked ones if each is allowed. `Err` names the first one not allowed.
     pub fn grant_scopes(&self, requested: Option<&str>) -> Result<Vec<String>, String> {
+        // Unasked, a client gets its scopes but not `openid`: an ID token is for a request
+        // that asks for one (OIDC Core 3.1.2.1).
+        let default = || {
+            self.scopes
+                .iter()
+                .filter(|s| *s != "openid")
+                .cloned()
+                .collect()
+        };
         match requested.map(str::split_whitespace) {
-            None => Ok(self.scopes.clone()),
+            None => Ok(default()),
             Some(asked) => {
                 let mut granted: Vec<String> = Vec::new();
                 for scope in asked {
@@ -168,7 +177,7 @@ impl Client {
                     }
                 }
                 if granted.is_empty() {
-                    Ok(self.scopes.clone())
+                    Ok(default())
                 } else {
                     Ok(granted)
                 }
@@ -429,7 +438,11 @@ mod tests {
             client.grant_scopes(Some("email openid email")).unwrap(),
             vec!["email", "openid"]
         );
-        assert_eq!(client.grant_scopes(None).unwrap(), vec!["openid", "email"]);
+        assert_eq!(
+            client.grant_scopes(None).unwrap(),
+            vec!["email"],
+            "no openid unasked"
+        );
         assert_eq!(client.grant_scopes(Some("admin")).unwrap_err(), "admin");
     }
 

@@ -89,11 +89,10 @@ impl Registrar for DbRegistrar {
         let uri = match &bound.redirect_uri {
             Some(asked) if client.has_redirect_uri(asked.as_str()) => asked.as_str().to_owned(),
             Some(_) => return Err(RegistrarError::Unspecified),
-            None => client
-                .redirect_uris
-                .first()
-                .cloned()
-                .unwrap_or_else(|| NO_REDIRECT.to_owned()),
+            // Unnamed, it is the client's one redirect URI; with several, there is no telling.
+            None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
+            None if client.redirect_uris.is_empty() => NO_REDIRECT.to_owned(),
+            None => return Err(RegistrarError::Unspecified),
         };
         let exact = ExactUrl::new(uri).map_err(|_| RegistrarError::Unspecified)?;
         Ok(BoundClient {
@@ -329,6 +328,30 @@ impl Issuer for DbIssuer {
             };
             record(&self.failure, error);
         })?;
+        // A narrower scope asked for (oxide-auth refused a wider one before rotating) narrows
+        // the new access token and the answer; the session, and so the refresh token, keeps
+        // what was granted (RFC 6749 section 6).
+        let mut issued = issued;
+        let asked: Vec<&str> = grant.scope.iter().collect();
+        if issued
+            .session
+            .scope
+            .split_whitespace()
+            .any(|s| !asked.contains(&s))
+        {
+            let mut narrowed = issued.session.clone();
+            narrowed.scope = issued
+                .session
+                .scope
+                .split_whitespace()
+                .filter(|s| asked.contains(s))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let (token, _) = accounts::sign_access_token(&self.state, &issued.user, &narrowed)
+                .map_err(|e| record(&self.failure, OAuthError::from(e)))?;
+            issued.access_token = token;
+            issued.session = narrowed;
+        }
         let refreshed = RefreshedToken {
             token: issued.access_token.clone(),
             refresh: Some(issued.refresh_token.expose().to_owned()),
@@ -385,6 +408,8 @@ struct DbAuthorizer {
     /// Who is redeeming a code, and with what: checked before the code is consumed, so that a
     /// wrong client, redirect URI or verifier cannot burn the real client's code.
     redeeming: Option<Redemption>,
+    /// Whether the authorization request named its redirect URI.
+    redirect_uri_given: bool,
 }
 
 struct Redemption {
@@ -441,6 +466,7 @@ impl Authorizer for DbAuthorizer {
             expires_at: now + chrono::Duration::seconds(CODE_TTL_SECS),
             consumed_at: None,
             session_id: None,
+            redirect_uri_given: self.redirect_uri_given,
         };
         codes::insert_code(&self.state.db, &row)
             .await
@@ -610,6 +636,9 @@ struct Endpoint {
     record_pkce: RecordPkceAndNonce,
     verify_pkce: VerifyPkce,
     failure: Failure,
+    /// What the token request redeems ("authorization code", "refresh token"), for the
+    /// errors oxide-auth gives without words.
+    redeems: &'static str,
 }
 
 impl Endpoint {
@@ -633,12 +662,14 @@ impl Endpoint {
                 failure: failure.clone(),
                 auth_time: None,
                 redeeming: None,
+                redirect_uri_given: true,
             },
             no_extension: (),
             record_pkce: RecordPkceAndNonce { require_pkce: true },
             verify_pkce: VerifyPkce {
                 failure: failure.clone(),
             },
+            redeems: "grant",
             failure,
         }
     }
@@ -665,17 +696,35 @@ impl Endpoint {
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
         match error.kind() {
-            AccessTokenErrorType::InvalidRequest => OAuthError::InvalidRequest(text),
+            AccessTokenErrorType::InvalidRequest => OAuthError::InvalidRequest(or(
+                text,
+                "The token request lacks a parameter it needs or has one that is not valid",
+            )),
             AccessTokenErrorType::InvalidClient => OAuthError::invalid_client(basic),
-            AccessTokenErrorType::InvalidGrant => OAuthError::InvalidGrant(if text.is_empty() {
-                "Invalid refresh token".into()
-            } else {
-                text
-            }),
-            AccessTokenErrorType::UnauthorizedClient => OAuthError::UnauthorizedClient(text),
+            AccessTokenErrorType::InvalidGrant => OAuthError::InvalidGrant(or(
+                text,
+                &format!(
+                    "The {} is not valid: unknown, expired, already used, or issued to another client",
+                    self.redeems
+                ),
+            )),
+            AccessTokenErrorType::UnauthorizedClient => {
+                OAuthError::UnauthorizedClient(or(text, "This client may not use this grant"))
+            }
             AccessTokenErrorType::UnsupportedGrantType => OAuthError::UnsupportedGrantType(text),
-            AccessTokenErrorType::InvalidScope => OAuthError::InvalidScope(text),
+            AccessTokenErrorType::InvalidScope => {
+                OAuthError::InvalidScope(or(text, "The requested scope is more than was granted"))
+            }
         }
+    }
+}
+
+/// `text`, or `fallback` when oxide-auth gave none.
+fn or(text: String, fallback: &str) -> String {
+    if text.is_empty() {
+        fallback.to_owned()
+    } else {
+        text
     }
 }
 
@@ -809,6 +858,7 @@ pub async fn refresh_grant(
         auth: auth.as_ref().map(auth_tuple),
     };
     let mut endpoint = Endpoint::new(state, IssueFor::Client);
+    endpoint.redeems = "refresh token";
     endpoint.issuer.device_id = device_id.map(str::to_owned);
     match async_refresh::refresh(&mut endpoint, &request).await {
         Ok(_) => match endpoint.issuer.minted.take() {
@@ -846,14 +896,8 @@ pub async fn client_credentials_grant(
 ) -> Result<TokenResponse, OAuthError> {
     let mut endpoint = Endpoint::new(state, IssueFor::Client);
     endpoint.registrar.for_client_itself = true;
-    let client = endpoint
-        .registrar
-        .client(&auth.client_id)
-        .await
-        .map_err(|e| match e {
-            RegistrarError::Unspecified => OAuthError::invalid_client(auth.basic),
-            RegistrarError::PrimitiveError => endpoint.error(None, false, auth.basic),
-        })?;
+    // Who asks is established before anything about the client is said.
+    let client = super::token::authenticate(state, &auth).await?;
     if client.client_type != ClientType::Confidential {
         return Err(OAuthError::invalid_client(auth.basic));
     }
@@ -1079,9 +1123,17 @@ pub async fn start_authorization(
             "This application is not allowed to sign people in through this page.".into(),
         ));
     }
+    if params.get("redirect_uri").is_none() && client.redirect_uris.len() > 1 {
+        return Err(AuthorizeError::Page(
+            "The sign-in link does not say where to return (no redirect_uri), and this \
+             application has several addresses."
+                .into(),
+        ));
+    }
     endpoint.record_pkce.require_pkce = client.client_type == ClientType::Public;
     // An unknown mode is refused (by the caller) in the default one.
     let response_mode = ResponseMode::of(params).unwrap_or_default();
+    endpoint.authorizer.redirect_uri_given = params.get("redirect_uri").is_some();
     let pending = async_authz::authorization_code(&mut endpoint, params)
         .await
         .map_err(|e| redirect_of(e, response_mode))?;
@@ -1210,19 +1262,35 @@ pub async fn redeem_code(
     meta: ClientMeta,
 ) -> Result<TokenResponse, OAuthError> {
     let mut endpoint = Endpoint::new(state, IssueFor::CodeOwner(meta));
-    let client = endpoint
-        .registrar
-        .client(&auth.client_id)
-        .await
-        .map_err(|e| match e {
-            RegistrarError::Unspecified => OAuthError::invalid_client(auth.basic),
-            RegistrarError::PrimitiveError => endpoint.error(None, false, auth.basic),
-        })?;
+    endpoint.redeems = "authorization code";
+    // Who asks is established before anything about the client is said.
+    let client = super::token::authenticate(state, &auth).await?;
     if !client.allows(GrantType::AuthorizationCode) {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the authorization_code grant".into(),
         ));
     }
+    // The token request repeats `redirect_uri` only when the authorization request named it
+    // (RFC 6749 section 4.1.3); otherwise the code's own stands in.
+    let stored;
+    let redirect_uri = match redirect_uri {
+        Some(uri) => Some(uri),
+        None => match OpaqueToken::from_presented(code) {
+            Some(token) => match codes::find_code(&state.db, &token.hash()).await? {
+                Some(row) if !row.redirect_uri_given => {
+                    stored = row.redirect_uri;
+                    Some(stored.as_str())
+                }
+                Some(_) => {
+                    return Err(OAuthError::InvalidRequest(
+                        "redirect_uri is required: the authorization request named one".into(),
+                    ));
+                }
+                None => None,
+            },
+            None => None,
+        },
+    };
     endpoint.authorizer.redeeming = Some(Redemption {
         client_id: auth.client_id.clone(),
         redirect_uri: redirect_uri.map(str::to_owned),

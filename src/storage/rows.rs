@@ -138,6 +138,8 @@ pub struct AuthorizationCodeRow {
     pub consumed_at: Option<NaiveDateTime>,
     /// The session its redemption opened.
     pub session_id: Option<String>,
+    /// Whether the authorization request named `redirect_uri` (then the token request must).
+    pub redirect_uri_given: bool,
 }
 
 /// An email waiting to be sent (see `storage::outbox`).

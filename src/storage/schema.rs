@@ -13,6 +13,7 @@ diesel::table! {
         expires_at -> Timestamp,
         consumed_at -> Nullable<Timestamp>,
         session_id -> Nullable<Text>,
+        redirect_uri_given -> Bool,
     }
 }
 

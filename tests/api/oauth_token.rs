@@ -175,6 +175,7 @@ async fn password_grant_with_id_token_and_refresh_rotation(backend: Backend) {
         ("client_id", "authd-web"),
         ("username", "oauth@example.com"),
         ("password", PASSWORD),
+        ("scope", "openid profile email offline_access"),
     ];
     let reply = app.token(&form, None).await;
     let body = reply.expect(200).clone();
@@ -294,6 +295,7 @@ async fn refresh_tokens_are_bound_to_their_client(backend: Backend) {
         ("grant_type", "password"),
         ("username", "bound@example.com"),
         ("password", PASSWORD),
+        ("scope", "openid"),
     ];
     let tokens = app
         .token(&login, Some((&web.id, &web_secret)))
@@ -675,4 +677,229 @@ async fn userinfo_by_scope(backend: Backend) {
     app.get("/oauth/userinfo", Some("forged.token.here"))
         .await
         .expect(401);
+}
+
+both_backends!(token_endpoint_details);
+
+/// What strict clients check at the token endpoint (RFC 6749 sections 4.1.3, 5.2 and 6):
+/// `redirect_uri` needed there only when the authorization request had one, a client with
+/// several redirect URIs must name one, refresh may narrow the scope, `openid` is never added
+/// unasked, `WWW-Authenticate` only answers HTTP authentication, and a wrong method gets the
+/// OAuth error shape.
+async fn token_endpoint_details(backend: Backend) {
+    use crate::authorize::{CB, browser, log_in, query};
+    let app = spawn_app(backend).await;
+    app.verified_user("strict@example.com").await;
+
+    // No scope asked: the client's scopes, but not `openid` (so no ID token).
+    let plain = app
+        .token(
+            &[
+                ("grant_type", "password"),
+                ("client_id", "authd-web"),
+                ("username", "strict@example.com"),
+                ("password", PASSWORD),
+            ],
+            None,
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(s(&plain["scope"]), "profile email offline_access");
+    assert!(plain.get("id_token").is_none());
+
+    // Refresh with a narrower scope narrows the new access token (not the session).
+    let full = app
+        .token(
+            &[
+                ("grant_type", "password"),
+                ("client_id", "authd-web"),
+                ("username", "strict@example.com"),
+                ("password", PASSWORD),
+                ("scope", "openid email profile offline_access"),
+            ],
+            None,
+        )
+        .await
+        .expect(200)
+        .clone();
+    let narrowed = app
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", "authd-web"),
+                ("refresh_token", s(&full["refresh_token"])),
+                ("scope", "email"),
+            ],
+            None,
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(s(&narrowed["scope"]), "email");
+    assert!(narrowed.get("id_token").is_none());
+    assert_eq!(
+        s(&crate::authorize::claims(s(&narrowed["access_token"]))["scope"]),
+        "email"
+    );
+    let wider = app
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", "authd-web"),
+                ("refresh_token", s(&narrowed["refresh_token"])),
+                ("scope", "email admin"),
+            ],
+            None,
+        )
+        .await;
+    oauth_error(&wider, 400, "invalid_scope");
+    let again = app
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", "authd-web"),
+                ("refresh_token", s(&narrowed["refresh_token"])),
+            ],
+            None,
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        s(&again["scope"]),
+        "openid email profile offline_access",
+        "the session keeps what was granted"
+    );
+
+    // A code asked for without redirect_uri (one registered) redeems without it; with it in
+    // the request, the token request must repeat it.
+    let one = app
+        .client_with(
+            "confidential",
+            &["authorization_code"],
+            &["openid"],
+            &[CB],
+            true,
+        )
+        .await;
+    let secret = one.secret.clone().unwrap();
+    let b = browser();
+    let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &one.id)
+        .append_pair("scope", "openid");
+    let page = b.get(url.as_str()).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let page = page.text().await.unwrap();
+    let back = log_in(&app, &b, &page, "strict@example.com").await;
+    let code = query(&crate::authorize::location(&back), "code").unwrap();
+    app.token(
+        &[("grant_type", "authorization_code"), ("code", &code)],
+        Some((&one.id, &secret)),
+    )
+    .await
+    .expect(200);
+    let code = query(
+        &crate::authorize::location(
+            &b.get(crate::authorize::authorize_url(
+                &app,
+                &one.id,
+                CB,
+                &[("scope", "openid")],
+            ))
+            .send()
+            .await
+            .unwrap(),
+        ),
+        "code",
+    )
+    .unwrap();
+    let missing = app
+        .token(
+            &[("grant_type", "authorization_code"), ("code", &code)],
+            Some((&one.id, &secret)),
+        )
+        .await;
+    oauth_error(&missing, 400, "invalid_request");
+    assert!(
+        !missing.json["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("refresh"),
+        "{}",
+        missing.text
+    );
+
+    // Two redirect URIs registered: the request must say which.
+    let two = app
+        .client_with(
+            "confidential",
+            &["authorization_code"],
+            &["openid"],
+            &[CB, "http://127.0.0.1:9/other"],
+            true,
+        )
+        .await;
+    let mut url = url::Url::parse(&app.url("/oauth/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &two.id);
+    let r = b.get(url.as_str()).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400, "an error page, no redirect");
+    assert!(r.headers().get("location").is_none());
+
+    // A wrong code says so.
+    let wrong = app
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "not-a-code"),
+                ("redirect_uri", CB),
+            ],
+            Some((&one.id, &secret)),
+        )
+        .await;
+    oauth_error(&wrong, 400, "invalid_grant");
+    assert!(
+        !s(&wrong.json["error_description"]).contains("refresh"),
+        "{}",
+        wrong.text
+    );
+
+    // WWW-Authenticate answers HTTP authentication only.
+    let posted = app
+        .token(
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &one.id),
+                ("client_secret", "wrong"),
+            ],
+            None,
+        )
+        .await;
+    oauth_error(&posted, 401, "invalid_client");
+    assert!(posted.header("www-authenticate").is_none());
+    let basic = app
+        .token(
+            &[("grant_type", "client_credentials")],
+            Some((&one.id, "wrong")),
+        )
+        .await;
+    oauth_error(&basic, 401, "invalid_client");
+    assert!(
+        basic
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic")
+    );
+
+    // A wrong method on an OAuth endpoint: 405 in the OAuth error shape.
+    for path in ["/oauth/token", "/oauth/revoke", "/oauth/introspect"] {
+        let r = app.get(path, None).await;
+        assert_eq!(r.status, 405, "{path}");
+        assert_eq!(s(&r.json["error"]), "invalid_request", "{path}: {}", r.text);
+        assert!(r.header("allow").unwrap().contains("POST"), "{path}");
+    }
 }

@@ -52,6 +52,7 @@ async fn password_grant(app: &TestApp, client: &TestClient, email: &str) -> Valu
             ("grant_type", "password"),
             ("username", email),
             ("password", PASSWORD),
+            ("scope", "openid profile email offline_access"),
         ],
         basic(client),
     )
