@@ -255,7 +255,13 @@ fn login_page(
                 ),
                 csrf => token,
                 error => error.as_ref().map(|e| e.message),
-                identifier => error.as_ref().map(|e| e.identifier).unwrap_or_default(),
+                // What was typed, or else the client's `login_hint` (OIDC Core 3.1.2.1).
+                identifier => error
+                    .as_ref()
+                    .map(|e| e.identifier)
+                    .filter(|i| !i.is_empty())
+                    .or_else(|| params.get("login_hint").filter(|h| h.len() <= 320))
+                    .unwrap_or_default(),
                 resend => error.as_ref().is_some_and(|e| e.unverified),
             },
         },
@@ -431,6 +437,31 @@ async fn authorize_request(state: &AppState, headers: &HeaderMap, raw: &[u8]) ->
                 .max_age
                 .is_none_or(|max| (now - *auth_time).num_seconds() <= max)
     });
+    // `id_token_hint`: the user the client believes is signed in. A hint that is not an ID
+    // token authd issued to this client is refused; a sign-in of someone else is not used.
+    let session = match params.get("id_token_hint") {
+        None => session,
+        Some(hint) => {
+            match crate::tokens::jwt::verify_id_token_hint(
+                &state.keys,
+                hint,
+                &state.config.issuer,
+                state.clock.now(),
+            ) {
+                Ok(claims) if claims.aud == pending.client.id => {
+                    session.filter(|(user, _)| user.id == claims.sub)
+                }
+                _ => {
+                    let e = pending.error(
+                        "invalid_request",
+                        "id_token_hint is not an ID token issued to this client",
+                        client_state,
+                    );
+                    return authorize_error(state, headers, e);
+                }
+            }
+        }
+    };
     match session {
         None if prompt.none => {
             let e = pending.error("login_required", "The user is not signed in", client_state);

@@ -741,7 +741,7 @@ async fn prompt_max_age_loopback_ports_and_iss(backend: Backend) {
             None,
         )
         .await;
-    r.expect(200);
+    let id_token = s(&r.expect(200)["id_token"]).to_owned();
     for bad in [
         "http://127.0.0.1:53127/callback/../evil",
         "http://127.0.0.1:53127/other",
@@ -754,6 +754,74 @@ async fn prompt_max_age_loopback_ports_and_iss(backend: Backend) {
             .unwrap();
         assert_eq!(r.status().as_u16(), 400, "{bad}");
     }
+
+    // id_token_hint naming the signed-in user: prompt=none answers with a code.
+    let r = browser
+        .get(with(&[("prompt", "none"), ("id_token_hint", &id_token)]))
+        .send()
+        .await
+        .unwrap();
+    assert!(query(&location(&r), "code").is_some());
+    // A hint that is not authd's ID token for this client is refused, not ignored.
+    // (An ID token of the same user, issued to another client.)
+    let foreign = app
+        .token(
+            &[
+                ("grant_type", "password"),
+                ("client_id", "authd-web"),
+                ("username", "prompt@example.com"),
+                ("password", PASSWORD),
+                ("scope", "openid"),
+            ],
+            None,
+        )
+        .await
+        .expect(200)
+        .clone();
+    for hint in ["a.b.c", s(&foreign["id_token"])] {
+        let r = browser
+            .get(with(&[("prompt", "none"), ("id_token_hint", hint)]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            query(&location(&r), "error").as_deref(),
+            Some("invalid_request")
+        );
+    }
+    // Someone else is signed in than the hint names: not used (with none, login_required).
+    app.verified_user("other-person@example.com").await;
+    let second = crate::authorize::browser();
+    let page = second
+        .get(with(&[]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    log_in(&app, &second, &page, "other-person@example.com").await;
+    let r = second
+        .get(with(&[("prompt", "none"), ("id_token_hint", &id_token)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query(&location(&r), "error").as_deref(),
+        Some("login_required")
+    );
+
+    // login_hint fills in the sign-in form.
+    let fresh = crate::authorize::browser();
+    let page = fresh
+        .get(with(&[("login_hint", "hinted@example.com")]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("value=\"hinted@example.com\""), "{page}");
 }
 
 /// Allowing a third-party client once is remembered (no consent page for the same scopes, and
