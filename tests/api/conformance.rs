@@ -36,6 +36,13 @@ async fn run_relying_party(program: &'static str, script: &'static str, email: &
     use authd::oauth::client::{ClientType, GrantType, NewClient};
     let app = spawn_app_at_own_address(Backend::Sqlite).await;
     app.verified_user(email).await;
+    // Where the relying party's backend takes back-channel logout tokens (the Node script
+    // listens there).
+    let backchannel_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let rp = app
         .register_client(NewClient {
             name: script.into(),
@@ -46,7 +53,9 @@ async fn run_relying_party(program: &'static str, script: &'static str, email: &
             first_party: true,
             can_introspect: false,
             post_logout_redirect_uris: vec![AFTER_LOGOUT.into()],
-            backchannel_logout_uri: None,
+            backchannel_logout_uri: Some(format!(
+                "http://127.0.0.1:{backchannel_port}/backchannel-logout"
+            )),
         })
         .await;
     let args = [
@@ -58,6 +67,7 @@ async fn run_relying_party(program: &'static str, script: &'static str, email: &
         email.to_owned(),
         PASSWORD.to_owned(),
         AFTER_LOGOUT.to_owned(),
+        backchannel_port.to_string(),
     ];
     let output = tokio::task::spawn_blocking(move || {
         Command::new(program)

@@ -1,11 +1,14 @@
 // Drives authd with openid-client (unmodified), as a relying party would: discovery, the
 // authorization code flow with PKCE, nonce, state and max_age (ID token checked through the
 // JWKS, RFC 9207 iss checked), userinfo, refresh, prompt=none with and without a sign-in,
-// response_mode=form_post, and RP-initiated logout. Run by tests/api/conformance.rs; exits
-// non-zero on the first failure.
+// response_mode=form_post, a native app's loopback port, RP-initiated logout, and back-channel
+// logout tokens verified with jose. Run by tests/api/conformance.rs; exits non-zero on the first
+// failure.
+import { createServer } from 'node:http';
 import * as client from 'openid-client';
+import * as jose from 'jose';
 
-const [issuer, clientId, clientSecret, redirectUri, username, password, postLogout] =
+const [issuer, clientId, clientSecret, redirectUri, username, password, postLogout, backchannelPort] =
   process.argv.slice(2);
 const fail = (message) => {
   console.error(`FAIL: ${message}`);
@@ -91,6 +94,17 @@ check(res.status === 303, `prompt=none answered ${res.status}`);
 const again = await client.authorizationCodeGrant(config, new URL(res.headers.get('location')), silent.checks);
 check(again.claims().sub === claims.sub, 'the same user, silently');
 
+// A native app on a loopback port of its own (RFC 8252 section 7.3): registered without
+// that port, the redirect still matches.
+const loopback = redirectUri.replace(/:\d+\//, ':53127/');
+const native = await newRequest({ prompt: 'none', redirect_uri: loopback });
+res = await browse(native.url);
+check(res.status === 303, `loopback answered ${res.status}`);
+const nativeBack = new URL(res.headers.get('location'));
+check(nativeBack.href.startsWith(loopback), `back at ${nativeBack.href}`);
+const viaLoopback = await client.authorizationCodeGrant(config, nativeBack, native.checks);
+check(viaLoopback.claims().sub === claims.sub, 'loopback: the same user');
+
 // response_mode=form_post: a page whose form the browser posts to the redirect URI; the
 // relying party reads the response from the POST body, as openid-client does with a Request.
 const posted = await newRequest({ prompt: 'none', response_mode: 'form_post' });
@@ -107,6 +121,33 @@ const callbackPost = new Request(action, {
 });
 const viaPost = await client.authorizationCodeGrant(config, callbackPost, posted.checks);
 check(viaPost.claims().sub === claims.sub, 'form_post: the same user');
+
+// The relying party's backend listens for back-channel logout tokens (OIDC Back-Channel
+// Logout 1.0) and verifies each with jose against authd's JWKS, as a Node backend would.
+const jwks = jose.createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri));
+const logoutTokens = [];
+const backchannel = createServer(async (req, res2) => {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  try {
+    const token = new URLSearchParams(body).get('logout_token');
+    const { payload, protectedHeader } = await jose.jwtVerify(token, jwks, {
+      issuer: config.serverMetadata().issuer,
+      audience: clientId,
+      typ: 'logout+jwt',
+      algorithms: ['RS256'],
+    });
+    check(protectedHeader.typ === 'logout+jwt', 'typ logout+jwt');
+    check(payload.events && payload.events['http://schemas.openid.net/event/backchannel-logout'], 'the logout event');
+    check(payload.nonce === undefined, 'no nonce in a logout token');
+    logoutTokens.push(payload);
+    res2.writeHead(200).end();
+  } catch (e) {
+    console.error(`a logout token did not verify: ${e.message}`);
+    res2.writeHead(400).end();
+  }
+});
+await new Promise((ok) => backchannel.listen(Number(backchannelPort), '127.0.0.1', ok));
 
 // RP-initiated logout, then prompt=none has no sign-in: login_required.
 const end = client.buildEndSessionUrl(config, {
@@ -126,4 +167,10 @@ try {
 } catch (e) {
   check(e.error === 'login_required', `prompt=none after logout: ${e.error || e.message}`);
 }
+// The logout ended the sessions of that sign-in; the backend heard of the first one's.
+for (let i = 0; i < 100 && !logoutTokens.some((t) => t.sid === claims.sid); i++) {
+  await new Promise((ok) => setTimeout(ok, 100));
+}
+check(logoutTokens.some((t) => t.sid === claims.sid && t.sub === claims.sub), 'a back-channel logout token for the ended session');
+backchannel.close();
 console.log('openid-client: all checks passed');
