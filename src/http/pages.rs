@@ -113,7 +113,8 @@ pub fn render<T: Serialize>(
         .map(|u| format!(" {}", u.origin().ascii_serialization()))
         .unwrap_or_default();
     let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'{img}; form-action 'self'{}; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'{img}; \
+         form-action 'self'{}; \
          frame-ancestors 'none'; base-uri 'none'",
         form_targets.map(|t| format!(" {t}")).unwrap_or_default()
     );
@@ -169,8 +170,8 @@ pub fn form_post(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .replacen(
-            "default-src 'none';",
-            &format!("default-src 'none'; script-src 'sha256-{hash}';"),
+            "script-src 'self';",
+            &format!("script-src 'self' 'sha256-{hash}';"),
             1,
         );
     if let Ok(csp) = HeaderValue::from_str(&csp) {
@@ -203,6 +204,19 @@ pub fn message(
         },
         None,
     )
+}
+
+/// `GET /assets/authd.js`: the pages' one script, a progressive enhancement (the show-password
+/// boxes); every page works without it.
+pub async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/authd.js"),
+    )
+        .into_response()
 }
 
 /// `GET /assets/authd.css`: the stylesheet, in the brand's colour.

@@ -119,6 +119,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(wellknown::jwks))
         .route("/healthz", get(wellknown::healthz))
         .route("/assets/authd.css", get(pages::stylesheet))
+        .route("/assets/authd.js", get(pages::script))
         .route(
             "/account/sign-up",
             get(account_pages::sign_up_page).post(account_pages::sign_up),

@@ -187,8 +187,11 @@ impl Mailer {
                     outbox::mark_failed(db, &row.id, now, &format!("{e:#}")).await?;
                 }
                 Err(e) => {
-                    let backoff = (1i64 << row.attempts.clamp(0, 9)).min(300);
-                    let next = now + chrono::Duration::seconds(backoff);
+                    // Doubling from 1 s to 5 min, plus up to a quarter more at random, so that
+                    // instances retrying after one outage do not all come back at once.
+                    let backoff_ms = (1i64 << row.attempts.clamp(0, 9)).min(300) * 1000;
+                    let jitter_ms = rand::random::<u32>() as i64 % (backoff_ms / 4 + 1);
+                    let next = now + chrono::Duration::milliseconds(backoff_ms + jitter_ms);
                     tracing::warn!(error = %format!("{e:#}"), attempts = row.attempts + 1, "sending an email failed; will retry");
                     outbox::retry_later(db, &row.id, next, &format!("{e:#}")).await?;
                 }

@@ -333,6 +333,21 @@ async fn first_party_pkce_flow_finishes_in_chromium() {
     client.goto(&url).await.unwrap();
     fill(&client, "username", "spa@example.com").await;
     fill(&client, "password", PASSWORD).await;
+    // "Show password" shows what was typed, and hides it again.
+    let field_type = || async {
+        client
+            .find(Locator::Css("input[name=\"password\"]"))
+            .await
+            .unwrap()
+            .attr("type")
+            .await
+            .unwrap()
+    };
+    assert_eq!(field_type().await.as_deref(), Some("password"));
+    press(&client, "input[data-show-password]").await;
+    assert_eq!(field_type().await.as_deref(), Some("text"));
+    press(&client, "input[data-show-password]").await;
+    assert_eq!(field_type().await.as_deref(), Some("password"));
     press(&client, "button").await;
     let back = landed_at(&client, &callback).await;
     let code = param(&back, "code").expect("a code");
