@@ -1,13 +1,16 @@
 //! Password hashing with argon2id (OWASP minimum: m=19456 KiB, t=2, p=1), off the async
 //! runtime and bounded, so a login storm queues instead of starving other requests.
+//!
+//! Each hash needs 19 MiB of working memory. Rather than allocate and free it per hash (which
+//! glibc keeps mapped after a storm: hundreds of MiB of RSS that never come back, and a
+//! page-fault bill on every hash), each of the permitted concurrent hashes has one buffer,
+//! allocated on first use and reused: memory is bounded by cores × 19 MiB.
 
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
@@ -16,6 +19,8 @@ use crate::domain::Password;
 #[derive(Clone)]
 pub struct PasswordHasher {
     permits: Arc<Semaphore>,
+    /// Working memory, one buffer per permit (a permit holder always finds one here).
+    buffers: Arc<std::sync::Mutex<Vec<Vec<Block>>>>,
     /// A real hash of a random password: unknown users are checked against it so that the
     /// answer takes as long as for a known one.
     dummy: Arc<String>,
@@ -29,16 +34,21 @@ fn argon2() -> Argon2<'static> {
 impl PasswordHasher {
     pub fn new() -> anyhow::Result<Self> {
         let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let dummy = hash_blocking(&format!("dummy-{}", uuid::Uuid::new_v4()))?;
+        let mut first = Vec::new();
+        let dummy = hash_into(&mut first, &format!("dummy-{}", uuid::Uuid::new_v4()))?;
+        let mut buffers = vec![first];
+        buffers.resize_with(parallel, Vec::new);
         Ok(Self {
             permits: Arc::new(Semaphore::new(parallel)),
+            buffers: Arc::new(std::sync::Mutex::new(buffers)),
             dummy: Arc::new(dummy),
         })
     }
 
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
         let plain = password.expose().to_owned();
-        self.blocking(move || hash_blocking(&plain)).await?
+        self.blocking(move |memory| hash_into(memory, &plain))
+            .await?
     }
 
     /// Checks `candidate` against `stored`, or against the dummy hash when there is no stored
@@ -50,40 +60,142 @@ impl PasswordHasher {
             None => (self.dummy.as_str().to_owned(), false),
         };
         let ok = self
-            .blocking(move || {
-                let parsed =
-                    PasswordHash::new(&hash).map_err(|e| anyhow!("stored hash unreadable: {e}"))?;
-                Ok::<_, anyhow::Error>(
-                    argon2()
-                        .verify_password(candidate.as_bytes(), &parsed)
-                        .is_ok(),
-                )
-            })
+            .blocking(move |memory| verify_into(memory, candidate.as_bytes(), &hash))
             .await??;
         Ok(ok && real)
     }
 
+    /// Runs `f` on a blocking thread with one of the working-memory buffers, at most one call
+    /// per permit at a time.
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce() -> T + Send + 'static,
+        f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| anyhow!("hasher closed"))?;
+        let buffers = self.buffers.clone();
+        let mut memory = buffers
+            .lock()
+            .expect("buffer pool")
+            .pop()
+            .unwrap_or_default();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(f))
-            .instrument(tracing::Span::current())
-            .await
-            .map_err(|e| anyhow!("password hashing task failed: {e}"))
+        let (result, memory) = tokio::task::spawn_blocking(move || {
+            let result = span.in_scope(|| f(&mut memory));
+            (result, memory)
+        })
+        .instrument(tracing::Span::current())
+        .await
+        .map_err(|e| anyhow!("password hashing task failed: {e}"))?;
+        buffers.lock().expect("buffer pool").push(memory);
+        Ok(result)
     }
 }
 
-fn hash_blocking(plain: &str) -> anyhow::Result<String> {
+/// `memory` grown (once) to what `params` needs, zeroed where it will be used.
+fn working_memory<'m>(memory: &'m mut Vec<Block>, params: &Params) -> &'m mut [Block] {
+    let needed = params.block_count();
+    if memory.len() < needed {
+        memory.resize(needed, Block::default());
+    }
+    &mut memory[..needed]
+}
+
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) for `plain`, computed in `memory`.
+fn hash_into(memory: &mut Vec<Block>, plain: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2()
-        .hash_password(plain.as_bytes(), &salt)
-        .map_err(|e| anyhow!("hashing failed: {e}"))?
-        .to_string())
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt
+        .decode_b64(&mut salt_buf)
+        .map_err(|e| anyhow!("salt: {e}"))?;
+    let hasher = argon2();
+    let blocks = working_memory(memory, hasher.params());
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        hasher
+            .hash_password_into_with_memory(plain.as_bytes(), salt_bytes, out, &mut *blocks)
+            .map_err(|_| argon2::password_hash::Error::Crypto)
+    })
+    .map_err(|e| anyhow!("hashing failed: {e}"))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(hasher.params()).map_err(|e| anyhow!("{e}"))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `candidate` matches the PHC string `stored` (any argon2 variant and parameters it
+/// names), computed in `memory`; the comparison takes the same time whatever matches.
+fn verify_into(memory: &mut Vec<Block>, candidate: &[u8], stored: &str) -> anyhow::Result<bool> {
+    let parsed = PasswordHash::new(stored).map_err(|e| anyhow!("stored hash unreadable: {e}"))?;
+    let algorithm =
+        Algorithm::try_from(parsed.algorithm).map_err(|e| anyhow!("stored hash: {e}"))?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|e| anyhow!("stored hash: {e}"))?
+        .unwrap_or_default();
+    let params = Params::try_from(&parsed).map_err(|e| anyhow!("stored hash: {e}"))?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        anyhow::bail!("stored hash has no salt or no hash");
+    };
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt
+        .decode_b64(&mut salt_buf)
+        .map_err(|e| anyhow!("stored hash salt: {e}"))?;
+    let hasher = Argon2::new(algorithm, version, params.clone());
+    let blocks = working_memory(memory, &params);
+    let mut out = vec![0u8; expected.len()];
+    hasher
+        .hash_password_into_with_memory(candidate, salt_bytes, &mut out, blocks)
+        .map_err(|e| anyhow!("verifying failed: {e}"))?;
+    use subtle::ConstantTimeEq as _;
+    Ok(bool::from(out.as_slice().ct_eq(expected.as_bytes())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::password_hash::PasswordHasher as _;
+
+    #[test]
+    fn pooled_memory_hashes_and_verifies_like_the_crate() {
+        let mut memory = Vec::new();
+        let ours = hash_into(&mut memory, "correct-horse-9").unwrap();
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        assert!(verify_into(&mut memory, b"correct-horse-9", &ours).unwrap());
+        assert!(!verify_into(&mut memory, b"correct-horse-8", &ours).unwrap());
+        // The same memory, reused, gives the same answers.
+        assert!(verify_into(&mut memory, b"correct-horse-9", &ours).unwrap());
+        assert_eq!(memory.len(), 19_456, "one 19 MiB buffer, reused");
+
+        // Hashes stored by the argon2 crate's own hasher (what earlier authd wrote), and with
+        // other parameters, verify too.
+        let salt = SaltString::generate(&mut OsRng);
+        let crate_made = argon2()
+            .hash_password(b"old-password-1", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_into(&mut memory, b"old-password-1", &crate_made).unwrap());
+        let small = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 3, 1, None).unwrap(),
+        )
+        .hash_password(b"small-params-1", &salt)
+        .unwrap()
+        .to_string();
+        assert!(verify_into(&mut memory, b"small-params-1", &small).unwrap());
+        assert!(!verify_into(&mut memory, b"small-params-2", &small).unwrap());
+        assert!(verify_into(&mut memory, b"x", "not a hash").is_err());
+    }
 }

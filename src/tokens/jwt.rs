@@ -1,7 +1,7 @@
 //! Access tokens: RS256 JWTs per RFC 9068 (`typ: at+jwt`), verified against the key store.
 
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{Algorithm, Header, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
@@ -35,8 +35,10 @@ pub enum JwtError {
     Invalid,
     #[error("the token has expired")]
     Expired,
+    #[error("encoding the claims failed: {0}")]
+    Encode(serde_json::Error),
     #[error(transparent)]
-    Sign(#[from] jsonwebtoken::errors::Error),
+    Signing(anyhow::Error),
 }
 
 /// Claims of an OpenID Connect ID token (OIDC Core 2).
@@ -134,12 +136,22 @@ fn sign<T: Serialize>(
     iat: i64,
     claims: &T,
 ) -> Result<String, JwtError> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let issued = DateTime::from_timestamp(iat, 0).ok_or(JwtError::Invalid)?;
     let key = keys.signing_key(issued).ok_or(JwtError::NoKey)?;
-    let mut header = Header::new(Algorithm::RS256);
-    header.typ = Some(typ.to_owned());
-    header.kid = Some(key.kid.clone());
-    Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
+    // JWS compact serialization (RFC 7515 section 7.1), signed with the key parsed once;
+    // verification, here and at resource servers, is any standard JWT library's.
+    let header = serde_json::json!({"typ": typ, "alg": "RS256", "kid": key.kid});
+    let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(JwtError::Encode)?);
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(JwtError::Encode)?));
+    let signature = key
+        .sign_rs256(token.as_bytes())
+        .map_err(JwtError::Signing)?;
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    Ok(token)
 }
 
 /// Whether verification checks `exp`.

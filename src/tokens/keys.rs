@@ -17,7 +17,7 @@ use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SubsecRound as _, Utc};
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::DecodingKey;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -58,7 +58,9 @@ impl KeyStatus {
 /// One key with everything needed to sign, verify and publish it.
 pub struct SigningKey {
     pub kid: String,
-    pub encoding: Arc<EncodingKey>,
+    /// The private key, parsed once (parsing and checking an RSA key costs more than a
+    /// signature): what signs.
+    pair: Arc<KeyPair>,
     pub decoding: Arc<DecodingKey>,
     pub lifecycle: KeyLifecycle,
     n: String,
@@ -84,7 +86,7 @@ impl SigningKey {
         let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
         Ok(Self {
             kid: thumbprint(&n, &e),
-            encoding: Arc::new(EncodingKey::from_rsa_pem(pem_text.as_bytes())?),
+            pair: Arc::new(pair),
             decoding: Arc::new(DecodingKey::from_rsa_components(&n, &e)?),
             lifecycle,
             n,
@@ -95,12 +97,26 @@ impl SigningKey {
     fn with_lifecycle(&self, lifecycle: KeyLifecycle) -> Self {
         Self {
             kid: self.kid.clone(),
-            encoding: self.encoding.clone(),
+            pair: self.pair.clone(),
             decoding: self.decoding.clone(),
             lifecycle,
             n: self.n.clone(),
             e: self.e.clone(),
         }
+    }
+
+    /// RS256 (RSASSA-PKCS1-v1_5 with SHA-256) over `message`, as JWS needs.
+    pub fn sign_rs256(&self, message: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let mut signature = vec![0u8; self.pair.public_modulus_len()];
+        self.pair
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                message,
+                &mut signature,
+            )
+            .map_err(|_| anyhow::anyhow!("RSA signing failed"))?;
+        Ok(signature)
     }
 
     /// The key's status at `now`, given how long the tokens it signs live.

@@ -666,7 +666,7 @@ async fn prompt_max_age_loopback_ports_and_iss(backend: Backend) {
         csp.contains("form-action 'self' http://127.0.0.1:9"),
         "{csp}"
     );
-    assert!(csp.contains("script-src 'sha256-"), "{csp}");
+    assert!(csp.contains("script-src 'self' 'sha256-"), "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     let html = r.text().await.unwrap();
     let action = html
