@@ -21,9 +21,9 @@ pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     /// Working memory, one buffer per permit (a permit holder always finds one here).
     buffers: Arc<std::sync::Mutex<Vec<Vec<Block>>>>,
-    /// A real hash of a random password: unknown users are checked against it so that the
-    /// answer takes as long as for a known one.
-    dummy: Arc<String>,
+    /// A real hash of a random password, made on first need: unknown users are checked
+    /// against it so that the answer takes as long as for a known one.
+    dummy: Arc<tokio::sync::OnceCell<String>>,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -32,16 +32,15 @@ fn argon2() -> Argon2<'static> {
 }
 
 impl PasswordHasher {
+    /// Nothing is allocated until the first hash: an idle instance holds no argon2 memory.
     pub fn new() -> anyhow::Result<Self> {
         let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let mut first = Vec::new();
-        let dummy = hash_into(&mut first, &format!("dummy-{}", uuid::Uuid::new_v4()))?;
-        let mut buffers = vec![first];
+        let mut buffers = Vec::new();
         buffers.resize_with(parallel, Vec::new);
         Ok(Self {
             permits: Arc::new(Semaphore::new(parallel)),
             buffers: Arc::new(std::sync::Mutex::new(buffers)),
-            dummy: Arc::new(dummy),
+            dummy: Arc::default(),
         })
     }
 
@@ -57,7 +56,17 @@ impl PasswordHasher {
         let candidate = candidate.to_owned();
         let (hash, real) = match stored {
             Some(h) => (h.to_owned(), true),
-            None => (self.dummy.as_str().to_owned(), false),
+            None => {
+                let dummy = self
+                    .dummy
+                    .get_or_try_init(|| async {
+                        let plain = format!("dummy-{}", uuid::Uuid::new_v4());
+                        self.blocking(move |memory| hash_into(memory, &plain))
+                            .await?
+                    })
+                    .await?;
+                (dummy.clone(), false)
+            }
         };
         let ok = self
             .blocking(move |memory| verify_into(memory, candidate.as_bytes(), &hash))

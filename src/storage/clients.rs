@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
 use super::schema::{authorization_codes, clients, sessions};
-use super::{ClientRow, Database, StorageError, run};
+use super::{ClientRow, Database, StorageError, run, run_read};
 
 pub async fn insert_client(db: &Database, row: &ClientRow) -> Result<(), StorageError> {
     run!(db, |c| {
@@ -18,7 +18,7 @@ pub async fn insert_client(db: &Database, row: &ClientRow) -> Result<(), Storage
 }
 
 pub async fn find_client(db: &Database, id: &str) -> Result<Option<ClientRow>, StorageError> {
-    run!(db, |c| Ok(clients::table
+    run_read!(db, |c| Ok(clients::table
         .find(id)
         .select(ClientRow::as_select())
         .first(c)

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
 use super::schema::{authorization_codes, browser_sessions, users};
-use super::{AuthorizationCodeRow, Database, StorageError, UserRow, run};
+use super::{AuthorizationCodeRow, Database, StorageError, UserRow, run, run_read};
 use crate::tokens::TokenHash;
 
 pub async fn insert_code(db: &Database, row: &AuthorizationCodeRow) -> Result<(), StorageError> {
@@ -23,7 +23,7 @@ pub async fn find_code(
     db: &Database,
     hash: &TokenHash,
 ) -> Result<Option<AuthorizationCodeRow>, StorageError> {
-    run!(db, |c| Ok(authorization_codes::table
+    run_read!(db, |c| Ok(authorization_codes::table
         .find(hash.as_str())
         .select(AuthorizationCodeRow::as_select())
         .first(c)
@@ -114,7 +114,7 @@ pub async fn find_browser_session(
     hash: &TokenHash,
     now: NaiveDateTime,
 ) -> Result<Option<(UserRow, NaiveDateTime)>, StorageError> {
-    run!(db, |c| Ok(browser_sessions::table
+    run_read!(db, |c| Ok(browser_sessions::table
         .inner_join(users::table)
         .filter(browser_sessions::token_hash.eq(hash.as_str()))
         .filter(browser_sessions::expires_at.gt(now))

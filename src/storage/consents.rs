@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
 use super::schema::{clients, consents, sessions};
-use super::{Database, StorageError, run};
+use super::{Database, StorageError, run, run_read};
 
 /// The scopes `user_id` has allowed `client_id`, if any.
 pub async fn find_consent(
@@ -13,7 +13,7 @@ pub async fn find_consent(
     user_id: &str,
     client_id: &str,
 ) -> Result<Option<String>, StorageError> {
-    run!(db, |c| Ok(consents::table
+    run_read!(db, |c| Ok(consents::table
         .find((user_id, client_id))
         .select(consents::scope)
         .first(c)

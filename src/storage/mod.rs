@@ -94,12 +94,24 @@ const MIGRATION_LOCK: i64 = 0x0061_7574_6864;
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+/// Readers never write (`query_only`), so they never take the write lock.
+const SQLITE_READER_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+     PRAGMA query_only = ON;";
 
 /// A pool for whichever backend `DATABASE_URL` names.
 #[derive(Clone)]
 pub enum Database {
     Postgres(Pool<AsyncPgConnection>),
-    Sqlite(Pool<SqliteConn>),
+    Sqlite(SqlitePools),
+}
+
+/// SQLite has one writer and, in WAL mode, any number of readers that never wait for it: one
+/// connection takes every write (queueing them instead of failing with "database is locked"),
+/// and a few read-only ones answer the hot lookups ([`run_read!`]) meanwhile.
+#[derive(Clone)]
+pub struct SqlitePools {
+    writer: Pool<SqliteConn>,
+    readers: Pool<SqliteConn>,
 }
 
 /// A connection checked out of the pool. Short-lived and used in place, so the size
@@ -129,6 +141,26 @@ macro_rules! run {
     }};
 }
 pub(crate) use run;
+
+/// [`run!`] for a query that only reads, on a connection that cannot write: on SQLite it does
+/// not queue behind the writer. Reads made after a write see it once it has committed.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! run_read {
+    ($db:expr, |$c:ident| $body:expr) => {{
+        match $db.read_conn().await? {
+            $crate::storage::Conn::Postgres(mut pooled) => {
+                let $c: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
+                $body
+            }
+            $crate::storage::Conn::Sqlite(mut pooled) => {
+                let $c: &mut $crate::storage::SqliteConn = &mut pooled;
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use run_read;
 
 /// Where a `sqlite://` URL points.
 pub fn sqlite_path(url: &str) -> Option<&str> {
@@ -161,27 +193,31 @@ impl Database {
                     tracing::warn!(error = %e, path, "could not make the database file 0600");
                 }
             }
-            let mut config = ManagerConfig::<SqliteConn>::default();
-            config.custom_setup = Box::new(|path| {
-                async move {
-                    let mut conn = SqliteConn::establish(path).await?;
-                    conn.batch_execute(SQLITE_PRAGMAS)
-                        .await
-                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                    Ok(conn)
-                }
-                .boxed()
+            let pool = |size: usize, pragmas: &'static str| {
+                let mut config = ManagerConfig::<SqliteConn>::default();
+                config.custom_setup = Box::new(move |path| {
+                    async move {
+                        let mut conn = SqliteConn::establish(path).await?;
+                        conn.batch_execute(pragmas)
+                            .await
+                            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(conn)
+                    }
+                    .boxed()
+                });
+                let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+                Pool::builder(manager)
+                    .max_size(size)
+                    .wait_timeout(Some(Duration::from_secs(10)))
+                    .runtime(deadpool::Runtime::Tokio1)
+                    .build()
+                    .context("building the SQLite pool")
+            };
+            let db = Database::Sqlite(SqlitePools {
+                // One writer: contention becomes queueing, never SQLITE_BUSY mid-transaction.
+                writer: pool(1, SQLITE_PRAGMAS)?,
+                readers: pool(4, SQLITE_READER_PRAGMAS)?,
             });
-            let manager = AsyncDieselConnectionManager::new_with_config(path, config);
-            // One connection: SQLite has one writer, and a single connection turns
-            // contention into queueing instead of SQLITE_BUSY errors mid-transaction.
-            let pool = Pool::builder(manager)
-                .max_size(1)
-                .wait_timeout(Some(Duration::from_secs(10)))
-                .runtime(deadpool::Runtime::Tokio1)
-                .build()
-                .context("building the SQLite pool")?;
-            let db = Database::Sqlite(pool);
             db.conn().await.context("opening the SQLite database")?;
             Ok(db)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -204,7 +240,16 @@ impl Database {
     pub async fn conn(&self) -> Result<Conn, StorageError> {
         let conn = match self {
             Database::Postgres(pool) => pool.get().await.map(Conn::Postgres),
-            Database::Sqlite(pool) => pool.get().await.map(Conn::Sqlite),
+            Database::Sqlite(pools) => pools.writer.get().await.map(Conn::Sqlite),
+        };
+        conn.map_err(|e| StorageError::Unavailable(anyhow::anyhow!("database pool: {e}")))
+    }
+
+    /// A connection for reading only (see [`run_read!`]).
+    pub async fn read_conn(&self) -> Result<Conn, StorageError> {
+        let conn = match self {
+            Database::Postgres(pool) => pool.get().await.map(Conn::Postgres),
+            Database::Sqlite(pools) => pools.readers.get().await.map(Conn::Sqlite),
         };
         conn.map_err(|e| StorageError::Unavailable(anyhow::anyhow!("database pool: {e}")))
     }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
 use super::schema::{clients, refresh_tokens, sessions, users};
-use super::{Database, RefreshTokenRow, SessionRow, StorageError, UserRow, run};
+use super::{Database, RefreshTokenRow, SessionRow, StorageError, UserRow, run, run_read};
 use crate::tokens::OpaqueToken;
 
 /// How refresh tokens age, from configuration.
@@ -353,7 +353,7 @@ pub async fn find_token_user(
 ) -> Result<Option<(UserRow, bool)>, StorageError> {
     use super::schema::revoked_access_tokens;
     use diesel::dsl::{exists, not};
-    run!(db, |c| Ok(sessions::table
+    run_read!(db, |c| Ok(sessions::table
         .inner_join(users::table)
         .inner_join(clients::table)
         .filter(sessions::id.eq(session_id))

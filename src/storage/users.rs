@@ -8,7 +8,7 @@ use super::one_time_tokens::{
     PURPOSE_CANCEL_EMAIL_CHANGE, PURPOSE_CHANGE_EMAIL, PURPOSE_RESET_PASSWORD,
 };
 use super::schema::{one_time_tokens, sessions, users};
-use super::{Database, OneTimeTokenRow, StorageError, UserChanges, UserRow, run};
+use super::{Database, OneTimeTokenRow, StorageError, UserChanges, UserRow, run, run_read};
 use crate::domain::EmailAddress;
 use crate::tokens::TokenHash;
 
@@ -26,7 +26,7 @@ pub enum UserKey<'a> {
 }
 
 pub async fn find_user(db: &Database, key: UserKey<'_>) -> Result<Option<UserRow>, StorageError> {
-    run!(db, |c| {
+    run_read!(db, |c| {
         let query = users::table.select(UserRow::as_select()).into_boxed();
         let query = match key {
             UserKey::Id(id) => query.filter(users::id.eq(id)),
