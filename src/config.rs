@@ -108,7 +108,7 @@ impl Source {
         parse: impl Fn(&str) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let raw = self.get(key).unwrap_or_else(|| default.to_owned());
-        parse(&raw).with_context(|| format!("{key}: cannot use {raw:?}"))
+        parse(&raw).with_context(|| format!("{key}: cannot use {}", shown(key, &raw)))
     }
 
     fn optional<T>(
@@ -117,9 +117,77 @@ impl Source {
         parse: impl Fn(&str) -> anyhow::Result<T>,
     ) -> anyhow::Result<Option<T>> {
         self.get(key)
-            .map(|raw| parse(&raw).with_context(|| format!("{key}: cannot use {raw:?}")))
+            .map(|raw| {
+                parse(&raw).with_context(|| format!("{key}: cannot use {}", shown(key, &raw)))
+            })
             .transpose()
     }
+}
+
+/// A setting's value as an error message may show it: settings that can hold a password
+/// (`DATABASE_URL`, `AUTHD_SMTP_URL`) or are one (`AUTHD_SECRET`) are never echoed.
+fn shown(key: &str, raw: &str) -> String {
+    match key {
+        "AUTHD_SECRET" => "the value given".to_owned(),
+        "DATABASE_URL" | "AUTHD_SMTP_URL" => match url::Url::parse(raw) {
+            Ok(mut url) if !url.password().unwrap_or_default().is_empty() => {
+                let _ = url.set_password(Some("***"));
+                format!("{:?}", url.as_str())
+            }
+            Ok(_) => format!("{raw:?}"),
+            Err(_) => "the value given (not a URL)".to_owned(),
+        },
+        _ => format!("{raw:?}"),
+    }
+}
+
+/// Every setting authd reads; anything else in `authd.toml` is a mistake worth stopping for.
+const KNOWN_SETTINGS: &[&str] = &[
+    "AUTHD_BIND",
+    "DATABASE_URL",
+    "AUTHD_ISSUER",
+    "AUTHD_PUBLIC_URL",
+    "AUTHD_FRONTEND_URL",
+    "AUTHD_KEYS_DIR",
+    "AUTHD_SECRET",
+    "AUTHD_SECRET_FILE",
+    "AUTHD_SMTP_URL",
+    "AUTHD_MAIL_DIR",
+    "AUTHD_MAIL_FROM",
+    "AUTHD_ACCESS_TOKEN_TTL",
+    "AUTHD_REFRESH_TOKEN_TTL",
+    "AUTHD_SESSION_MAX_AGE",
+    "AUTHD_REFRESH_REUSE_GRACE",
+    "AUTHD_REQUIRE_EMAIL_VERIFICATION",
+    "AUTHD_KEY_ACTIVATION_DELAY",
+    "AUTHD_ANONYMOUS_MAX_AGE",
+    "AUTHD_CORS_ORIGINS",
+    "AUTHD_LOG_FORMAT",
+    "AUTHD_RATE_LIMIT",
+    "AUTHD_TRUST_FORWARDED_FOR",
+    "AUTHD_HEADER_READ_TIMEOUT",
+    "AUTHD_BODY_READ_TIMEOUT",
+    "AUTHD_REQUEST_TIMEOUT",
+    "AUTHD_MAX_HEADER_BYTES",
+    "AUTHD_MAX_CONNECTIONS",
+    "AUTHD_SHUTDOWN_TIMEOUT",
+    "AUTHD_METRICS_BIND",
+    "AUTHD_BRAND_NAME",
+    "AUTHD_BRAND_LOGO_URL",
+    "AUTHD_BRAND_COLOR",
+    "AUTHD_SUPPORT_URL",
+];
+
+/// `AUTHD_BIND` and `AUTHD_METRICS_BIND`: an `IP:port`, or `localhost:port`.
+fn socket_address(raw: &str) -> anyhow::Result<SocketAddr> {
+    if let Some(port) = raw.strip_prefix("localhost:") {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| anyhow!("the port must be 0 to 65535"))?;
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    raw.parse()
+        .map_err(|_| anyhow!("expected IP:port, like 127.0.0.1:8080 or 0.0.0.0:8080"))
 }
 
 fn duration(raw: &str) -> anyhow::Result<Duration> {
@@ -137,7 +205,8 @@ fn boolean(raw: &str) -> anyhow::Result<bool> {
 }
 
 fn base_url(raw: &str) -> anyhow::Result<String> {
-    let url = url::Url::parse(raw)?;
+    let url = url::Url::parse(raw)
+        .map_err(|_| anyhow!("expected an absolute http(s) URL, like https://auth.example.com"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         bail!("expected an http(s) URL");
     }
@@ -173,7 +242,7 @@ impl Config {
     }
 
     fn from_source(src: Source) -> anyhow::Result<Self> {
-        let bind: SocketAddr = src.parse("AUTHD_BIND", "127.0.0.1:8080", |s| Ok(s.parse()?))?;
+        let bind: SocketAddr = src.parse("AUTHD_BIND", "127.0.0.1:8080", socket_address)?;
         let issuer = src.parse("AUTHD_ISSUER", &format!("http://{bind}"), base_url)?;
         let public_url = src.parse("AUTHD_PUBLIC_URL", &issuer, base_url)?;
         let mail_from = src.parse("AUTHD_MAIL_FROM", "authd <no-reply@localhost>", |s| {
@@ -258,7 +327,7 @@ impl Config {
                     })?,
                     shutdown_timeout: src.parse("AUTHD_SHUTDOWN_TIMEOUT", "10s", duration)?,
                 },
-                metrics_bind: src.optional("AUTHD_METRICS_BIND", |s| Ok(s.parse()?))?,
+                metrics_bind: src.optional("AUTHD_METRICS_BIND", socket_address)?,
                 brand: Brand {
                     name: src.parse("AUTHD_BRAND_NAME", "authd", |s| {
                         if s.chars().count() > 60 || s.chars().any(char::is_control) {
@@ -291,6 +360,54 @@ impl Config {
         ] {
             if d.is_zero() {
                 bail!("{key}: must be longer than zero");
+            }
+        }
+        for (key, d, max, max_text) in [
+            (
+                "AUTHD_ACCESS_TOKEN_TTL",
+                config.access_token_ttl,
+                86_400,
+                "24h",
+            ),
+            (
+                "AUTHD_REFRESH_TOKEN_TTL",
+                config.refresh_token_ttl,
+                400 * 86_400,
+                "400d",
+            ),
+            (
+                "AUTHD_SESSION_MAX_AGE",
+                config.session_max_age,
+                400 * 86_400,
+                "400d",
+            ),
+            (
+                "AUTHD_REFRESH_REUSE_GRACE",
+                config.refresh_reuse_grace,
+                300,
+                "5m",
+            ),
+            (
+                "AUTHD_ANONYMOUS_MAX_AGE",
+                config.anonymous_max_age,
+                400 * 86_400,
+                "400d",
+            ),
+            (
+                "AUTHD_KEY_ACTIVATION_DELAY",
+                config.key_activation_delay,
+                7 * 86_400,
+                "7d",
+            ),
+            (
+                "AUTHD_REQUEST_TIMEOUT",
+                config.limits.request_timeout,
+                600,
+                "10m",
+            ),
+        ] {
+            if d.as_secs() > max {
+                bail!("{key}: at most {max_text}");
             }
         }
         // Every instance reads the key set again every 5 s; a new key must be in every JWKS
@@ -334,6 +451,9 @@ fn read_toml(path: &str) -> anyhow::Result<HashMap<String, String>> {
     table
         .into_iter()
         .map(|(k, v)| {
+            if !KNOWN_SETTINGS.contains(&k.to_uppercase().as_str()) {
+                bail!("{path}: {k} is not an authd setting (see the README's configuration table)");
+            }
             let value = match v {
                 toml::Value::String(s) => s,
                 toml::Value::Integer(_) | toml::Value::Boolean(_) | toml::Value::Float(_) => {
@@ -365,6 +485,60 @@ mod tests {
     }
 
     #[test]
+    fn the_serve_help_names_every_setting() {
+        let main = include_str!("main.rs");
+        for key in super::KNOWN_SETTINGS {
+            assert!(
+                main.contains(&format!(" {key} "))
+                    || main.contains(&format!(" {key}\n"))
+                    || main.contains(&format!("  {key}")),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn secrets_never_reach_the_message() {
+        for (k, v) in [
+            ("DATABASE_URL", "mysql://root:hunter2@db/authd"),
+            ("AUTHD_SMTP_URL", "http://user:hunter2@mail"),
+            ("AUTHD_SECRET", "hunter2"),
+        ] {
+            let err = format!("{:#}", Config::from_pairs([(k, v)]).unwrap_err());
+            assert!(err.contains(k), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+    }
+
+    #[test]
+    fn messages_say_what_is_expected() {
+        let err = format!(
+            "{:#}",
+            Config::from_pairs([("AUTHD_ISSUER", "auth.example.com")]).unwrap_err()
+        );
+        assert!(err.contains("absolute http(s) URL"), "{err}");
+        let err = format!(
+            "{:#}",
+            Config::from_pairs([("AUTHD_BIND", "0.0.0.0")]).unwrap_err()
+        );
+        assert!(err.contains("IP:port"), "{err}");
+        let c = Config::from_pairs([("AUTHD_BIND", "localhost:8091")]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8091");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("authd.toml");
+        std::fs::write(
+            &file,
+            "AUTHD_BRAND_NAME = \"x\"\nAUTHD_BRNAD_COLOR = \"#000000\"\n",
+        )
+        .unwrap();
+        let err = format!(
+            "{:#}",
+            super::read_toml(file.to_str().unwrap()).unwrap_err()
+        );
+        assert!(err.contains("AUTHD_BRNAD_COLOR"), "{err}");
+    }
+
+    #[test]
     fn bad_values_name_the_variable() {
         for (k, v) in [
             ("AUTHD_BIND", "nope"),
@@ -381,6 +555,8 @@ mod tests {
             ("AUTHD_HEADER_READ_TIMEOUT", "0s"),
             ("AUTHD_BRAND_COLOR", "red"),
             ("AUTHD_BRAND_LOGO_URL", "logo.png"),
+            ("AUTHD_ACCESS_TOKEN_TTL", "1y"),
+            ("AUTHD_SESSION_MAX_AGE", "1000d"),
         ] {
             let err = format!("{:#}", Config::from_pairs([(k, v)]).unwrap_err());
             assert!(err.contains(k), "{err}");

@@ -25,7 +25,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Apply pending migrations, generate a signing key on first start, serve HTTP (the default).
+    /// Apply pending migrations, make the first signing key on first start, serve HTTP (the
+    /// default).
+    #[command(after_help = SETTINGS_HELP)]
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
@@ -62,14 +64,22 @@ enum MailCommand {
 enum ClientsCommand {
     /// Register a client; prints one JSON object (a confidential client's secret is shown only here).
     Create {
+        /// The name people see on the consent page (1 to 100 characters).
         #[arg(long)]
         name: String,
+        /// `confidential`: a server that keeps a secret (one is made and printed once);
+        /// `public`: a browser or native app (no secret; PKCE is required).
         #[arg(long = "type", value_parser = ["public", "confidential"])]
         client_type: String,
-        #[arg(long = "redirect-uri")]
+        /// An address the authorization response may go to, matched exactly (a loopback IP's
+        /// port excepted). Repeat for several; needed for authorization_code.
+        #[arg(long = "redirect-uri", value_name = "URI")]
         redirect_uris: Vec<String>,
+        /// A grant the client may use. Repeat for several.
         #[arg(long = "grant", required = true, value_parser = ["authorization_code", "refresh_token", "client_credentials", "password"])]
         grants: Vec<String>,
+        /// A scope the client may ask for. Repeat for several; without any:
+        /// openid profile email offline_access.
         #[arg(long = "scope")]
         scopes: Vec<String>,
         /// Skip the consent page: the client belongs to whoever runs authd.
@@ -116,6 +126,22 @@ enum KeysCommand {
     /// Bring the PEM keys of an earlier authd's keys folder (AUTHD_KEYS_DIR) into the database.
     Import { dir: std::path::PathBuf },
 }
+
+const SETTINGS_HELP: &str = "\
+Settings come from the environment or an authd.toml in the working directory (or the file
+AUTHD_CONFIG names); the README's configuration table says what each does:
+
+  AUTHD_BIND  DATABASE_URL  AUTHD_SECRET  AUTHD_SECRET_FILE  AUTHD_ISSUER  AUTHD_PUBLIC_URL
+  AUTHD_FRONTEND_URL  AUTHD_KEYS_DIR  AUTHD_SMTP_URL  AUTHD_MAIL_DIR  AUTHD_MAIL_FROM
+  AUTHD_ACCESS_TOKEN_TTL  AUTHD_REFRESH_TOKEN_TTL  AUTHD_SESSION_MAX_AGE
+  AUTHD_REFRESH_REUSE_GRACE  AUTHD_REQUIRE_EMAIL_VERIFICATION  AUTHD_KEY_ACTIVATION_DELAY
+  AUTHD_ANONYMOUS_MAX_AGE  AUTHD_CORS_ORIGINS  AUTHD_LOG_FORMAT  AUTHD_RATE_LIMIT
+  AUTHD_TRUST_FORWARDED_FOR  AUTHD_HEADER_READ_TIMEOUT  AUTHD_BODY_READ_TIMEOUT
+  AUTHD_REQUEST_TIMEOUT  AUTHD_MAX_HEADER_BYTES  AUTHD_MAX_CONNECTIONS  AUTHD_SHUTDOWN_TIMEOUT
+  AUTHD_METRICS_BIND  AUTHD_BRAND_NAME  AUTHD_BRAND_LOGO_URL  AUTHD_BRAND_COLOR
+  AUTHD_SUPPORT_URL  RUST_LOG
+
+With none set: 127.0.0.1:8080, SQLite in data/, emails as files in data/outbox/.";
 
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

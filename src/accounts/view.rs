@@ -20,6 +20,10 @@ pub struct UserView {
     pub is_anonymous: bool,
     pub created_at: String,
     pub last_login_at: Option<String>,
+    /// A new address waiting for its confirmation link to be followed (present only then):
+    /// `email` stays the old one until it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_email: Option<String>,
 }
 
 pub fn rfc3339(t: NaiveDateTime) -> String {
@@ -42,6 +46,7 @@ impl From<&UserRow> for UserView {
             is_anonymous: u.is_anonymous,
             created_at: rfc3339(u.created_at),
             last_login_at: u.last_login_at.map(rfc3339),
+            pending_email: u.pending_email.clone(),
         }
     }
 }

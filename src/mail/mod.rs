@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use lettre::message::Mailbox;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use std::sync::Arc;
@@ -30,10 +30,7 @@ pub use templates::Email;
 
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Dir {
-        dir: PathBuf,
-        transport: AsyncFileTransport<Tokio1Executor>,
-    },
+    Dir { dir: PathBuf },
 }
 
 pub struct Mailer {
@@ -78,7 +75,6 @@ impl Mailer {
             ),
             None => Transport::Dir {
                 dir: config.mail_dir.clone(),
-                transport: AsyncFileTransport::new(&config.mail_dir),
             },
         };
         Ok(Self {
@@ -203,7 +199,7 @@ impl Mailer {
     pub fn describe(&self) -> String {
         match &self.transport {
             Transport::Smtp(_) => "SMTP relay".to_owned(),
-            Transport::Dir { dir, .. } => format!("files in {}", dir.display()),
+            Transport::Dir { dir } => format!("files in {}", dir.display()),
         }
     }
 
@@ -216,16 +212,18 @@ impl Mailer {
             Transport::Smtp(smtp) => {
                 smtp.send(message).await.context("sending through SMTP")?;
             }
-            Transport::Dir { dir, transport } => {
+            Transport::Dir { dir } => {
                 crate::files::private_dir(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
-                let id = transport
-                    .send(message)
-                    .await
-                    .context("writing the email file")?;
-                // The email holds a live link: readable by authd's user only.
-                crate::files::restrict(&dir.join(format!("{id}.eml")))
-                    .context("restricting the email file")?;
+                // The email holds a live link: written readable by authd's user only from
+                // its first byte (a temporary name, then renamed whole into place).
+                let id = uuid::Uuid::new_v4();
+                let bytes = message.formatted();
+                let tmp = dir.join(format!(".{id}.eml.tmp"));
+                crate::files::write_new_private(&tmp, &bytes)
+                    .with_context(|| format!("writing {}", tmp.display()))?;
+                std::fs::rename(&tmp, dir.join(format!("{id}.eml")))
+                    .context("placing the email file")?;
                 tracing::info!(to = %to.email, file = %dir.join(format!("{id}.eml")).display(), link = email.link().unwrap_or("-"), "email written to the outbox");
             }
         }

@@ -218,7 +218,9 @@ impl Database {
                 writer: pool(1, SQLITE_PRAGMAS)?,
                 readers: pool(4, SQLITE_READER_PRAGMAS)?,
             });
-            db.conn().await.context("opening the SQLite database")?;
+            db.conn()
+                .await
+                .with_context(|| format!("opening the SQLite database {path}"))?;
             Ok(db)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
@@ -230,7 +232,20 @@ impl Database {
                 .build()
                 .context("building the PostgreSQL pool")?;
             let db = Database::Postgres(pool);
-            db.conn().await.context("connecting to PostgreSQL")?;
+            // Where, never with the password.
+            let at = url::Url::parse(url)
+                .map(|u| {
+                    format!(
+                        "{}:{}{}",
+                        u.host_str().unwrap_or("localhost"),
+                        u.port().unwrap_or(5432),
+                        u.path()
+                    )
+                })
+                .unwrap_or_else(|_| "the DATABASE_URL given".to_owned());
+            db.conn()
+                .await
+                .with_context(|| format!("connecting to PostgreSQL at {at}"))?;
             Ok(db)
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://")

@@ -363,6 +363,11 @@ async fn email_change_waits_for_the_new_address(backend: Backend) {
         "old@example.com",
         "the old address stays until confirmed"
     );
+    assert_eq!(
+        s(&reply.json["pending_email"]),
+        "new@example.com",
+        "and the answer says a confirmation is waiting"
+    );
     let confirm = app.smtp.wait_for("new@example.com", 1).await;
     assert_eq!(confirm.subject(), "Confirm your new email address – authd");
     let notice = app.smtp.wait_for("old@example.com", 2).await;

@@ -469,7 +469,11 @@ pub async fn outbox_files(app: &TestApp, n: usize) -> Vec<std::path::PathBuf> {
     let outbox = app.dir.path().join("outbox");
     for _ in 0..100 {
         let files: Vec<_> = std::fs::read_dir(&outbox)
-            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .map(|d| {
+                d.map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         if files.len() >= n {
             return files;
