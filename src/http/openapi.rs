@@ -577,6 +577,98 @@ fn error_status_text(status: &str) -> &'static str {
 }
 
 /// The OpenAPI document, built once per request from the route table (cheap: microseconds).
+/// The parameters of `path`: each `{name}` segment, and the query parameters its route reads.
+fn parameters(path: &str, method: &HttpMethod) -> Vec<utoipa::openapi::path::Parameter> {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    let string = || ObjectBuilder::new().schema_type(Type::String).build();
+    let mut out = Vec::new();
+    for segment in path.split('/') {
+        if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            out.push(
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(string()))
+                    .build(),
+            );
+        }
+    }
+    let get = matches!(method, HttpMethod::Get);
+    let query: &[(&str, bool, &str)] = match path {
+        "/oauth/authorize" if get => &[
+            ("response_type", true, "code"),
+            ("client_id", true, "the client"),
+            (
+                "redirect_uri",
+                false,
+                "required when the client has several",
+            ),
+            ("scope", false, "space-separated; openid for an ID token"),
+            ("state", false, "returned as given"),
+            ("nonce", false, "put in the ID token"),
+            (
+                "code_challenge",
+                false,
+                "PKCE S256 challenge (required for public clients)",
+            ),
+            ("code_challenge_method", false, "S256"),
+            ("prompt", false, "none, login, consent or select_account"),
+            ("max_age", false, "seconds a sign-in may be old"),
+            ("login_hint", false, "fills in the sign-in form"),
+            (
+                "id_token_hint",
+                false,
+                "an ID token authd issued to this client",
+            ),
+            (
+                "response_mode",
+                false,
+                "query (default), fragment or form_post",
+            ),
+        ],
+        "/oauth/logout" if get => &[
+            ("id_token_hint", false, "an ID token authd issued"),
+            ("client_id", false, "the client, when no hint"),
+            (
+                "post_logout_redirect_uri",
+                false,
+                "registered for the client",
+            ),
+            ("state", false, "returned as given"),
+        ],
+        p if get && (p.ends_with("/verify") || p.ends_with("/verify-email-link")) => {
+            &[("token", true, "the token from the email")]
+        }
+        p if get && p.ends_with("/cancel-email-change") => {
+            &[("token", true, "the token from the notice")]
+        }
+        "/api/admin/users" if get => &[
+            ("q", false, "matches email, username, name or phone"),
+            ("page", false, "from 1"),
+            ("per_page", false, "1 to 100"),
+        ],
+        _ => &[],
+    };
+    for (name, required, description) in query {
+        out.push(
+            ParameterBuilder::new()
+                .name(*name)
+                .parameter_in(ParameterIn::Query)
+                .required(if *required {
+                    Required::True
+                } else {
+                    Required::False
+                })
+                .description(Some(*description))
+                .schema(Some(string()))
+                .build(),
+        );
+    }
+    out
+}
+
 pub fn document(server: &str) -> OpenApi {
     let mut paths = PathsBuilder::new();
     let mut items: Vec<(String, PathItem)> = Vec::new();
@@ -632,9 +724,14 @@ pub fn document(server: &str) -> OpenApi {
         }
         let operation = op.build();
         for path in route.paths {
+            let mut operation = operation.clone();
+            let parameters = parameters(path, &route.method);
+            if !parameters.is_empty() {
+                operation.parameters = Some(parameters);
+            }
             items.push((
                 path.to_string(),
-                PathItem::new(route.method.clone(), operation.clone()),
+                PathItem::new(route.method.clone(), operation),
             ));
         }
     }

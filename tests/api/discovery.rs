@@ -209,3 +209,57 @@ fn cli_migrate_and_keys_list() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("AUTHD_ACCESS_TOKEN_TTL"), "{stderr}");
 }
+
+/// `/openapi.json` passes a standard OpenAPI 3.1 validator (openapi-spec-validator, installed
+/// from `tests/conformance/requirements.txt`; skipped without it, except under `CI=true`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_passes_a_validator() {
+    let present = std::process::Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "pip install -r tests/conformance/requirements.txt (CI must not skip this)"
+        );
+        eprintln!("skipped: openapi-spec-validator is not installed");
+        return;
+    }
+    let app = spawn_app(Backend::Sqlite).await;
+    let doc = app.get("/openapi.json", None).await;
+    let file = app.dir.path().join("openapi.json");
+    std::fs::write(&file, &doc.text).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys\n\
+             from openapi_spec_validator import OpenAPIV31SpecValidator\n\
+             errors = list(OpenAPIV31SpecValidator(json.load(open(sys.argv[1]))).iter_errors())\n\
+             for e in errors: print(e.message)\n\
+             sys.exit(1 if errors else 0)",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Path and query parameters are declared.
+    let admin = &doc.json["paths"]["/api/admin/users/{id}"]["get"]["parameters"];
+    assert_eq!(admin[0]["name"], "id");
+    assert_eq!(admin[0]["in"], "path");
+    let authorize = doc.json["paths"]["/oauth/authorize"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        authorize.contains(&"code_challenge".to_owned()),
+        "{authorize:?}"
+    );
+}
