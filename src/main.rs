@@ -46,11 +46,23 @@ enum Command {
         #[command(subcommand)]
         command: ClientsCommand,
     },
+    /// The effective configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// The email outbox.
     Mail {
         #[command(subcommand)]
         command: MailCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check the settings (a bad one stops here with its name) and print the effective value
+    /// of each, secrets masked.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -298,6 +310,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     }
                     println!("deleted {id}");
                 }
+            }
+            Ok(())
+        }
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            for (key, value) in config.describe() {
+                println!("{key:<34} {value}");
             }
             Ok(())
         }
