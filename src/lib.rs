@@ -9,6 +9,7 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod oauth;
 pub mod passwords;
 pub mod sealing;

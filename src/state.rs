@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::http::metrics::HttpMetrics;
 use crate::mail::Mailer;
+use crate::metrics::RequestMetrics;
 use crate::passwords::PasswordHasher;
 use crate::storage::Database;
 use crate::tokens::KeyStore;
@@ -21,7 +21,7 @@ pub struct Inner {
     pub mailer: Mailer,
     pub hasher: PasswordHasher,
     pub clock: Arc<dyn Clock>,
-    pub metrics: HttpMetrics,
+    pub metrics: RequestMetrics,
 }
 
 impl AppState {
