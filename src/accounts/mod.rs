@@ -5,11 +5,13 @@ mod admin;
 mod anonymous;
 pub mod consent;
 mod guard;
+mod links;
 mod login;
 mod password;
 mod profile;
 mod register;
 mod sessions;
+mod verify;
 mod view;
 
 pub use admin::{
@@ -25,12 +27,12 @@ pub use profile::{
 };
 pub use register::{
     NewRegistration, RegisterOutcome, Verified, is_authorize_path, register, resend_verification,
-    verify_email,
 };
 pub use sessions::{
     ClientMeta, Issued, SessionGrant, logout, logout_all, open_session_for, refresh, refresh_for,
     sign_access_token,
 };
+pub use verify::verify_email;
 pub use view::{TokenResponse, UserView};
 
 use crate::error::ApiError;

@@ -4,8 +4,8 @@ use chrono::Duration;
 use serde::Serialize;
 
 use super::AccountError;
+use super::links::{VERIFICATION_TTL_HOURS, verification_link};
 use super::password::{check_current_password, new_password_hash};
-use super::register::VERIFICATION_TTL_HOURS;
 use super::view::rfc3339;
 use crate::domain::{EmailAddress, FullName, PersonName, PhoneNumber, Username};
 use crate::mail::Email;
@@ -69,17 +69,6 @@ fn cancel_email_change_link(state: &AppState, token: &OpaqueToken) -> String {
         state.config.public_url,
         token.expose()
     )
-}
-
-pub(super) fn verification_link(state: &AppState, token: &OpaqueToken) -> String {
-    match &state.config.frontend_url {
-        Some(front) => format!("{front}/verify-email?token={}", token.expose()),
-        None => format!(
-            "{}/api/auth/verify?token={}",
-            state.config.public_url,
-            token.expose()
-        ),
-    }
 }
 
 pub async fn update_profile(

@@ -2,20 +2,18 @@
 
 use chrono::Duration;
 
+use super::links::{VERIFICATION_TTL_HOURS, verification_link};
 use super::password::send_reset_link;
-use super::profile::{confirm_email_change, verification_link};
 use super::sessions::{ClientMeta, open_session};
 use super::{AccountError, TokenResponse};
 use crate::domain::{EmailAddress, FullName, Password, PersonName, PhoneNumber, UserId, Username};
 use crate::mail::Email;
 use crate::state::AppState;
-use crate::storage::one_time_tokens::{self, PURPOSE_CHANGE_EMAIL, PURPOSE_VERIFY_EMAIL};
+use crate::storage::one_time_tokens::{self, PURPOSE_VERIFY_EMAIL};
 use crate::storage::registrations::{self, VerifyOutcome};
 use crate::storage::users::UserKey;
 use crate::storage::{OneTimeTokenRow, PendingRegistrationRow, StorageError, UserRow, users};
 use crate::tokens::OpaqueToken;
-
-pub const VERIFICATION_TTL_HOURS: i64 = 24;
 
 /// A sign-up request, already parsed into valid domain values.
 #[derive(Debug)]
@@ -161,23 +159,7 @@ pub struct Verified {
     pub password_required: bool,
 }
 
-/// Follows a verification link: a pending registration becomes a user, or a pending email
-/// change takes effect.
-pub async fn verify_email(state: &AppState, token: &str) -> Result<Verified, AccountError> {
-    let token = OpaqueToken::from_presented(token).ok_or(AccountError::InvalidToken)?;
-    match one_time_tokens::find_one_time_token(&state.db, &token.hash(), PURPOSE_CHANGE_EMAIL)
-        .await?
-    {
-        Some(row) if row.consumed_at.is_some() => Err(AccountError::AlreadyVerified),
-        Some(_) => Ok(Verified {
-            user: confirm_email_change(state, &token).await?,
-            password_required: false,
-        }),
-        None => complete_registration(state, &token, true).await,
-    }
-}
-
-async fn complete_registration(
+pub(super) async fn complete_registration(
     state: &AppState,
     token: &OpaqueToken,
     email_verified: bool,
