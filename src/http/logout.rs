@@ -13,7 +13,7 @@ use super::authorize::{
 use super::extract::read_body;
 use super::pages::{self, Page};
 use crate::oauth::client::Client;
-use crate::oauth::token::Params;
+use crate::oauth::wire::Params;
 use crate::state::AppState;
 use crate::storage::{clients, codes, sessions};
 use crate::tokens::OpaqueToken;

@@ -14,7 +14,8 @@ use crate::error::ApiError;
 use crate::oauth::OAuthError;
 use crate::oauth::client::{Client, ClientType};
 use crate::oauth::introspection;
-use crate::oauth::token::{self, ClientAuth, Params};
+use crate::oauth::token;
+use crate::oauth::wire::{ClientAuth, Params};
 use crate::state::AppState;
 
 /// An `OAuthError` as the token endpoint answers it (RFC 6749 section 5.2).
@@ -146,7 +147,7 @@ async fn client_of(
 ) -> Result<Client, OAuthError> {
     let auth = ClientAuth::from_request(params, basic)?
         .ok_or_else(|| OAuthError::invalid_client(false))?;
-    token::authenticate(state, &auth).await
+    crate::oauth::client::authenticate(state, &auth).await
 }
 
 fn token_param(params: &Params) -> Result<&str, OAuthError> {
@@ -263,7 +264,7 @@ async fn run(
     state: &AppState,
     meta: ClientMeta,
     request: Request,
-) -> Result<token::TokenResponse, OAuthError> {
+) -> Result<crate::oauth::wire::TokenResponse, OAuthError> {
     let (params, basic) = read_form(request).await?;
     if params.get("grant_type") == Some("password") {
         limited(limits::per_client(state, "login", &meta).await)?;

@@ -21,7 +21,7 @@ use utoipa::openapi::{
 use super::requests::*;
 use crate::accounts::consent::ConsentView;
 use crate::accounts::{SessionView, TokenResponse, UserView};
-use crate::oauth::token::TokenResponse as OAuthTokenResponse;
+use crate::oauth::wire::TokenResponse as OAuthTokenResponse;
 use crate::state::AppState;
 
 /// The error body of `/api/...` routes.

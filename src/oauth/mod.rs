@@ -8,6 +8,7 @@ mod grants;
 pub mod introspection;
 mod oxide_adapter;
 pub mod token;
+pub mod wire;
 
 pub use error::OAuthError;
 

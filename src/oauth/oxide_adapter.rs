@@ -31,7 +31,7 @@ use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
 
 use super::OAuthError;
 use super::client::{Client, ClientType, GrantType};
-use super::token::{ClientAuth, Params, TokenResponse, respond};
+use super::wire::{ClientAuth, Params, TokenResponse, respond};
 use crate::accounts::{self, AccountError, ClientMeta, SessionGrant};
 use crate::state::AppState;
 use crate::storage::users::UserKey;
@@ -897,7 +897,7 @@ pub async fn client_credentials_grant(
     let mut endpoint = Endpoint::new(state, IssueFor::Client);
     endpoint.registrar.for_client_itself = true;
     // Who asks is established before anything about the client is said.
-    let client = super::token::authenticate(state, &auth).await?;
+    let client = super::client::authenticate(state, &auth).await?;
     if client.client_type != ClientType::Confidential {
         return Err(OAuthError::invalid_client(auth.basic));
     }
@@ -1264,7 +1264,7 @@ pub async fn redeem_code(
     let mut endpoint = Endpoint::new(state, IssueFor::CodeOwner(meta));
     endpoint.redeems = "authorization code";
     // Who asks is established before anything about the client is said.
-    let client = super::token::authenticate(state, &auth).await?;
+    let client = super::client::authenticate(state, &auth).await?;
     if !client.allows(GrantType::AuthorizationCode) {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the authorization_code grant".into(),

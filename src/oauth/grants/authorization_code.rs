@@ -3,7 +3,7 @@
 
 use super::super::OAuthError;
 use super::super::oxide_adapter;
-use super::super::token::{ClientAuth, TokenResponse};
+use super::super::wire::{ClientAuth, TokenResponse};
 use crate::accounts::ClientMeta;
 use crate::state::AppState;
 

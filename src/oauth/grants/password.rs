@@ -3,7 +3,7 @@
 
 use super::super::OAuthError;
 use super::super::client::{Client, GrantType};
-use super::super::token::{TokenResponse, respond};
+use super::super::wire::{TokenResponse, respond};
 use crate::accounts::{self, AccountError, ClientMeta, LoginIdentifier, SessionGrant};
 use crate::state::AppState;
 

@@ -3,7 +3,7 @@
 
 use super::super::OAuthError;
 use super::super::oxide_adapter;
-use super::super::token::{ClientAuth, TokenResponse, respond};
+use super::super::wire::{ClientAuth, TokenResponse, respond};
 use crate::state::AppState;
 
 pub async fn grant(
