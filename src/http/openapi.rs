@@ -801,27 +801,104 @@ pub async fn openapi_json(State(state): State<AppState>) -> Json<OpenApi> {
 }
 
 /// A self-contained page (no CDN): it reads `/openapi.json` and lists every operation.
+#[derive(Serialize)]
+struct DocGroup {
+    tag: &'static str,
+    title: &'static str,
+    ops: Vec<DocOp>,
+}
+
+#[derive(Serialize)]
+struct DocPart {
+    code: bool,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct DocOp {
+    method: String,
+    path: &'static str,
+    aliases: Vec<&'static str>,
+    summary: Vec<DocPart>,
+    bearer: bool,
+    body: Option<String>,
+    answers: String,
+}
+
+/// `GET /docs`: the route table for people, rendered on the server (no script, no CDN),
+/// grouped by tag, each route once with its aliases beside it; readable on a phone.
 pub async fn docs() -> Response {
-    const PAGE: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>authd API</title>
-<style>body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-code{background:#f4f4f4;padding:0 .2rem}td{padding:.2rem .6rem;vertical-align:top;border-bottom:1px solid #eee}</style></head>
-<body><h1>authd API</h1><p>The machine-readable document is <a href="openapi.json">openapi.json</a> (OpenAPI 3.1).</p>
-<table id="ops"><tr><th>method</th><th>path</th><th>what</th><th>body</th><th>answers</th></tr></table>
-<script>
-fetch("openapi.json").then(r => r.json()).then(doc => {
-  const table = document.getElementById("ops");
-  for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      const row = table.insertRow();
-      const body = op.requestBody ? Object.values(op.requestBody.content)[0].schema?.$ref?.split("/").pop() || op.requestBody.description || "form" : "";
-      for (const text of [method.toUpperCase(), path, op.summary + (op.security ? " (Bearer)" : ""), body, Object.keys(op.responses).join(" ")]) {
-        const cell = row.insertCell(); const code = document.createElement("code"); code.textContent = text; cell.appendChild(text === op.summary + (op.security ? " (Bearer)" : "") ? document.createTextNode(text) : code);
-      }
+    let titles = [
+        ("account", "Account: sign-up, login, tokens"),
+        ("users", "The signed-in user"),
+        ("admin", "Administration"),
+        ("oauth", "OAuth 2.0 and OpenID Connect"),
+        ("operations", "Operations"),
+    ];
+    let mut groups: Vec<DocGroup> = titles
+        .iter()
+        .map(|(tag, title)| DocGroup {
+            tag,
+            title,
+            ops: Vec::new(),
+        })
+        .collect();
+    for route in routes() {
+        let summary = route
+            .summary
+            .split('`')
+            .enumerate()
+            .filter(|(_, t)| !t.is_empty())
+            .map(|(i, t)| DocPart {
+                code: i % 2 == 1,
+                text: t.to_owned(),
+            })
+            .collect();
+        let body = match route.body {
+            Body::None => None,
+            Body::Json(schema) => Some(format!("JSON or form: {schema}")),
+            Body::Form(fields) => Some(format!("form: {fields}")),
+        };
+        let op = DocOp {
+            method: match route.method {
+                HttpMethod::Get => "GET",
+                HttpMethod::Post => "POST",
+                HttpMethod::Put => "PUT",
+                HttpMethod::Patch => "PATCH",
+                HttpMethod::Delete => "DELETE",
+                _ => "OTHER",
+            }
+            .to_owned(),
+            path: route.paths[0],
+            aliases: route.paths[1..].to_vec(),
+            summary,
+            bearer: route.bearer,
+            body,
+            answers: std::iter::once(route.ok.0)
+                .chain(route.errors.iter().copied())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        if let Some(group) = groups.iter_mut().find(|g| g.tag == route.tag) {
+            group.ops.push(op);
+        }
     }
-  }
-});
-</script></body></html>"#;
-    let mut response = PAGE.into_response();
+    groups.retain(|g| !g.ops.is_empty());
+    let html = match super::pages::render_standalone(
+        "api_docs.html",
+        minijinja::context! { groups => groups },
+    ) {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "the API page did not render");
+            return (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+            )
+                .into_response();
+        }
+    };
+    let mut response = html.into_response();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -829,7 +906,7 @@ fetch("openapi.json").then(r => r.json()).then(doc => {
     );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'"),
+        HeaderValue::from_static("default-src 'none'; style-src 'self'; frame-ancestors 'none'"),
     );
     response
 }

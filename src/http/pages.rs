@@ -36,6 +36,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../../templates/form_post.html"),
         ),
         (
+            "api_docs.html",
+            include_str!("../../templates/api_docs.html"),
+        ),
+        (
             "cancel_email_change.html",
             include_str!("../../templates/cancel_email_change.html"),
         ),
@@ -134,6 +138,14 @@ pub fn render<T: Serialize>(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// A page of its own (no layout, no brand): `/docs`.
+pub fn render_standalone(
+    template: &str,
+    context: minijinja::Value,
+) -> Result<String, minijinja::Error> {
+    TEMPLATES.get_template(template)?.render(context)
 }
 
 /// The one script authd's pages run: the form post response mode's automatic submit (the

@@ -172,6 +172,13 @@ async fn openapi_lists_only_real_routes(backend: Backend) {
     let docs = app.get("/docs", None).await;
     assert_eq!(docs.status, 200);
     assert!(docs.text.contains("openapi.json"));
+    // Rendered on the server for people: phone-sized, grouped, aliases beside their route, no
+    // script and no literal backticks.
+    assert!(docs.text.contains("name=\"viewport\""));
+    assert!(docs.text.contains("OAuth 2.0 and OpenID Connect"));
+    assert!(docs.text.contains("Also at"));
+    assert!(!docs.text.contains("<script"));
+    assert!(!docs.text.contains('`'));
 }
 
 #[test]
