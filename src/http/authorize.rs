@@ -1,6 +1,6 @@
 //! `GET`/`POST /oauth/authorize`: authd's own sign-in and consent pages for the authorization
-//! code flow. The request itself is validated by oxide-auth (see `oauth::oxide_adapter`);
-//! this file holds the browser side: pages, cookies, CSRF.
+//! code flow. The request itself is validated by oxide-auth (see
+//! `oauth::grants::authorization_code`); this file holds the browser side: pages, cookies, CSRF.
 
 use axum::extract::{RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};

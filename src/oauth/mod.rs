@@ -4,15 +4,15 @@
 pub mod backchannel;
 pub mod client;
 mod error;
-mod grants;
+pub(crate) mod grants;
 pub mod introspection;
-mod oxide_adapter;
+mod oxide;
 pub mod token;
 pub mod wire;
 
 pub use error::OAuthError;
 
-pub use oxide_adapter::{
+pub use grants::authorization_code::{
     AuthorizeError, AuthorizeParams, ClientRedirect, PendingAuthorization, ResponseMode,
     start_authorization,
 };
