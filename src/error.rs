@@ -112,3 +112,42 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// How an account flow's failure reads on the wire (the flows themselves know no HTTP).
+impl From<crate::accounts::AccountError> for ApiError {
+    fn from(e: crate::accounts::AccountError) -> Self {
+        match e {
+            crate::accounts::AccountError::InvalidCredentials => {
+                ApiError::Unauthorized("Invalid credentials")
+            }
+            crate::accounts::AccountError::InvalidRefreshToken => {
+                ApiError::Unauthorized("Invalid refresh token")
+            }
+            crate::accounts::AccountError::EmailNotVerified => {
+                ApiError::Forbidden("Email not verified")
+            }
+            crate::accounts::AccountError::AccountDisabled => {
+                ApiError::Forbidden("Account disabled")
+            }
+            crate::accounts::AccountError::InvalidToken => {
+                ApiError::BadRequest("Invalid or expired token".into())
+            }
+            crate::accounts::AccountError::AlreadyVerified => {
+                ApiError::Conflict("Email already verified".into())
+            }
+            crate::accounts::AccountError::InUse(message) => ApiError::Conflict(message.into()),
+            crate::accounts::AccountError::WrongPassword => {
+                ApiError::Unauthorized("Current password is incorrect")
+            }
+            crate::accounts::AccountError::TooManyAttempts { retry_after_secs } => {
+                ApiError::TooManyRequests { retry_after_secs }
+            }
+            crate::accounts::AccountError::Invalid(field, message) => {
+                ApiError::field(field, message)
+            }
+            crate::accounts::AccountError::NotFound(what) => ApiError::NotFound(what),
+            crate::accounts::AccountError::NotAllowed(why) => ApiError::Forbidden(why),
+            crate::accounts::AccountError::Unexpected(cause) => ApiError::Internal(cause),
+        }
+    }
+}

@@ -35,7 +35,6 @@ pub use sessions::{
 pub use verify::verify_email;
 pub use view::{TokenResponse, UserView};
 
-use crate::error::ApiError;
 use crate::storage::StorageError;
 
 /// The built-in public client that `/api/auth/*` issues tokens for.
@@ -124,28 +123,6 @@ impl From<StorageError> for AccountError {
         match e {
             StorageError::Conflict(field) => AccountError::in_use(field),
             other => AccountError::Unexpected(other.into()),
-        }
-    }
-}
-
-impl From<AccountError> for ApiError {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::InvalidCredentials => ApiError::Unauthorized("Invalid credentials"),
-            AccountError::InvalidRefreshToken => ApiError::Unauthorized("Invalid refresh token"),
-            AccountError::EmailNotVerified => ApiError::Forbidden("Email not verified"),
-            AccountError::AccountDisabled => ApiError::Forbidden("Account disabled"),
-            AccountError::InvalidToken => ApiError::BadRequest("Invalid or expired token".into()),
-            AccountError::AlreadyVerified => ApiError::Conflict("Email already verified".into()),
-            AccountError::InUse(message) => ApiError::Conflict(message.into()),
-            AccountError::WrongPassword => ApiError::Unauthorized("Current password is incorrect"),
-            AccountError::TooManyAttempts { retry_after_secs } => {
-                ApiError::TooManyRequests { retry_after_secs }
-            }
-            AccountError::Invalid(field, message) => ApiError::field(field, message),
-            AccountError::NotFound(what) => ApiError::NotFound(what),
-            AccountError::NotAllowed(why) => ApiError::Forbidden(why),
-            AccountError::Unexpected(cause) => ApiError::Internal(cause),
         }
     }
 }

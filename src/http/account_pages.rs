@@ -7,8 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::accounts::query_token;
-use super::extract::Payload;
+use super::extract::{Payload, query_token};
 use super::limits;
 use super::pages::{self, Link, Page};
 use crate::accounts::{self, AccountError, ClientMeta, Verified};

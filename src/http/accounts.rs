@@ -70,12 +70,6 @@ pub async fn register(
 
 const VERIFIED: &str = "Email verified successfully. You can now log in.";
 
-pub(super) fn query_token(query: Option<String>) -> Option<String> {
-    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .find(|(k, _)| k == "token")
-        .map(|(_, v)| v.into_owned())
-}
-
 fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
@@ -104,7 +98,8 @@ pub async fn verify_link(
     let continue_to = url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "continue")
         .map(|(_, v)| v.into_owned());
-    let token = query_token(query).ok_or_else(|| ApiError::field("token", "Token is required"))?;
+    let token = super::extract::query_token(query)
+        .ok_or_else(|| ApiError::field("token", "Token is required"))?;
     let verified = accounts::verify_email(&state, &token).await?;
     if wants_html(&headers) {
         return Ok(

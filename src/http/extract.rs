@@ -278,3 +278,10 @@ impl FromRequestParts<AppState> for IdPath {
         Ok(IdPath(id))
     }
 }
+
+/// The `token` of a query string (`?token=...`), as emailed links carry it.
+pub(super) fn query_token(query: Option<String>) -> Option<String> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+}

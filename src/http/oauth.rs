@@ -147,7 +147,7 @@ async fn client_of(
 ) -> Result<Client, OAuthError> {
     let auth = ClientAuth::from_request(params, basic)?
         .ok_or_else(|| OAuthError::invalid_client(false))?;
-    crate::oauth::client::authenticate(state, &auth).await
+    crate::oauth::client_auth::authenticate(state, &auth).await
 }
 
 fn token_param(params: &Params) -> Result<&str, OAuthError> {

@@ -344,29 +344,6 @@ fn check_redirect_uri(flag: &str, uri: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Authenticates a client: a confidential one by its secret, a public one by its id alone.
-pub async fn authenticate(
-    state: &crate::state::AppState,
-    auth: &super::wire::ClientAuth,
-) -> Result<Client, super::OAuthError> {
-    let row = crate::storage::clients::find_client(&state.db, &auth.client_id)
-        .await?
-        .ok_or_else(|| super::OAuthError::invalid_client(auth.basic))?;
-    let client = Client::try_from(row).map_err(super::OAuthError::ServerError)?;
-    let ok = match (client.client_type, auth.secret.as_deref()) {
-        (ClientType::Confidential, Some(secret)) => client.secret_matches(secret),
-        (ClientType::Confidential, None) => false,
-        (ClientType::Public, None) => true,
-        // A public client has no secret; one that sends some is misconfigured.
-        (ClientType::Public, Some(_)) => false,
-    };
-    if ok {
-        Ok(client)
-    } else {
-        Err(super::OAuthError::invalid_client(auth.basic))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

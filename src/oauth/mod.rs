@@ -3,6 +3,7 @@
 
 pub mod backchannel;
 pub mod client;
+pub mod client_auth;
 mod error;
 pub(crate) mod grants;
 pub mod introspection;

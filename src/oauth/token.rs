@@ -3,7 +3,7 @@
 //! are in `oauth::wire`; client authentication is `oauth::client::authenticate`.
 
 use super::OAuthError;
-use super::client::authenticate;
+use super::client_auth::authenticate;
 use super::grants;
 use super::wire::{ClientAuth, Params, TokenRequest, TokenResponse};
 use crate::accounts::ClientMeta;

@@ -322,7 +322,7 @@ pub async fn grant(
     let mut endpoint = Endpoint::new(state, IssueFor::CodeOwner(meta));
     endpoint.redeems = "authorization code";
     // Who asks is established before anything about the client is said.
-    let client = crate::oauth::client::authenticate(state, &auth).await?;
+    let client = crate::oauth::client_auth::authenticate(state, &auth).await?;
     if !client.allows(GrantType::AuthorizationCode) {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the authorization_code grant".into(),

@@ -19,7 +19,7 @@ pub async fn grant(
     let mut endpoint = Endpoint::new(state, IssueFor::Client);
     endpoint.registrar.for_client_itself = true;
     // Who asks is established before anything about the client is said.
-    let client = crate::oauth::client::authenticate(state, &auth).await?;
+    let client = crate::oauth::client_auth::authenticate(state, &auth).await?;
     if client.client_type != ClientType::Confidential {
         return Err(OAuthError::invalid_client(auth.basic));
     }
