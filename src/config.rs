@@ -241,6 +241,7 @@ impl Config {
         })
     }
 
+    /// Long by nature: one parse per setting, each naming its variable and default.
     fn from_source(src: Source) -> anyhow::Result<Self> {
         let bind: SocketAddr = src.parse("AUTHD_BIND", "127.0.0.1:8080", socket_address)?;
         let issuer = src.parse("AUTHD_ISSUER", &format!("http://{bind}"), base_url)?;

@@ -224,6 +224,7 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// Long by nature: one arm per CLI command, each a few calls into the library.
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => {

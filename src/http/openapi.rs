@@ -96,6 +96,7 @@ const fn r(
     }
 }
 
+/// Long by nature: one entry per route, in the order of the router, so the two read side by side.
 fn routes() -> Vec<Route> {
     use Body::{Form, Json as J, None as N};
     use HttpMethod::{Delete, Get, Patch, Post, Put};

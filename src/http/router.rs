@@ -57,6 +57,7 @@ fn auth_routes() -> Router<AppState> {
         .route("/user", get(accounts::me_wrapped))
 }
 
+/// Long by nature: one line per route, then the layers; read it as the table of what is served.
 pub fn build_router(state: AppState) -> Router {
     let cors = cors_layer(&state.config.cors_origins);
     let state_limits = state.config.limits;
