@@ -562,6 +562,133 @@ impl Prompt {
     }
 }
 
+/// The sign-in form was posted: check the password (with the same limits as the account API),
+/// open authd's browser sign-in, then consent or the code.
+async fn sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    meta: &ClientMeta,
+    params: &AuthorizeParams,
+    pending: PendingAuthorization,
+    username: &str,
+    password: &str,
+) -> Response {
+    let failed = |message: &str, unverified: bool| {
+        login_page(
+            state,
+            headers,
+            params,
+            &pending,
+            Some(SignInError {
+                message,
+                identifier: username,
+                unverified,
+            }),
+        )
+    };
+    if limits::per_client(state, "login", meta).await.is_err() {
+        return failed(
+            "Too many attempts. Please wait a minute and try again.",
+            false,
+        );
+    }
+    let user = match accounts::verify_credentials(
+        state,
+        LoginIdentifier::parse(username),
+        password,
+        meta.ip.as_deref(),
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(AccountError::Unexpected(cause)) => {
+            return authorize_error(state, headers, AuthorizeError::Server(cause));
+        }
+        Err(AccountError::InvalidCredentials) => {
+            return failed(
+                "That email, phone or username and password do not match an account.",
+                false,
+            );
+        }
+        Err(AccountError::EmailNotVerified) => {
+            return failed(
+                "Please confirm your email address first: follow the link we sent you.",
+                username.contains('@'),
+            );
+        }
+        Err(e) => return failed(&e.to_string(), false),
+    };
+    let now = state.clock.now_naive();
+    let token = OpaqueToken::generate();
+    let max_age = state.config.session_max_age;
+    let expires = now + chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::days(30));
+    if let Err(e) =
+        codes::insert_browser_session(&state.db, &token.hash(), &user.id, now, expires).await
+    {
+        return authorize_error(state, headers, AuthorizeError::Server(e.into()));
+    }
+    let session_cookie = set_cookie(
+        state,
+        SESSION_COOKIE,
+        token.expose(),
+        "Lax",
+        max_age.as_secs(),
+    );
+    // The form carries the same request, checked again above: its prompt parses.
+    let prompt = Prompt::parse(params).unwrap_or_default();
+    let ask = match must_ask(state, &pending, &user, &prompt).await {
+        Ok(ask) => ask,
+        Err(e) => return authorize_error(state, headers, e),
+    };
+    continue_as(
+        state,
+        headers,
+        params,
+        pending,
+        &user,
+        now,
+        ask,
+        vec![session_cookie],
+    )
+    .await
+}
+
+/// Allow or Deny was pressed on the consent page.
+async fn decide(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &AuthorizeParams,
+    pending: PendingAuthorization,
+    action: &str,
+) -> Response {
+    let Ok(Some((user, auth_time))) = signed_in(state, headers).await else {
+        return login_page(
+            state,
+            headers,
+            params,
+            &pending,
+            Some(SignInError {
+                message: "Your sign-in has ended. Please sign in again.",
+                identifier: "",
+                unverified: false,
+            }),
+        );
+    };
+    if action == "deny" {
+        return authorize_error(state, headers, pending.deny());
+    }
+    if !pending.client.first_party
+        && let Err(e) =
+            accounts::consent::remember(state, &user.id, &pending.client.id, &pending.scope).await
+    {
+        return authorize_error(state, headers, AuthorizeError::from(e));
+    }
+    match pending.approve(&user.id, auth_time).await {
+        Ok(answer) => redirect(state, headers, &answer, vec![]),
+        Err(e) => authorize_error(state, headers, e),
+    }
+}
+
 pub async fn authorize_post(
     State(state): State<AppState>,
     meta: ClientMeta,
@@ -639,119 +766,13 @@ pub async fn authorize_post(
         Some("login") => {
             let username = field("username").unwrap_or_default();
             let password = field("password").unwrap_or_default();
-            let failed = |message: &str, unverified: bool| {
-                login_page(
-                    &state,
-                    &headers,
-                    &params,
-                    &pending,
-                    Some(SignInError {
-                        message,
-                        identifier: username,
-                        unverified,
-                    }),
-                )
-            };
-            if limits::per_client(&state, "login", &meta).await.is_err() {
-                return failed(
-                    "Too many attempts. Please wait a minute and try again.",
-                    false,
-                );
-            }
-            let user = match accounts::verify_credentials(
-                &state,
-                LoginIdentifier::parse(username),
-                password,
-                meta.ip.as_deref(),
-            )
-            .await
-            {
-                Ok(user) => user,
-                Err(AccountError::Unexpected(cause)) => {
-                    return authorize_error(&state, &headers, AuthorizeError::Server(cause));
-                }
-                Err(AccountError::InvalidCredentials) => {
-                    return failed(
-                        "That email, phone or username and password do not match an account.",
-                        false,
-                    );
-                }
-                Err(AccountError::EmailNotVerified) => {
-                    return failed(
-                        "Please confirm your email address first: follow the link we sent you.",
-                        username.contains('@'),
-                    );
-                }
-                Err(e) => return failed(&e.to_string(), false),
-            };
-            let now = state.clock.now_naive();
-            let token = OpaqueToken::generate();
-            let max_age = state.config.session_max_age;
-            let expires =
-                now + chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::days(30));
-            if let Err(e) =
-                codes::insert_browser_session(&state.db, &token.hash(), &user.id, now, expires)
-                    .await
-            {
-                return authorize_error(&state, &headers, AuthorizeError::Server(e.into()));
-            }
-            let session_cookie = set_cookie(
-                &state,
-                SESSION_COOKIE,
-                token.expose(),
-                "Lax",
-                max_age.as_secs(),
-            );
-            // The form carries the same request, checked again above: its prompt parses.
-            let prompt = Prompt::parse(&params).unwrap_or_default();
-            let ask = match must_ask(&state, &pending, &user, &prompt).await {
-                Ok(ask) => ask,
-                Err(e) => return authorize_error(&state, &headers, e),
-            };
-            continue_as(
-                &state,
-                &headers,
-                &params,
-                pending,
-                &user,
-                now,
-                ask,
-                vec![session_cookie],
+            sign_in(
+                &state, &headers, &meta, &params, pending, username, password,
             )
             .await
         }
         Some(action @ ("approve" | "deny")) => {
-            let Ok(Some((user, auth_time))) = signed_in(&state, &headers).await else {
-                return login_page(
-                    &state,
-                    &headers,
-                    &params,
-                    &pending,
-                    Some(SignInError {
-                        message: "Your sign-in has ended. Please sign in again.",
-                        identifier: "",
-                        unverified: false,
-                    }),
-                );
-            };
-            if action == "deny" {
-                return authorize_error(&state, &headers, pending.deny());
-            }
-            if !pending.client.first_party
-                && let Err(e) = accounts::consent::remember(
-                    &state,
-                    &user.id,
-                    &pending.client.id,
-                    &pending.scope,
-                )
-                .await
-            {
-                return authorize_error(&state, &headers, AuthorizeError::from(e));
-            }
-            match pending.approve(&user.id, auth_time).await {
-                Ok(answer) => redirect(&state, &headers, &answer, vec![]),
-                Err(e) => authorize_error(&state, &headers, e),
-            }
+            decide(&state, &headers, &params, pending, action).await
         }
         _ => error_page(&state, &headers, StatusCode::BAD_REQUEST, "Unknown action"),
     }
