@@ -128,7 +128,7 @@ async fn two_instances_on_one_postgres_behave_as_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_instance_that_cannot_agree_is_refused_at_start_up() {
+async fn on_postgres_an_instance_that_cannot_agree_is_refused_at_start_up() {
     let a = spawn_app(Backend::Postgres).await;
 
     let wrong_secret = a.sibling_config(|c| {
@@ -200,7 +200,7 @@ async fn a_second_instance_on_one_sqlite_file_is_refused() {
 /// An authd from before the key store kept its keys in a folder: on first start with
 /// `AUTHD_KEYS_DIR`, those keys are imported, so tokens they signed keep verifying.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keys_from_an_earlier_keys_folder_are_imported_on_first_start() {
+async fn on_postgres_keys_from_an_earlier_keys_folder_are_imported_on_first_start() {
     use aws_lc_rs::encoding::AsDer as _;
     let folder = tempfile::tempdir().unwrap();
     let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
