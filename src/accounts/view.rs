@@ -24,6 +24,9 @@ pub struct UserView {
     /// `email` stays the old one until it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_email: Option<String>,
+    /// Said by a profile update that left something waiting (an email change to confirm).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 pub fn rfc3339(t: NaiveDateTime) -> String {
@@ -47,6 +50,7 @@ impl From<&UserRow> for UserView {
             created_at: rfc3339(u.created_at),
             last_login_at: u.last_login_at.map(rfc3339),
             pending_email: u.pending_email.clone(),
+            message: None,
         }
     }
 }

@@ -20,8 +20,15 @@ pub async fn update_me(
     Payload(body): Payload<ProfileRequest>,
 ) -> Result<Json<UserView>, ApiError> {
     let update = ProfileUpdate::try_from(body)?;
+    let asked_new_email = update.email.is_some();
     let user = accounts::update_profile(&state, &auth.user, &auth.session_id, update).await?;
-    Ok(Json(UserView::from(&user)))
+    let mut view = UserView::from(&user);
+    if let Some(pending) = view.pending_email.as_ref().filter(|_| asked_new_email) {
+        view.message = Some(format!(
+            "We sent a confirmation link to {pending}; your email changes when it is followed"
+        ));
+    }
+    Ok(Json(view))
 }
 
 pub async fn change_password(

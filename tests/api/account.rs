@@ -368,6 +368,11 @@ async fn email_change_waits_for_the_new_address(backend: Backend) {
         "new@example.com",
         "and the answer says a confirmation is waiting"
     );
+    assert!(
+        s(&reply.json["message"]).contains("new@example.com"),
+        "{}",
+        reply.text
+    );
     let confirm = app.smtp.wait_for("new@example.com", 1).await;
     assert_eq!(confirm.subject(), "Confirm your new email address – authd");
     let notice = app.smtp.wait_for("old@example.com", 2).await;
