@@ -89,6 +89,18 @@ pub fn render<T: Serialize>(
     page: Page<T>,
     form_targets: Option<&str>,
 ) -> Response {
+    render_with_script(state, headers, page, form_targets, None)
+}
+
+/// [`render`], with one inline script allowed by its CSP source (`'sha256-...'`) besides
+/// authd's own script file.
+fn render_with_script<T: Serialize>(
+    state: &AppState,
+    headers: &HeaderMap,
+    page: Page<T>,
+    form_targets: Option<&str>,
+    inline_script: Option<&str>,
+) -> Response {
     let b = &state.config.brand;
     let context = minijinja::context! {
         title => page.title,
@@ -117,9 +129,10 @@ pub fn render<T: Serialize>(
         .map(|u| format!(" {}", u.origin().ascii_serialization()))
         .unwrap_or_default();
     let csp = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'{img}; \
+        "default-src 'none'; script-src 'self'{}; style-src 'self'; img-src 'self'{img}; \
          form-action 'self'{}; \
          frame-ancestors 'none'; base-uri 'none'",
+        inline_script.map(|s| format!(" {s}")).unwrap_or_default(),
         form_targets.map(|t| format!(" {t}")).unwrap_or_default()
     );
     let mut response = (page.status, html).into_response();
@@ -161,9 +174,16 @@ pub fn form_post(
     fields: &[(String, String)],
     target: &str,
 ) -> Response {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let mut response = render(
+    static SCRIPT_SOURCE: LazyLock<String> = LazyLock::new(|| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let hash = sha2::Sha256::digest(FORM_POST_SCRIPT.as_bytes());
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(hash)
+        )
+    });
+    render_with_script(
         state,
         headers,
         Page {
@@ -173,23 +193,8 @@ pub fn form_post(
             data: minijinja::context! { action => action, fields => fields },
         },
         Some(target),
-    );
-    let hash = base64::engine::general_purpose::STANDARD
-        .encode(sha2::Sha256::digest(FORM_POST_SCRIPT.as_bytes()));
-    let h = response.headers_mut();
-    let csp = h
-        .get(header::CONTENT_SECURITY_POLICY)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .replacen(
-            "script-src 'self';",
-            &format!("script-src 'self' 'sha256-{hash}';"),
-            1,
-        );
-    if let Ok(csp) = HeaderValue::from_str(&csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
-    response
+        Some(&SCRIPT_SOURCE),
+    )
 }
 
 /// A page that says something in plain words, with an optional way on.

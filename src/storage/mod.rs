@@ -122,13 +122,13 @@ pub enum Conn {
     Sqlite(Object<SqliteConn>),
 }
 
-/// Runs `$body` with `$c` bound to `&mut` the backend's connection. The body is compiled once
-/// per backend, so one query text serves both.
+/// Runs `$body` with `$c` bound to `&mut` the connection that `$conn` (a `Conn` future)
+/// yields. The body is compiled once per backend, so one query text serves both.
 #[macro_export]
 #[doc(hidden)]
-macro_rules! run {
-    ($db:expr, |$c:ident| $body:expr) => {{
-        match $db.conn().await? {
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {{
+        match $conn.await? {
             $crate::storage::Conn::Postgres(mut pooled) => {
                 let $c: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
                 $body
@@ -140,6 +140,15 @@ macro_rules! run {
         }
     }};
 }
+
+/// Runs `$body` on a connection that may write (on SQLite, the one writer).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! run {
+    ($db:expr, |$c:ident| $body:expr) => {
+        $crate::with_conn!($db.conn(), |$c| $body)
+    };
+}
 pub(crate) use run;
 
 /// [`run!`] for a query that only reads, on a connection that cannot write: on SQLite it does
@@ -147,18 +156,9 @@ pub(crate) use run;
 #[macro_export]
 #[doc(hidden)]
 macro_rules! run_read {
-    ($db:expr, |$c:ident| $body:expr) => {{
-        match $db.read_conn().await? {
-            $crate::storage::Conn::Postgres(mut pooled) => {
-                let $c: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
-                $body
-            }
-            $crate::storage::Conn::Sqlite(mut pooled) => {
-                let $c: &mut $crate::storage::SqliteConn = &mut pooled;
-                $body
-            }
-        }
-    }};
+    ($db:expr, |$c:ident| $body:expr) => {
+        $crate::with_conn!($db.read_conn(), |$c| $body)
+    };
 }
 pub(crate) use run_read;
 
@@ -252,19 +252,21 @@ impl Database {
         }
     }
 
+    /// A connection that may write (on SQLite, the one writer).
     pub async fn conn(&self) -> Result<Conn, StorageError> {
-        let conn = match self {
-            Database::Postgres(pool) => pool.get().await.map(Conn::Postgres),
-            Database::Sqlite(pools) => pools.writer.get().await.map(Conn::Sqlite),
-        };
-        conn.map_err(|e| StorageError::Unavailable(anyhow::anyhow!("database pool: {e}")))
+        self.checkout(false).await
     }
 
     /// A connection for reading only (see [`run_read!`]).
     pub async fn read_conn(&self) -> Result<Conn, StorageError> {
+        self.checkout(true).await
+    }
+
+    async fn checkout(&self, read_only: bool) -> Result<Conn, StorageError> {
         let conn = match self {
             Database::Postgres(pool) => pool.get().await.map(Conn::Postgres),
-            Database::Sqlite(pools) => pools.readers.get().await.map(Conn::Sqlite),
+            Database::Sqlite(pools) if read_only => pools.readers.get().await.map(Conn::Sqlite),
+            Database::Sqlite(pools) => pools.writer.get().await.map(Conn::Sqlite),
         };
         conn.map_err(|e| StorageError::Unavailable(anyhow::anyhow!("database pool: {e}")))
     }

@@ -127,6 +127,18 @@ pub async fn log_in(
     .await
 }
 
+/// A browser that is not signed in opens `url`, signs in as `email`, and comes back with a code.
+pub async fn code_after_sign_in(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    url: &str,
+    email: &str,
+) -> String {
+    let page = browser.get(url).send().await.unwrap().text().await.unwrap();
+    let back = log_in(app, browser, &page, email).await;
+    query(&location(&back), "code").unwrap()
+}
+
 pub fn location(response: &reqwest::Response) -> url::Url {
     assert_eq!(response.status().as_u16(), 303, "expected a redirect");
     url::Url::parse(response.headers()["location"].to_str().unwrap()).unwrap()
@@ -954,16 +966,7 @@ async fn rp_initiated_logout(backend: Backend) {
 
     let browser = browser();
     let url = authorize_url(&app, &rp.id, CB, &[("scope", "openid offline_access")]);
-    let page = browser
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let back = log_in(&app, &browser, &page, "leaving@example.com").await;
-    let code = query(&location(&back), "code").unwrap();
+    let code = code_after_sign_in(&app, &browser, &url, "leaving@example.com").await;
     let tokens = exchange(&app, &rp.id, &code, None, Some((&rp.id, &secret)))
         .await
         .expect(200)
@@ -1116,16 +1119,7 @@ async fn backchannel_logout(backend: Backend) {
 
     let browser = browser();
     let url = authorize_url(&app, &rp.id, CB, &[("scope", "openid")]);
-    let page = browser
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let back = log_in(&app, &browser, &page, "bcl@example.com").await;
-    let code = query(&location(&back), "code").unwrap();
+    let code = code_after_sign_in(&app, &browser, &url, "bcl@example.com").await;
     let secret = rp.secret.clone().unwrap();
     let tokens = exchange(&app, &rp.id, &code, None, Some((&rp.id, &secret)))
         .await
