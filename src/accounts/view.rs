@@ -6,6 +6,21 @@ use serde::Serialize;
 use crate::storage::UserRow;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(examples(json!({
+    "id": "0193a7c2-5b1e-7d3a-9f10-2c4e8b6a1d55",
+    "email": "ada@example.com",
+    "username": null,
+    "full_name": "Ada Lovelace",
+    "first_name": null,
+    "last_name": null,
+    "phone": "+442079460958",
+    "role": "user",
+    "is_email_verified": true,
+    "is_active": true,
+    "is_anonymous": false,
+    "created_at": "2026-12-05T08:40:13Z",
+    "last_login_at": "2026-12-05T09:02:51Z"
+})))]
 pub struct UserView {
     pub id: String,
     pub email: Option<String>,
@@ -56,6 +71,13 @@ impl From<&UserRow> for UserView {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(examples(json!({
+    "access_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...",
+    "token_type": "Bearer",
+    "expires_in": 900,
+    "refresh_token": "<refresh token>",
+    "user": {"id": "0193a7c2-5b1e-7d3a-9f10-2c4e8b6a1d55", "email": "ada@example.com", "role": "user"}
+})))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,

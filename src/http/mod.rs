@@ -3,6 +3,7 @@
 
 mod account_pages;
 mod accounts;
+mod api_docs;
 mod authorize;
 pub mod extract;
 mod limits;
@@ -13,6 +14,7 @@ pub mod openapi;
 pub mod pages;
 pub mod requests;
 mod router;
+mod routes;
 mod users;
 mod wellknown;
 

@@ -9,21 +9,41 @@ use crate::domain::{
 };
 use crate::error::{ApiError, FieldErrors};
 
+/// `email` and `password` are required; the rest is optional. camelCase spellings
+/// (`confirmPassword`, `fullName`, `phoneNumber`...) are accepted too.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({
+    "email": "ada@example.com",
+    "password": "correct horse 42",
+    "confirm_password": "correct horse 42",
+    "full_name": "Ada Lovelace",
+    "phone": "+44 20 7946 0958"
+})))]
 pub struct RegisterRequest {
+    #[schema(required = true, max_length = 254, format = "email")]
     pub email: Option<String>,
+    /// 8 to 128 characters with a letter and a digit, not the email address.
+    #[schema(required = true, min_length = 8, max_length = 128)]
     pub password: Option<String>,
     #[serde(alias = "confirmPassword", alias = "password_confirmation")]
     pub confirm_password: Option<String>,
     #[serde(alias = "fullName", alias = "name")]
+    #[schema(max_length = 100)]
     pub full_name: Option<String>,
     #[serde(alias = "firstName")]
+    #[schema(max_length = 50)]
     pub first_name: Option<String>,
     #[serde(alias = "lastName")]
+    #[schema(max_length = 50)]
     pub last_name: Option<String>,
+    /// 3 to 32 of a-z, 0-9, `.`, `_` and `-`.
+    #[schema(min_length = 3, max_length = 32)]
     pub username: Option<String>,
+    /// International form: `+` (or `00`) and the country code; stored as E.164.
     #[serde(alias = "phone_number", alias = "phoneNumber")]
+    #[schema(max_length = 32)]
     pub phone: Option<String>,
+    /// An anonymous user (from `POST /api/auth/anonymous`) to turn into this account.
     #[serde(alias = "anonymousId")]
     pub anonymous_id: Option<String>,
 }
@@ -125,14 +145,22 @@ impl TryFrom<RegisterRequest> for NewRegistration {
     }
 }
 
+/// One of `identifier`, `email`, `phone` or `username`, and the password.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({
+    "email": "ada@example.com",
+    "password": "correct horse 42",
+    "device_id": "laptop-3f2a"
+})))]
 pub struct LoginRequest {
     pub identifier: Option<String>,
     pub email: Option<String>,
     #[serde(alias = "phone_number", alias = "phoneNumber")]
     pub phone: Option<String>,
     pub username: Option<String>,
+    #[schema(required = true)]
     pub password: Option<String>,
+    /// Names the device: its refresh token works only with the same `device_id`.
     #[serde(alias = "deviceId")]
     pub device_id: Option<String>,
 }
@@ -179,8 +207,10 @@ fn device_id(c: &mut Check, raw: Option<String>) -> Option<String> {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"refresh_token": "<refresh token>", "device_id": "laptop-3f2a"})))]
 pub struct RefreshRequest {
     #[serde(alias = "token", alias = "refreshToken")]
+    #[schema(required = true)]
     pub refresh_token: Option<String>,
     #[serde(alias = "deviceId")]
     pub device_id: Option<String>,
@@ -213,7 +243,9 @@ pub struct LogoutRequest {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"token": "<token from the email>"})))]
 pub struct TokenRequest {
+    #[schema(required = true)]
     pub token: Option<String>,
 }
 
@@ -226,7 +258,9 @@ impl TokenRequest {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"email": "ada@example.com"})))]
 pub struct EmailRequest {
+    #[schema(required = true, max_length = 254, format = "email")]
     pub email: Option<String>,
 }
 
@@ -260,9 +294,16 @@ fn clear_or<T, E: ToString>(
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({
+    "token": "<token from the email>",
+    "new_password": "a new passphrase 7",
+    "confirm_password": "a new passphrase 7"
+})))]
 pub struct ResetPasswordRequest {
+    #[schema(required = true)]
     pub token: Option<String>,
     #[serde(alias = "password", alias = "newPassword")]
+    #[schema(required = true, min_length = 8, max_length = 128)]
     pub new_password: Option<String>,
     #[serde(alias = "confirmPassword", alias = "confirm_new_password")]
     pub confirm_password: Option<String>,
@@ -294,14 +335,21 @@ impl TryFrom<ResetPasswordRequest> for ResetPasswordInput {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({
+    "current_password": "correct horse 42",
+    "new_password": "a new passphrase 7",
+    "confirm_password": "a new passphrase 7"
+})))]
 pub struct ChangePasswordRequest {
     #[serde(
         alias = "currentPassword",
         alias = "old_password",
         alias = "oldPassword"
     )]
+    #[schema(required = true)]
     pub current_password: Option<String>,
     #[serde(alias = "newPassword", alias = "password")]
+    #[schema(required = true, min_length = 8, max_length = 128)]
     pub new_password: Option<String>,
     #[serde(alias = "confirmPassword", alias = "confirm_new_password")]
     pub confirm_password: Option<String>,
@@ -339,7 +387,11 @@ impl TryFrom<ChangePasswordRequest> for ChangePasswordInput {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// Only the fields sent change; `null` clears a name or the phone. A new `email` (or a new
+/// `password` here) needs `current_password`; the email stays pending until confirmed.
+#[schema(examples(json!({"full_name": "Ada King", "phone": null})))]
 pub struct ProfileRequest {
+    #[schema(min_length = 3, max_length = 32)]
     pub username: Option<String>,
     #[serde(default, deserialize_with = "clearable", alias = "fullName")]
     pub full_name: Option<Option<String>>,
@@ -354,6 +406,7 @@ pub struct ProfileRequest {
         alias = "phoneNumber"
     )]
     pub phone: Option<Option<String>>,
+    #[schema(max_length = 254, format = "email")]
     pub email: Option<String>,
     #[serde(alias = "new_password", alias = "newPassword")]
     pub password: Option<String>,
@@ -391,7 +444,9 @@ impl TryFrom<ProfileRequest> for ProfileUpdate {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"password": "correct horse 42"})))]
 pub struct DeleteAccountRequest {
+    /// Required for accounts with a password.
     #[serde(alias = "current_password", alias = "currentPassword")]
     pub password: Option<String>,
 }
@@ -411,7 +466,9 @@ impl AnonymousRequest {
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"role": "admin", "is_active": true})))]
 pub struct AdminUserRequest {
+    /// `user` or `admin`.
     pub role: Option<String>,
     #[serde(alias = "isActive")]
     pub is_active: Option<bool>,

@@ -7,7 +7,6 @@ use axum::body::Body;
 use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -15,131 +14,24 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use super::{
-    account_pages, accounts, authorize, logout, metrics, oauth, openapi, pages, users, wellknown,
-};
+use super::{metrics, routes};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The account routes, served under `/api/auth` and again under `/auth`.
-fn auth_routes() -> Router<AppState> {
-    Router::new()
-        .route("/register", post(accounts::register))
-        .route(
-            "/verify",
-            get(accounts::verify_link).post(accounts::verify_post),
-        )
-        .route("/verify-email-link", get(accounts::verify_link))
-        .route(
-            "/verify-email",
-            get(accounts::verify_link).post(accounts::verify_post),
-        )
-        .route("/resend-verification", post(accounts::resend_verification))
-        .route(
-            "/cancel-email-change",
-            get(account_pages::cancel_email_change_page).post(accounts::cancel_email_change),
-        )
-        .route("/login", post(accounts::login))
-        .route("/refresh", post(accounts::refresh))
-        .route("/logout", post(accounts::logout))
-        .route("/logout-all", post(accounts::logout_all))
-        .route("/forgot-password", post(accounts::forgot_password))
-        .route("/forgot", post(accounts::forgot_password))
-        .route(
-            "/reset-password",
-            get(account_pages::reset_password_page).post(accounts::reset_password),
-        )
-        .route("/reset", post(accounts::reset_password))
-        .route("/anonymous", post(accounts::create_anonymous))
-        .route("/me", get(accounts::me))
-        .route("/user", get(accounts::me_wrapped))
-}
-
-/// Long by nature: one line per route, then the layers; read it as the table of what is served.
+/// The routes of the table (`routes.rs`), then the layers around them.
 pub fn build_router(state: AppState) -> Router {
     let cors = cors_layer(&state.config.cors_origins);
     let state_limits = state.config.limits;
-    let router = Router::new()
-        .nest("/api/auth", auth_routes())
-        .nest("/auth", auth_routes())
-        .route(
-            "/api/users/me",
-            get(accounts::me)
-                .put(users::update_me)
-                .patch(users::update_me)
-                .delete(users::delete_me),
-        )
-        .route(
-            "/api/user/profile",
-            get(accounts::me)
-                .put(users::update_me)
-                .patch(users::update_me),
-        )
-        .route("/api/users/me/password", post(users::change_password))
-        .route("/api/user/change-password", post(users::change_password))
-        .route("/api/users/me/sessions", get(users::list_my_sessions))
-        .route("/api/users/me/sessions/{id}", delete(users::end_my_session))
-        .route("/api/users/me/consents", get(users::list_my_consents))
-        .route(
-            "/api/users/me/consents/{id}",
-            delete(users::revoke_my_consent),
-        )
-        .route("/api/admin/users", get(users::admin_list_users))
-        .route(
-            "/api/admin/users/{id}",
-            get(users::admin_get_user)
-                .patch(users::admin_update_user)
-                .delete(users::admin_delete_user),
-        )
-        .route(
-            "/api/admin/users/{id}/sessions",
-            delete(users::admin_revoke_sessions),
-        )
-        .route(
-            "/oauth/authorize",
-            get(authorize::authorize_get).post(authorize::authorize_post),
-        )
-        .route("/oauth/token", post(oauth::token))
-        .route("/oauth/logout", get(logout::logout).post(logout::logout))
-        .route("/oauth/revoke", post(oauth::revoke))
-        .route("/oauth/introspect", post(oauth::introspect))
-        .route(
-            "/oauth/userinfo",
-            get(oauth::userinfo).post(oauth::userinfo),
-        )
-        .route(
-            "/.well-known/openid-configuration",
-            get(wellknown::openid_configuration),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(wellknown::oauth_authorization_server),
-        )
-        .route("/.well-known/jwks.json", get(wellknown::jwks))
-        .route("/healthz", get(wellknown::healthz))
-        .route("/assets/authd.css", get(pages::stylesheet))
-        .route("/assets/authd.js", get(pages::script))
-        .route(
-            "/account/sign-up",
-            get(account_pages::sign_up_page).post(account_pages::sign_up),
-        )
-        .route(
-            "/account/forgot-password",
-            get(account_pages::forgot_password_page).post(account_pages::forgot_password_form),
-        )
-        .route(
-            "/account/reset-password",
-            post(account_pages::reset_password_form),
-        )
-        .route(
-            "/account/resend-verification",
-            post(account_pages::resend_verification_form),
-        )
-        .route("/openapi.json", get(openapi::openapi_json))
-        .route("/docs", get(openapi::docs))
-        .route("/readyz", get(wellknown::readyz))
+    let mut router = Router::new();
+    for route in routes::table() {
+        for path in &route.paths {
+            // Several rows on one path (GET and POST, say) merge into one method router.
+            router = router.route(path, route.handler.clone());
+        }
+    }
+    let router = router
         .fallback(|| async { ApiError::NotFound("Not found") })
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(

@@ -147,7 +147,14 @@ impl TokenRequest {
 
 /// The successful answer (RFC 6749 section 5.1, OIDC Core 3.1.3.3).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(as = OAuthTokenResponse)]
+#[schema(as = OAuthTokenResponse, examples(json!({
+    "access_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...",
+    "token_type": "Bearer",
+    "expires_in": 900,
+    "refresh_token": "<refresh token>",
+    "scope": "openid profile email",
+    "id_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9..."
+})))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,

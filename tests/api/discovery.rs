@@ -147,7 +147,30 @@ async fn openapi_lists_only_real_routes(backend: Backend) {
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
-    assert!(doc["components"]["schemas"]["RegisterRequest"]["properties"]["email"].is_object());
+    let register = &doc["components"]["schemas"]["RegisterRequest"];
+    assert!(register["properties"]["email"].is_object());
+    assert_eq!(register["required"], json!(["email", "password"]));
+    assert_eq!(register["properties"]["password"]["minLength"], 8);
+    assert!(register["examples"][0]["email"].is_string(), "{register}");
+    // Aliases are marked as such and point at their route.
+    assert_eq!(
+        doc["paths"]["/api/auth/me"]["get"]["x-alias-of"],
+        "/api/users/me"
+    );
+    assert!(doc["paths"]["/api/users/me"]["get"]["x-alias-of"].is_null());
+    // Client authentication is declared where clients authenticate.
+    assert!(doc["components"]["securitySchemes"]["client_basic"].is_object());
+    assert_eq!(
+        doc["paths"]["/oauth/token"]["post"]["security"][0],
+        json!({"client_basic": []})
+    );
+    // Operation ids are unique (code generators key on them).
+    let mut ids = std::collections::BTreeSet::new();
+    for item in paths.values() {
+        for op in item.as_object().unwrap().values() {
+            assert!(ids.insert(s(&op["operationId"]).to_owned()), "{op}");
+        }
+    }
     // Every documented operation exists: none answers 404 or 405.
     let mut checked = 0;
     for (path, item) in paths {
@@ -177,6 +200,8 @@ async fn openapi_lists_only_real_routes(backend: Backend) {
     assert!(docs.text.contains("name=\"viewport\""));
     assert!(docs.text.contains("OAuth 2.0 and OpenID Connect"));
     assert!(docs.text.contains("Also at"));
+    assert!(docs.text.contains("Example request body"));
+    assert!(docs.text.contains("&quot;email&quot;") || docs.text.contains("\"email\""));
     assert!(!docs.text.contains("<script"));
     assert!(!docs.text.contains('`'));
 }

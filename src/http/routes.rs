@@ -1,0 +1,656 @@
+//! The table of every route authd serves. Each row is the handler *and* what the API
+//! document says about it: the router (`router.rs`) is built from these rows and
+//! `/openapi.json` and `/docs` are drawn from them, so a route without a description, or a
+//! description without a route, cannot exist. The first path of a row is the route's name;
+//! the others are aliases the seed frontends call, served by the same handler.
+
+use axum::handler::Handler;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use utoipa::openapi::path::HttpMethod;
+
+use super::{
+    account_pages, accounts, api_docs, authorize, logout, oauth, openapi, pages, users, wellknown,
+};
+use crate::state::AppState;
+
+/// The groups of the API document, in the order `/docs` shows them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Tag {
+    Account,
+    Users,
+    Admin,
+    OAuth,
+    Pages,
+    Operations,
+}
+
+impl Tag {
+    pub const ALL: [Tag; 6] = [
+        Tag::Account,
+        Tag::Users,
+        Tag::Admin,
+        Tag::OAuth,
+        Tag::Pages,
+        Tag::Operations,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tag::Account => "account",
+            Tag::Users => "users",
+            Tag::Admin => "admin",
+            Tag::OAuth => "oauth",
+            Tag::Pages => "pages",
+            Tag::Operations => "operations",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tag::Account => "Account: sign-up, login, tokens",
+            Tag::Users => "The signed-in user",
+            Tag::Admin => "Administration",
+            Tag::OAuth => "OAuth 2.0 and OpenID Connect",
+            Tag::Pages => "Hosted pages (HTML)",
+            Tag::Operations => "Operations",
+        }
+    }
+}
+
+/// Who may call a route.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Auth {
+    Anyone,
+    /// `Authorization: Bearer <access token>`.
+    Bearer,
+    /// An OAuth client: HTTP Basic, or `client_id` (and `client_secret`) in the form.
+    Client,
+}
+
+/// What a route reads from its request body.
+#[derive(Clone, Copy, Debug)]
+pub enum Body {
+    None,
+    /// A schema of the API document, accepted as JSON or as a form.
+    Json(&'static str),
+    /// A form, with these fields.
+    Form(&'static str),
+}
+
+/// What a route answers with on success.
+#[derive(Clone, Copy, Debug)]
+pub enum Answer {
+    /// A JSON body of this schema.
+    Json(&'static str),
+    /// A JSON body described in words (discovery, JWKS, introspection...).
+    Document(&'static str),
+    /// An HTML page.
+    Html,
+    /// No body, or one that is not JSON (a redirect, a stylesheet).
+    Other(&'static str),
+}
+
+/// A query parameter.
+pub struct Param {
+    pub name: &'static str,
+    pub required: bool,
+    pub description: &'static str,
+}
+
+const fn q(name: &'static str, required: bool, description: &'static str) -> Param {
+    Param {
+        name,
+        required,
+        description,
+    }
+}
+
+pub struct Route {
+    pub method: HttpMethod,
+    pub paths: Vec<String>,
+    pub summary: &'static str,
+    pub tag: Tag,
+    pub auth: Auth,
+    pub body: Body,
+    pub query: &'static [Param],
+    pub ok: (&'static str, Answer),
+    pub errors: &'static [&'static str],
+    pub handler: MethodRouter<AppState>,
+}
+
+/// `GET`, `POST`...
+pub fn method_name(method: &HttpMethod) -> &'static str {
+    match method {
+        HttpMethod::Get => "GET",
+        HttpMethod::Post => "POST",
+        HttpMethod::Put => "PUT",
+        HttpMethod::Delete => "DELETE",
+        HttpMethod::Options => "OPTIONS",
+        HttpMethod::Head => "HEAD",
+        HttpMethod::Patch => "PATCH",
+        HttpMethod::Trace => "TRACE",
+    }
+}
+
+fn filter(method: &HttpMethod) -> MethodFilter {
+    match method {
+        HttpMethod::Get => MethodFilter::GET,
+        HttpMethod::Post => MethodFilter::POST,
+        HttpMethod::Put => MethodFilter::PUT,
+        HttpMethod::Delete => MethodFilter::DELETE,
+        HttpMethod::Options => MethodFilter::OPTIONS,
+        HttpMethod::Head => MethodFilter::HEAD,
+        HttpMethod::Patch => MethodFilter::PATCH,
+        HttpMethod::Trace => MethodFilter::TRACE,
+    }
+}
+
+/// A row: `method` on `paths`, served by `handler`; the rest is filled in by the builders.
+fn route<H, T>(method: HttpMethod, paths: &[&str], handler: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Route {
+        handler: on(filter(&method), handler),
+        method,
+        paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        summary: "",
+        tag: Tag::Operations,
+        auth: Auth::Anyone,
+        body: Body::None,
+        query: &[],
+        ok: ("200", Answer::Other("Success")),
+        errors: &[],
+    }
+}
+
+/// A row of the account API, served under `/api/auth` and again under `/auth`.
+fn auth<H, T>(method: HttpMethod, paths: &[&str], handler: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let mut row = route(method, &[], handler).tag(Tag::Account);
+    for prefix in ["/api/auth", "/auth"] {
+        row.paths
+            .extend(paths.iter().map(|p| format!("{prefix}{p}")));
+    }
+    row
+}
+
+impl Route {
+    fn summary(mut self, summary: &'static str) -> Self {
+        self.summary = summary;
+        self
+    }
+    fn tag(mut self, tag: Tag) -> Self {
+        self.tag = tag;
+        self
+    }
+    fn bearer(mut self) -> Self {
+        self.auth = Auth::Bearer;
+        self
+    }
+    fn client(mut self) -> Self {
+        self.auth = Auth::Client;
+        self
+    }
+    fn json(mut self, schema: &'static str) -> Self {
+        self.body = Body::Json(schema);
+        self
+    }
+    fn form(mut self, fields: &'static str) -> Self {
+        self.body = Body::Form(fields);
+        self
+    }
+    fn query(mut self, params: &'static [Param]) -> Self {
+        self.query = params;
+        self
+    }
+    fn ok(mut self, status: &'static str, answer: Answer) -> Self {
+        self.ok = (status, answer);
+        self
+    }
+    fn errors(mut self, errors: &'static [&'static str]) -> Self {
+        self.errors = errors;
+        self
+    }
+}
+
+const TOKEN_QUERY: &[Param] = &[q("token", true, "the token from the email")];
+const NOTICE_QUERY: &[Param] = &[q("token", true, "the token from the notice")];
+const SIGN_UP_QUERY: &[Param] = &[q("oauth_request", false, "the authorization to return to")];
+
+const AUTHORIZE_QUERY: &[Param] = &[
+    q("response_type", true, "code"),
+    q("client_id", true, "the client"),
+    q(
+        "redirect_uri",
+        false,
+        "required when the client has several",
+    ),
+    q("scope", false, "space-separated; openid for an ID token"),
+    q("state", false, "returned as given"),
+    q("nonce", false, "put in the ID token"),
+    q(
+        "code_challenge",
+        false,
+        "PKCE S256 challenge (required for public clients)",
+    ),
+    q("code_challenge_method", false, "S256"),
+    q("prompt", false, "none, login, consent or select_account"),
+    q("max_age", false, "seconds a sign-in may be old"),
+    q("login_hint", false, "fills in the sign-in form"),
+    q(
+        "id_token_hint",
+        false,
+        "an ID token authd issued to this client",
+    ),
+    q(
+        "response_mode",
+        false,
+        "query (default), fragment or form_post",
+    ),
+];
+
+const LOGOUT_QUERY: &[Param] = &[
+    q("id_token_hint", false, "an ID token authd issued"),
+    q("client_id", false, "the client, when no hint"),
+    q(
+        "post_logout_redirect_uri",
+        false,
+        "registered for the client",
+    ),
+    q("state", false, "returned as given"),
+];
+
+const ADMIN_LIST_QUERY: &[Param] = &[
+    q("q", false, "matches email, username, name or phone"),
+    q("page", false, "from 1"),
+    q("per_page", false, "1 to 100"),
+];
+
+const MESSAGE: Answer = Answer::Json("MessageBody");
+const USER: Answer = Answer::Json("UserView");
+const TOKENS: Answer = Answer::Json("TokenResponse");
+
+/// Long by nature: one row per route, grouped as `/docs` shows them.
+pub fn table() -> Vec<Route> {
+    use HttpMethod::{Delete, Get, Patch, Post, Put};
+    let mut rows = account_rows();
+    rows.extend([
+        route(
+            Get,
+            &[
+                "/api/users/me",
+                "/api/auth/me",
+                "/api/user/profile",
+                "/auth/me",
+            ],
+            accounts::me,
+        )
+        .tag(Tag::Users)
+        .summary("The signed-in user")
+        .bearer()
+        .ok("200", USER)
+        .errors(&["401", "403"]),
+        route(Get, &["/api/auth/user", "/auth/user"], accounts::me_wrapped)
+            .tag(Tag::Users)
+            .summary("The signed-in user, as `{\"user\": ...}`")
+            .bearer()
+            .ok("200", Answer::Document("{\"user\": UserView}"))
+            .errors(&["401", "403"]),
+        route(
+            Put,
+            &["/api/users/me", "/api/user/profile"],
+            users::update_me,
+        )
+        .tag(Tag::Users)
+        .summary("Update the profile; a new email stays pending until confirmed (`pending_email`)")
+        .bearer()
+        .json("ProfileRequest")
+        .ok("200", USER)
+        .errors(&["400", "401", "403", "409"]),
+        route(
+            Patch,
+            &["/api/users/me", "/api/user/profile"],
+            users::update_me,
+        )
+        .tag(Tag::Users)
+        .summary("Update the profile (same as PUT)")
+        .bearer()
+        .json("ProfileRequest")
+        .ok("200", USER)
+        .errors(&["400", "401", "403", "409"]),
+        route(Delete, &["/api/users/me"], users::delete_me)
+            .tag(Tag::Users)
+            .summary("Delete the account and everything it owns")
+            .bearer()
+            .json("DeleteAccountRequest")
+            .ok("204", Answer::Other("Deleted"))
+            .errors(&["400", "401", "403"]),
+        route(
+            Post,
+            &["/api/users/me/password", "/api/user/change-password"],
+            users::change_password,
+        )
+        .tag(Tag::Users)
+        .summary("Change the password; other sessions end")
+        .bearer()
+        .json("ChangePasswordRequest")
+        .ok("200", MESSAGE)
+        .errors(&["400", "401", "403"]),
+        route(Get, &["/api/users/me/sessions"], users::list_my_sessions)
+            .tag(Tag::Users)
+            .summary("The user's live sessions (an array of SessionView)")
+            .bearer()
+            .ok("200", Answer::Json("SessionView"))
+            .errors(&["401", "403"]),
+        route(
+            Delete,
+            &["/api/users/me/sessions/{id}"],
+            users::end_my_session,
+        )
+        .tag(Tag::Users)
+        .summary("End one of the user's sessions")
+        .bearer()
+        .ok("204", Answer::Other("Ended"))
+        .errors(&["401", "403", "404"]),
+        route(Get, &["/api/users/me/consents"], users::list_my_consents)
+            .tag(Tag::Users)
+            .summary("The third-party applications the user has allowed, with their scopes (an array of ConsentView)")
+            .bearer()
+            .ok("200", Answer::Json("ConsentView"))
+            .errors(&["401", "403"]),
+        route(
+            Delete,
+            &["/api/users/me/consents/{id}"],
+            users::revoke_my_consent,
+        )
+        .tag(Tag::Users)
+        .summary("Withdraw a consent: the application's tokens for the user end")
+        .bearer()
+        .ok("204", Answer::Other("Withdrawn"))
+        .errors(&["401", "403", "404"]),
+    ]);
+    rows.extend(admin_rows());
+    rows.extend(oauth_rows());
+    rows.extend(page_rows());
+    rows.extend(operation_rows());
+    rows
+}
+
+fn account_rows() -> Vec<Route> {
+    use HttpMethod::{Get, Post};
+    vec![
+        auth(Post, &["/register"], accounts::register)
+            .summary("Sign up: a pending registration and a verification email (with verification off: tokens)")
+            .json("RegisterRequest")
+            .ok("201", MESSAGE)
+            .errors(&["400", "409", "429"]),
+        auth(Get, &["/verify", "/verify-email-link", "/verify-email"], accounts::verify_link)
+            .summary("Follow a verification link; browsers are sent to the frontend when one is configured")
+            .query(TOKEN_QUERY)
+            .ok("200", MESSAGE)
+            .errors(&["400", "409"]),
+        auth(Post, &["/verify-email", "/verify"], accounts::verify_post)
+            .summary("Verify an email with the token from the link")
+            .json("TokenRequest")
+            .ok("200", MESSAGE)
+            .errors(&["400", "409"]),
+        auth(Post, &["/resend-verification"], accounts::resend_verification)
+            .summary("Send a new verification link (the same answer for any address)")
+            .json("EmailRequest")
+            .ok("200", MESSAGE)
+            .errors(&["400", "429"]),
+        auth(Get, &["/cancel-email-change"], account_pages::cancel_email_change_page)
+            .summary("The page behind the notice to the old address: asks before stopping a pending email change")
+            .query(NOTICE_QUERY)
+            .ok("200", Answer::Html),
+        auth(Post, &["/cancel-email-change"], accounts::cancel_email_change)
+            .summary("Stop a pending email change with the notice's token; every session ends")
+            .json("TokenRequest")
+            .ok("200", MESSAGE)
+            .errors(&["400", "409"]),
+        auth(Post, &["/login"], accounts::login)
+            .summary("Log in by email, phone or username (JSON, or form `username=&password=`)")
+            .json("LoginRequest")
+            .ok("200", TOKENS)
+            .errors(&["400", "401", "403", "429"]),
+        auth(Post, &["/refresh"], accounts::refresh)
+            .summary("Rotate a refresh token: a new pair; the old refresh token stops working")
+            .json("RefreshRequest")
+            .ok("200", TOKENS)
+            .errors(&["400", "401", "403"]),
+        auth(Post, &["/logout"], accounts::logout)
+            .summary("End one session (by refresh token, or the Bearer token's session)")
+            .json("LogoutRequest")
+            .ok("200", MESSAGE)
+            .errors(&["400"]),
+        auth(Post, &["/logout-all"], accounts::logout_all)
+            .summary("End every session of the user")
+            .bearer()
+            .ok("200", MESSAGE)
+            .errors(&["401", "403"]),
+        auth(Post, &["/forgot-password", "/forgot"], accounts::forgot_password)
+            .summary("Email a password-reset link (the same answer for any address)")
+            .json("EmailRequest")
+            .ok("200", MESSAGE)
+            .errors(&["400", "429"]),
+        auth(Get, &["/reset-password"], account_pages::reset_password_page)
+            .summary("The password-reset page the email links to when no frontend is configured")
+            .query(TOKEN_QUERY)
+            .ok("200", Answer::Html),
+        auth(Post, &["/reset-password", "/reset"], accounts::reset_password)
+            .summary("Set a new password from a reset link; every session ends")
+            .json("ResetPasswordRequest")
+            .ok("200", MESSAGE)
+            .errors(&["400", "429"]),
+        auth(Post, &["/anonymous"], accounts::create_anonymous)
+            .summary("Create an anonymous user and sign it in")
+            .json("AnonymousRequest")
+            .ok("201", TOKENS)
+            .errors(&["400", "429"]),
+    ]
+}
+
+fn admin_rows() -> Vec<Route> {
+    use HttpMethod::{Delete, Get, Patch};
+    let admin = |row: Route| row.tag(Tag::Admin).bearer();
+    vec![
+        admin(route(Get, &["/api/admin/users"], users::admin_list_users))
+            .summary("Users, newest first, filtered by `q`")
+            .query(ADMIN_LIST_QUERY)
+            .ok("200", Answer::Json("UserPageBody"))
+            .errors(&["400", "401", "403"]),
+        admin(route(
+            Get,
+            &["/api/admin/users/{id}"],
+            users::admin_get_user,
+        ))
+        .summary("One user")
+        .ok("200", USER)
+        .errors(&["401", "403", "404"]),
+        admin(route(
+            Patch,
+            &["/api/admin/users/{id}"],
+            users::admin_update_user,
+        ))
+        .summary("Change a user's role, activity or profile; deactivation ends their sessions")
+        .json("AdminUserRequest")
+        .ok("200", USER)
+        .errors(&["400", "401", "403", "404"]),
+        admin(route(
+            Delete,
+            &["/api/admin/users/{id}"],
+            users::admin_delete_user,
+        ))
+        .summary("Delete a user")
+        .ok("204", Answer::Other("Deleted"))
+        .errors(&["401", "403", "404"]),
+        admin(route(
+            Delete,
+            &["/api/admin/users/{id}/sessions"],
+            users::admin_revoke_sessions,
+        ))
+        .summary("End every session of a user")
+        .ok("204", Answer::Other("Ended"))
+        .errors(&["401", "403", "404"]),
+    ]
+}
+
+fn oauth_rows() -> Vec<Route> {
+    use HttpMethod::{Get, Post};
+    let oauth = |row: Route| row.tag(Tag::OAuth);
+    const CLIENT_FIELDS: &str = "token, token_type_hint, client_id, client_secret";
+    vec![
+        oauth(route(Get, &["/oauth/authorize"], authorize::authorize_get))
+            .summary("Start an authorization: the sign-in or consent page, or a redirect back to the client")
+            .query(AUTHORIZE_QUERY)
+            .ok("200", Answer::Html)
+            .errors(&["400"]),
+        oauth(route(Post, &["/oauth/authorize"], authorize::authorize_post))
+            .summary("The sign-in and consent forms of the authorize page")
+            .form("oauth_request, csrf, action (login, approve or deny), username, password")
+            .ok("303", Answer::Other("Redirect to the client or back to the page"))
+            .errors(&["400", "401", "403"]),
+        oauth(route(Post, &["/oauth/token"], oauth::token))
+            .summary("The token endpoint: authorization_code, refresh_token, client_credentials, password")
+            .client()
+            .form("grant_type, code, redirect_uri, code_verifier, refresh_token, username, password, scope, client_id, client_secret")
+            .ok("200", Answer::Json("OAuthTokenResponse"))
+            .errors(&["400", "401", "429"]),
+        oauth(route(Post, &["/oauth/revoke"], oauth::revoke))
+            .summary("Revoke a refresh or access token (RFC 7009); unknown tokens also answer 200")
+            .client()
+            .form(CLIENT_FIELDS)
+            .ok("200", Answer::Other("Revoked"))
+            .errors(&["400", "401"]),
+        oauth(route(Post, &["/oauth/introspect"], oauth::introspect))
+            .summary("Introspect a token (RFC 7662), for the client it was issued to")
+            .client()
+            .form(CLIENT_FIELDS)
+            .ok("200", Answer::Document("{\"active\": bool, ...} (RFC 7662)"))
+            .errors(&["400", "401"]),
+        oauth(route(Get, &["/oauth/userinfo"], oauth::userinfo))
+            .summary("OpenID Connect claims of the access token's user")
+            .bearer()
+            .ok("200", Answer::Document("{\"sub\", ...} claims allowed by the token's scopes"))
+            .errors(&["401", "403"]),
+        oauth(route(Post, &["/oauth/userinfo"], oauth::userinfo))
+            .summary("OpenID Connect claims of the access token's user (same as GET)")
+            .bearer()
+            .ok("200", Answer::Document("{\"sub\", ...} claims allowed by the token's scopes"))
+            .errors(&["401", "403"]),
+        oauth(route(Get, &["/oauth/logout"], logout::logout))
+            .summary("RP-initiated logout: ends the browser session, then back to the client")
+            .query(LOGOUT_QUERY)
+            .ok("200", Answer::Html)
+            .errors(&["400"]),
+        oauth(route(Post, &["/oauth/logout"], logout::logout))
+            .summary("RP-initiated logout, as a form post")
+            .form("id_token_hint, client_id, post_logout_redirect_uri, state")
+            .ok("200", Answer::Html)
+            .errors(&["400"]),
+        oauth(route(
+            Get,
+            &["/.well-known/openid-configuration"],
+            wellknown::openid_configuration,
+        ))
+        .summary("OpenID Connect discovery")
+        .ok("200", Answer::Document("OpenID Provider Metadata")),
+        oauth(route(
+            Get,
+            &["/.well-known/oauth-authorization-server"],
+            wellknown::oauth_authorization_server,
+        ))
+        .summary("OAuth 2.0 authorization server metadata (RFC 8414)")
+        .ok("200", Answer::Document("Authorization Server Metadata")),
+        oauth(route(Get, &["/.well-known/jwks.json"], wellknown::jwks))
+            .summary("The public keys that verify authd's tokens (JWK Set)")
+            .ok("200", Answer::Document("{\"keys\": [JWK]}")),
+    ]
+}
+
+fn page_rows() -> Vec<Route> {
+    use HttpMethod::{Get, Post};
+    let page = |row: Route| row.tag(Tag::Pages);
+    vec![
+        page(route(
+            Get,
+            &["/account/sign-up"],
+            account_pages::sign_up_page,
+        ))
+        .summary("The sign-up page linked from the sign-in page")
+        .query(SIGN_UP_QUERY)
+        .ok("200", Answer::Html),
+        page(route(Post, &["/account/sign-up"], account_pages::sign_up))
+            .summary("The sign-up form: the same rules and verification email as the API")
+            .form("oauth_request, full_name, email, password")
+            .ok("200", Answer::Html)
+            .errors(&["400", "409", "429"]),
+        page(route(
+            Get,
+            &["/account/forgot-password"],
+            account_pages::forgot_password_page,
+        ))
+        .summary("The forgotten-password page")
+        .ok("200", Answer::Html),
+        page(route(
+            Post,
+            &["/account/forgot-password"],
+            account_pages::forgot_password_form,
+        ))
+        .summary("The forgotten-password form")
+        .form("email")
+        .ok("200", Answer::Html)
+        .errors(&["400", "429"]),
+        page(route(
+            Post,
+            &["/account/reset-password"],
+            account_pages::reset_password_form,
+        ))
+        .summary("The password-reset form")
+        .form("token, new_password, confirm_password")
+        .ok("200", Answer::Html)
+        .errors(&["400", "429"]),
+        page(route(
+            Post,
+            &["/account/resend-verification"],
+            account_pages::resend_verification_form,
+        ))
+        .summary("Ask for a new verification email from a page")
+        .form("email")
+        .ok("200", Answer::Html)
+        .errors(&["400", "429"]),
+        page(route(Get, &["/assets/authd.css"], pages::stylesheet))
+            .summary("The hosted pages' stylesheet")
+            .ok("200", Answer::Other("text/css")),
+        page(route(Get, &["/assets/authd.js"], pages::script))
+            .summary("The hosted pages' script (show-password toggle)")
+            .ok("200", Answer::Other("text/javascript")),
+    ]
+}
+
+fn operation_rows() -> Vec<Route> {
+    use HttpMethod::Get;
+    vec![
+        route(Get, &["/healthz"], wellknown::healthz)
+            .summary("Liveness: the process answers")
+            .ok("200", Answer::Document("{\"status\": \"ok\"}")),
+        route(Get, &["/readyz"], wellknown::readyz)
+            .summary("Readiness: the database answers within 2 s")
+            .ok(
+                "200",
+                Answer::Document("{\"database\": true, \"signing_key\": true}"),
+            )
+            .errors(&["503"]),
+        route(Get, &["/openapi.json"], openapi::openapi_json)
+            .summary("This document (OpenAPI 3.1)")
+            .ok("200", Answer::Document("OpenAPI 3.1")),
+        route(Get, &["/docs"], api_docs::docs)
+            .summary("The API reference for people")
+            .ok("200", Answer::Html),
+    ]
+}
