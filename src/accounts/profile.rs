@@ -103,6 +103,7 @@ pub async fn update_profile(
         changes.password_hash = Some(Some(new_password_hash(state, user, raw, "password").await?));
     }
 
+    let names = name_changes(user, &update);
     let new_email = update
         .email
         .filter(|e| user.email_normalized.as_deref() != Some(&e.normalized()));
@@ -133,28 +134,8 @@ pub async fn update_profile(
     }
 
     changes.username = new_username.map(|u| u.as_str().to_owned());
+    (changes.full_name, changes.first_name, changes.last_name) = names;
     changes.phone = update.phone.map(|p| p.map(|p| p.as_str().to_owned()));
-    let first = update
-        .first_name
-        .clone()
-        .map(|n| n.map(PersonName::into_inner));
-    let last = update
-        .last_name
-        .clone()
-        .map(|n| n.map(PersonName::into_inner));
-    changes.full_name = match update.full_name {
-        Some(full) => Some(full.map(FullName::into_inner)),
-        // Only first/last sent: the full name follows them.
-        None if first.is_some() || last.is_some() => {
-            let first = first.clone().unwrap_or_else(|| user.first_name.clone());
-            let last = last.clone().unwrap_or_else(|| user.last_name.clone());
-            let parts: Vec<String> = [first, last].into_iter().flatten().collect();
-            Some((!parts.is_empty()).then(|| parts.join(" ")))
-        }
-        None => None,
-    };
-    changes.first_name = first;
-    changes.last_name = last;
     changes.pending_email = new_email.as_ref().map(|e| Some(e.as_str().to_owned()));
 
     if changes.password_hash.is_some() {
@@ -167,35 +148,78 @@ pub async fn update_profile(
         .ok_or(AccountError::NotFound("User not found"))?;
 
     if let Some(email) = new_email {
-        let (token, row) = super::one_time_token(
-            PURPOSE_CHANGE_EMAIL,
-            &user.id,
-            now,
-            Duration::hours(VERIFICATION_TTL_HOURS),
-        );
-        one_time_tokens::replace_one_time_token(&state.db, &row).await?;
-        let confirm = Email::confirm_new_email(verification_link(state, &token));
-        state
-            .mailer
-            .queue(&state.db, email.as_str(), &confirm, now)
-            .await?;
-        if let Some(old) = user.email.clone() {
-            let (cancel, mut row) = super::one_time_token(
-                PURPOSE_CANCEL_EMAIL_CHANGE,
-                &user.id,
-                now,
-                CANCEL_EMAIL_CHANGE_TTL,
-            );
-            row.payload = Some(old.clone());
-            one_time_tokens::insert_one_time_token(&state.db, &row).await?;
-            let notice = Email::email_change_notice(
-                email.as_str(),
-                cancel_email_change_link(state, &cancel),
-            );
-            state.mailer.queue(&state.db, &old, &notice, now).await?;
-        }
+        start_email_change(state, user, &email, now).await?;
     }
     Ok(updated)
+}
+
+/// A profile update's names: `(full, first, last)`, each `None` when unchanged and `Some(None)`
+/// when cleared. Sending only a first or last name makes the full name follow them.
+#[allow(clippy::type_complexity)]
+fn name_changes(
+    user: &UserRow,
+    update: &ProfileUpdate,
+) -> (
+    Option<Option<String>>,
+    Option<Option<String>>,
+    Option<Option<String>>,
+) {
+    let first = update
+        .first_name
+        .clone()
+        .map(|n| n.map(PersonName::into_inner));
+    let last = update
+        .last_name
+        .clone()
+        .map(|n| n.map(PersonName::into_inner));
+    let full = match &update.full_name {
+        Some(full) => Some(full.clone().map(FullName::into_inner)),
+        // Only first/last sent: the full name follows them.
+        None if first.is_some() || last.is_some() => {
+            let first = first.clone().unwrap_or_else(|| user.first_name.clone());
+            let last = last.clone().unwrap_or_else(|| user.last_name.clone());
+            let parts: Vec<String> = [first, last].into_iter().flatten().collect();
+            Some((!parts.is_empty()).then(|| parts.join(" ")))
+        }
+        None => None,
+    };
+    (full, first, last)
+}
+
+/// Mails the confirmation link to the new address and, when there was one, a notice with a
+/// way to stop the change to the old one.
+async fn start_email_change(
+    state: &AppState,
+    user: &UserRow,
+    email: &EmailAddress,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AccountError> {
+    let (token, row) = super::one_time_token(
+        PURPOSE_CHANGE_EMAIL,
+        &user.id,
+        now,
+        Duration::hours(VERIFICATION_TTL_HOURS),
+    );
+    one_time_tokens::replace_one_time_token(&state.db, &row).await?;
+    let confirm = Email::confirm_new_email(verification_link(state, &token));
+    state
+        .mailer
+        .queue(&state.db, email.as_str(), &confirm, now)
+        .await?;
+    if let Some(old) = user.email.clone() {
+        let (cancel, mut row) = super::one_time_token(
+            PURPOSE_CANCEL_EMAIL_CHANGE,
+            &user.id,
+            now,
+            CANCEL_EMAIL_CHANGE_TTL,
+        );
+        row.payload = Some(old.clone());
+        one_time_tokens::insert_one_time_token(&state.db, &row).await?;
+        let notice =
+            Email::email_change_notice(email.as_str(), cancel_email_change_link(state, &cancel));
+        state.mailer.queue(&state.db, &old, &notice, now).await?;
+    }
+    Ok(())
 }
 
 /// Follows an email-change link.

@@ -53,12 +53,42 @@ pub async fn logout(
     };
     let now = state.clock.now();
 
+    let asker = match who_asks(&state, &headers, &params, now).await {
+        Ok(asker) => asker,
+        Err(refused) => return refused,
+    };
+    // Without an ID token, anyone's page could send the browser here: ask first.
+    let confirmed = asker.hint.is_some()
+        || match (cookie(&headers, CSRF_COOKIE), params.get("csrf")) {
+            (Some(c), Some(f)) => bool::from(c.as_bytes().ct_eq(f.as_bytes())),
+            _ => false,
+        };
+    if !confirmed {
+        return confirm_page(&state, &headers, &params, &asker);
+    }
+    sign_out(&state, &headers, &params, &asker, now).await
+}
+
+/// Who asks to sign out: the ID token the relying party holds and/or its client, and where the
+/// browser goes afterwards.
+struct Asker {
+    hint: Option<jwt::IdTokenClaims>,
+    client: Option<Client>,
+    back_to: Option<String>,
+}
+
+async fn who_asks(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Asker, Response> {
     // Who asks: the ID token the relying party holds, and/or its client_id; they must agree.
     let hint = match params.get("id_token_hint") {
         Some(token) => {
             match jwt::verify_id_token_hint(&state.keys, token, &state.config.issuer, now) {
                 Ok(claims) => Some(claims),
-                Err(_) => return refuse(&state, &headers, "Its id_token_hint is not ours."),
+                Err(_) => return Err(refuse(state, headers, "Its id_token_hint is not ours.")),
             }
         }
         None => None,
@@ -68,19 +98,19 @@ pub async fn logout(
         hint.as_ref().map(|h| h.aud.as_str()),
     ) {
         (Some(a), Some(b)) if a != b => {
-            return refuse(
-                &state,
-                &headers,
+            return Err(refuse(
+                state,
+                headers,
                 "Its client_id and id_token_hint disagree.",
-            );
+            ));
         }
         (a, b) => a.or(b),
     };
     let client = match client_id {
         Some(id) => match clients::find_client(&state.db, id).await {
             Ok(Some(row)) => Client::try_from(row).ok(),
-            Ok(None) => return refuse(&state, &headers, "It names an unknown application."),
-            Err(e) => return crate::error::ApiError::from(e).into_response(),
+            Ok(None) => return Err(refuse(state, headers, "It names an unknown application.")),
+            Err(e) => return Err(crate::error::ApiError::from(e).into_response()),
         },
         None => None,
     };
@@ -89,47 +119,59 @@ pub async fn logout(
         Some(uri) => match &client {
             Some(c) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => Some(uri),
             _ => {
-                return refuse(
-                    &state,
-                    &headers,
+                return Err(refuse(
+                    state,
+                    headers,
                     "Its post_logout_redirect_uri is not registered for the application.",
-                );
+                ));
             }
         },
         None => None,
     };
+    Ok(Asker {
+        hint,
+        client,
+        back_to: back_to.map(str::to_owned),
+    })
+}
 
-    // Without an ID token, anyone's page could send the browser here: ask first.
-    let confirmed = hint.is_some()
-        || match (cookie(&headers, CSRF_COOKIE), params.get("csrf")) {
-            (Some(c), Some(f)) => bool::from(c.as_bytes().ct_eq(f.as_bytes())),
-            _ => false,
-        };
-    if !confirmed {
-        let (token, set) = csrf(&state, &headers);
-        let page = pages::render(
-            &state,
-            &headers,
-            Page {
-                template: "sign_out.html",
-                title: "Sign out",
-                status: StatusCode::OK,
-                data: minijinja::context! {
-                    csrf => token,
-                    client_name => client.as_ref().map(|c| c.name.clone()),
-                    client_id => client.as_ref().map(|c| c.id.clone()),
-                    post_logout_redirect_uri => back_to,
-                    client_state => params.get("state"),
-                },
+/// Without an ID token, anyone's page could send the browser here: the user confirms.
+fn confirm_page(state: &AppState, headers: &HeaderMap, params: &Params, asker: &Asker) -> Response {
+    let (client, back_to) = (&asker.client, asker.back_to.as_deref());
+    let (token, set) = csrf(state, headers);
+    let page = pages::render(
+        state,
+        headers,
+        Page {
+            template: "sign_out.html",
+            title: "Sign out",
+            status: StatusCode::OK,
+            data: minijinja::context! {
+                csrf => token,
+                client_name => client.as_ref().map(|c| c.name.clone()),
+                client_id => client.as_ref().map(|c| c.id.clone()),
+                post_logout_redirect_uri => back_to,
+                client_state => params.get("state"),
             },
-            back_to.and_then(form_target).as_deref(),
-        );
-        return with_cookies(page, set.into_iter().collect());
-    }
+        },
+        back_to.and_then(form_target).as_deref(),
+    );
+    with_cookies(page, set.into_iter().collect())
+}
 
+/// Signs out this browser's sign-in on authd and the session the ID token names, then sends the
+/// browser back to the client or says so.
+async fn sign_out(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    asker: &Asker,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
+    let (hint, back_to) = (&asker.hint, asker.back_to.as_deref());
     // Sign out: this browser's sign-in on authd, and the session the ID token names.
     if let Some(token) =
-        cookie(&headers, SESSION_COOKIE).and_then(|c| OpaqueToken::from_presented(&c))
+        cookie(headers, SESSION_COOKIE).and_then(|c| OpaqueToken::from_presented(&c))
         && let Err(e) = codes::delete_browser_session(&state.db, &token.hash()).await
     {
         return crate::error::ApiError::from(e).into_response();
@@ -139,7 +181,7 @@ pub async fn logout(
     {
         return crate::error::ApiError::from(e).into_response();
     }
-    let clear = set_cookie(&state, SESSION_COOKIE, "", "Lax", 0);
+    let clear = set_cookie(state, SESSION_COOKIE, "", "Lax", 0);
     match back_to {
         Some(uri) => {
             let mut url = url::Url::parse(uri).expect("registered URIs parse");
@@ -154,8 +196,8 @@ pub async fn logout(
         }
         None => with_cookies(
             pages::message(
-                &state,
-                &headers,
+                state,
+                headers,
                 StatusCode::OK,
                 "You are signed out",
                 &["You are signed out of this browser. You can close this page."],

@@ -20,7 +20,8 @@ use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The routes of the table (`routes.rs`), then the layers around them.
+/// The routes of the table (`routes/`), then the layers around them. Long by nature: each layer
+/// in order, with why it is there.
 pub fn build_router(state: AppState) -> Router {
     let cors = cors_layer(&state.config.cors_origins);
     let state_limits = state.config.limits;

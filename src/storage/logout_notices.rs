@@ -58,7 +58,21 @@ pub struct DueNotice {
 /// Claims up to `limit` ended sessions whose logout token is due, each for `lease`. Ended
 /// sessions of clients that registered no logout URI are settled on the way (there is nothing
 /// to send), so the due index only holds real work.
+/// Each claim is a compare-and-set on the attempt count, so two instances never claim the same
+/// notice.
 pub async fn claim_due(
+    db: &Database,
+    now: NaiveDateTime,
+    lease: chrono::Duration,
+    limit: i64,
+) -> Result<Vec<DueNotice>, StorageError> {
+    let mut claimed = claim_live(db, now, lease, limit).await?;
+    claimed.extend(claim_of_deleted_users(db, now, lease, limit).await?);
+    Ok(claimed)
+}
+
+/// Notices for ended sessions of users that still exist.
+async fn claim_live(
     db: &Database,
     now: NaiveDateTime,
     lease: chrono::Duration,
@@ -122,6 +136,19 @@ pub async fn claim_due(
                 });
             }
         }
+        Ok(claimed)
+    })
+}
+
+/// Notices owed for the sessions of deleted users (kept in `ended_sessions`).
+async fn claim_of_deleted_users(
+    db: &Database,
+    now: NaiveDateTime,
+    lease: chrono::Duration,
+    limit: i64,
+) -> Result<Vec<DueNotice>, StorageError> {
+    run!(db, |c| {
+        let mut claimed = Vec::new();
         let owed: Vec<(String, String, String, Option<String>, i32)> = ended_sessions::table
             .inner_join(clients::table)
             .filter(

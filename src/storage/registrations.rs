@@ -103,6 +103,9 @@ pub async fn find_pending_registration_by_email(
 /// email: no password, phone, username or names of whoever registered, and no anonymous user
 /// attached. Only the address's owner, through a reset link, then chooses the password, and no
 /// one who registered the address besides her keeps anything on it.
+///
+/// Long: one transaction, whose steps share a connection of either backend (`run!` expands the
+/// body once per backend); the pure steps are `free_username` and `verified_user`.
 pub async fn verify_registration(
     db: &Database,
     hash: &TokenHash,
@@ -148,6 +151,7 @@ pub async fn verify_registration(
                 return Ok(VerifyOutcome::Invalid);
             };
             if reg.contested {
+                // Only the address's owner keeps anything on it (see above).
                 reg.username = None;
                 reg.phone = None;
                 reg.full_name = None;
@@ -166,12 +170,7 @@ pub async fn verify_registration(
                         .select(users::username)
                         .load(c)
                         .await?;
-                    (0..)
-                        .map(|n| Username::candidate(&base, n))
-                        .find(|u| !taken.iter().any(|t| t.as_deref() == Some(u.as_str())))
-                        .expect("an unbounded search finds a free name")
-                        .as_str()
-                        .to_owned()
+                    free_username(&base, &taken)
                 }
             };
 
@@ -194,25 +193,7 @@ pub async fn verify_registration(
                 // sign-up holds.
                 (None, None) => reg.id.clone(),
             };
-            let user = UserRow {
-                id,
-                email: Some(reg.email.clone()),
-                email_normalized: Some(reg.email_normalized.clone()),
-                pending_email: None,
-                username: Some(username),
-                full_name: reg.full_name.clone(),
-                first_name: reg.first_name.clone(),
-                last_name: reg.last_name.clone(),
-                phone: reg.phone.clone(),
-                password_hash: (!reg.contested).then(|| reg.password_hash.clone()),
-                role: Role::Customer.as_str().to_owned(),
-                is_email_verified: email_verified,
-                is_active: true,
-                is_anonymous: false,
-                created_at: anonymous.as_ref().map_or(now, |a| a.created_at),
-                updated_at: now,
-                last_login_at: anonymous.as_ref().and_then(|a| a.last_login_at),
-            };
+            let user = verified_user(&reg, id, username, anonymous.as_ref(), now, email_verified);
             if anonymous.is_some() {
                 diesel::update(users::table.find(&user.id))
                     .set((
@@ -245,4 +226,45 @@ pub async fn verify_registration(
             })
         })
         .await)
+}
+
+/// The first of `base`, `base1`, `base2`... that no user has (`taken`: names starting with `base`).
+fn free_username(base: &str, taken: &[Option<String>]) -> String {
+    (0..)
+        .map(|n| Username::candidate(base, n))
+        .find(|u| !taken.iter().any(|t| t.as_deref() == Some(u.as_str())))
+        .expect("an unbounded search finds a free name")
+        .as_str()
+        .to_owned()
+}
+
+/// The user a verified registration becomes (the anonymous user it upgrades, if any, keeps its
+/// creation and last sign-in times).
+fn verified_user(
+    reg: &PendingRegistrationRow,
+    id: String,
+    username: String,
+    anonymous: Option<&UserRow>,
+    now: NaiveDateTime,
+    email_verified: bool,
+) -> UserRow {
+    UserRow {
+        id,
+        email: Some(reg.email.clone()),
+        email_normalized: Some(reg.email_normalized.clone()),
+        pending_email: None,
+        username: Some(username),
+        full_name: reg.full_name.clone(),
+        first_name: reg.first_name.clone(),
+        last_name: reg.last_name.clone(),
+        phone: reg.phone.clone(),
+        password_hash: (!reg.contested).then(|| reg.password_hash.clone()),
+        role: Role::Customer.as_str().to_owned(),
+        is_email_verified: email_verified,
+        is_active: true,
+        is_anonymous: false,
+        created_at: anonymous.map_or(now, |a| a.created_at),
+        updated_at: now,
+        last_login_at: anonymous.and_then(|a| a.last_login_at),
+    }
 }

@@ -80,6 +80,10 @@ pub async fn find_live_session(
 /// Rotates `presented`: retires it, mints `fresh` as its successor (sealed under `presented`
 /// so a retry within the grace window gets the same successor back) and returns the live
 /// token. One transaction; the conditional retire decides between concurrent callers.
+///
+/// Long: the checks, the conditional retire and the grace-window walk must run in that one
+/// transaction on the one connection `run!` hands it (for either backend); they read best in
+/// order, as the rotation rules are written.
 pub async fn rotate_refresh_token(
     db: &Database,
     presented: &OpaqueToken,

@@ -1,0 +1,115 @@
+use super::Config;
+
+#[test]
+fn defaults_follow_the_contract() {
+    let c = Config::from_pairs([]).unwrap();
+    assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.issuer, "http://127.0.0.1:8080");
+    assert_eq!(c.public_url, c.issuer);
+    assert_eq!(c.access_token_ttl.as_secs(), 15 * 60);
+    assert_eq!(c.refresh_token_ttl.as_secs(), 7 * 86400);
+    assert_eq!(c.session_max_age.as_secs(), 30 * 86400);
+    assert_eq!(c.refresh_reuse_grace.as_secs(), 10);
+    assert!(c.require_email_verification);
+    assert!(c.smtp_url.is_none());
+}
+
+#[test]
+fn config_check_shows_every_setting_and_no_secret() {
+    let c = Config::from_pairs([
+        ("DATABASE_URL", "postgres://authd:hunter2@db:5432/authd"),
+        ("AUTHD_SMTP_URL", "smtp://mailer:hunter3@relay:587"),
+        ("AUTHD_SECRET", "hunter4-hunter4-hunter4-hunter4-hunter4"),
+    ])
+    .unwrap();
+    let shown = c.describe();
+    for key in super::KNOWN_SETTINGS {
+        if *key != "AUTHD_SECRET_FILE" {
+            assert!(shown.iter().any(|(k, _)| k == key), "{key}");
+        }
+    }
+    let text = format!("{shown:?}");
+    for secret in ["hunter2", "hunter3", "hunter4"] {
+        assert!(!text.contains(secret), "{text}");
+    }
+    assert!(text.contains("db:5432"), "{text}");
+}
+
+#[test]
+fn the_serve_help_names_every_setting() {
+    let main = include_str!("../main.rs");
+    for key in super::KNOWN_SETTINGS {
+        assert!(
+            main.contains(&format!(" {key} "))
+                || main.contains(&format!(" {key}\n"))
+                || main.contains(&format!("  {key}")),
+            "{key}"
+        );
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_message() {
+    for (k, v) in [
+        ("DATABASE_URL", "mysql://root:hunter2@db/authd"),
+        ("AUTHD_SMTP_URL", "http://user:hunter2@mail"),
+        ("AUTHD_SECRET", "hunter2"),
+    ] {
+        let err = format!("{:#}", Config::from_pairs([(k, v)]).unwrap_err());
+        assert!(err.contains(k), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+}
+
+#[test]
+fn messages_say_what_is_expected() {
+    let err = format!(
+        "{:#}",
+        Config::from_pairs([("AUTHD_ISSUER", "auth.example.com")]).unwrap_err()
+    );
+    assert!(err.contains("absolute http(s) URL"), "{err}");
+    let err = format!(
+        "{:#}",
+        Config::from_pairs([("AUTHD_BIND", "0.0.0.0")]).unwrap_err()
+    );
+    assert!(err.contains("IP:port"), "{err}");
+    let c = Config::from_pairs([("AUTHD_BIND", "localhost:8091")]).unwrap();
+    assert_eq!(c.bind.to_string(), "127.0.0.1:8091");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("authd.toml");
+    std::fs::write(
+        &file,
+        "AUTHD_BRAND_NAME = \"x\"\nAUTHD_BRNAD_COLOR = \"#000000\"\n",
+    )
+    .unwrap();
+    let err = format!(
+        "{:#}",
+        super::read_toml(file.to_str().unwrap()).unwrap_err()
+    );
+    assert!(err.contains("AUTHD_BRNAD_COLOR"), "{err}");
+}
+
+#[test]
+fn bad_values_name_the_variable() {
+    for (k, v) in [
+        ("AUTHD_BIND", "nope"),
+        ("AUTHD_ACCESS_TOKEN_TTL", "fifteen"),
+        ("AUTHD_REQUIRE_EMAIL_VERIFICATION", "maybe"),
+        ("DATABASE_URL", "mysql://x"),
+        ("AUTHD_SMTP_URL", "http://x"),
+        ("AUTHD_ISSUER", "ftp://x"),
+        ("AUTHD_LOG_FORMAT", "xml"),
+        ("AUTHD_SESSION_MAX_AGE", "0s"),
+        ("AUTHD_MAX_HEADER_BYTES", "100"),
+        ("AUTHD_MAX_CONNECTIONS", "0"),
+        ("AUTHD_METRICS_BIND", "localhost"),
+        ("AUTHD_HEADER_READ_TIMEOUT", "0s"),
+        ("AUTHD_BRAND_COLOR", "red"),
+        ("AUTHD_BRAND_LOGO_URL", "logo.png"),
+        ("AUTHD_ACCESS_TOKEN_TTL", "1y"),
+        ("AUTHD_SESSION_MAX_AGE", "1000d"),
+    ] {
+        let err = format!("{:#}", Config::from_pairs([(k, v)]).unwrap_err());
+        assert!(err.contains(k), "{err}");
+    }
+}

@@ -1,0 +1,286 @@
+//! What the authorize endpoint answers a browser with: the error page, the redirect back to the
+//! client (query, fragment or form_post), the sign-in page and the consent page.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::http::pages;
+use crate::oauth::{
+    AuthorizeError, AuthorizeParams, ClientRedirect, PendingAuthorization, ResponseMode,
+};
+use crate::state::AppState;
+use crate::storage::UserRow;
+use crate::tokens::OpaqueToken;
+
+use super::*;
+
+pub(super) fn error_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    message: &str,
+) -> Response {
+    pages::message(
+        state,
+        headers,
+        status,
+        "This sign-in cannot go on",
+        &[
+            message,
+            "Go back to the application you came from and start again. If it keeps happening, \
+             tell its support the request id below.",
+        ],
+        None,
+    )
+}
+
+/// The parameters of an authorization response (the rest of the URL is the client's own).
+const RESPONSE_PARAMS: [&str; 6] = [
+    "code",
+    "state",
+    "error",
+    "error_description",
+    "error_uri",
+    "iss",
+];
+
+/// An authorization response back to the client's (validated) redirect URI: it names the
+/// issuer (RFC 9207, against mix-up attacks) and an error always says what went wrong. It
+/// arrives in the query, the fragment, or a form the browser posts, as the request asked.
+pub(super) fn redirect(
+    state: &AppState,
+    headers: &HeaderMap,
+    answer: &ClientRedirect,
+    cookies: Vec<HeaderValue>,
+) -> Response {
+    let Ok(mut url) = url::Url::parse(&answer.url) else {
+        return error_page(
+            state,
+            headers,
+            StatusCode::BAD_REQUEST,
+            "The application's return address is not usable.",
+        );
+    };
+    let has = |url: &url::Url, key: &str| url.query_pairs().any(|(k, _)| k == key);
+    let error = url
+        .query_pairs()
+        .find(|(k, _)| k == "error")
+        .map(|(_, v)| v.into_owned());
+    let describe = error
+        .filter(|_| !has(&url, "error_description"))
+        .map(|e| match e.as_str() {
+            "access_denied" => "The user did not allow access",
+            "invalid_scope" => "A requested scope is not allowed for this client",
+            "unsupported_response_type" => "Only response_type=code is supported",
+            "invalid_request" => "The authorization request is not valid",
+            _ => "The authorization request failed",
+        });
+    let add_iss = !has(&url, "iss");
+    {
+        let mut query = url.query_pairs_mut();
+        if let Some(d) = describe {
+            query.append_pair("error_description", d);
+        }
+        if add_iss {
+            query.append_pair("iss", &state.config.issuer);
+        }
+    }
+    if answer.mode != ResponseMode::Query {
+        // Out of the query: the client's own query stays, the response moves.
+        let (response, own): (Vec<_>, Vec<_>) = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .partition(|(k, _)| RESPONSE_PARAMS.contains(&k.as_str()));
+        url.set_query(None);
+        if !own.is_empty() {
+            url.query_pairs_mut().extend_pairs(&own);
+        }
+        if answer.mode == ResponseMode::FormPost {
+            let target = form_target(url.as_str()).unwrap_or_default();
+            let page = pages::form_post(state, headers, url.as_str(), &response, &target);
+            return with_cookies(page, cookies);
+        }
+        let fragment = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&response)
+            .finish();
+        url.set_fragment(Some(&fragment));
+    }
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(url.as_str()) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    with_cookies(response, cookies)
+}
+
+pub(super) fn authorize_error(
+    state: &AppState,
+    headers: &HeaderMap,
+    e: AuthorizeError,
+) -> Response {
+    match e {
+        AuthorizeError::Page(message) => {
+            error_page(state, headers, StatusCode::BAD_REQUEST, &message)
+        }
+        AuthorizeError::Redirect(answer) => redirect(state, headers, &answer, vec![]),
+        AuthorizeError::Server(cause) if crate::storage::StorageError::is_unavailable(&cause) => {
+            tracing::error!(error = %cause, "database unavailable");
+            error_page(
+                state,
+                headers,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is briefly unavailable. Please try again in a moment.",
+            )
+        }
+        AuthorizeError::Server(cause) => {
+            tracing::error!(error = ?cause, "authorization endpoint failed");
+            error_page(
+                state,
+                headers,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side.",
+            )
+        }
+    }
+}
+
+/// The CSRF token of this browser, and the cookie to set when it had none.
+pub(in crate::http) fn csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> (String, Option<HeaderValue>) {
+    match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
+        Some(token) => (token, None),
+        None => {
+            let token = OpaqueToken::generate().expose().to_owned();
+            let set = set_cookie(state, CSRF_COOKIE, &token, "Strict", 3600);
+            (token, Some(set))
+        }
+    }
+}
+
+/// What went wrong on the sign-in page, and what was typed (kept, so nobody types it again).
+pub(super) struct SignInError<'a> {
+    pub(super) message: &'a str,
+    pub(super) identifier: &'a str,
+    /// The account exists but its email is not verified: offer to resend the link.
+    pub(super) unverified: bool,
+}
+
+pub(super) fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &AuthorizeParams,
+    pending: &PendingAuthorization,
+    error: Option<SignInError<'_>>,
+) -> Response {
+    let (token, set) = csrf(state, headers);
+    let status = if error.is_none() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
+    let page = pages::render(
+        state,
+        headers,
+        pages::Page {
+            template: "sign_in.html",
+            title: "Sign in",
+            status,
+            data: minijinja::context! {
+                client_name => pending.client.name,
+                oauth_request => params.to_query(),
+                sign_up => format!(
+                    "/account/sign-up?{}",
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("oauth_request", &params.to_query())
+                        .finish()
+                ),
+                csrf => token,
+                error => error.as_ref().map(|e| e.message),
+                // What was typed, or else the client's `login_hint` (OIDC Core 3.1.2.1).
+                identifier => error
+                    .as_ref()
+                    .map(|e| e.identifier)
+                    .filter(|i| !i.is_empty())
+                    .or_else(|| params.get("login_hint").filter(|h| h.len() <= 320))
+                    .unwrap_or_default(),
+                resend => error.as_ref().is_some_and(|e| e.unverified),
+            },
+        },
+        form_target(&pending.redirect_uri).as_deref(),
+    );
+    with_cookies(page, set.into_iter().collect())
+}
+
+/// The request as a query string, with `key` set to `value`.
+pub(super) fn query_with(params: &AuthorizeParams, key: &str, value: &str) -> String {
+    let query = params.to_query();
+    let kept = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k != key);
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .append_pair(key, value)
+        .finish()
+}
+
+/// What each scope lets a client do, in plain words.
+pub(super) fn describe_scope(scope: &str) -> String {
+    match scope {
+        "openid" => "Know who you are when you sign in".into(),
+        "profile" => "See your name and username".into(),
+        "email" => "See your email address".into(),
+        "phone" => "See your phone number".into(),
+        "address" => "See your postal address".into(),
+        "offline_access" => "Stay signed in when you are not using it".into(),
+        other => format!("Use your account for \u{201c}{other}\u{201d}"),
+    }
+}
+
+pub(super) fn consent_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &AuthorizeParams,
+    pending: &PendingAuthorization,
+    user: &UserRow,
+    mut cookies: Vec<HeaderValue>,
+) -> Response {
+    let (token, set) = csrf(state, headers);
+    cookies.extend(set);
+    let scopes: Vec<String> = pending
+        .scope
+        .split_whitespace()
+        .map(describe_scope)
+        .collect();
+    let who = user
+        .email
+        .as_deref()
+        .or(user.username.as_deref())
+        .unwrap_or("your account");
+    let redirect_host = url::Url::parse(&pending.redirect_uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| pending.redirect_uri.clone());
+    let page = pages::render(
+        state,
+        headers,
+        pages::Page {
+            template: "consent.html",
+            title: "Allow access?",
+            status: StatusCode::OK,
+            data: minijinja::context! {
+                client_name => pending.client.name,
+                who => who,
+                scopes => scopes,
+                redirect_host => redirect_host,
+                // The same request, asking to sign in again (as someone else).
+                switch_account => format!("authorize?{}", query_with(params, "prompt", "login")),
+                oauth_request => params.to_query(),
+                csrf => token,
+            },
+        },
+        form_target(&pending.redirect_uri).as_deref(),
+    );
+    with_cookies(page, cookies)
+}
