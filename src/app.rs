@@ -331,12 +331,9 @@ pub fn sealer(config: &Config) -> anyhow::Result<Sealer> {
     if let Some(secret) = &config.secret {
         return Sealer::new(secret.expose_secret().as_bytes());
     }
+    config.require_shared_secret()?;
     let Some(db_path) = crate::storage::sqlite_path(config.database_url.expose_secret()) else {
-        anyhow::bail!(
-            "AUTHD_SECRET (or AUTHD_SECRET_FILE) is required with PostgreSQL: it seals the \
-             signing keys in the database, and every instance needs the same one. Generate it \
-             once with `openssl rand -base64 32`"
-        );
+        anyhow::bail!("DATABASE_URL: expected sqlite://PATH or postgres://...");
     };
     let dir = std::path::Path::new(db_path)
         .parent()

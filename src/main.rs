@@ -320,7 +320,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             for (key, value) in config.describe() {
                 println!("{key:<34} {value}");
             }
-            Ok(())
+            // What `serve` would refuse, this refuses too.
+            config.require_shared_secret()
         }
         Command::Mail {
             command: MailCommand::List,

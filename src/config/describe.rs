@@ -26,8 +26,10 @@ impl Config {
                 "AUTHD_SECRET",
                 if self.secret.is_some() {
                     "set (***)".into()
-                } else {
+                } else if self.database_url.expose_secret().starts_with("sqlite:") {
                     "unset: SQLite keeps a generated one in authd.secret beside the database".into()
+                } else {
+                    "unset: REQUIRED with PostgreSQL".into()
                 },
             ),
             (
@@ -70,7 +72,14 @@ impl Config {
             ),
             ("AUTHD_KEY_ACTIVATION_DELAY", d(self.key_activation_delay)),
             ("AUTHD_ANONYMOUS_MAX_AGE", d(self.anonymous_max_age)),
-            ("AUTHD_CORS_ORIGINS", self.cors_origins.join(",")),
+            (
+                "AUTHD_CORS_ORIGINS",
+                if self.cors_origins.is_empty() {
+                    "(unset)".into()
+                } else {
+                    self.cors_origins.join(",")
+                },
+            ),
             (
                 "AUTHD_LOG_FORMAT",
                 format!("{:?}", self.log_format).to_lowercase(),

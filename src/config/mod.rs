@@ -121,6 +121,20 @@ impl Config {
         })
     }
 
+    /// With PostgreSQL, where instances share the sealed signing keys, every instance needs the
+    /// same `AUTHD_SECRET`; SQLite (one instance) may keep a generated one beside its database.
+    pub fn require_shared_secret(&self) -> anyhow::Result<()> {
+        use secrecy::ExposeSecret as _;
+        if self.secret.is_none() && !self.database_url.expose_secret().starts_with("sqlite:") {
+            bail!(
+                "AUTHD_SECRET (or AUTHD_SECRET_FILE) is required with PostgreSQL: it seals the \
+                 signing keys in the database, and every instance needs the same one. Generate it \
+                 once with `openssl rand -base64 32`"
+            );
+        }
+        Ok(())
+    }
+
     /// Long by nature: one parse per setting, each naming its variable and default.
     fn from_source(src: Source) -> anyhow::Result<Self> {
         let bind: SocketAddr = src.parse("AUTHD_BIND", "127.0.0.1:8080", socket_address)?;

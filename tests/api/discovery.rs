@@ -237,6 +237,23 @@ fn cli_migrate_and_keys_list() {
     assert!(stdout.contains("0 migration(s) applied"));
     let (_, stdout, _) = run(&["keys", "list"], &[]);
     assert!(stdout.contains("no keys"), "{stdout}");
+    // `config check` refuses what `serve` would: PostgreSQL without the shared secret.
+    let (code, stdout, stderr) = run(
+        &["config", "check"],
+        &[("DATABASE_URL", "postgres://authd:pw@127.0.0.1:1/authd")],
+    );
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("AUTHD_SECRET"), "{stderr}");
+    assert!(stdout.contains("REQUIRED with PostgreSQL"), "{stdout}");
+    assert!(!stdout.contains("pw@") && !stderr.contains("pw@"));
+    let (code, _, _) = run(
+        &["config", "check"],
+        &[
+            ("DATABASE_URL", "postgres://authd:pw@127.0.0.1:1/authd"),
+            ("AUTHD_SECRET", "0123456789abcdef0123456789abcdef"),
+        ],
+    );
+    assert_eq!(code, Some(0));
     let (code, _, stderr) = run(&["migrate"], &[("AUTHD_ACCESS_TOKEN_TTL", "soon")]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("AUTHD_ACCESS_TOKEN_TTL"), "{stderr}");
