@@ -26,7 +26,7 @@ impl Config {
                 "AUTHD_SECRET",
                 if self.secret.is_some() {
                     "set (***)".into()
-                } else if self.database_url.expose_secret().starts_with("sqlite:") {
+                } else if self.uses_sqlite() {
                     "unset: SQLite keeps a generated one in authd.secret beside the database".into()
                 } else {
                     "unset: REQUIRED with PostgreSQL".into()

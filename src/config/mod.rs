@@ -121,11 +121,16 @@ impl Config {
         })
     }
 
+    /// Whether `DATABASE_URL` names SQLite (the one-instance mode); else it is PostgreSQL.
+    pub fn uses_sqlite(&self) -> bool {
+        use secrecy::ExposeSecret as _;
+        self.database_url.expose_secret().starts_with("sqlite:")
+    }
+
     /// With PostgreSQL, where instances share the sealed signing keys, every instance needs the
     /// same `AUTHD_SECRET`; SQLite (one instance) may keep a generated one beside its database.
     pub fn require_shared_secret(&self) -> anyhow::Result<()> {
-        use secrecy::ExposeSecret as _;
-        if self.secret.is_none() && !self.database_url.expose_secret().starts_with("sqlite:") {
+        if self.secret.is_none() && !self.uses_sqlite() {
             bail!(
                 "AUTHD_SECRET (or AUTHD_SECRET_FILE) is required with PostgreSQL: it seals the \
                  signing keys in the database, and every instance needs the same one. Generate it \

@@ -2,7 +2,6 @@
 //! the OpenAPI document's schemas (no script, no CDN): grouped by tag, each route once with its
 //! aliases beside it, an example body where the schema has one; readable on a phone.
 
-use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -10,7 +9,7 @@ use serde_json::Value;
 
 use super::openapi;
 use super::routes::{self, Answer, Auth, Body, Tag};
-use crate::state::AppState;
+use crate::error::ApiError;
 
 #[derive(Serialize)]
 struct DocGroup {
@@ -82,10 +81,9 @@ fn pretty(schemas: &Value, name: &str) -> Option<String> {
     example(schemas, name, 2).and_then(|v| serde_json::to_string_pretty(&v).ok())
 }
 
-pub async fn docs(State(state): State<AppState>) -> Response {
-    let document =
-        serde_json::to_value(openapi::document(&state.config.public_url)).unwrap_or(Value::Null);
-    let schemas = &document["components"]["schemas"];
+pub async fn docs() -> Response {
+    let components = serde_json::to_value(openapi::components()).unwrap_or(Value::Null);
+    let schemas = &components["schemas"];
     let mut groups: Vec<DocGroup> = Tag::ALL
         .iter()
         .map(|tag| DocGroup {
@@ -144,11 +142,7 @@ pub async fn docs(State(state): State<AppState>) -> Response {
     ) {
         Ok(html) => html,
         Err(e) => {
-            tracing::error!(error = %e, "the API page did not render");
-            return (
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-            )
+            return ApiError::Internal(anyhow::anyhow!("the API page did not render: {e}"))
                 .into_response();
         }
     };

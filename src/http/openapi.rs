@@ -116,7 +116,25 @@ pub fn document(server: &str) -> OpenApi {
     for (path, item) in merged {
         paths = paths.path(path, item);
     }
-    let components = ComponentsBuilder::new()
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("authd")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "OAuth 2.0 / OpenID Connect authorization server and account API",
+                ))
+                .build(),
+        )
+        .servers(Some(vec![ServerBuilder::new().url(server).build()]))
+        .paths(paths.build())
+        .components(Some(components()))
+        .build()
+}
+
+/// The schemas of the wire types and the security schemes: what `/docs` draws examples from.
+pub fn components() -> utoipa::openapi::Components {
+    ComponentsBuilder::new()
         .schema_from::<RegisterRequest>()
         .schema_from::<LoginRequest>()
         .schema_from::<RefreshRequest>()
@@ -151,20 +169,6 @@ pub fn document(server: &str) -> OpenApi {
                     .build(),
             ),
         )
-        .build();
-    OpenApiBuilder::new()
-        .info(
-            InfoBuilder::new()
-                .title("authd")
-                .version(env!("CARGO_PKG_VERSION"))
-                .description(Some(
-                    "OAuth 2.0 / OpenID Connect authorization server and account API",
-                ))
-                .build(),
-        )
-        .servers(Some(vec![ServerBuilder::new().url(server).build()]))
-        .paths(paths.build())
-        .components(Some(components))
         .build()
 }
 

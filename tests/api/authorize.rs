@@ -1045,6 +1045,35 @@ async fn rp_initiated_logout(backend: Backend) {
         query(&location(&still), "code").is_some(),
         "not signed out by a GET"
     );
+    // A page elsewhere posting the form cannot know the CSRF value: it is asked again, and
+    // the browser stays signed in.
+    let forged: Vec<(String, String)> = form_fields(&ask)
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "csrf" {
+                (k, "forged".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    assert!(
+        forged.iter().any(|(k, _)| k == "csrf"),
+        "the form carries a csrf field"
+    );
+    let refused = browser
+        .post(app.url("/oauth/logout"))
+        .form(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 200);
+    assert!(!refused.text().await.unwrap().contains("You are signed out"));
+    let still = browser.get(&url).send().await.unwrap();
+    assert!(
+        query(&location(&still), "code").is_some(),
+        "not signed out by a forged post"
+    );
     let done = browser
         .post(app.url("/oauth/logout"))
         .form(&form_fields(&ask))
