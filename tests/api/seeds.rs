@@ -1,4 +1,4 @@
-//! One replay per frontend contract in `../shared/seeds/`, in its own words and shapes.
+//! One replay per seed frontend contract (the five frontend/backend API documents authd was built to serve), in its own words and shapes.
 
 use reqwest::Method;
 use serde_json::json;
