@@ -3,17 +3,12 @@
 //! the request's response mode) and the code's redemption at the token endpoint (oxide-auth's
 //! access-token state machine over authd's codes, clients and sessions).
 
-use std::borrow::Cow;
-
-use oxide_auth::code_grant::{accesstoken, authorization as authz};
-use oxide_auth::primitives::registrar::RegistrarError;
-use oxide_auth_async::code_grant::access_token as async_token;
-use oxide_auth_async::code_grant::authorization as async_authz;
-
 use crate::accounts::{AccountError, ClientMeta};
 use crate::oauth::OAuthError;
 use crate::oauth::client::{Client, ClientType, GrantType};
-use crate::oauth::oxide::*;
+use crate::oauth::oxide::{
+    self, Authorization, CodeRequest, Endpoint, IssueFor, Minted, Redemption, Refused,
+};
 use crate::oauth::wire::{ClientAuth, Params, TokenResponse, respond};
 use crate::state::AppState;
 use crate::storage::codes;
@@ -99,34 +94,10 @@ impl AuthorizeParams {
     }
 }
 
-impl authz::Request for AuthorizeParams {
-    fn valid(&self) -> bool {
-        true
-    }
-    fn client_id(&self) -> Option<Cow<'_, str>> {
-        self.get("client_id").map(Cow::Borrowed)
-    }
-    fn scope(&self) -> Option<Cow<'_, str>> {
-        self.get("scope").map(Cow::Borrowed)
-    }
-    fn redirect_uri(&self) -> Option<Cow<'_, str>> {
-        self.get("redirect_uri").map(Cow::Borrowed)
-    }
-    fn state(&self) -> Option<Cow<'_, str>> {
-        self.get("state").map(Cow::Borrowed)
-    }
-    fn response_type(&self) -> Option<Cow<'_, str>> {
-        self.get("response_type").map(Cow::Borrowed)
-    }
-    fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
-        self.get(key).map(Cow::Borrowed)
-    }
-}
-
 /// An authorization request oxide-auth found valid, waiting for the user to sign in and agree.
 pub struct PendingAuthorization {
     endpoint: Endpoint,
-    pending: async_authz::Pending,
+    pending: Authorization,
     pub client: Client,
     pub scope: String,
     /// The registered redirect URI the answer will go to.
@@ -134,18 +105,18 @@ pub struct PendingAuthorization {
     pub response_mode: ResponseMode,
 }
 
-fn redirect_of(error: authz::Error, mode: ResponseMode) -> AuthorizeError {
-    match error {
-        authz::Error::Redirect(url) => AuthorizeError::Redirect(ClientRedirect {
-            url: Into::<url::Url>::into(url).to_string(),
+fn redirect_of(refused: Refused, mode: ResponseMode) -> AuthorizeError {
+    match refused {
+        Refused::Redirect(url) => AuthorizeError::Redirect(ClientRedirect {
+            url: url.to_string(),
             mode,
         }),
-        authz::Error::Ignore => AuthorizeError::Page(
+        Refused::Unverified => AuthorizeError::Page(
             "The application's sign-in link is not set up correctly: the address it asks \
                  to return to is not registered."
                 .into(),
         ),
-        authz::Error::PrimitiveError => {
+        Refused::Primitive => {
             AuthorizeError::Server(anyhow::anyhow!("authorization primitive failed"))
         }
     }
@@ -163,19 +134,16 @@ pub async fn start_authorization(
             "The sign-in link does not say which application it is for (no client_id).".into(),
         )
     })?;
-    let client = match endpoint.registrar.client(client_id).await {
-        Ok(client) => client,
-        Err(RegistrarError::Unspecified) => {
-            return Err(AuthorizeError::Page(
+    let client = endpoint
+        .registrar
+        .registered(client_id)
+        .await
+        .map_err(AuthorizeError::Server)?
+        .ok_or_else(|| {
+            AuthorizeError::Page(
                 "The sign-in link names an application that is not registered here.".into(),
-            ));
-        }
-        Err(RegistrarError::PrimitiveError) => {
-            return Err(AuthorizeError::Server(anyhow::anyhow!(
-                "client lookup failed"
-            )));
-        }
-    };
+            )
+        })?;
     if !client.allows(GrantType::AuthorizationCode) {
         return Err(AuthorizeError::Page(
             "This application is not allowed to sign people in through this page.".into(),
@@ -192,17 +160,15 @@ pub async fn start_authorization(
     // An unknown mode is refused (by the caller) in the default one.
     let response_mode = ResponseMode::of(params).unwrap_or_default();
     endpoint.authorizer.redirect_uri_given = params.get("redirect_uri").is_some();
-    let pending = async_authz::authorization_code(&mut endpoint, params)
+    let pending = oxide::authorize(&mut endpoint, &params.0)
         .await
         .map_err(|e| redirect_of(e, response_mode))?;
-    let scope = sorted(&pending.pre_grant().scope);
-    let redirect_uri = pending.pre_grant().redirect_uri.to_string();
     Ok(PendingAuthorization {
         endpoint,
+        scope: pending.scope.clone(),
+        redirect_uri: pending.redirect_uri.clone(),
         pending,
         client,
-        scope,
-        redirect_uri,
         response_mode,
     })
 }
@@ -216,11 +182,7 @@ impl PendingAuthorization {
     ) -> Result<ClientRedirect, AuthorizeError> {
         self.endpoint.authorizer.auth_time = Some(auth_time);
         let mode = self.response_mode;
-        match self
-            .pending
-            .authorize(&mut self.endpoint, Cow::Borrowed(user_id))
-            .await
-        {
+        match self.pending.approve(&mut self.endpoint, user_id).await {
             Ok(url) => Ok(ClientRedirect {
                 url: url.to_string(),
                 mode,
@@ -262,52 +224,6 @@ impl PendingAuthorization {
     }
 }
 
-/// A code redemption as oxide-auth's access-token state machine reads it.
-struct CodeRequest<'a> {
-    code: &'a str,
-    client_id: &'a str,
-    secret: Option<&'a str>,
-    redirect_uri: Option<&'a str>,
-    code_verifier: Option<&'a str>,
-}
-
-impl accesstoken::Request for CodeRequest<'_> {
-    fn valid(&self) -> bool {
-        true
-    }
-    fn code(&self) -> Option<Cow<'_, str>> {
-        Some(Cow::Borrowed(self.code))
-    }
-    /// A confidential client authenticates (Basic or body, already merged); a public client
-    /// only names itself. oxide-auth refuses a request that does both.
-    fn authorization(&self) -> accesstoken::Authorization<'_> {
-        match self.secret {
-            Some(secret) => accesstoken::Authorization::UsernamePassword(
-                Cow::Borrowed(self.client_id),
-                Cow::Borrowed(secret.as_bytes()),
-            ),
-            None => accesstoken::Authorization::None,
-        }
-    }
-    fn client_id(&self) -> Option<Cow<'_, str>> {
-        self.secret
-            .is_none()
-            .then_some(Cow::Borrowed(self.client_id))
-    }
-    fn redirect_uri(&self) -> Option<Cow<'_, str>> {
-        self.redirect_uri.map(Cow::Borrowed)
-    }
-    fn grant_type(&self) -> Option<Cow<'_, str>> {
-        Some(Cow::Borrowed("authorization_code"))
-    }
-    fn extension(&self, key: &str) -> Option<Cow<'_, str>> {
-        (key == "code_verifier")
-            .then_some(self.code_verifier)
-            .flatten()
-            .map(Cow::Borrowed)
-    }
-}
-
 /// The authorization_code grant (RFC 6749 section 4.1.3 with RFC 7636 PKCE) through
 /// oxide-auth's access-token state machine: the code is redeemed once, by its client, with its
 /// redirect URI and verifier, and opens a session for its user.
@@ -328,6 +244,7 @@ pub async fn grant(
             "this client may not use the authorization_code grant".into(),
         ));
     }
+    endpoint.registrar.knows(&client);
     // The token request repeats `redirect_uri` only when the authorization request named it
     // (RFC 6749 section 4.1.3); otherwise the code's own stands in.
     let stored;
@@ -361,23 +278,15 @@ pub async fn grant(
         redirect_uri,
         code_verifier,
     };
-    match async_token::access_token(&mut endpoint, &request).await {
-        Ok(_) => match endpoint.issuer.minted.take() {
-            Some(Minted::Code {
-                issued,
-                nonce,
-                auth_time,
-            }) => respond(state, &client, *issued, nonce, auth_time),
-            _ => Err(OAuthError::ServerError(anyhow::anyhow!(
-                "the code issued nothing"
-            ))),
-        },
-        Err(accesstoken::Error::Invalid(mut d)) => {
-            Err(endpoint.error(Some(d.description()), false, auth.basic))
-        }
-        Err(accesstoken::Error::Unauthorized(mut d, _)) => {
-            Err(endpoint.error(Some(d.description()), true, auth.basic))
-        }
-        Err(accesstoken::Error::Primitive(_)) => Err(endpoint.error(None, false, auth.basic)),
-    }
+    let Minted::Code {
+        issued,
+        nonce,
+        auth_time,
+    } = oxide::redeem_code(&mut endpoint, &request, auth.basic).await?
+    else {
+        return Err(OAuthError::ServerError(anyhow::anyhow!(
+            "the code minted something other than a session"
+        )));
+    };
+    respond(state, &client, *issued, nonce, auth_time)
 }

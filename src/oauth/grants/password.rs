@@ -1,10 +1,10 @@
 //! The resource owner password credentials grant (RFC 6749 section 4.3): the same login as
 //! `/api/auth/login`, for a registered client. oxide-auth has no password grant; it lives here.
 
-use super::super::OAuthError;
-use super::super::client::{Client, GrantType};
-use super::super::wire::{TokenResponse, respond};
 use crate::accounts::{self, AccountError, ClientMeta, LoginIdentifier, SessionGrant};
+use crate::oauth::OAuthError;
+use crate::oauth::client::{Client, GrantType};
+use crate::oauth::wire::{TokenResponse, respond};
 use crate::state::AppState;
 
 pub async fn grant(

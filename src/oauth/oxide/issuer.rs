@@ -8,10 +8,10 @@ use oxide_auth_async::primitives::Issuer;
 use super::*;
 use crate::accounts::{self, AccountError, ClientMeta, SessionGrant};
 use crate::oauth::OAuthError;
-use crate::oauth::client::{Client, GrantType};
+use crate::oauth::client::GrantType;
 use crate::state::AppState;
 use crate::storage::users::UserKey;
-use crate::storage::{clients, codes, sessions, users};
+use crate::storage::{codes, sessions, users};
 use crate::tokens::AccessClaims;
 use crate::tokens::OpaqueToken;
 use crate::tokens::jwt;
@@ -49,6 +49,7 @@ pub(crate) struct DbIssuer {
     pub(crate) issue_for: IssueFor,
     /// The `device_id` a refresh request presents (a session bound to one requires it).
     pub(crate) device_id: Option<String>,
+    pub(crate) known: KnownClient,
 }
 
 /// Extension keys authd keeps in oxide-auth grants (private: never shown to clients).
@@ -152,16 +153,15 @@ impl Issuer for DbIssuer {
 
     /// Rotates through the same rule as `/api/auth/refresh`: grace window, theft detection.
     async fn refresh(&mut self, token: &str, grant: Grant) -> Result<RefreshedToken, ()> {
-        let client = match clients::find_client(&self.state.db, &grant.client_id).await {
-            Ok(Some(row)) => Client::try_from(row)
-                .map_err(|e| record(&self.failure, OAuthError::ServerError(e)))?,
+        let client = match self.known.read(&self.state, &grant.client_id).await {
+            Ok(Some(client)) => client,
             Ok(None) => {
                 return fail(
                     &self.failure,
                     OAuthError::InvalidGrant("Unknown client".into()),
                 );
             }
-            Err(e) => return fail(&self.failure, OAuthError::ServerError(e.into())),
+            Err(e) => return fail(&self.failure, OAuthError::ServerError(e)),
         };
         if !client.allows(GrantType::RefreshToken) {
             return fail(

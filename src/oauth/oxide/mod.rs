@@ -1,28 +1,30 @@
 //! The one place oxide-auth's primitives live, each in its own file: the client registry as
 //! the `Registrar` (`registrar.rs`), authd's sessions and keys as the `Issuer` (`issuer.rs`),
 //! authorization codes as the `Authorizer` (`authorizer.rs`), and PKCE and nonce as extensions
-//! (`extensions.rs`). This file joins them into one endpoint for oxide-auth's state machines,
-//! which the grant modules (`oauth::grants`) run. HTTP stays with authd: oxide-auth sees plain
-//! request values and hands back tokens or RFC errors, so none of its web errors (plain-text
-//! 500s) can reach a client.
+//! (`extensions.rs`). This file joins them into one endpoint for oxide-auth's state machines;
+//! `flows.rs` runs those machines for the grant modules (`oauth::grants`) and turns their
+//! verdicts into authd's, so oxide-auth is imported nowhere outside this folder. HTTP stays
+//! with authd: oxide-auth sees plain request values and hands back tokens or RFC errors, so
+//! none of its web errors (plain-text 500s) can reach a client.
 //!
 //! oxide-auth's primitives answer `Err(())` without a reason; where authd knows the reason (an
 //! unknown scope, a replayed refresh token), it leaves it in a shared slot for the caller.
 
 mod authorizer;
 mod extensions;
+mod flows;
 mod issuer;
 mod registrar;
 
 pub(crate) use authorizer::*;
 pub(crate) use extensions::*;
+pub(crate) use flows::*;
 pub(crate) use issuer::*;
 pub(crate) use registrar::*;
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 
-use oxide_auth::code_grant::accesstoken::ErrorDescription;
 use oxide_auth::code_grant::error::{AccessTokenError, AccessTokenErrorType};
 use oxide_auth::code_grant::{client_credentials as cc, refresh};
 use oxide_auth::primitives::scope::Scope;
@@ -68,11 +70,13 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     pub(crate) fn new(state: &AppState, issue_for: IssueFor) -> Self {
         let failure = Failure::default();
+        let known = KnownClient::default();
         Self {
             registrar: DbRegistrar {
                 state: state.clone(),
                 failure: failure.clone(),
                 for_client_itself: false,
+                known: known.clone(),
             },
             issuer: DbIssuer {
                 state: state.clone(),
@@ -80,6 +84,7 @@ impl Endpoint {
                 minted: None,
                 issue_for,
                 device_id: None,
+                known,
             },
             authorizer: DbAuthorizer {
                 state: state.clone(),
@@ -270,8 +275,4 @@ pub(crate) fn sorted(scope: &Scope) -> String {
     let mut tokens: Vec<&str> = scope.iter().collect();
     tokens.sort_unstable();
     tokens.join(" ")
-}
-
-pub(crate) fn description(d: &mut ErrorDescription) -> &mut AccessTokenError {
-    d.description()
 }

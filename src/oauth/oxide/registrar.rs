@@ -1,6 +1,7 @@
 //! The client registry as oxide-auth's `Registrar`.
 
 use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use oxide_auth::primitives::registrar::{
@@ -20,21 +21,65 @@ pub(crate) struct DbRegistrar {
     pub(crate) failure: Failure,
     /// Scopes are negotiated for a client's own token (no user behind it).
     pub(crate) for_client_itself: bool,
+    pub(crate) known: KnownClient,
+}
+
+/// The client one request has already read, shared by its registrar and issuer: oxide-auth
+/// asks the registrar up to three times per request (check, bound redirect, negotiate), the
+/// issuer asks again when refreshing, and the grant has usually authenticated the client before
+/// all that. One request reads it once; nothing outlives the request, so a deleted or changed
+/// client is seen by the next one.
+#[derive(Clone, Default)]
+pub(crate) struct KnownClient(Arc<Mutex<Option<Client>>>);
+
+impl KnownClient {
+    pub(crate) fn set(&self, client: &Client) {
+        *self.0.lock().expect("known client") = Some(client.clone());
+    }
+
+    fn get(&self, id: &str) -> Option<Client> {
+        self.0
+            .lock()
+            .expect("known client")
+            .as_ref()
+            .filter(|c| c.id == id)
+            .cloned()
+    }
+
+    /// The client by id: the one already read, else from the database.
+    pub(crate) async fn read(&self, state: &AppState, id: &str) -> anyhow::Result<Option<Client>> {
+        if let Some(client) = self.get(id) {
+            return Ok(Some(client));
+        }
+        let Some(row) = clients::find_client(&state.db, id).await? else {
+            return Ok(None);
+        };
+        let client = Client::try_from(row)?;
+        self.set(&client);
+        Ok(Some(client))
+    }
 }
 
 impl DbRegistrar {
+    /// The registered client by id, `None` when there is none.
+    pub(crate) async fn registered(&self, id: &str) -> anyhow::Result<Option<Client>> {
+        self.known.read(&self.state, id).await
+    }
+
+    /// Starts the request with a client already read (and authenticated) by the grant.
+    pub(crate) fn knows(&self, client: &Client) {
+        self.known.set(client);
+    }
+
     pub(crate) async fn client(&self, id: &str) -> Result<Client, RegistrarError> {
-        let row = clients::find_client(&self.state.db, id)
-            .await
-            .map_err(|e| {
-                record(&self.failure, OAuthError::ServerError(e.into()));
-                RegistrarError::PrimitiveError
-            })?;
-        let row = row.ok_or(RegistrarError::Unspecified)?;
-        Client::try_from(row).map_err(|e| {
-            record(&self.failure, OAuthError::ServerError(e));
-            RegistrarError::PrimitiveError
-        })
+        match self.known.read(&self.state, id).await {
+            Ok(Some(client)) => Ok(client),
+            Ok(None) => Err(RegistrarError::Unspecified),
+            Err(e) => {
+                record(&self.failure, OAuthError::ServerError(e));
+                Err(RegistrarError::PrimitiveError)
+            }
+        }
     }
 }
 
