@@ -96,26 +96,24 @@ pub async fn rotate_refresh_token(
     let presented_hash = presented.hash();
     run!(db, |c| c
         .transaction(async |c| {
-            let Some(mut row) = refresh_tokens::table
-                .find(presented_hash.as_str())
-                .select(RefreshTokenRow::as_select())
-                .first(c)
+            // The token, its session and the session's user in one read.
+            let Some((mut row, session, user)) = refresh_tokens::table
+                .inner_join(sessions::table.inner_join(users::table))
+                .filter(refresh_tokens::token_hash.eq(presented_hash.as_str()))
+                .select((
+                    RefreshTokenRow::as_select(),
+                    SessionRow::as_select(),
+                    UserRow::as_select(),
+                ))
+                .first::<(RefreshTokenRow, SessionRow, UserRow)>(c)
                 .await
                 .optional()?
             else {
                 return Ok(RotateOutcome::Invalid);
             };
-            let Some(session) = sessions::table
-                .find(&row.session_id)
-                .filter(sessions::revoked_at.is_null())
-                .filter(sessions::expires_at.gt(now))
-                .select(SessionRow::as_select())
-                .first(c)
-                .await
-                .optional()?
-            else {
+            if session.revoked_at.is_some() || session.expires_at <= now {
                 return Ok(RotateOutcome::Invalid);
-            };
+            }
             // A token is only good for the client it was issued to; checked before anything
             // is written, so presenting it elsewhere retires nothing.
             if session.client_id != client_id {
@@ -128,11 +126,6 @@ pub async fn rotate_refresh_token(
             {
                 return Ok(RotateOutcome::DeviceMismatch);
             }
-            let user: UserRow = users::table
-                .find(&session.user_id)
-                .select(UserRow::as_select())
-                .first(c)
-                .await?;
             if !user.is_active {
                 return Ok(RotateOutcome::Disabled);
             }
