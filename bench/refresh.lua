@@ -1,8 +1,8 @@
 -- Refresh-token rotation, each session's chain followed: BENCH_TOKENS names a file with one
 -- refresh token per line (one session each), shared out among BENCH_THREADS wrk threads. A
 -- connection sends the token at the head of its thread's queue; each answer's new refresh
--- token goes back in, so every token is presented exactly once. Give at least as many
--- tokens as connections.
+-- token goes back in, so every token is presented exactly once. Give more tokens than
+-- connections: wrk asks for a request before any connection is open, and that token is lost.
 local threads = 0
 
 function setup(thread)

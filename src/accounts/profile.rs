@@ -71,6 +71,24 @@ fn cancel_email_change_link(state: &AppState, token: &OpaqueToken) -> String {
     )
 }
 
+/// An anonymous user gets an email and password by registering, not through its profile.
+fn refuse_anonymous_credentials(
+    user: &UserRow,
+    update: &ProfileUpdate,
+) -> Result<(), AccountError> {
+    if !user.is_anonymous || (update.email.is_none() && update.password.is_none()) {
+        return Ok(());
+    }
+    Err(AccountError::Invalid(
+        if update.email.is_some() {
+            "email"
+        } else {
+            "password"
+        },
+        "An anonymous user sets an email and password by registering".into(),
+    ))
+}
+
 pub async fn update_profile(
     state: &AppState,
     user: &UserRow,
@@ -82,16 +100,7 @@ pub async fn update_profile(
         updated_at: Some(now),
         ..UserChanges::default()
     };
-    if user.is_anonymous && (update.email.is_some() || update.password.is_some()) {
-        return Err(AccountError::Invalid(
-            if update.email.is_some() {
-                "email"
-            } else {
-                "password"
-            },
-            "An anonymous user sets an email and password by registering".into(),
-        ));
-    }
+    refuse_anonymous_credentials(user, &update)?;
     if let Some(raw) = &update.password {
         check_current_password(
             state,

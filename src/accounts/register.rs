@@ -60,15 +60,35 @@ pub fn is_authorize_path(to: &str) -> bool {
     to.starts_with("/oauth/authorize?") && !to.contains(['\\', '\r', '\n'])
 }
 
+/// The verification link, carrying the authorization request the sign-up started from (only
+/// ever a path on `/oauth/authorize`, so the link cannot send anyone elsewhere).
+fn continuing_link(state: &AppState, token: &OpaqueToken, continue_to: Option<&str>) -> String {
+    let mut link = verification_link(state, token);
+    if let Some(to) = continue_to.filter(|t| is_authorize_path(t)) {
+        link.push('&');
+        link.push_str(
+            &url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("continue", to)
+                .finish(),
+        );
+    }
+    link
+}
+
+/// The anonymous user a registration upgrades, if `id` is one.
+async fn anonymous_user(state: &AppState, id: &str) -> Result<Option<UserRow>, AccountError> {
+    Ok(users::find_user(&state.db, UserKey::Id(id))
+        .await?
+        .filter(|u| u.is_anonymous))
+}
+
 pub async fn register(
     state: &AppState,
     reg: NewRegistration,
     meta: ClientMeta,
 ) -> Result<RegisterOutcome, AccountError> {
-    let anonymous: Option<UserRow> = match reg.anonymous_id {
-        Some(id) => users::find_user(&state.db, UserKey::Id(&id.to_string()))
-            .await?
-            .filter(|u| u.is_anonymous),
+    let anonymous = match reg.anonymous_id {
+        Some(id) => anonymous_user(state, &id.to_string()).await?,
         None => None,
     };
     let email_normalized = reg.email.normalized();
@@ -110,16 +130,7 @@ pub async fn register(
     let (token, token_row) = verification_token(&row.id, now);
     // The email is recorded in the same transaction as the registration: both or neither.
     let mail = state.config.require_email_verification.then(|| {
-        let mut link = verification_link(state, &token);
-        if let Some(to) = reg.continue_to.as_deref().filter(|t| is_authorize_path(t)) {
-            link.push('&');
-            link.push_str(
-                &url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair("continue", to)
-                    .finish(),
-            );
-        }
-        let email = Email::verify_email(link);
+        let email = Email::verify_email(continuing_link(state, &token, reg.continue_to.as_deref()));
         state.mailer.outbox_row(&row.email, &email, now)
     });
     // Without email verification there is no link to prove the address, so nothing to contest.

@@ -168,31 +168,36 @@ pub fn sqlite_path(url: &str) -> Option<&str> {
         .or_else(|| url.strip_prefix("sqlite:"))
 }
 
+/// The SQLite file and its folder, made private before SQLite opens them.
+fn prepare_sqlite_file(path: &str) -> anyhow::Result<()> {
+    if path.is_empty() {
+        anyhow::bail!("DATABASE_URL: sqlite:// needs a file path");
+    }
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        crate::files::private_dir(parent)
+            .with_context(|| format!("creating the database folder {}", parent.display()))?;
+    }
+    // Created 0600 before SQLite opens it; its WAL and shared-memory files take the database
+    // file's mode.
+    if path != ":memory:" && !path.starts_with("file:") {
+        crate::files::private_file(Path::new(path))
+            .with_context(|| format!("creating the database file {path}"))?;
+        // A file from before authd made it private: make it so now, if it may.
+        if let Err(e) = crate::files::restrict(Path::new(path)) {
+            tracing::warn!(error = %e, path, "could not make the database file 0600");
+        }
+    }
+    Ok(())
+}
+
 impl Database {
     /// Opens a pool. SQLite files and their folders are created on demand.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         if let Some(path) = sqlite_path(url) {
-            if path.is_empty() {
-                anyhow::bail!("DATABASE_URL: sqlite:// needs a file path");
-            }
-            if let Some(parent) = Path::new(path)
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-            {
-                crate::files::private_dir(parent).with_context(|| {
-                    format!("creating the database folder {}", parent.display())
-                })?;
-            }
-            // Created 0600 before SQLite opens it; its WAL and shared-memory files take the
-            // database file's mode.
-            if path != ":memory:" && !path.starts_with("file:") {
-                crate::files::private_file(Path::new(path))
-                    .with_context(|| format!("creating the database file {path}"))?;
-                // A file from before authd made it private: make it so now, if it may.
-                if let Err(e) = crate::files::restrict(Path::new(path)) {
-                    tracing::warn!(error = %e, path, "could not make the database file 0600");
-                }
-            }
+            prepare_sqlite_file(path)?;
             let pool = |size: usize, pragmas: &'static str| {
                 let mut config = ManagerConfig::<SqliteConn>::default();
                 config.custom_setup = Box::new(move |path| {

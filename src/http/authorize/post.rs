@@ -1,7 +1,7 @@
 //! `POST /oauth/authorize`: the sign-in and consent forms of the authorize pages.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use subtle::ConstantTimeEq as _;
 
@@ -18,6 +18,27 @@ use super::*;
 
 /// The sign-in form was posted: check the password (with the same limits as the account API),
 /// open authd's browser sign-in, then consent or the code.
+/// Signs the browser in as `user_id`: a browser session in the database and its cookie.
+async fn open_browser_session(
+    state: &AppState,
+    user_id: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<HeaderValue, AuthorizeError> {
+    let token = OpaqueToken::generate();
+    let max_age = state.config.session_max_age;
+    let expires = now + chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::days(30));
+    codes::insert_browser_session(&state.db, &token.hash(), user_id, now, expires)
+        .await
+        .map_err(|e| AuthorizeError::Server(e.into()))?;
+    Ok(set_cookie(
+        state,
+        SESSION_COOKIE,
+        token.expose(),
+        "Lax",
+        max_age.as_secs(),
+    ))
+}
+
 async fn sign_in(
     state: &AppState,
     headers: &HeaderMap,
@@ -73,21 +94,10 @@ async fn sign_in(
         Err(e) => return failed(&e.to_string(), false),
     };
     let now = state.clock.now_naive();
-    let token = OpaqueToken::generate();
-    let max_age = state.config.session_max_age;
-    let expires = now + chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::days(30));
-    if let Err(e) =
-        codes::insert_browser_session(&state.db, &token.hash(), &user.id, now, expires).await
-    {
-        return authorize_error(state, headers, AuthorizeError::Server(e.into()));
-    }
-    let session_cookie = set_cookie(
-        state,
-        SESSION_COOKIE,
-        token.expose(),
-        "Lax",
-        max_age.as_secs(),
-    );
+    let session_cookie = match open_browser_session(state, &user.id, now).await {
+        Ok(cookie) => cookie,
+        Err(e) => return authorize_error(state, headers, e),
+    };
     // The form carries the same request, checked again above: its prompt parses.
     let prompt = Prompt::parse(params).unwrap_or_default();
     let ask = match must_ask(state, &pending, &user, &prompt).await {
@@ -143,6 +153,25 @@ async fn decide(
     }
 }
 
+/// The posted form's fields; `None` when one is sent twice: either a broken form or an attempt
+/// to slip a second value past one reader, and either way nothing goes on.
+fn form_fields(body: &[u8]) -> Option<Vec<(String, String)>> {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let repeated = form
+        .iter()
+        .enumerate()
+        .any(|(i, (k, _))| form[..i].iter().any(|(seen, _)| seen == k));
+    (!repeated).then_some(form)
+}
+
+/// Double-submit CSRF check: the form must carry this browser's cookie value.
+fn csrf_ok(headers: &HeaderMap, posted: Option<&str>) -> bool {
+    match (cookie(headers, CSRF_COOKIE), posted) {
+        (Some(c), Some(f)) => bool::from(c.as_bytes().ct_eq(f.as_bytes())),
+        _ => false,
+    }
+}
+
 pub async fn authorize_post(
     State(state): State<AppState>,
     meta: ClientMeta,
@@ -161,21 +190,14 @@ pub async fn authorize_post(
             );
         }
     };
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    // A field sent twice is either a broken form or an attempt to slip a second value past
-    // one reader; either way nothing goes on.
-    if form
-        .iter()
-        .enumerate()
-        .any(|(i, (k, _))| form[..i].iter().any(|(seen, _)| seen == k))
-    {
+    let Some(form) = form_fields(&body) else {
         return error_page(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
             "The form holds a field twice",
         );
-    }
+    };
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
@@ -186,12 +208,7 @@ pub async fn authorize_post(
         return authorize_request(&state, &headers, &body).await;
     }
 
-    // Double-submit CSRF check: the form must carry this browser's cookie value.
-    let csrf_ok = match (cookie(&headers, CSRF_COOKIE), field("csrf")) {
-        (Some(c), Some(f)) => bool::from(c.as_bytes().ct_eq(f.as_bytes())),
-        _ => false,
-    };
-    if !csrf_ok {
+    if !csrf_ok(&headers, field("csrf")) {
         return error_page(
             &state,
             &headers,
