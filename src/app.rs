@@ -316,7 +316,7 @@ async fn housekeeping(state: AppState) {
                     + outbox::purge_failed(&state.db, now - chrono::Duration::days(30)).await?,
             )
         };
-        match purged.await {
+        match crate::storage::offloaded(purged).await {
             Ok(0) => {}
             Ok(deleted) => tracing::info!(deleted, "expired rows purged"),
             Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),

@@ -27,7 +27,7 @@ pub async fn find_client(db: &Database, id: &str) -> Result<Option<ClientRow>, S
 }
 
 pub async fn list_clients(db: &Database) -> Result<Vec<ClientRow>, StorageError> {
-    run!(db, |c| Ok(clients::table
+    run_read!(db, |c| Ok(clients::table
         .select(ClientRow::as_select())
         .order(clients::created_at)
         .load(c)

@@ -52,7 +52,7 @@ pub async fn list_consents(
     db: &Database,
     user_id: &str,
 ) -> Result<Vec<(String, String, String, NaiveDateTime)>, StorageError> {
-    run!(db, |c| Ok(consents::table
+    run_read!(db, |c| Ok(consents::table
         .inner_join(clients::table)
         .filter(consents::user_id.eq(user_id))
         .order(consents::granted_at.desc())

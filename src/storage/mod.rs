@@ -84,7 +84,50 @@ use futures_util::FutureExt;
 pub use error::StorageError;
 pub use rows::*;
 
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, SqliteCalls>;
+
+/// Where SQLite's calls run: on the calling thread, unless the work is [`offloaded`]. A call
+/// (one statement on small indexed tables) takes microseconds, and handing each to a blocking
+/// thread and back cost more than the statement: a third of the server's CPU was futex
+/// wake-ups, and a refresh rotation (six calls) ran at two thirds of the speed. A call can
+/// only wait long for a lock held by another process (`busy_timeout`), such as a CLI command's
+/// short transaction; in WAL mode readers never wait for the writer.
+#[derive(Default)]
+pub struct SqliteCalls;
+
+tokio::task_local! {
+    static OFFLOADED: ();
+}
+
+/// Runs `work` with its SQLite calls on blocking threads: for bulk work (the hourly purges)
+/// that may take longer than a request should wait for a worker thread.
+pub async fn offloaded<F: Future>(work: F) -> F::Output {
+    OFFLOADED.scope((), work).await
+}
+
+impl diesel_async::sync_connection_wrapper::SpawnBlocking for SqliteCalls {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>,
+    >
+    where
+        R: Send + 'static,
+    {
+        if OFFLOADED.try_with(|_| ()).is_ok() {
+            let handle = tokio::task::spawn_blocking(task);
+            Box::pin(async move { handle.await.map_err(|e| e.into()) })
+        } else {
+            Box::pin(std::future::ready(Ok(task())))
+        }
+    }
+
+    fn get_runtime() -> Self {
+        SqliteCalls
+    }
+}
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -141,13 +184,26 @@ macro_rules! with_conn {
     }};
 }
 
-/// Runs `$body` on a connection that may write (on SQLite, the one writer).
+/// Runs `$body` on a connection that may write (on SQLite, the one writer, inside a
+/// transaction that holds the write lock from its start: see [`begin_writing`]).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! run {
-    ($db:expr, |$c:ident| $body:expr) => {
-        $crate::with_conn!($db.conn(), |$c| $body)
-    };
+    ($db:expr, |$c:ident| $body:expr) => {{
+        match $db.conn().await? {
+            $crate::storage::Conn::Postgres(mut pooled) => {
+                let $c: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
+                $body
+            }
+            $crate::storage::Conn::Sqlite(mut pooled) => {
+                let $c: &mut $crate::storage::SqliteConn = &mut pooled;
+                $crate::storage::begin_writing($c).await?;
+                let done: Result<_, $crate::storage::StorageError> = async { $body }.await;
+                $crate::storage::end_writing($c, done.is_ok()).await?;
+                done
+            }
+        }
+    }};
 }
 pub(crate) use run;
 
@@ -161,6 +217,39 @@ macro_rules! run_read {
     };
 }
 pub(crate) use run_read;
+
+/// Opens the SQLite writer's work with `BEGIN IMMEDIATE`, taking the write lock at once, so
+/// that waiting for another process's lock (a CLI command writing) goes through
+/// `busy_timeout`. In a deferred transaction that has read, SQLite does not wait to upgrade to
+/// writing: it answers "database is locked" at once. A transaction the work opens nests as a
+/// savepoint.
+pub async fn begin_writing(c: &mut SqliteConn) -> diesel::QueryResult<()> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
+    c.spawn_blocking(|c| {
+        // Work cut off before it ended (only ever offloaded work can be) left its transaction.
+        if AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_some()
+        {
+            AnsiTransactionManager::rollback_transaction(c)?;
+        }
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+    })
+    .await
+}
+
+/// Commits the writer's work, or rolls it back when it failed.
+pub async fn end_writing(c: &mut SqliteConn, commit: bool) -> diesel::QueryResult<()> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
+    c.spawn_blocking(move |c| {
+        if commit {
+            AnsiTransactionManager::commit_transaction(c)
+        } else {
+            AnsiTransactionManager::rollback_transaction(c)
+        }
+    })
+    .await
+}
 
 /// Where a `sqlite://` URL points.
 pub fn sqlite_path(url: &str) -> Option<&str> {
@@ -333,5 +422,21 @@ impl Database {
         tokio::time::timeout(Duration::from_secs(2), ping(self))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel_async::sync_connection_wrapper::SpawnBlocking;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_calls_run_here_unless_offloaded() {
+        let here = std::thread::current().id();
+        let ran_on = || SqliteCalls.spawn_blocking(|| std::thread::current().id());
+        assert_eq!(ran_on().await.unwrap(), here);
+        let offloaded_on = offloaded(async { ran_on().await.unwrap() }).await;
+        assert_ne!(offloaded_on, here);
     }
 }

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
 use super::schema::one_time_tokens;
-use super::{Database, OneTimeTokenRow, StorageError, run};
+use super::{Database, OneTimeTokenRow, StorageError, run, run_read};
 use crate::tokens::TokenHash;
 
 pub const PURPOSE_VERIFY_EMAIL: &str = "verify_email";
@@ -57,7 +57,7 @@ pub async fn find_one_time_token(
     hash: &TokenHash,
     purpose: &str,
 ) -> Result<Option<OneTimeTokenRow>, StorageError> {
-    run!(db, |c| Ok(one_time_tokens::table
+    run_read!(db, |c| Ok(one_time_tokens::table
         .find(hash.as_str())
         .filter(one_time_tokens::purpose.eq(purpose))
         .select(OneTimeTokenRow::as_select())

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::outbox;
-use super::{Database, OutboxRow, StorageError, run};
+use super::{Database, OutboxRow, StorageError, run, run_read};
 
 pub async fn enqueue(db: &Database, row: &OutboxRow) -> Result<(), StorageError> {
     run!(db, |c| {
@@ -114,7 +114,7 @@ pub async fn mark_failed(
 
 /// Every email not yet sent: waiting (oldest first), then failed.
 pub async fn list(db: &Database) -> Result<Vec<OutboxRow>, StorageError> {
-    run!(db, |c| Ok(outbox::table
+    run_read!(db, |c| Ok(outbox::table
         .order((outbox::failed_at.is_not_null(), outbox::created_at))
         .select(OutboxRow::as_select())
         .load(c)

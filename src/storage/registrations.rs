@@ -8,6 +8,7 @@ use super::one_time_tokens::PURPOSE_VERIFY_EMAIL;
 use super::schema::{one_time_tokens, outbox, pending_registrations, users};
 use super::{
     Database, OneTimeTokenRow, OutboxRow, PendingRegistrationRow, StorageError, UserRow, run,
+    run_read,
 };
 use crate::domain::{Role, Username};
 use crate::tokens::TokenHash;
@@ -87,7 +88,7 @@ pub async fn find_pending_registration_by_email(
     db: &Database,
     email_normalized: &str,
 ) -> Result<Option<PendingRegistrationRow>, StorageError> {
-    run!(db, |c| Ok(pending_registrations::table
+    run_read!(db, |c| Ok(pending_registrations::table
         .filter(pending_registrations::email_normalized.eq(email_normalized))
         .select(PendingRegistrationRow::as_select())
         .first(c)

@@ -67,7 +67,7 @@ pub async fn find_live_session(
     id: &str,
     now: NaiveDateTime,
 ) -> Result<Option<SessionRow>, StorageError> {
-    run!(db, |c| Ok(sessions::table
+    run_read!(db, |c| Ok(sessions::table
         .find(id)
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
@@ -283,7 +283,7 @@ pub async fn list_live_sessions(
     user_id: &str,
     now: NaiveDateTime,
 ) -> Result<Vec<SessionRow>, StorageError> {
-    run!(db, |c| Ok(sessions::table
+    run_read!(db, |c| Ok(sessions::table
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
@@ -323,7 +323,7 @@ pub async fn find_refresh_token_session(
     now: NaiveDateTime,
 ) -> Result<Option<(RefreshTokenRow, SessionRow)>, StorageError> {
     let hash = token.hash();
-    run!(db, |c| Ok(refresh_tokens::table
+    run_read!(db, |c| Ok(refresh_tokens::table
         .inner_join(sessions::table)
         .filter(refresh_tokens::token_hash.eq(hash.as_str()))
         .filter(sessions::revoked_at.is_null())

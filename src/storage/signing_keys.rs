@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
 use super::schema::signing_keys as sk;
-use super::{Database, StorageError, run};
+use super::{Database, StorageError, run, run_read};
 use crate::tokens::{KeyLifecycle, KeyStore, SealedKey, SigningKey};
 
 /// How often each instance reads the key set again: the bound within which a rotation or a
@@ -79,7 +79,7 @@ macro_rules! insert_key {
 }
 
 pub async fn load(db: &Database) -> Result<Vec<SealedKey>, StorageError> {
-    run!(db, |c| Ok(load_all!(c)))
+    run_read!(db, |c| Ok(load_all!(c)))
 }
 
 /// Reads the key set again and installs it in `store`.
@@ -109,7 +109,7 @@ pub async fn bootstrap(
             let existing = load_all!(c);
             store.install(&existing)?;
             if store.signing_key(now).is_some() {
-                return Ok::<_, anyhow::Error>(Vec::new());
+                return Ok::<_, StorageError>(Vec::new());
             }
             let mut new = Vec::new();
             if let Some(dir) = legacy_dir.filter(|d| existing.is_empty() && d.is_dir()) {

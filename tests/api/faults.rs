@@ -8,6 +8,8 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
 use crate::harness::{Backend, s, spawn_app_with};
 
 /// A PostgreSQL server of the test's own, in a temp folder, on a free port.
@@ -235,4 +237,62 @@ async fn a_postgres_restart_under_load_gives_503_then_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     drop(pg);
+}
+
+/// Another process holding SQLite's write lock (a CLI command, a backup tool) holds back only
+/// the writes: reads answer meanwhile although SQLite's calls run on the worker threads, a
+/// second waiting write does not take another worker, and both writes go through once the
+/// lock is released, never "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_sqlite_write_lock_holds_back_only_the_writes() {
+    use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
+    use secrecy::ExposeSecret;
+
+    let app = crate::harness::spawn_app(Backend::Sqlite).await;
+    app.verified_user("held@example.com").await;
+    let first = app.login("held@example.com", None).await;
+    let second = app.login("held@example.com", None).await;
+    let url = app.state.config.database_url.expose_secret().to_owned();
+    let path = authd::storage::sqlite_path(&url).unwrap().to_owned();
+
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut other = SqliteConnection::establish(&path).unwrap();
+        other.batch_execute("BEGIN IMMEDIATE").unwrap();
+        locked.send(()).unwrap();
+        released.recv().unwrap();
+        other.batch_execute("COMMIT").unwrap();
+    });
+    is_locked.recv().unwrap();
+
+    let refresh = |token: &Value| {
+        let request = app
+            .client
+            .post(app.url("/api/auth/refresh"))
+            .json(&json!({"refresh_token": s(&token["refresh_token"])}));
+        tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+    };
+    let writes = [refresh(&first), refresh(&second)];
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        writes.iter().all(|w| !w.is_finished()),
+        "the writes should be waiting for the lock"
+    );
+    // Well inside SQLite's busy timeout (5 s): a read stuck behind the lock would not answer.
+    for (path, bearer) in [
+        ("/api/users/me", Some(s(&first["access_token"]))),
+        ("/.well-known/jwks.json", None),
+        ("/api/users/me/sessions", Some(s(&second["access_token"]))),
+    ] {
+        let reply = tokio::time::timeout(Duration::from_secs(3), app.get(path, bearer))
+            .await
+            .unwrap_or_else(|_| panic!("{path} waited for the write lock"));
+        reply.expect(200);
+    }
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    for write in writes {
+        assert_eq!(write.await.unwrap(), 200);
+    }
 }
