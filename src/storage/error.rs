@@ -66,7 +66,9 @@ impl From<DieselError> for StorageError {
 /// closed", "error communicating with the server"), and PostgreSQL's while it shuts down or
 /// starts (SQLSTATE 57P01 to 57P03).
 fn is_connection_loss(message: &str) -> bool {
-    const SIGNS: [&str; 6] = [
+    const SIGNS: [&str; 7] = [
+        // SQLite, when another process held the write lock past `busy_timeout`.
+        "database is locked",
         "connection closed",
         "error communicating with the server",
         "terminating connection",

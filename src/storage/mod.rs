@@ -89,9 +89,13 @@ pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, SqliteCalls>;
 /// Where SQLite's calls run: on the calling thread, unless the work is [`offloaded`]. A call
 /// (one statement on small indexed tables) takes microseconds, and handing each to a blocking
 /// thread and back cost more than the statement: a third of the server's CPU was futex
-/// wake-ups, and a refresh rotation (six calls) ran at two thirds of the speed. A call can
-/// only wait long for a lock held by another process (`busy_timeout`), such as a CLI command's
-/// short transaction; in WAL mode readers never wait for the writer.
+/// wake-ups, and a refresh rotation (six calls) ran at two thirds of the speed. What can hold a
+/// worker longer: a write waiting for a lock another process holds (a CLI command's short
+/// transaction; up to `busy_timeout`, then a 503), a commit that runs WAL's automatic
+/// checkpoint (copying pages into the database file), and the admin lists (paginated users,
+/// the clients and outbox lists read whole). Readers never wait for the writer in WAL mode. The
+/// runtime keeps at least two workers so that one held worker is not the whole server, though a
+/// task woken on it may wait with it.
 #[derive(Default)]
 pub struct SqliteCalls;
 
@@ -193,14 +197,14 @@ macro_rules! run {
         match $db.conn().await? {
             $crate::storage::Conn::Postgres(mut pooled) => {
                 let $c: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
-                $body
+                let done: Result<_, $crate::storage::StorageError> = async { $body }.await;
+                done
             }
             $crate::storage::Conn::Sqlite(mut pooled) => {
                 let $c: &mut $crate::storage::SqliteConn = &mut pooled;
                 $crate::storage::begin_writing($c).await?;
                 let done: Result<_, $crate::storage::StorageError> = async { $body }.await;
-                $crate::storage::end_writing($c, done.is_ok()).await?;
-                done
+                $crate::storage::end_writing($c, done).await
             }
         }
     }};
@@ -238,17 +242,29 @@ pub async fn begin_writing(c: &mut SqliteConn) -> diesel::QueryResult<()> {
     .await
 }
 
-/// Commits the writer's work, or rolls it back when it failed.
-pub async fn end_writing(c: &mut SqliteConn, commit: bool) -> diesel::QueryResult<()> {
+/// Commits the writer's work, or rolls it back when it failed; the work's own error is the
+/// answer even when the rollback fails too (that one is logged).
+pub async fn end_writing<T: Send + 'static>(
+    c: &mut SqliteConn,
+    done: Result<T, StorageError>,
+) -> Result<T, StorageError> {
     use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
-    c.spawn_blocking(move |c| {
-        if commit {
-            AnsiTransactionManager::commit_transaction(c)
-        } else {
-            AnsiTransactionManager::rollback_transaction(c)
+    match done {
+        Ok(value) => {
+            c.spawn_blocking(AnsiTransactionManager::commit_transaction)
+                .await?;
+            Ok(value)
         }
-    })
-    .await
+        Err(e) => {
+            if let Err(rollback) = c
+                .spawn_blocking(AnsiTransactionManager::rollback_transaction)
+                .await
+            {
+                tracing::warn!(error = %rollback, "rolling back the SQLite writer's work failed");
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Where a `sqlite://` URL points.
@@ -414,7 +430,7 @@ impl Database {
     /// down: `/readyz` must answer while it hangs).
     pub async fn ping(&self) -> bool {
         async fn ping(db: &Database) -> Result<(), StorageError> {
-            run!(db, |c| {
+            run_read!(db, |c| {
                 c.batch_execute("SELECT 1").await?;
                 Ok(())
             })

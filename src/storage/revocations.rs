@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::revoked_access_tokens;
-use super::{Database, StorageError, run};
+use super::{Database, StorageError, run, run_read};
 
 pub async fn revoke_access_token(
     db: &Database,
@@ -26,7 +26,7 @@ pub async fn revoke_access_token(
 }
 
 pub async fn is_revoked(db: &Database, jti: &str) -> Result<bool, StorageError> {
-    run!(db, |c| {
+    run_read!(db, |c| {
         let n: i64 = revoked_access_tokens::table
             .find(jti)
             .count()

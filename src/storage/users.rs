@@ -50,7 +50,7 @@ pub async fn find_taken_identifier(
     except_user: Option<&str>,
 ) -> Result<Option<&'static str>, StorageError> {
     let except = except_user.unwrap_or("");
-    run!(db, |c| {
+    run_read!(db, |c| {
         let hits: Vec<Identifiers> = users::table
             .filter(users::id.ne(except))
             .filter(
@@ -152,7 +152,7 @@ pub async fn list_users(
             .replace('_', "\\_");
         format!("%{escaped}%")
     });
-    run!(db, |c| {
+    run_read!(db, |c| {
         let filtered = || {
             let mut query = users::table.into_boxed();
             if let Some(p) = &pattern {

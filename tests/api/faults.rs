@@ -296,3 +296,34 @@ async fn a_held_sqlite_write_lock_holds_back_only_the_writes() {
         assert_eq!(write.await.unwrap(), 200);
     }
 }
+
+/// A write lock held by another process past SQLite's busy timeout (5 s) is a database that
+/// cannot be reached for now: a 503 in the API's error shape, not a 500, and the refresh token
+/// is still good once the lock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_write_lock_held_past_the_busy_timeout_is_a_503() {
+    use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
+    use secrecy::ExposeSecret;
+
+    let app = crate::harness::spawn_app(Backend::Sqlite).await;
+    app.verified_user("stuck@example.com").await;
+    let tokens = app.login("stuck@example.com", None).await;
+    let url = app.state.config.database_url.expose_secret().to_owned();
+    let path = authd::storage::sqlite_path(&url).unwrap().to_owned();
+    let (locked, is_locked) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut other = SqliteConnection::establish(&path).unwrap();
+        other.batch_execute("BEGIN IMMEDIATE").unwrap();
+        locked.send(()).unwrap();
+        released.recv().unwrap();
+        other.batch_execute("COMMIT").unwrap();
+    });
+    is_locked.recv().unwrap();
+    let body = json!({"refresh_token": s(&tokens["refresh_token"])});
+    let reply = app.post("/api/auth/refresh", body.clone()).await;
+    assert!(reply.expect(503)["message"].is_string());
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    app.post("/api/auth/refresh", body).await.expect(200);
+}

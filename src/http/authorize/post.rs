@@ -16,8 +16,6 @@ use crate::tokens::OpaqueToken;
 use super::answer::*;
 use super::*;
 
-/// The sign-in form was posted: check the password (with the same limits as the account API),
-/// open authd's browser sign-in, then consent or the code.
 /// Signs the browser in as `user_id`: a browser session in the database and its cookie.
 async fn open_browser_session(
     state: &AppState,
@@ -39,6 +37,8 @@ async fn open_browser_session(
     ))
 }
 
+/// The sign-in form was posted: check the password (with the same limits as the account API),
+/// open authd's browser sign-in, then consent or the code.
 async fn sign_in(
     state: &AppState,
     headers: &HeaderMap,
