@@ -228,18 +228,10 @@ pub(crate) use run_read;
 /// writing: it answers "database is locked" at once. A transaction the work opens nests as a
 /// savepoint.
 pub async fn begin_writing(c: &mut SqliteConn) -> diesel::QueryResult<()> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager as _};
-    c.spawn_blocking(|c| {
-        // Work cut off before it ended (only ever offloaded work can be) left its transaction.
-        if AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()?
-            .is_some()
-        {
-            AnsiTransactionManager::rollback_transaction(c)?;
-        }
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-    })
-    .await
+    use diesel::connection::AnsiTransactionManager;
+    // A connection left inside a transaction never gets here: the pool discards it.
+    c.spawn_blocking(|c| AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"))
+        .await
 }
 
 /// Commits the writer's work, or rolls it back when it failed; the work's own error is the

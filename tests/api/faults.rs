@@ -239,32 +239,50 @@ async fn a_postgres_restart_under_load_gives_503_then_recovers() {
     drop(pg);
 }
 
+/// SQLite's write lock, held by another connection on a thread of its own (as another process
+/// would hold it) until released.
+struct WriteLock {
+    release: std::sync::mpsc::Sender<()>,
+    holder: std::thread::JoinHandle<()>,
+}
+
+impl WriteLock {
+    fn take(app: &crate::harness::TestApp) -> Self {
+        use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
+        use secrecy::ExposeSecret;
+
+        let url = app.state.config.database_url.expose_secret().to_owned();
+        let path = authd::storage::sqlite_path(&url).unwrap().to_owned();
+        let (locked, is_locked) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let mut other = SqliteConnection::establish(&path).unwrap();
+            other.batch_execute("BEGIN IMMEDIATE").unwrap();
+            locked.send(()).unwrap();
+            released.recv().unwrap();
+            other.batch_execute("COMMIT").unwrap();
+        });
+        is_locked.recv().unwrap();
+        Self { release, holder }
+    }
+
+    fn release(self) {
+        self.release.send(()).unwrap();
+        self.holder.join().unwrap();
+    }
+}
+
 /// Another process holding SQLite's write lock (a CLI command, a backup tool) holds back only
 /// the writes: reads answer meanwhile although SQLite's calls run on the worker threads, a
 /// second waiting write does not take another worker, and both writes go through once the
 /// lock is released, never "database is locked".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_sqlite_write_lock_holds_back_only_the_writes() {
-    use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
-    use secrecy::ExposeSecret;
-
     let app = crate::harness::spawn_app(Backend::Sqlite).await;
     app.verified_user("held@example.com").await;
     let first = app.login("held@example.com", None).await;
     let second = app.login("held@example.com", None).await;
-    let url = app.state.config.database_url.expose_secret().to_owned();
-    let path = authd::storage::sqlite_path(&url).unwrap().to_owned();
-
-    let (locked, is_locked) = std::sync::mpsc::channel();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let mut other = SqliteConnection::establish(&path).unwrap();
-        other.batch_execute("BEGIN IMMEDIATE").unwrap();
-        locked.send(()).unwrap();
-        released.recv().unwrap();
-        other.batch_execute("COMMIT").unwrap();
-    });
-    is_locked.recv().unwrap();
+    let lock = WriteLock::take(&app);
 
     let refresh = |token: &Value| {
         let request = app
@@ -290,8 +308,7 @@ async fn a_held_sqlite_write_lock_holds_back_only_the_writes() {
             .unwrap_or_else(|_| panic!("{path} waited for the write lock"));
         reply.expect(200);
     }
-    release.send(()).unwrap();
-    holder.join().unwrap();
+    lock.release();
     for write in writes {
         assert_eq!(write.await.unwrap(), 200);
     }
@@ -302,28 +319,13 @@ async fn a_held_sqlite_write_lock_holds_back_only_the_writes() {
 /// is still good once the lock is gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sqlite_write_lock_held_past_the_busy_timeout_is_a_503() {
-    use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
-    use secrecy::ExposeSecret;
-
     let app = crate::harness::spawn_app(Backend::Sqlite).await;
     app.verified_user("stuck@example.com").await;
     let tokens = app.login("stuck@example.com", None).await;
-    let url = app.state.config.database_url.expose_secret().to_owned();
-    let path = authd::storage::sqlite_path(&url).unwrap().to_owned();
-    let (locked, is_locked) = std::sync::mpsc::channel();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        let mut other = SqliteConnection::establish(&path).unwrap();
-        other.batch_execute("BEGIN IMMEDIATE").unwrap();
-        locked.send(()).unwrap();
-        released.recv().unwrap();
-        other.batch_execute("COMMIT").unwrap();
-    });
-    is_locked.recv().unwrap();
+    let lock = WriteLock::take(&app);
     let body = json!({"refresh_token": s(&tokens["refresh_token"])});
     let reply = app.post("/api/auth/refresh", body.clone()).await;
     assert!(reply.expect(503)["message"].is_string());
-    release.send(()).unwrap();
-    holder.join().unwrap();
+    lock.release();
     app.post("/api/auth/refresh", body).await.expect(200);
 }
