@@ -48,7 +48,7 @@ impl Application {
         signing_keys::bootstrap(&db, &keys, config.keys_dir.as_deref(), clock.now())
             .await
             .context("loading the signing keys")?;
-        let mailer = Mailer::from_config(&config, sealer)?;
+        let mailer = Mailer::from_config(&config, sealer.clone())?;
         let hasher = tokio::task::spawn_blocking(PasswordHasher::new).await??;
         let listener = TcpListener::bind(config.bind)
             .await
@@ -74,6 +74,7 @@ impl Application {
             keys,
             mailer,
             hasher,
+            sealer,
             clock,
             metrics: Default::default(),
         });

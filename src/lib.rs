@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod passwords;
 pub mod sealing;
+pub mod signin;
 pub mod state;
 pub mod storage;
 pub mod tokens;

@@ -5,9 +5,13 @@
 //! A sealed value is `version (1) || nonce (12) || ciphertext || tag (16)`, with a label
 //! naming what it is (a key's `kid`, say) as associated data, so a sealed value moved to
 //! another row does not open.
+//!
+//! The same secret also keys an HMAC-SHA256 (a key of its own, derived apart) for values that
+//! authd hands out and must recognise as its own later, such as the hosted pages' CSRF values.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::hkdf::{HKDF_SHA256, Salt};
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom as _, SystemRandom};
 
 const VERSION: u8 = 1;
@@ -26,6 +30,7 @@ pub enum SealError {
 /// Seals and opens values under the key derived from the instance secret.
 pub struct Sealer {
     key: LessSafeKey,
+    mac: hmac::Key,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -44,9 +49,25 @@ impl Sealer {
         let okm = prk
             .expand(&[b"authd at-rest encryption v1"], &AES_256_GCM)
             .map_err(|_| anyhow::anyhow!("deriving the sealing key failed"))?;
+        let mac = prk
+            .expand(&[b"authd message authentication v1"], hmac::HMAC_SHA256)
+            .map_err(|_| anyhow::anyhow!("deriving the MAC key failed"))?;
         Ok(Self {
             key: LessSafeKey::new(UnboundKey::from(okm)),
+            mac: hmac::Key::from(mac),
         })
+    }
+
+    /// The HMAC-SHA256 of `parts` (each length-prefixed, so no two lists give the same input).
+    pub fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.mac);
+        for part in parts {
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part);
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
     }
 
     pub fn seal(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
@@ -110,5 +131,14 @@ mod tests {
             "a fresh nonce each time"
         );
         assert!(Sealer::new(b"short").is_err());
+    }
+
+    #[test]
+    fn macs_are_keyed_and_unambiguous() {
+        let sealer = Sealer::new(SECRET).unwrap();
+        let other = Sealer::new(b"another secret of at least 32 bytes!").unwrap();
+        assert_eq!(sealer.mac(&[b"a", b"b"]), sealer.mac(&[b"a", b"b"]));
+        assert_ne!(sealer.mac(&[b"a", b"b"]), other.mac(&[b"a", b"b"]));
+        assert_ne!(sealer.mac(&[b"ab", b""]), sealer.mac(&[b"a", b"b"]));
     }
 }

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::mail::Mailer;
 use crate::metrics::RequestMetrics;
 use crate::passwords::PasswordHasher;
+use crate::sealing::Sealer;
 use crate::storage::Database;
 use crate::tokens::KeyStore;
 
@@ -20,6 +21,8 @@ pub struct Inner {
     pub keys: KeyStore,
     pub mailer: Mailer,
     pub hasher: PasswordHasher,
+    /// Seals and authenticates under the instance secret.
+    pub sealer: Arc<Sealer>,
     pub clock: Arc<dyn Clock>,
     pub metrics: RequestMetrics,
 }

@@ -1,9 +1,9 @@
 //! Anonymous users: real users without email or password, who may register later and keep
 //! their id.
 
-use super::sessions::{ClientMeta, open_session};
 use super::{AccountError, TokenResponse};
 use crate::domain::{Role, UserId};
+use crate::signin::{self, ClientMeta, Proof};
 use crate::state::AppState;
 use crate::storage::{UserRow, users};
 
@@ -32,5 +32,12 @@ pub async fn create_anonymous(
         last_login_at: None,
     };
     users::insert_user(&state.db, &user).await?;
-    open_session(state, &user, meta).await
+    let issued = signin::complete_in_session(
+        state,
+        Proof::anonymous(user, now),
+        super::first_party_grant(),
+        meta,
+    )
+    .await?;
+    Ok(issued.into())
 }

@@ -1,48 +1,10 @@
-//! Login by email, phone or username and a password.
+//! Login by email, phone or username and a password, into a session of a client.
 
-use super::guard::{self, Account, Guesser};
-use super::sessions::{ClientMeta, Issued, SessionGrant, open_session_for};
 use super::{AccountError, TokenResponse};
-use crate::domain::{EmailAddress, PhoneNumber};
+use crate::signin::{self, ClientMeta, Issued, LoginIdentifier, Proof, SessionGrant};
 use crate::state::AppState;
-use crate::storage::UserRow;
-use crate::storage::users::UserKey;
-use crate::storage::{registrations, users};
 
-/// What the user typed in the login field, recognised by its shape.
-#[derive(Debug)]
-pub enum LoginIdentifier {
-    Email(EmailAddress),
-    Phone(PhoneNumber),
-    Username(String),
-}
-
-impl LoginIdentifier {
-    /// The one normal form of the name, whatever spelling was typed.
-    fn normalized(&self) -> String {
-        match self {
-            Self::Email(e) => e.normalized(),
-            Self::Phone(p) => p.as_str().to_owned(),
-            Self::Username(u) => u.clone(),
-        }
-    }
-
-    /// `None` for an identifier that cannot name any account.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let raw = raw.trim();
-        // PostgreSQL refuses NUL in text; no identifier holds control characters anyway.
-        if raw.is_empty() || raw.len() > 320 || raw.chars().any(char::is_control) {
-            None
-        } else if raw.contains('@') {
-            EmailAddress::parse(raw).ok().map(Self::Email)
-        } else if PhoneNumber::looks_like(raw) {
-            PhoneNumber::parse(raw).ok().map(Self::Phone)
-        } else {
-            Some(Self::Username(raw.to_lowercase()))
-        }
-    }
-}
-
+/// The account API's login: a first-party session.
 pub async fn login(
     state: &AppState,
     identifier: Option<LoginIdentifier>,
@@ -54,7 +16,7 @@ pub async fn login(
         identifier,
         password,
         meta,
-        SessionGrant::first_party(),
+        super::first_party_grant(),
     )
     .await?
     .into())
@@ -68,76 +30,7 @@ pub async fn login_for(
     meta: ClientMeta,
     grant: SessionGrant,
 ) -> Result<Issued, AccountError> {
-    let user = verify_credentials(state, identifier, password, meta.ip.as_deref()).await?;
-    open_session_for(state, &user, meta, grant).await
-}
-
-/// The user these credentials belong to, if they are right and the user may sign in. Wrong
-/// passwords count against the account from `ip` (see `guard`).
-pub async fn verify_credentials(
-    state: &AppState,
-    identifier: Option<LoginIdentifier>,
-    password: &str,
-    ip: Option<&str>,
-) -> Result<UserRow, AccountError> {
-    let user = match &identifier {
-        Some(LoginIdentifier::Email(e)) => {
-            users::find_user(&state.db, UserKey::Email(&e.normalized())).await?
-        }
-        Some(LoginIdentifier::Phone(p)) => {
-            users::find_user(&state.db, UserKey::Phone(p.as_str())).await?
-        }
-        Some(LoginIdentifier::Username(u)) => {
-            users::find_user(&state.db, UserKey::Username(u)).await?
-        }
-        None => None,
-    };
-    let name = identifier
-        .as_ref()
-        .map(LoginIdentifier::normalized)
-        .unwrap_or_default();
-    let user_id = user.as_ref().map(|u| u.id.clone());
-    let guesser = Guesser {
-        account: match &user_id {
-            Some(id) => Account::User(id),
-            None => Account::Unknown(&name),
-        },
-        ip,
-    };
-    guard::attempt(state, &guesser).await?;
-    let Some(user) = user else {
-        // Someone who signed up but has not followed the link yet learns why login fails,
-        // but only with the right password.
-        let pending = match &identifier {
-            Some(LoginIdentifier::Email(e)) => {
-                registrations::find_pending_registration_by_email(&state.db, &e.normalized())
-                    .await?
-            }
-            _ => None,
-        };
-        let matches = state
-            .hasher
-            .verify(password, pending.as_ref().map(|p| p.password_hash.as_str()))
-            .await?;
-        if matches {
-            guard::succeeded(state, &guesser).await?;
-            return Err(AccountError::EmailNotVerified);
-        }
-        return Err(AccountError::InvalidCredentials);
-    };
-    if !state
-        .hasher
-        .verify(password, user.password_hash.as_deref())
-        .await?
-    {
-        return Err(AccountError::InvalidCredentials);
-    }
-    guard::succeeded(state, &guesser).await?;
-    if !user.is_active {
-        return Err(AccountError::AccountDisabled);
-    }
-    if state.config.require_email_verification && !user.is_email_verified {
-        return Err(AccountError::EmailNotVerified);
-    }
-    Ok(user)
+    let user = signin::verify_credentials(state, identifier, password, meta.ip.as_deref()).await?;
+    let proof = Proof::password(user, state.clock.now_naive());
+    Ok(signin::complete_in_session(state, proof, grant, meta).await?)
 }

@@ -4,7 +4,7 @@
 mod admin;
 mod anonymous;
 pub mod consent;
-mod guard;
+pub mod limits;
 mod links;
 mod login;
 mod password;
@@ -19,28 +19,35 @@ pub use admin::{
     update_user,
 };
 pub use anonymous::create_anonymous;
-pub use login::{LoginIdentifier, login, login_for, verify_credentials};
+pub use login::{login, login_for};
 pub use password::{change_password, forgot_password, reset_password};
 pub use profile::{
     ProfileUpdate, SessionView, cancel_email_change, delete_account, end_session, list_sessions,
     update_profile,
 };
 pub use register::{
-    NewRegistration, RegisterOutcome, Verified, is_authorize_path, register, resend_verification,
+    NewRegistration, RegisterOutcome, SignUpBrowser, Verified, is_authorize_path, register,
+    resend_verification,
 };
-pub use sessions::{
-    ClientMeta, Issued, SessionGrant, logout, logout_all, open_session_for, refresh, refresh_for,
-    sign_access_token,
-};
-pub use verify::verify_email;
+pub use sessions::{TokenUser, logout, logout_all, refresh, refresh_for, token_user};
+pub use verify::{verify_email, verify_email_in_browser};
 pub use view::{TokenResponse, UserView};
 
+use crate::signin::{SessionGrant, SignInError};
 use crate::storage::StorageError;
 
 /// The built-in public client that `/api/auth/*` issues tokens for.
 pub const FIRST_PARTY_CLIENT: &str = "authd-web";
 /// What a first-party login may do.
 pub const FIRST_PARTY_SCOPE: &str = "openid profile email offline_access";
+
+/// A session of the built-in client of `/api/auth/*`.
+pub fn first_party_grant() -> SessionGrant {
+    SessionGrant {
+        client_id: FIRST_PARTY_CLIENT.to_owned(),
+        scope: FIRST_PARTY_SCOPE.to_owned(),
+    }
+}
 
 /// Runs `work` off the request path, so that the answer takes the same time whatever the work
 /// finds (a known address or not); its failure is logged, since nobody waits for it.
@@ -115,6 +122,20 @@ impl AccountError {
             "phone" => "Phone number already in use",
             _ => "Email already in use",
         })
+    }
+}
+
+impl From<SignInError> for AccountError {
+    fn from(e: SignInError) -> Self {
+        match e {
+            SignInError::InvalidCredentials => AccountError::InvalidCredentials,
+            SignInError::EmailNotVerified => AccountError::EmailNotVerified,
+            SignInError::AccountDisabled => AccountError::AccountDisabled,
+            SignInError::TooManyAttempts { retry_after_secs } => {
+                AccountError::TooManyAttempts { retry_after_secs }
+            }
+            SignInError::Unexpected(cause) => AccountError::Unexpected(cause),
+        }
     }
 }
 

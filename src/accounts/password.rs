@@ -5,6 +5,7 @@ use chrono::Duration;
 use super::AccountError;
 use crate::domain::{EmailAddress, Password};
 use crate::mail::Email;
+use crate::signin::guard;
 use crate::state::AppState;
 use crate::storage::one_time_tokens::{self, PURPOSE_RESET_PASSWORD};
 use crate::storage::users::{self, TokenUse, UserKey};
@@ -75,7 +76,7 @@ pub async fn reset_password(
         .map_err(|m| AccountError::Invalid("new_password", m.into()))?;
     let new_hash = state.hasher.hash(&password).await?;
     match users::reset_password(&state.db, &hash, &new_hash, state.clock.now_naive()).await? {
-        TokenUse::Done(user) => super::guard::cleared(state, &user.id).await,
+        TokenUse::Done(user) => Ok(guard::cleared(state, &user.id).await?),
         TokenUse::Invalid | TokenUse::Conflict => Err(AccountError::InvalidToken),
     }
 }
@@ -92,17 +93,17 @@ pub(super) async fn check_current_password(
         .ok_or_else(|| AccountError::Invalid(field, "Current password is required".into()))?;
     // Guesses here count against the account like login guesses: a stolen session must not
     // become an unlimited password oracle.
-    let guesser = super::guard::Guesser {
-        account: super::guard::Account::User(&user.id),
+    let guesser = guard::Guesser {
+        account: guard::Account::User(&user.id),
         ip: None,
     };
-    super::guard::attempt(state, &guesser).await?;
+    guard::attempt(state, &guesser).await?;
     if state
         .hasher
         .verify(given, user.password_hash.as_deref())
         .await?
     {
-        super::guard::succeeded(state, &guesser).await
+        Ok(guard::succeeded(state, &guesser).await?)
     } else {
         Err(AccountError::WrongPassword)
     }

@@ -48,10 +48,9 @@ async fn require_recent_auth(
         return check_current_password(state, user, current_password, "current_password").await;
     }
     let now = state.clock.now_naive();
-    let session = sessions::find_live_session(&state.db, session_id, now).await?;
-    let recent = session
-        .map(|s| s.auth_time.unwrap_or(s.created_at))
-        .is_some_and(|at| now - at <= RECENT_AUTH);
+    let recent = crate::signin::of_session(state, session_id)
+        .await?
+        .is_some_and(|s| now - s.auth_time <= RECENT_AUTH);
     if recent {
         Ok(())
     } else {

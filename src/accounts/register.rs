@@ -4,16 +4,16 @@ use chrono::Duration;
 
 use super::links::{VERIFICATION_TTL_HOURS, verification_link};
 use super::password::send_reset_link;
-use super::sessions::{ClientMeta, open_session};
 use super::{AccountError, TokenResponse};
 use crate::domain::{EmailAddress, FullName, Password, PersonName, PhoneNumber, UserId, Username};
 use crate::mail::Email;
+use crate::signin::{self, BrowserSignIn, ClientMeta, Proof};
 use crate::state::AppState;
 use crate::storage::one_time_tokens::{self, PURPOSE_VERIFY_EMAIL};
 use crate::storage::registrations::{self, VerifyOutcome};
 use crate::storage::users::UserKey;
 use crate::storage::{OneTimeTokenRow, PendingRegistrationRow, StorageError, UserRow, users};
-use crate::tokens::OpaqueToken;
+use crate::tokens::{OpaqueToken, TokenHash};
 
 /// A sign-up request, already parsed into valid domain values.
 #[derive(Debug)]
@@ -32,6 +32,14 @@ pub struct NewRegistration {
     pub continue_to: Option<String>,
 }
 
+/// The browser of a hosted sign-up (or of a followed link): its id's hash, and the sign-in it
+/// holds now. The browser a sign-up was made in is signed in, at once when verification is
+/// off, else when it follows the emailed link.
+pub struct SignUpBrowser<'a> {
+    pub id: TokenHash,
+    pub current: Option<&'a BrowserSignIn>,
+}
+
 pub enum RegisterOutcome {
     /// A verification link is on its way.
     Pending {
@@ -40,6 +48,8 @@ pub enum RegisterOutcome {
     },
     /// Verification is off: the user exists and is signed in.
     SignedIn(Box<TokenResponse>),
+    /// Verification is off, and the sign-up came from the hosted page: its browser is signed in.
+    SignedInBrowser(Box<BrowserSignIn>),
 }
 
 fn verification_token(
@@ -86,6 +96,7 @@ pub async fn register(
     state: &AppState,
     reg: NewRegistration,
     meta: ClientMeta,
+    browser: Option<SignUpBrowser<'_>>,
 ) -> Result<RegisterOutcome, AccountError> {
     let anonymous = match reg.anonymous_id {
         Some(id) => anonymous_user(state, &id.to_string()).await?,
@@ -126,6 +137,7 @@ pub async fn register(
         created_at: now,
         expires_at: now + Duration::hours(VERIFICATION_TTL_HOURS),
         contested: false,
+        browser_hash: browser.as_ref().map(|b| b.id.as_str().to_owned()),
     };
     let (token, token_row) = verification_token(&row.id, now);
     // The email is recorded in the same transaction as the registration: both or neither.
@@ -156,9 +168,16 @@ pub async fn register(
             Err(AccountError::InvalidToken) => return Err(AccountError::in_use("email")),
             other => other?,
         };
-        Ok(RegisterOutcome::SignedIn(Box::new(
-            open_session(state, &verified.user, meta).await?,
-        )))
+        // The password was proved by the sign-up itself, a moment ago.
+        let proof = Proof::password(verified.user, now);
+        if let Some(browser) = browser {
+            let signed_in =
+                signin::complete_in_browser(state, proof, &meta, browser.current).await?;
+            return Ok(RegisterOutcome::SignedInBrowser(Box::new(signed_in)));
+        }
+        let issued =
+            signin::complete_in_session(state, proof, super::first_party_grant(), meta).await?;
+        Ok(RegisterOutcome::SignedIn(Box::new(issued.into())))
     }
 }
 
@@ -168,6 +187,42 @@ pub struct Verified {
     /// The address was signed up for more than once, so no password was kept: a reset link is
     /// on its way to the address (see `storage::registrations`).
     pub password_required: bool,
+    /// The browser and time of the hosted sign-up, as a hash of its cookie (see
+    /// [`NewRegistration::browser`]).
+    signed_up_in: Option<(String, chrono::NaiveDateTime)>,
+}
+
+impl Verified {
+    pub(super) fn email_change(user: UserRow) -> Self {
+        Self {
+            user,
+            password_required: false,
+            signed_up_in: None,
+        }
+    }
+
+    /// Whether `browser` is the one the sign-up was made in; if so, it is signed in: the
+    /// sign-up proved the password there, the link the mailbox.
+    pub(super) async fn sign_in_browser(
+        &self,
+        state: &AppState,
+        browser: &SignUpBrowser<'_>,
+        meta: &ClientMeta,
+    ) -> Result<Option<BrowserSignIn>, AccountError> {
+        let Some((hash, signed_up_at)) = &self.signed_up_in else {
+            return Ok(None);
+        };
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            hash.as_bytes(),
+            browser.id.as_str().as_bytes(),
+        )) {
+            return Ok(None);
+        }
+        let proof = Proof::password(self.user.clone(), *signed_up_at);
+        Ok(Some(
+            signin::complete_in_browser(state, proof, meta, browser.current).await?,
+        ))
+    }
 }
 
 pub(super) async fn complete_registration(
@@ -192,6 +247,7 @@ pub(super) async fn complete_registration(
             Ok(VerifyOutcome::Verified {
                 user,
                 password_required,
+                signed_up_in,
             }) => {
                 if password_required {
                     send_reset_link(state, &user).await?;
@@ -199,6 +255,7 @@ pub(super) async fn complete_registration(
                 return Ok(Verified {
                     user: *user,
                     password_required,
+                    signed_up_in,
                 });
             }
             Ok(VerifyOutcome::AlreadyVerified) => return Err(AccountError::AlreadyVerified),

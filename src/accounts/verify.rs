@@ -2,7 +2,8 @@
 
 use super::AccountError;
 use super::profile::confirm_email_change;
-use super::register::{Verified, complete_registration};
+use super::register::{SignUpBrowser, Verified, complete_registration};
+use crate::signin::{BrowserSignIn, ClientMeta};
 use crate::state::AppState;
 use crate::storage::one_time_tokens::{self, PURPOSE_CHANGE_EMAIL};
 use crate::tokens::OpaqueToken;
@@ -15,10 +16,22 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<Verified, Acc
         .await?
     {
         Some(row) if row.consumed_at.is_some() => Err(AccountError::AlreadyVerified),
-        Some(_) => Ok(Verified {
-            user: confirm_email_change(state, &token).await?,
-            password_required: false,
-        }),
+        Some(_) => Ok(Verified::email_change(
+            confirm_email_change(state, &token).await?,
+        )),
         None => complete_registration(state, &token, true).await,
     }
+}
+
+/// Follows a verification link in a browser. When it is the browser the hosted sign-up was
+/// made in, it comes back signed in.
+pub async fn verify_email_in_browser(
+    state: &AppState,
+    token: &str,
+    browser: &SignUpBrowser<'_>,
+    meta: &ClientMeta,
+) -> Result<(Verified, Option<BrowserSignIn>), AccountError> {
+    let verified = verify_email(state, token).await?;
+    let signed_in = verified.sign_in_browser(state, browser, meta).await?;
+    Ok((verified, signed_in))
 }

@@ -3,16 +3,18 @@
 //! landing, stopping an email change. Plain HTML forms: they work without JavaScript.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::cookies::{self, Binding, BrowserId, Csrf, FORM_EXPIRED};
 use super::extract::{Payload, query_token};
-use super::limits;
 use super::pages::{self, Link, Page};
-use crate::accounts::{self, AccountError, ClientMeta, Verified};
+use crate::accounts::limits;
+use crate::accounts::{self, AccountError, Verified};
 use crate::domain::EmailAddress;
 use crate::error::ApiError;
+use crate::signin::ClientMeta;
 use crate::state::AppState;
 
 /// Where a person goes to sign in once done here: the frontend's login page when there is
@@ -27,12 +29,15 @@ fn sign_in_link(state: &AppState) -> Option<Link> {
 const SIGN_IN_HINT: &str = "You can now sign in from the application you came from.";
 
 /// The page behind a followed verification link, for a browser; `continue_to` is where the
-/// hosted sign-up page came from (an authorization request on authd).
+/// hosted sign-up page came from (an authorization request on authd). `signed_in`: the link was
+/// followed in the browser of the sign-up, which is now signed in; elsewhere, the sign-in page
+/// that follows has the address filled in.
 pub fn verified_page(
     state: &AppState,
     headers: &HeaderMap,
     verified: &Verified,
     continue_to: Option<&str>,
+    signed_in: bool,
 ) -> Response {
     if verified.password_required {
         pages::message(
@@ -53,10 +58,25 @@ pub fn verified_page(
             headers,
             StatusCode::OK,
             "Email confirmed",
-            &["Thank you: your email address is confirmed.", SIGN_IN_HINT],
+            &[
+                "Thank you: your email address is confirmed.",
+                if signed_in {
+                    "You are signed in."
+                } else {
+                    SIGN_IN_HINT
+                },
+            ],
             match continue_to.filter(|to| accounts::is_authorize_path(to)) {
                 Some(to) => Some(Link {
-                    href: to.to_owned(),
+                    href: match (&verified.user.email, signed_in) {
+                        (Some(email), false) if !to.contains("login_hint=") => format!(
+                            "{to}&{}",
+                            url::form_urlencoded::Serializer::new(String::new())
+                                .append_pair("login_hint", email)
+                                .finish()
+                        ),
+                        _ => to.to_owned(),
+                    },
                     text: "Continue",
                 }),
                 None => sign_in_link(state),
@@ -68,6 +88,8 @@ pub fn verified_page(
 /// The hosted sign-up page's fields, kept when something needs fixing.
 #[derive(Deserialize, Default)]
 pub struct SignUpForm {
+    #[serde(default)]
+    csrf: String,
     #[serde(default)]
     oauth_request: String,
     #[serde(default)]
@@ -121,11 +143,25 @@ async fn client_name(state: &AppState, oauth_request: &str) -> Option<String> {
     let client_id = url::form_urlencoded::parse(oauth_request.as_bytes())
         .find(|(k, _)| k == "client_id")
         .map(|(_, v)| v.into_owned())?;
-    crate::storage::clients::find_client(&state.db, &client_id)
+    crate::oauth::client_auth::registered(state, &client_id)
         .await
         .ok()
         .flatten()
         .map(|c| c.name)
+}
+
+/// A form posted into authd from another site's page.
+fn from_elsewhere(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    cookies::from_another_site(state, headers).then(|| {
+        pages::message(
+            state,
+            headers,
+            StatusCode::FORBIDDEN,
+            "This form came from another site",
+            &["Open this page on our own site and try again."],
+            None,
+        )
+    })
 }
 
 /// `GET /account/sign-up?oauth_request=...` (linked from the sign-in page).
@@ -154,10 +190,20 @@ pub async fn sign_up(
     meta: ClientMeta,
     Payload(form): Payload<SignUpForm>,
 ) -> Response {
+    if let Some(refused) = from_elsewhere(&state, &headers) {
+        return refused;
+    }
+    let name = client_name(&state, &form.oauth_request).await;
+    let id = BrowserId::of(&state, &headers);
+    if cookies::check(&state, Binding::Browser(&id), Some(&form.csrf)) != Csrf::Valid {
+        let errors = vec![FORM_EXPIRED.to_owned()];
+        let mut page = sign_up_form(&state, &headers, &form, name, errors);
+        *page.status_mut() = StatusCode::FORBIDDEN;
+        return page;
+    }
     if let Err(e) = limits::per_client(&state, "register", &meta).await {
         return too_many(&state, &headers, e);
     }
-    let name = client_name(&state, &form.oauth_request).await;
     let request = crate::http::requests::RegisterRequest {
         email: Some(form.email.clone()),
         password: Some(form.password.clone()),
@@ -179,7 +225,15 @@ pub async fn sign_up(
         Err(e) => return failure(&state, &headers, AccountError::Unexpected(e.into())),
     };
     registration.continue_to = authorize_path(&form.oauth_request);
-    match accounts::register(&state, registration, meta).await {
+    let current = match cookies::signed_in(&state, &headers).await {
+        Ok(current) => current,
+        Err(e) => return failure(&state, &headers, AccountError::from(e)),
+    };
+    let browser = accounts::SignUpBrowser {
+        id: id.hash(),
+        current: current.as_ref(),
+    };
+    match accounts::register(&state, registration, meta, Some(browser)).await {
         Ok(accounts::RegisterOutcome::Pending { .. }) => pages::message(
             &state,
             &headers,
@@ -192,16 +246,27 @@ pub async fn sign_up(
             ],
             None,
         ),
-        Ok(accounts::RegisterOutcome::SignedIn(_)) => pages::message(
+        Ok(accounts::RegisterOutcome::SignedInBrowser(signed_in)) => {
+            let mut page = pages::message(
+                &state,
+                &headers,
+                StatusCode::OK,
+                "Account created",
+                &["Your account is ready, and you are signed in."],
+                authorize_path(&form.oauth_request).map(|href| Link {
+                    href,
+                    text: "Continue",
+                }),
+            );
+            for cookie in cookies::hold_sign_in(&state, &signed_in) {
+                page.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            page
+        }
+        Ok(accounts::RegisterOutcome::SignedIn(_)) => failure(
             &state,
             &headers,
-            StatusCode::OK,
-            "Account created",
-            &["Your account is ready."],
-            authorize_path(&form.oauth_request).map(|href| Link {
-                href,
-                text: "Continue",
-            }),
+            AccountError::Unexpected(anyhow::anyhow!("a hosted sign-up opened an API session")),
         ),
         Err(AccountError::InUse(message)) => {
             sign_up_form(&state, &headers, &form, name, vec![message.to_owned()])
@@ -238,6 +303,9 @@ pub async fn forgot_password_form(
     meta: ClientMeta,
     Payload(form): Payload<EmailForm>,
 ) -> Response {
+    if let Some(refused) = from_elsewhere(&state, &headers) {
+        return refused;
+    }
     if let Err(e) = limits::per_client(&state, "forgot-password", &meta).await {
         return too_many(&state, &headers, e);
     }
@@ -277,6 +345,9 @@ pub async fn resend_verification_form(
     meta: ClientMeta,
     Payload(form): Payload<EmailForm>,
 ) -> Response {
+    if let Some(refused) = from_elsewhere(&state, &headers) {
+        return refused;
+    }
     if let Err(e) = limits::per_client(&state, "resend-verification", &meta).await {
         return too_many(&state, &headers, e);
     }
@@ -348,6 +419,9 @@ pub async fn reset_password_form(
     meta: ClientMeta,
     Payload(form): Payload<ResetForm>,
 ) -> Response {
+    if let Some(refused) = from_elsewhere(&state, &headers) {
+        return refused;
+    }
     if let Err(e) = limits::per_client(&state, "reset-password", &meta).await {
         return too_many(&state, &headers, e);
     }
@@ -413,8 +487,8 @@ pub async fn cancel_email_change_page(
     )
 }
 
-fn too_many(state: &AppState, headers: &HeaderMap, e: ApiError) -> Response {
-    let status = e.status();
+fn too_many(state: &AppState, headers: &HeaderMap, e: AccountError) -> Response {
+    let status = ApiError::from(e).status();
     pages::message(
         state,
         headers,

@@ -6,15 +6,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
+use super::cookies;
 use super::extract::{AuthUser, Payload, TokenUse, authenticate, bearer};
-use super::limits;
 use super::requests::{
     AnonymousRequest, EmailRequest, LoginInput, LoginRequest, LogoutRequest, RefreshInput,
     RefreshRequest, RegisterRequest, ResetPasswordInput, ResetPasswordRequest, TokenRequest,
 };
-use crate::accounts::{self, ClientMeta, NewRegistration, RegisterOutcome, UserView};
+use crate::accounts::limits;
+use crate::accounts::{self, NewRegistration, RegisterOutcome, UserView};
 use crate::domain::UserId;
 use crate::error::ApiError;
+use crate::signin::ClientMeta;
 use crate::state::AppState;
 use crate::tokens::jwt::{self, Expiry};
 
@@ -49,7 +51,7 @@ pub async fn register(
         _ => {}
     }
     reg.anonymous_id = anonymous.and_then(|a| a.user.id.parse::<UserId>().ok());
-    match accounts::register(&state, reg, meta).await? {
+    match accounts::register(&state, reg, meta, None).await? {
         RegisterOutcome::Pending {
             registration_id,
             email,
@@ -65,6 +67,9 @@ pub async fn register(
         RegisterOutcome::SignedIn(tokens) => {
             Ok((StatusCode::CREATED, Json(tokens)).into_response())
         }
+        RegisterOutcome::SignedInBrowser(_) => Err(ApiError::Internal(anyhow::anyhow!(
+            "the account API signed a browser in"
+        ))),
     }
 }
 
@@ -89,9 +94,11 @@ fn verified_json(verified: &accounts::Verified) -> Json<serde_json::Value> {
     }
 }
 
-/// `GET /api/auth/verify?token=T`: the link in the email.
+/// `GET /api/auth/verify?token=T`: the link in the email. In the browser the hosted sign-up
+/// was made in, it signs the person in (see `accounts::verify_email_in_browser`).
 pub async fn verify_link(
     State(state): State<AppState>,
+    meta: ClientMeta,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -100,23 +107,37 @@ pub async fn verify_link(
         .map(|(_, v)| v.into_owned());
     let token = super::extract::query_token(query)
         .ok_or_else(|| ApiError::field("token", "Token is required"))?;
-    let verified = accounts::verify_email(&state, &token).await?;
-    if wants_html(&headers) {
-        return Ok(
-            match (&state.config.frontend_url, verified.password_required) {
-                (Some(front), false) => {
-                    Redirect::to(&format!("{front}/login?verified=1")).into_response()
-                }
-                _ => super::account_pages::verified_page(
-                    &state,
-                    &headers,
-                    &verified,
-                    continue_to.as_deref(),
-                ),
-            },
-        );
+    if !wants_html(&headers) {
+        let verified = accounts::verify_email(&state, &token).await?;
+        return Ok(verified_json(&verified).into_response());
     }
-    Ok(verified_json(&verified).into_response())
+    let current = cookies::signed_in(&state, &headers)
+        .await
+        .map_err(accounts::AccountError::from)?;
+    let browser = accounts::SignUpBrowser {
+        id: cookies::BrowserId::of(&state, &headers).hash(),
+        current: current.as_ref(),
+    };
+    let (verified, signed_in) =
+        accounts::verify_email_in_browser(&state, &token, &browser, &meta).await?;
+    let mut page = match (&state.config.frontend_url, verified.password_required) {
+        (Some(front), false) => Redirect::to(&format!("{front}/login?verified=1")).into_response(),
+        _ => super::account_pages::verified_page(
+            &state,
+            &headers,
+            &verified,
+            continue_to.as_deref(),
+            signed_in.is_some(),
+        ),
+    };
+    for cookie in signed_in
+        .as_ref()
+        .map(|s| cookies::hold_sign_in(&state, s))
+        .unwrap_or_default()
+    {
+        page.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(page)
 }
 
 /// `POST /api/auth/verify-email` with `{"token"}`.

@@ -8,13 +8,13 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
-use crate::accounts::ClientMeta;
+use crate::accounts::{self, TokenUser};
 use crate::domain::Role;
 use crate::error::ApiError;
+use crate::signin::ClientMeta;
 use crate::state::AppState;
-use crate::storage::{UserRow, sessions};
-use crate::tokens::jwt::Expiry;
-use crate::tokens::{AccessClaims, jwt};
+use crate::storage::UserRow;
+use crate::tokens::AccessClaims;
 
 /// Largest request body authd reads.
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -144,30 +144,17 @@ pub async fn authenticate(
     token: &str,
     usage: TokenUse,
 ) -> Result<AuthUser, ApiError> {
-    let now = state.clock.now();
-    let claims: AccessClaims = jwt::verify_access_token(
-        &state.keys,
-        token,
-        &state.config.issuer,
-        state.audience(),
-        now,
-        Expiry::Enforce,
-    )
-    .map_err(|_| ApiError::Unauthorized("Invalid or expired token"))?;
-    // A client's own token (no session) is no user's: authd's user endpoints refuse it.
-    let session_id = claims
-        .sid
-        .clone()
-        .ok_or(ApiError::Unauthorized("Invalid or expired token"))?;
-    let (user, first_party) = sessions::find_token_user(
-        &state.db,
-        &session_id,
-        &claims.sub,
-        &claims.jti,
-        now.naive_utc(),
-    )
-    .await?
-    .ok_or(ApiError::Unauthorized("Session has ended"))?;
+    let (user, session_id, claims, first_party) = match accounts::token_user(state, token).await? {
+        TokenUser::Live {
+            user,
+            session_id,
+            claims,
+            first_party,
+        } => (*user, session_id, *claims, first_party),
+        // A client's own token (no session) is no user's: authd's user endpoints refuse it.
+        TokenUser::Invalid => return Err(ApiError::Unauthorized("Invalid or expired token")),
+        TokenUser::Ended => return Err(ApiError::Unauthorized("Session has ended")),
+    };
     if usage == TokenUse::AccountApi && !first_party {
         // A third-party application's token, however it was scoped, never manages the account.
         return Err(ApiError::Forbidden(

@@ -1,22 +1,27 @@
 //! `GET`/`POST /oauth/logout`: OpenID Connect RP-Initiated Logout 1.0. A relying party sends
-//! the browser here to end its sign-in on authd (and the session its ID token names), then
-//! gets it back at a `post_logout_redirect_uri` it registered.
+//! the browser here to end its sign-in on authd, then gets it back at a
+//! `post_logout_redirect_uri` it registered.
+//!
+//! Only the browser's own sign-in ever ends, with every session opened under it. Without the
+//! person's say-so it ends only when the `id_token_hint` names that very sign-in (its `sub`
+//! and a `sid` opened under it); otherwise the person is asked (a hint anyone could hold, or
+//! none, proves nothing about this browser). A hint alone, in a browser that is not signed
+//! in, ends nothing.
 
 use axum::extract::{RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq as _;
 
-use super::authorize::{
-    CSRF_COOKIE, SESSION_COOKIE, cookie, csrf, form_target, set_cookie, with_cookies,
-};
+use super::authorize::{form_target, with_cookies};
+use super::cookies::{self, Binding, Csrf};
 use super::extract::read_body;
 use super::pages::{self, Page};
+use crate::error::ApiError;
 use crate::oauth::client::Client;
+use crate::oauth::client_auth;
 use crate::oauth::wire::Params;
+use crate::signin::{self, BrowserSignIn, SignInError};
 use crate::state::AppState;
-use crate::storage::{clients, codes, sessions};
-use crate::tokens::OpaqueToken;
 use crate::tokens::jwt;
 
 fn refuse(state: &AppState, headers: &HeaderMap, why: &str) -> Response {
@@ -33,6 +38,13 @@ fn refuse(state: &AppState, headers: &HeaderMap, why: &str) -> Response {
     )
 }
 
+fn failed(e: SignInError) -> Response {
+    match e {
+        SignInError::Unexpected(cause) => ApiError::Internal(cause).into_response(),
+        other => ApiError::Internal(other.into()).into_response(),
+    }
+}
+
 pub async fn logout(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -40,7 +52,8 @@ pub async fn logout(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    let raw = if parts.method == Method::POST {
+    let posted = parts.method == Method::POST;
+    let raw = if posted {
         match read_body(body).await {
             Ok(body) => body.to_vec(),
             Err(e) => return e.into_response(),
@@ -51,22 +64,50 @@ pub async fn logout(
     let Ok(params) = Params::parse(&raw) else {
         return refuse(&state, &headers, "It holds a parameter twice.");
     };
-    let now = state.clock.now();
-
-    let asker = match who_asks(&state, &headers, &params, now).await {
+    let asker = match who_asks(&state, &headers, &params).await {
         Ok(asker) => asker,
         Err(refused) => return refused,
     };
-    // Without an ID token, anyone's page could send the browser here: ask first.
-    let confirmed = asker.hint.is_some()
-        || match (cookie(&headers, CSRF_COOKIE), params.get("csrf")) {
-            (Some(c), Some(f)) => bool::from(c.as_bytes().ct_eq(f.as_bytes())),
-            _ => false,
-        };
+    let browser = match cookies::signed_in(&state, &headers).await {
+        Ok(browser) => browser,
+        Err(e) => return failed(e),
+    };
+    let Some(browser) = browser else {
+        // Nothing to end here: whatever the hint names belongs to no sign-in of this browser.
+        return signed_out(
+            &state,
+            &headers,
+            &params,
+            &asker,
+            cookies::clear_sign_in(&state),
+        );
+    };
+    let confirmed = if posted {
+        !cookies::from_another_site(&state, &headers)
+            && cookies::check(
+                &state,
+                Binding::SignIn(&browser.sign_in),
+                params.get("csrf"),
+            ) == Csrf::Valid
+    } else {
+        match names_this_sign_in(&state, &asker, &browser).await {
+            Ok(named) => named,
+            Err(e) => return failed(e),
+        }
+    };
     if !confirmed {
-        return confirm_page(&state, &headers, &params, &asker);
+        return confirm_page(&state, &headers, &params, &asker, &browser).await;
     }
-    sign_out(&state, &headers, &params, &asker, now).await
+    if let Err(e) = signin::browser::sign_out(&state, &browser.sign_in).await {
+        return failed(e);
+    }
+    signed_out(
+        &state,
+        &headers,
+        &params,
+        &asker,
+        cookies::clear_sign_in(&state),
+    )
 }
 
 /// Who asks to sign out: the ID token the relying party holds and/or its client, and where the
@@ -81,11 +122,11 @@ async fn who_asks(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
-    now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Asker, Response> {
     // Who asks: the ID token the relying party holds, and/or its client_id; they must agree.
     let hint = match params.get("id_token_hint") {
         Some(token) => {
+            let now = state.clock.now();
             match jwt::verify_id_token_hint(&state.keys, token, &state.config.issuer, now) {
                 Ok(claims) => Some(claims),
                 Err(_) => return Err(refuse(state, headers, "Its id_token_hint is not ours.")),
@@ -107,10 +148,10 @@ async fn who_asks(
         (a, b) => a.or(b),
     };
     let client = match client_id {
-        Some(id) => match clients::find_client(&state.db, id).await {
-            Ok(Some(row)) => Client::try_from(row).ok(),
+        Some(id) => match client_auth::registered(state, id).await {
+            Ok(Some(client)) => Some(client),
             Ok(None) => return Err(refuse(state, headers, "It names an unknown application.")),
-            Err(e) => return Err(crate::error::ApiError::from(e).into_response()),
+            Err(e) => return Err(super::oauth::OAuthErrorResponse(e).into_response()),
         },
         None => None,
     };
@@ -135,11 +176,46 @@ async fn who_asks(
     })
 }
 
-/// Without an ID token, anyone's page could send the browser here: the user confirms.
-fn confirm_page(state: &AppState, headers: &HeaderMap, params: &Params, asker: &Asker) -> Response {
+/// Whether the hint names this browser's sign-in: its user, and a session opened under it.
+async fn names_this_sign_in(
+    state: &AppState,
+    asker: &Asker,
+    browser: &BrowserSignIn,
+) -> Result<bool, SignInError> {
+    let Some(hint) = &asker.hint else {
+        return Ok(false);
+    };
+    let Some(sid) = hint.sid.as_deref() else {
+        return Ok(false);
+    };
+    if hint.sub != browser.user.id {
+        return Ok(false);
+    }
+    Ok(signin::of_session(state, sid)
+        .await?
+        .is_some_and(|s| s.id == browser.sign_in.id))
+}
+
+/// The person confirms, seeing who is signed in and which applications signing out ends.
+async fn confirm_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    asker: &Asker,
+    browser: &BrowserSignIn,
+) -> Response {
     let (client, back_to) = (&asker.client, asker.back_to.as_deref());
-    let (token, set) = csrf(state, headers);
-    let page = pages::render(
+    let applications = match signin::browser::applications(state, &browser.sign_in).await {
+        Ok(names) => names,
+        Err(e) => return failed(e),
+    };
+    let user = &browser.user;
+    let who = user
+        .email
+        .as_deref()
+        .or(user.username.as_deref())
+        .unwrap_or("your account");
+    pages::render(
         state,
         headers,
         Page {
@@ -147,7 +223,10 @@ fn confirm_page(state: &AppState, headers: &HeaderMap, params: &Params, asker: &
             title: "Sign out",
             status: StatusCode::OK,
             data: minijinja::context! {
-                csrf => token,
+                // Signing out acts on the sign-in: its value is bound to it.
+                csrf => cookies::mint(state, Binding::SignIn(&browser.sign_in)),
+                who => who,
+                applications => applications,
                 client_name => client.as_ref().map(|c| c.name.clone()),
                 client_id => client.as_ref().map(|c| c.id.clone()),
                 post_logout_redirect_uri => back_to,
@@ -155,36 +234,23 @@ fn confirm_page(state: &AppState, headers: &HeaderMap, params: &Params, asker: &
             },
         },
         back_to.and_then(form_target).as_deref(),
-    );
-    with_cookies(page, set.into_iter().collect())
+    )
 }
 
-/// Signs out this browser's sign-in on authd and the session the ID token names, then sends the
-/// browser back to the client or says so.
-async fn sign_out(
+/// The browser is signed out (or was not signed in): back to the client, or say so.
+fn signed_out(
     state: &AppState,
     headers: &HeaderMap,
     params: &Params,
     asker: &Asker,
-    now: chrono::DateTime<chrono::Utc>,
+    clear: Vec<HeaderValue>,
 ) -> Response {
-    let (hint, back_to) = (&asker.hint, asker.back_to.as_deref());
-    // Sign out: this browser's sign-in on authd, and the session the ID token names.
-    if let Some(token) =
-        cookie(headers, SESSION_COOKIE).and_then(|c| OpaqueToken::from_presented(&c))
-        && let Err(e) = codes::delete_browser_session(&state.db, &token.hash()).await
+    match asker
+        .back_to
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
     {
-        return crate::error::ApiError::from(e).into_response();
-    }
-    if let Some(sid) = hint.as_ref().and_then(|h| h.sid.as_deref())
-        && let Err(e) = sessions::revoke_session(&state.db, sid, now.naive_utc()).await
-    {
-        return crate::error::ApiError::from(e).into_response();
-    }
-    let clear = set_cookie(state, SESSION_COOKIE, "", "Lax", 0);
-    match back_to {
-        Some(uri) => {
-            let mut url = url::Url::parse(uri).expect("registered URIs parse");
+        Some(mut url) => {
             if let Some(s) = params.get("state") {
                 url.query_pairs_mut().append_pair("state", s);
             }
@@ -192,7 +258,7 @@ async fn sign_out(
             if let Ok(location) = HeaderValue::from_str(url.as_str()) {
                 response.headers_mut().insert(header::LOCATION, location);
             }
-            with_cookies(response, vec![clear])
+            with_cookies(response, clear)
         }
         None => with_cookies(
             pages::message(
@@ -203,7 +269,7 @@ async fn sign_out(
                 &["You are signed out of this browser. You can close this page."],
                 None,
             ),
-            vec![clear],
+            clear,
         ),
     }
 }

@@ -8,14 +8,15 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::extract::{TokenUse, authenticate, bearer, read_body};
-use super::limits;
-use crate::accounts::ClientMeta;
+use crate::accounts::AccountError;
+use crate::accounts::limits;
 use crate::error::ApiError;
 use crate::oauth::OAuthError;
 use crate::oauth::client::{Client, ClientType};
 use crate::oauth::introspection;
 use crate::oauth::token;
 use crate::oauth::wire::{ClientAuth, Params};
+use crate::signin::ClientMeta;
 use crate::state::AppState;
 
 /// An `OAuthError` as the token endpoint answers it (RFC 6749 section 5.2).
@@ -272,13 +273,12 @@ async fn run(
     token::exchange(state, &params, basic, meta).await
 }
 
-fn limited(result: Result<(), ApiError>) -> Result<(), OAuthError> {
+fn limited(result: Result<(), AccountError>) -> Result<(), OAuthError> {
     match result {
         Ok(()) => Ok(()),
-        Err(ApiError::TooManyRequests { retry_after_secs }) => {
+        Err(AccountError::TooManyAttempts { retry_after_secs }) => {
             Err(OAuthError::SlowDown { retry_after_secs })
         }
-        Err(ApiError::Internal(cause)) => Err(OAuthError::ServerError(cause)),
-        Err(other) => Err(OAuthError::ServerError(other.into())),
+        Err(other) => Err(OAuthError::from(other)),
     }
 }

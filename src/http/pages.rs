@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
+use super::cookies;
 use crate::state::AppState;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
@@ -102,15 +103,21 @@ fn render_with_script<T: Serialize>(
     inline_script: Option<&str>,
 ) -> Response {
     let b = &state.config.brand;
+    // Every page renews the browser's id, and a form on it gets a CSRF value bound to it unless
+    // the page brings one of its own (bound to the sign-in).
+    let browser = cookies::BrowserId::of(state, headers);
     let context = minijinja::context! {
-        title => page.title,
-        brand => Brand {
-            name: &b.name,
-            logo_url: b.logo_url.as_deref(),
-            support_url: b.support_url.as_deref(),
+        ..minijinja::context! {
+            title => page.title,
+            brand => Brand {
+                name: &b.name,
+                logo_url: b.logo_url.as_deref(),
+                support_url: b.support_url.as_deref(),
+            },
+            request_id => request_id(headers),
         },
-        request_id => request_id(headers),
-        ..minijinja::Value::from_serialize(&page.data)
+        ..minijinja::Value::from_serialize(&page.data),
+        ..minijinja::context! { csrf => cookies::mint(state, cookies::Binding::Browser(&browser)) }
     };
     let html = match TEMPLATES
         .get_template(page.template)
@@ -150,6 +157,7 @@ fn render_with_script<T: Serialize>(
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.append(header::SET_COOKIE, browser.cookie);
     response
 }
 

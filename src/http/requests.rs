@@ -3,11 +3,12 @@
 
 use serde::Deserialize;
 
-use crate::accounts::{AdminUserChanges, LoginIdentifier, NewRegistration, ProfileUpdate};
+use crate::accounts::{AdminUserChanges, NewRegistration, ProfileUpdate};
 use crate::domain::{
     EmailAddress, FullName, Password, PersonName, PhoneNumber, Role, UserId, Username,
 };
 use crate::error::{ApiError, FieldErrors};
+use crate::signin::LoginIdentifier;
 
 /// `email` and `password` are required; the rest is optional. camelCase spellings
 /// (`confirmPassword`, `fullName`, `phoneNumber`...) are accepted too.

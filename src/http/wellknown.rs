@@ -41,7 +41,8 @@ fn metadata(state: &AppState) -> Value {
         "scopes_supported": ["openid", "profile", "email", "phone", "offline_access"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "email", "email_verified", "name", "given_name", "family_name", "preferred_username", "phone_number", "phone_number_verified"],
+        "acr_values_supported": crate::domain::Level::OFFERED.map(|l| l.as_str()),
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "at_hash", "sid", "email", "email_verified", "name", "given_name", "family_name", "preferred_username", "phone_number", "phone_number_verified"],
     })
 }
 

@@ -26,3 +26,14 @@ pub async fn authenticate(state: &AppState, auth: &ClientAuth) -> Result<Client,
         Err(OAuthError::invalid_client(auth.basic))
     }
 }
+
+/// A registered client by its id, unauthenticated: for pages that name it or check where it
+/// may send a person (logout, sign-up).
+pub async fn registered(state: &AppState, id: &str) -> Result<Option<Client>, OAuthError> {
+    match clients::find_client(&state.db, id).await? {
+        Some(row) => Ok(Some(
+            Client::try_from(row).map_err(OAuthError::ServerError)?,
+        )),
+        None => Ok(None),
+    }
+}

@@ -1,6 +1,7 @@
 //! OAuth 2.0 and OpenID Connect: clients, the token endpoint and its grants. Protocol code
 //! here knows nothing of HTTP.
 
+pub mod authorize;
 pub mod backchannel;
 pub mod client;
 pub mod client_auth;

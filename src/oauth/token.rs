@@ -6,7 +6,7 @@ use super::OAuthError;
 use super::client_auth::authenticate;
 use super::grants;
 use super::wire::{ClientAuth, Params, TokenRequest, TokenResponse};
-use crate::accounts::ClientMeta;
+use crate::signin::ClientMeta;
 use crate::state::AppState;
 
 /// Runs one token request.

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::OAuthError;
 use super::client::{Client, GrantType};
-use crate::accounts::Issued;
+use crate::signin::Issued;
 use crate::state::AppState;
 use crate::tokens::jwt::{self, IdTokenClaims};
 
@@ -173,7 +173,6 @@ pub fn respond(
     client: &Client,
     issued: Issued,
     nonce: Option<String>,
-    auth_time: Option<i64>,
 ) -> Result<TokenResponse, OAuthError> {
     let scopes: Vec<&str> = issued.session.scope.split_whitespace().collect();
     let id_token = if scopes.contains(&"openid") {
@@ -184,7 +183,15 @@ pub fn respond(
             aud: client.id.clone(),
             exp: now + issued.expires_in as i64,
             iat: now,
-            auth_time: auth_time.unwrap_or_else(|| issued.session.created_at.and_utc().timestamp()),
+            auth_time: issued.sign_in.auth_time_secs(),
+            acr: issued.sign_in.level.as_str().to_owned(),
+            amr: issued
+                .sign_in
+                .methods
+                .values()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             nonce,
             at_hash: jwt::at_hash(&issued.access_token),
             email: scopes

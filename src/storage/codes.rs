@@ -1,11 +1,11 @@
-//! Authorization codes and the login-page browser sessions of the authorization endpoint.
+//! Authorization codes: stored as hashes, consumed once.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
-use super::schema::{authorization_codes, browser_sessions, users};
-use super::{AuthorizationCodeRow, Database, StorageError, UserRow, run, run_read};
+use super::schema::authorization_codes;
+use super::{AuthorizationCodeRow, Database, StorageError, run, run_read};
 use crate::tokens::TokenHash;
 
 pub async fn insert_code(db: &Database, row: &AuthorizationCodeRow) -> Result<(), StorageError> {
@@ -75,52 +75,4 @@ pub async fn consume_code(
             ))
         })
         .await)
-}
-
-pub async fn insert_browser_session(
-    db: &Database,
-    hash: &TokenHash,
-    user_id: &str,
-    auth_time: NaiveDateTime,
-    expires_at: NaiveDateTime,
-) -> Result<(), StorageError> {
-    run!(db, |c| {
-        diesel::insert_into(browser_sessions::table)
-            .values((
-                browser_sessions::token_hash.eq(hash.as_str()),
-                browser_sessions::user_id.eq(user_id),
-                browser_sessions::auth_time.eq(auth_time),
-                browser_sessions::expires_at.eq(expires_at),
-            ))
-            .execute(c)
-            .await?;
-        Ok(())
-    })
-}
-
-/// Ends one browser's sign-in on authd's login page.
-pub async fn delete_browser_session(db: &Database, hash: &TokenHash) -> Result<(), StorageError> {
-    run!(db, |c| {
-        diesel::delete(browser_sessions::table.find(hash.as_str()))
-            .execute(c)
-            .await?;
-        Ok(())
-    })
-}
-
-/// The active user signed in by a browser-session cookie, with the time they signed in.
-pub async fn find_browser_session(
-    db: &Database,
-    hash: &TokenHash,
-    now: NaiveDateTime,
-) -> Result<Option<(UserRow, NaiveDateTime)>, StorageError> {
-    run_read!(db, |c| Ok(browser_sessions::table
-        .inner_join(users::table)
-        .filter(browser_sessions::token_hash.eq(hash.as_str()))
-        .filter(browser_sessions::expires_at.gt(now))
-        .filter(users::is_active.eq(true))
-        .select((UserRow::as_select(), browser_sessions::auth_time))
-        .first(c)
-        .await
-        .optional()?))
 }

@@ -5,8 +5,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::{
-    authorization_codes, browser_sessions, one_time_tokens, pending_registrations, refresh_tokens,
-    sessions,
+    authorization_codes, one_time_tokens, pending_registrations, refresh_tokens, sessions, sign_ins,
 };
 use super::{Database, StorageError, run};
 
@@ -38,9 +37,6 @@ pub async fn purge_expired(db: &Database, now: NaiveDateTime) -> Result<usize, S
         )
         .execute(c)
         .await?;
-        n += diesel::delete(browser_sessions::table.filter(browser_sessions::expires_at.lt(now)))
-            .execute(c)
-            .await?;
         // Ended sessions (and their tokens, by cascade) are refused whether present or not.
         n += diesel::delete(
             sessions::table.filter(
@@ -48,6 +44,22 @@ pub async fn purge_expired(db: &Database, now: NaiveDateTime) -> Result<usize, S
                     .lt(now)
                     .or(sessions::revoked_at.lt(now - Duration::days(1))),
             ),
+        )
+        .execute(c)
+        .await?;
+        // A sign-in stays while a session names it (its auth_time and amr go into the
+        // session's ID tokens). Without one, it is kept only while a browser may use it.
+        let day_ago = now - Duration::days(1);
+        n += diesel::delete(
+            sign_ins::table
+                .filter(
+                    sign_ins::expires_at.lt(now).or(sign_ins::token_hash
+                        .is_null()
+                        .and(sign_ins::created_at.lt(day_ago))),
+                )
+                .filter(diesel::dsl::not(diesel::dsl::exists(
+                    sessions::table.filter(sessions::sign_in_id.eq(sign_ins::id)),
+                ))),
         )
         .execute(c)
         .await?;

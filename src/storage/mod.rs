@@ -26,12 +26,26 @@ macro_rules! end_reset_links {
 }
 
 /// Inside a transaction on `$c`: ends every live session of user `$user` except the one named
-/// `$keep` ("" for none), their sign-ins on authd's login page (a cookie left in some browser
+/// `$keep` ("" for none), their sign-ins but the kept session's (a cookie left in some browser
 /// must not mint new codes) and, through `end_reset_links!`, their unused links. Evaluates to
 /// how many sessions ended.
 macro_rules! end_user_sessions {
     ($c:ident, $user:expr, $keep:expr, $now:expr) => {{
-        use super::schema::{browser_sessions as bs, sessions as ss};
+        use super::schema::{sessions as ss, sign_ins as si};
+        let kept: Vec<String> = ss::table
+            .find($keep)
+            .select(ss::sign_in_id)
+            .load($c)
+            .await?;
+        diesel::update(
+            si::table
+                .filter(si::user_id.eq($user))
+                .filter(si::id.ne_all(kept))
+                .filter(si::ended_at.is_null()),
+        )
+        .set((si::ended_at.eq($now), si::token_hash.eq(None::<String>)))
+        .execute($c)
+        .await?;
         let ended = diesel::update(
             ss::table
                 .filter(ss::user_id.eq($user))
@@ -41,9 +55,6 @@ macro_rules! end_user_sessions {
         .set(ss::revoked_at.eq($now))
         .execute($c)
         .await?;
-        diesel::delete(bs::table.filter(bs::user_id.eq($user)))
-            .execute($c)
-            .await?;
         end_reset_links!($c, $user);
         ended
     }};
@@ -64,6 +75,7 @@ pub mod revocations;
 mod rows;
 pub mod schema;
 pub mod sessions;
+pub mod sign_ins;
 pub mod signing_keys;
 pub mod users;
 

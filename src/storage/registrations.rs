@@ -19,6 +19,9 @@ pub enum VerifyOutcome {
     Verified {
         user: Box<UserRow>,
         password_required: bool,
+        /// The browser the (uncontested) sign-up was made in, and when: see
+        /// `PendingRegistrationRow::browser_hash`.
+        signed_up_in: Option<(String, NaiveDateTime)>,
     },
     /// The token was valid once and has been used.
     AlreadyVerified,
@@ -224,6 +227,10 @@ pub async fn verify_registration(
             Ok::<_, StorageError>(VerifyOutcome::Verified {
                 user: Box::new(user),
                 password_required: reg.contested,
+                signed_up_in: reg
+                    .browser_hash
+                    .filter(|_| !reg.contested)
+                    .map(|hash| (hash, reg.created_at)),
             })
         })
         .await)

@@ -44,6 +44,8 @@ pub struct PendingRegistrationRow {
     pub expires_at: NaiveDateTime,
     /// Another registration for the same address came before this one (see `accounts::register`).
     pub contested: bool,
+    /// The browser the sign-up was made in, as a hash of its cookie (hosted sign-up only).
+    pub browser_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -72,8 +74,30 @@ pub struct SessionRow {
     pub last_used_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
-    /// When the user last proved their password for this session (`None`: at `created_at`).
-    pub auth_time: Option<NaiveDateTime>,
+    /// The sign-in the session came from (`sign_ins`): when, how and at what level.
+    pub sign_in_id: String,
+}
+
+/// The authentication record (see `signin`): who signed in, when, how and at what level.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sign_ins, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct SignInRow {
+    pub id: String,
+    pub user_id: String,
+    /// The hash of the cookie of the browser that holds the sign-in; `None` for a sign-in
+    /// through the API (its session holds it) and once the browser signed out.
+    pub token_hash: Option<String>,
+    pub auth_time: NaiveDateTime,
+    /// RFC 8176 method values, space-separated (`pwd`, later `otp`, `hwk`, `fed`).
+    pub amr: String,
+    pub acr: String,
+    /// The factors still to prove; a sign-in with any due opens nothing.
+    pub due: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub ended_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -133,13 +157,14 @@ pub struct AuthorizationCodeRow {
     pub scope: String,
     pub code_challenge: Option<String>,
     pub nonce: Option<String>,
-    pub auth_time: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub consumed_at: Option<NaiveDateTime>,
     /// The session its redemption opened.
     pub session_id: Option<String>,
     /// Whether the authorization request named `redirect_uri` (then the token request must).
     pub redirect_uri_given: bool,
+    /// The sign-in the code was granted under.
+    pub sign_in_id: String,
 }
 
 /// An email waiting to be sent (see `storage::outbox`).

@@ -9,20 +9,11 @@ diesel::table! {
         scope -> Text,
         code_challenge -> Nullable<Text>,
         nonce -> Nullable<Text>,
-        auth_time -> Timestamp,
         expires_at -> Timestamp,
         consumed_at -> Nullable<Timestamp>,
         session_id -> Nullable<Text>,
         redirect_uri_given -> Bool,
-    }
-}
-
-diesel::table! {
-    browser_sessions (token_hash) {
-        token_hash -> Text,
-        user_id -> Text,
-        auth_time -> Timestamp,
-        expires_at -> Timestamp,
+        sign_in_id -> Text,
     }
 }
 
@@ -93,6 +84,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         contested -> Bool,
+        browser_hash -> Nullable<Text>,
     }
 }
 
@@ -135,10 +127,27 @@ diesel::table! {
         last_used_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
-        auth_time -> Nullable<Timestamp>,
         logout_notified_at -> Nullable<Timestamp>,
         logout_attempts -> Integer,
         logout_next_at -> Nullable<Timestamp>,
+        sign_in_id -> Text,
+    }
+}
+
+diesel::table! {
+    sign_ins (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Nullable<Text>,
+        auth_time -> Timestamp,
+        amr -> Text,
+        acr -> Text,
+        due -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
     }
 }
 
@@ -194,17 +203,17 @@ diesel::table! {
 
 diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> users (user_id));
-diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(ended_sessions -> clients (client_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(pending_registrations -> users (anonymous_user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sessions -> sign_ins (sign_in_id));
+diesel::joinable!(sign_ins -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
-    browser_sessions,
     clients,
     consents,
     ended_sessions,
@@ -216,6 +225,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     revoked_access_tokens,
     sessions,
+    sign_ins,
     signing_keys,
     users,
 );

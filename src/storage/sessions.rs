@@ -4,8 +4,10 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
-use super::schema::{clients, refresh_tokens, sessions, users};
-use super::{Database, RefreshTokenRow, SessionRow, StorageError, UserRow, run, run_read};
+use super::schema::{clients, refresh_tokens, sessions, sign_ins, users};
+use super::{
+    Database, RefreshTokenRow, SessionRow, SignInRow, StorageError, UserRow, run, run_read,
+};
 use crate::tokens::OpaqueToken;
 
 /// How refresh tokens age, from configuration.
@@ -21,6 +23,7 @@ pub enum RotateOutcome {
     Rotated {
         session: Box<SessionRow>,
         user: Box<UserRow>,
+        sign_in: Box<SignInRow>,
         token: OpaqueToken,
     },
     /// Unknown, expired, or its session has ended.
@@ -35,31 +38,6 @@ pub enum RotateOutcome {
 
 /// How far a retired token's chain of successors is followed inside the grace window.
 const MAX_CHAIN: usize = 16;
-
-/// Stores a new session with its first refresh token and records the login on the user.
-pub async fn open_session(
-    db: &Database,
-    session: &SessionRow,
-    refresh: &RefreshTokenRow,
-) -> Result<(), StorageError> {
-    run!(db, |c| c
-        .transaction(async |c| {
-            diesel::insert_into(sessions::table)
-                .values(session)
-                .execute(c)
-                .await?;
-            diesel::insert_into(refresh_tokens::table)
-                .values(refresh)
-                .execute(c)
-                .await?;
-            diesel::update(users::table.find(&session.user_id))
-                .set(users::last_login_at.eq(session.created_at))
-                .execute(c)
-                .await?;
-            Ok::<_, StorageError>(())
-        })
-        .await)
-}
 
 /// The session if it exists and has neither been revoked nor outlived its maximum age.
 pub async fn find_live_session(
@@ -96,16 +74,21 @@ pub async fn rotate_refresh_token(
     let presented_hash = presented.hash();
     run!(db, |c| c
         .transaction(async |c| {
-            // The token, its session and the session's user in one read.
-            let Some((mut row, session, user)) = refresh_tokens::table
-                .inner_join(sessions::table.inner_join(users::table))
+            // The token, its session, the session's user and sign-in in one read.
+            let Some((mut row, session, user, sign_in)) = refresh_tokens::table
+                .inner_join(
+                    sessions::table
+                        .inner_join(users::table)
+                        .inner_join(sign_ins::table),
+                )
                 .filter(refresh_tokens::token_hash.eq(presented_hash.as_str()))
                 .select((
                     RefreshTokenRow::as_select(),
                     SessionRow::as_select(),
                     UserRow::as_select(),
+                    SignInRow::as_select(),
                 ))
-                .first::<(RefreshTokenRow, SessionRow, UserRow)>(c)
+                .first::<(RefreshTokenRow, SessionRow, UserRow, SignInRow)>(c)
                 .await
                 .optional()?
             else {
@@ -165,6 +148,7 @@ pub async fn rotate_refresh_token(
                     return Ok(RotateOutcome::Rotated {
                         session: Box::new(session),
                         user: Box::new(user),
+                        sign_in: Box::new(sign_in),
                         token: fresh,
                     });
                 }
@@ -184,6 +168,7 @@ pub async fn rotate_refresh_token(
                     return Ok(RotateOutcome::Rotated {
                         session: Box::new(session),
                         user: Box::new(user),
+                        sign_in: Box::new(sign_in),
                         token: holder,
                     });
                 };

@@ -25,6 +25,13 @@ pub struct AccessClaims {
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// How the user signed in (RFC 9068 section 2.2.1): when, at what level, by which methods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +57,11 @@ pub struct IdTokenClaims {
     pub exp: i64,
     pub iat: i64,
     pub auth_time: i64,
+    /// The sign-in's level (`0`, `aal1`, `aal2`) and methods (RFC 8176).
+    #[serde(default)]
+    pub acr: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     pub at_hash: String,

@@ -244,18 +244,30 @@ async fn first_party_code_flow_with_pkce(backend: Backend) {
     )
     .await;
     assert_eq!(wrong.status().as_u16(), 401);
+    let mut form = form_fields(&page);
+    form.retain(|(k, _)| k != "csrf" && k != "action");
+    for (k, v) in [
+        ("action", "login"),
+        ("username", "coder@example.com"),
+        ("password", PASSWORD),
+    ] {
+        form.push((k.into(), v.into()));
+    }
     let no_csrf = browser
         .post(app.url("/oauth/authorize"))
-        .form(&[
-            ("action", "login"),
-            ("client_id", spa.id.as_str()),
-            ("username", "coder@example.com"),
-            ("password", PASSWORD),
-        ])
+        .form(&form)
         .send()
         .await
         .unwrap();
     assert_eq!(no_csrf.status().as_u16(), 403);
+    assert!(
+        !no_csrf
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("authd_session=")),
+        "not signed in without the form's CSRF value"
+    );
 
     let signed = log_in(&app, &browser, &page, "coder@example.com").await;
     assert!(signed.headers().get_all("set-cookie").iter().any(|c| {

@@ -490,7 +490,8 @@ async fn account_pages_work_from_the_emails_in_chromium() {
 }
 
 /// A new person signs up through authd's pages alone, on a phone: from a client's sign-in
-/// page to "create account", the emailed link, back to the authorization request, signed in.
+/// page to "create account", the emailed link, back to the authorization request, signed in
+/// without typing the password again (the link is followed in the browser of the sign-up).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_person_signs_up_through_the_hosted_pages() {
     let Some((client, _driver)) = browser(390, 844).await else {
@@ -530,12 +531,9 @@ async fn a_new_person_signs_up_through_the_hosted_pages() {
         .await
         .unwrap();
     says(&client, "Email confirmed").await;
+    says(&client, "You are signed in").await;
     screenshot(&client, "sign-up-confirmed-phone").await;
     press(&client, "a.button").await;
-    shows(&client, "input[name=\"password\"]").await;
-    fill(&client, "username", "nia@example.com").await;
-    fill(&client, "password", "nias-pass-42").await;
-    press(&client, "button").await;
     shows(&client, "button[value=\"approve\"]").await;
     press(&client, "button[value=\"approve\"]").await;
     let back = landed_at(&client, &callback).await;
@@ -663,4 +661,217 @@ async fn api_reference_reads_on_desktop_and_phone() {
         );
         screenshot(&client, &format!("api-docs-example-{label}")).await;
     }
+}
+
+/// A page of the attacker's own, served from another port of the same host: to the browser a
+/// different origin but the same site, whose script can set cookies that authd receives (as a
+/// sibling subdomain could). It plants a CSRF cookie of its choosing, then its button posts
+/// `fields` to authd.
+async fn attacker_site(action: String, fields: Vec<(String, String)>, planted: &str) -> String {
+    let inputs: String = fields
+        .iter()
+        .map(|(k, v)| {
+            let esc = |s: &str| {
+                s.replace('&', "&amp;")
+                    .replace('"', "&quot;")
+                    .replace('<', "&lt;")
+            };
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect();
+    let html = format!(
+        "<!doctype html><title>win a prize</title>\
+         <script>for (const p of ['/', '/oauth']) {{\
+           document.cookie = 'authd_csrf={planted}; path=' + p;\
+           document.cookie = 'authd_browser={planted}; path=' + p; }}</script>\
+         <form method=\"post\" action=\"{action}\">{inputs}<button id=\"win\">Claim</button></form>"
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let html = html.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{html}",
+                    html.len()
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{}/", addr.port())
+}
+
+/// Whether Chromium is signed in on authd: `prompt=none` brings a code to the callback.
+async fn chromium_signed_in(client: &Client, url: &str, callback: &str) -> bool {
+    client.goto(&format!("{url}&prompt=none")).await.unwrap();
+    let back = landed_at(client, callback).await;
+    param(&back, "code").is_some()
+}
+
+/// The attacks on sign-in, in the browser they target: a page on a sibling origin plants a
+/// CSRF cookie and posts authd's sign-in form with the attacker's password (to sign the victim
+/// into his account), then its "Allow" for his client (to get a code for hers); a link to
+/// sign-out with his ID token. Nothing of it works, and the victim sees why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sibling_page_cannot_sign_in_approve_or_sign_out_in_chromium() {
+    let Some((client, _driver)) = browser(390, 844).await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    app.verified_user("victim@example.com").await;
+    app.verified_user("mallory@example.com").await;
+    let (callback, seen) = recording_callback_server().await;
+    let own = app
+        .client_with(
+            "confidential",
+            &["authorization_code"],
+            &["openid", "email"],
+            &[callback.as_str()],
+            true,
+        )
+        .await;
+    let evil = app
+        .client(
+            "confidential",
+            &["authorization_code"],
+            &["openid", "email"],
+            &[callback.as_str()],
+        )
+        .await;
+    let own_url = authorize_url(&app, &own.id, &callback).await;
+    let evil_url = authorize_url(&app, &evil.id, &callback).await;
+    let evil_request = evil_url.split_once('?').unwrap().1.to_owned();
+    let planted = "A".repeat(43);
+    let codes_seen = || {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.contains("code="))
+            .count()
+    };
+
+    // Login CSRF: his credentials, posted from his page with a planted value.
+    let login_form = vec![
+        ("oauth_request".to_owned(), evil_request.clone()),
+        ("csrf".to_owned(), planted.clone()),
+        ("action".to_owned(), "login".to_owned()),
+        ("username".to_owned(), "mallory@example.com".to_owned()),
+        ("password".to_owned(), PASSWORD.to_owned()),
+    ];
+    let site = attacker_site(app.url("/oauth/authorize"), login_form, &planted).await;
+    client.goto(&site).await.unwrap();
+    press(&client, "#win").await;
+    says(&client, "another site").await;
+    screenshot(&client, "attack-refused-phone").await;
+
+    // The victim signs in herself.
+    client.goto(&own_url).await.unwrap();
+    fill(&client, "username", "victim@example.com").await;
+    fill(&client, "password", PASSWORD).await;
+    press(&client, "form[action=\"authorize\"] button").await;
+    landed_at(&client, &callback).await;
+    let before = codes_seen();
+
+    // "Allow" for his client, posted from his page with the planted value.
+    let approve_form = vec![
+        ("oauth_request".to_owned(), evil_request),
+        ("csrf".to_owned(), planted.clone()),
+        ("action".to_owned(), "approve".to_owned()),
+    ];
+    let site = attacker_site(app.url("/oauth/authorize"), approve_form, &planted).await;
+    client.goto(&site).await.unwrap();
+    press(&client, "#win").await;
+    says(&client, "another site").await;
+    assert_eq!(codes_seen(), before, "no code went to his client");
+    assert!(
+        chromium_signed_in(&client, &own_url, &callback).await,
+        "still her"
+    );
+
+    // A sign-out link carrying his own (valid) ID token: she is asked, and stays signed in.
+    let mallory = crate::authorize::browser();
+    let his_code = crate::authorize::code_after_sign_in(
+        &app,
+        &mallory,
+        &format!("{own_url}&nonce=n"),
+        "mallory@example.com",
+    )
+    .await;
+    let his = app
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &his_code),
+                ("redirect_uri", &callback),
+            ],
+            Some((&own.id, own.secret.as_deref().unwrap())),
+        )
+        .await;
+    let hint = s(&his.expect(200)["id_token"]).to_owned();
+    client
+        .goto(&app.url(&format!("/oauth/logout?id_token_hint={hint}")))
+        .await
+        .unwrap();
+    says(&client, "victim@example.com").await;
+    screenshot(&client, "sign-out-asks-phone").await;
+    assert!(
+        chromium_signed_in(&client, &own_url, &callback).await,
+        "not signed out"
+    );
+    client.close().await.unwrap();
+}
+
+/// A sign-in page left open until its cookie is gone: the post shows the form again with the
+/// address kept and a working button, and signing in from it goes on to the application.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_sign_in_form_is_no_dead_end_in_chromium() {
+    let Some((client, _driver)) = browser(390, 844).await else {
+        return;
+    };
+    let app = spawn_app(Backend::Sqlite).await;
+    app.verified_user("slow@example.com").await;
+    let callback = callback_server().await;
+    let own = app
+        .client_with(
+            "confidential",
+            &["authorization_code"],
+            &["openid", "email"],
+            &[callback.as_str()],
+            true,
+        )
+        .await;
+    client
+        .goto(&authorize_url(&app, &own.id, &callback).await)
+        .await
+        .unwrap();
+    fill(&client, "username", "slow@example.com").await;
+    fill(&client, "password", PASSWORD).await;
+    // Hours pass: the browser let the form's cookie go (authd_csrf, as earlier versions named it).
+    for name in ["authd_browser", "authd_csrf"] {
+        client.delete_cookie(name).await.unwrap();
+    }
+    press(&client, "form[action=\"authorize\"] button").await;
+    says(&client, "open for a long time").await;
+    screenshot(&client, "sign-in-expired-phone").await;
+    let kept = client
+        .find(Locator::Css("input[name=\"username\"]"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("slow@example.com"));
+    fill(&client, "password", PASSWORD).await;
+    press(&client, "form[action=\"authorize\"] button").await;
+    let back = landed_at(&client, &callback).await;
+    assert!(param(&back, "code").is_some());
+    client.close().await.unwrap();
 }

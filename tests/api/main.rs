@@ -22,4 +22,5 @@ mod oauth_token;
 mod refresh;
 mod register;
 mod seeds;
+mod sign_in;
 mod trust;

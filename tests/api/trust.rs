@@ -204,7 +204,13 @@ async fn the_authorization_url_cannot_sign_the_victim_in_as_the_attacker(backend
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
-    assert!(r.headers().get("set-cookie").is_none());
+    assert!(
+        !r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("authd_session=")),
+        "nobody signed in"
+    );
 }
 
 /// Every account and admin route, with what it needs to get past body validation.

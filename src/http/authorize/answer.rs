@@ -4,13 +4,13 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::http::pages;
+use crate::http::{cookies, pages};
+use crate::oauth::authorize::Reason;
 use crate::oauth::{
     AuthorizeError, AuthorizeParams, ClientRedirect, PendingAuthorization, ResponseMode,
 };
+use crate::signin::BrowserSignIn;
 use crate::state::AppState;
-use crate::storage::UserRow;
-use crate::tokens::OpaqueToken;
 
 use super::*;
 
@@ -146,27 +146,37 @@ pub(super) fn authorize_error(
     }
 }
 
-/// The CSRF token of this browser, and the cookie to set when it had none.
-pub(in crate::http) fn csrf(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> (String, Option<HeaderValue>) {
-    match cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43) {
-        Some(token) => (token, None),
-        None => {
-            let token = OpaqueToken::generate().expose().to_owned();
-            let set = set_cookie(state, CSRF_COOKIE, &token, "Strict", 3600);
-            (token, Some(set))
-        }
-    }
-}
-
-/// What went wrong on the sign-in page, and what was typed (kept, so nobody types it again).
-pub(super) struct SignInError<'a> {
-    pub(super) message: &'a str,
+/// What the sign-in page says besides its form, and what it keeps filled in.
+#[derive(Default)]
+pub(super) struct SignInPage<'a> {
+    /// What went wrong with what was typed (a 401).
+    pub(super) error: Option<&'a str>,
+    /// Why the person is asked to sign in (again), or why the form is shown again.
+    pub(super) notice: Option<&'a str>,
+    /// What was typed (never the password), else the client's `login_hint`.
     pub(super) identifier: &'a str,
     /// The account exists but its email is not verified: offer to resend the link.
     pub(super) unverified: bool,
+    /// A form that came back with a stale or foreign CSRF value (a 403).
+    pub(super) expired: bool,
+}
+
+impl SignInPage<'_> {
+    /// The page for a person `oauth::authorize` sends to sign in.
+    pub(super) fn asked(reason: Reason) -> Self {
+        Self {
+            notice: match reason {
+                Reason::NotSignedIn => None,
+                Reason::Asked => Some("The application asks you to sign in again."),
+                Reason::TooOld => Some("For your security, please sign in again."),
+                Reason::OtherUser => {
+                    Some("The application asks for another account. Please sign in with it.")
+                }
+                Reason::Level => Some("The application asks for a stronger sign-in."),
+            },
+            ..Self::default()
+        }
+    }
 }
 
 pub(super) fn login_page(
@@ -174,15 +184,17 @@ pub(super) fn login_page(
     headers: &HeaderMap,
     params: &AuthorizeParams,
     pending: &PendingAuthorization,
-    error: Option<SignInError<'_>>,
+    page: SignInPage<'_>,
+    cookies: Vec<HeaderValue>,
 ) -> Response {
-    let (token, set) = csrf(state, headers);
-    let status = if error.is_none() {
-        StatusCode::OK
-    } else {
+    let status = if page.expired {
+        StatusCode::FORBIDDEN
+    } else if page.error.is_some() {
         StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
     };
-    let page = pages::render(
+    let rendered = pages::render(
         state,
         headers,
         pages::Page {
@@ -198,21 +210,19 @@ pub(super) fn login_page(
                         .append_pair("oauth_request", &params.to_query())
                         .finish()
                 ),
-                csrf => token,
-                error => error.as_ref().map(|e| e.message),
+                error => page.error,
+                notice => page.notice,
                 // What was typed, or else the client's `login_hint` (OIDC Core 3.1.2.1).
-                identifier => error
-                    .as_ref()
-                    .map(|e| e.identifier)
+                identifier => Some(page.identifier)
                     .filter(|i| !i.is_empty())
                     .or_else(|| params.get("login_hint").filter(|h| h.len() <= 320))
                     .unwrap_or_default(),
-                resend => error.as_ref().is_some_and(|e| e.unverified),
+                resend => page.unverified,
             },
         },
         form_target(&pending.redirect_uri).as_deref(),
     );
-    with_cookies(page, set.into_iter().collect())
+    with_cookies(rendered, cookies)
 }
 
 /// The request as a query string, with `key` set to `value`.
@@ -243,16 +253,16 @@ pub(super) fn consent_page(
     headers: &HeaderMap,
     params: &AuthorizeParams,
     pending: &PendingAuthorization,
-    user: &UserRow,
-    mut cookies: Vec<HeaderValue>,
+    browser: &BrowserSignIn,
+    notice: Option<&str>,
+    cookies: Vec<HeaderValue>,
 ) -> Response {
-    let (token, set) = csrf(state, headers);
-    cookies.extend(set);
     let scopes: Vec<String> = pending
         .scope
         .split_whitespace()
         .map(describe_scope)
         .collect();
+    let user = &browser.user;
     let who = user
         .email
         .as_deref()
@@ -268,16 +278,22 @@ pub(super) fn consent_page(
         pages::Page {
             template: "consent.html",
             title: "Allow access?",
-            status: StatusCode::OK,
+            status: if notice.is_some() {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::OK
+            },
             data: minijinja::context! {
                 client_name => pending.client.name,
                 who => who,
                 scopes => scopes,
                 redirect_host => redirect_host,
+                notice => notice,
                 // The same request, asking to sign in again (as someone else).
                 switch_account => format!("authorize?{}", query_with(params, "prompt", "login")),
                 oauth_request => params.to_query(),
-                csrf => token,
+                // Allowing acts on the account: bound to its sign-in, which no one can plant.
+                csrf => cookies::mint(state, cookies::Binding::SignIn(&browser.sign_in)),
             },
         },
         form_target(&pending.redirect_uri).as_deref(),

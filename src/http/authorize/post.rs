@@ -1,65 +1,39 @@
-//! `POST /oauth/authorize`: the sign-in and consent forms of the authorize pages.
+//! `POST /oauth/authorize`: the sign-in and consent forms of the authorize pages (and an
+//! authorization request sent by POST).
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use subtle::ConstantTimeEq as _;
-
-use crate::accounts::{self, AccountError, ClientMeta, LoginIdentifier};
-use crate::http::extract::read_body;
-use crate::http::limits;
-use crate::oauth::{AuthorizeError, AuthorizeParams, PendingAuthorization, start_authorization};
-use crate::state::AppState;
-use crate::storage::codes;
-use crate::tokens::OpaqueToken;
 
 use super::answer::*;
 use super::*;
-
-/// Signs the browser in as `user_id`: a browser session in the database and its cookie.
-async fn open_browser_session(
-    state: &AppState,
-    user_id: &str,
-    now: chrono::NaiveDateTime,
-) -> Result<HeaderValue, AuthorizeError> {
-    let token = OpaqueToken::generate();
-    let max_age = state.config.session_max_age;
-    let expires = now + chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::days(30));
-    codes::insert_browser_session(&state.db, &token.hash(), user_id, now, expires)
-        .await
-        .map_err(|e| AuthorizeError::Server(e.into()))?;
-    Ok(set_cookie(
-        state,
-        SESSION_COOKIE,
-        token.expose(),
-        "Lax",
-        max_age.as_secs(),
-    ))
-}
+use crate::accounts;
+use crate::accounts::limits;
+use crate::http::cookies::{Binding, BrowserId, Csrf, FORM_EXPIRED};
+use crate::http::extract::read_body;
+use crate::signin::{self, ClientMeta, LoginIdentifier, Proof, SignInError};
 
 /// The sign-in form was posted: check the password (with the same limits as the account API),
-/// open authd's browser sign-in, then consent or the code.
+/// make the browser's sign-in, then whatever the request leads to now.
+#[allow(clippy::too_many_arguments)]
 async fn sign_in(
     state: &AppState,
     headers: &HeaderMap,
     meta: &ClientMeta,
     params: &AuthorizeParams,
     pending: PendingAuthorization,
+    current: Option<&BrowserSignIn>,
     username: &str,
     password: &str,
 ) -> Response {
     let failed = |message: &str, unverified: bool| {
-        login_page(
-            state,
-            headers,
-            params,
-            &pending,
-            Some(SignInError {
-                message,
-                identifier: username,
-                unverified,
-            }),
-        )
+        let page = SignInPage {
+            error: Some(message),
+            identifier: username,
+            unverified,
+            ..SignInPage::default()
+        };
+        login_page(state, headers, params, &pending, page, vec![])
     };
     if limits::per_client(state, "login", meta).await.is_err() {
         return failed(
@@ -67,7 +41,7 @@ async fn sign_in(
             false,
         );
     }
-    let user = match accounts::verify_credentials(
+    let user = match signin::verify_credentials(
         state,
         LoginIdentifier::parse(username),
         password,
@@ -76,16 +50,16 @@ async fn sign_in(
     .await
     {
         Ok(user) => user,
-        Err(AccountError::Unexpected(cause)) => {
+        Err(SignInError::Unexpected(cause)) => {
             return authorize_error(state, headers, AuthorizeError::Server(cause));
         }
-        Err(AccountError::InvalidCredentials) => {
+        Err(SignInError::InvalidCredentials) => {
             return failed(
                 "That email, phone or username and password do not match an account.",
                 false,
             );
         }
-        Err(AccountError::EmailNotVerified) => {
+        Err(SignInError::EmailNotVerified) => {
             return failed(
                 "Please confirm your email address first: follow the link we sent you.",
                 username.contains('@'),
@@ -93,61 +67,43 @@ async fn sign_in(
         }
         Err(e) => return failed(&e.to_string(), false),
     };
-    let now = state.clock.now_naive();
-    let session_cookie = match open_browser_session(state, &user.id, now).await {
-        Ok(cookie) => cookie,
-        Err(e) => return authorize_error(state, headers, e),
+    let proof = Proof::password(user, state.clock.now_naive());
+    let signed_in = match signin::complete_in_browser(state, proof, meta, current).await {
+        Ok(signed_in) => signed_in,
+        Err(e) => return authorize_error(state, headers, AuthorizeError::from(e)),
     };
-    // The form carries the same request, checked again above: its prompt parses.
-    let prompt = Prompt::parse(params).unwrap_or_default();
-    let ask = match must_ask(state, &pending, &user, &prompt).await {
-        Ok(ask) => ask,
-        Err(e) => return authorize_error(state, headers, e),
-    };
-    continue_as(
+    let cookies = cookies::hold_sign_in(state, &signed_in);
+    proceed(
         state,
         headers,
         params,
         pending,
-        &user,
-        now,
-        ask,
-        vec![session_cookie],
+        Some(&signed_in),
+        true,
+        cookies,
     )
     .await
 }
 
-/// Allow or Deny was pressed on the consent page.
+/// Allow or Deny was pressed on the consent page of the browser's sign-in.
 async fn decide(
     state: &AppState,
     headers: &HeaderMap,
-    params: &AuthorizeParams,
     pending: PendingAuthorization,
+    browser: &BrowserSignIn,
     action: &str,
 ) -> Response {
-    let Ok(Some((user, auth_time))) = signed_in(state, headers).await else {
-        return login_page(
-            state,
-            headers,
-            params,
-            &pending,
-            Some(SignInError {
-                message: "Your sign-in has ended. Please sign in again.",
-                identifier: "",
-                unverified: false,
-            }),
-        );
-    };
     if action == "deny" {
         return authorize_error(state, headers, pending.deny());
     }
+    let user = &browser.user;
     if !pending.client.first_party
         && let Err(e) =
             accounts::consent::remember(state, &user.id, &pending.client.id, &pending.scope).await
     {
         return authorize_error(state, headers, AuthorizeError::from(e));
     }
-    match pending.approve(&user.id, auth_time).await {
+    match pending.approve(&browser.sign_in).await {
         Ok(answer) => redirect(state, headers, &answer, vec![]),
         Err(e) => authorize_error(state, headers, e),
     }
@@ -162,14 +118,6 @@ fn form_fields(body: &[u8]) -> Option<Vec<(String, String)>> {
         .enumerate()
         .any(|(i, (k, _))| form[..i].iter().any(|(seen, _)| seen == k));
     (!repeated).then_some(form)
-}
-
-/// Double-submit CSRF check: the form must carry this browser's cookie value.
-fn csrf_ok(headers: &HeaderMap, posted: Option<&str>) -> bool {
-    match (cookie(headers, CSRF_COOKIE), posted) {
-        (Some(c), Some(f)) => bool::from(c.as_bytes().ct_eq(f.as_bytes())),
-        _ => false,
-    }
 }
 
 pub async fn authorize_post(
@@ -207,13 +155,12 @@ pub async fn authorize_post(
         // No form of authd's: an authorization request sent by POST (OIDC Core 3.1.2.1).
         return authorize_request(&state, &headers, &body).await;
     }
-
-    if !csrf_ok(&headers, field("csrf")) {
+    if cookies::from_another_site(&state, &headers) {
         return error_page(
             &state,
             &headers,
             StatusCode::FORBIDDEN,
-            "This form has expired. Go back to the application and try again.",
+            "This form was sent from another site.",
         );
     }
     // The client's request is checked again from scratch, as on the first visit.
@@ -233,17 +180,60 @@ pub async fn authorize_post(
         Ok(p) => p,
         Err(e) => return authorize_error(&state, &headers, e),
     };
+    let browser = match cookies::signed_in(&state, &headers).await {
+        Ok(browser) => browser,
+        Err(e) => return authorize_error(&state, &headers, AuthorizeError::from(e)),
+    };
+    let csrf = field("csrf");
     match field("action") {
         Some("login") => {
             let username = field("username").unwrap_or_default();
+            let id = BrowserId::of(&state, &headers);
+            if cookies::check(&state, Binding::Browser(&id), csrf) != Csrf::Valid {
+                let page = SignInPage {
+                    notice: Some(FORM_EXPIRED),
+                    identifier: username,
+                    expired: true,
+                    ..SignInPage::default()
+                };
+                return login_page(&state, &headers, &params, &pending, page, vec![]);
+            }
             let password = field("password").unwrap_or_default();
             sign_in(
-                &state, &headers, &meta, &params, pending, username, password,
+                &state,
+                &headers,
+                &meta,
+                &params,
+                pending,
+                browser.as_ref(),
+                username,
+                password,
             )
             .await
         }
         Some(action @ ("approve" | "deny")) => {
-            decide(&state, &headers, &params, pending, action).await
+            let Some(browser) = browser else {
+                let page = SignInPage {
+                    notice: Some("Your sign-in has ended. Please sign in again."),
+                    ..SignInPage::default()
+                };
+                return login_page(&state, &headers, &params, &pending, page, vec![]);
+            };
+            if cookies::check(&state, Binding::SignIn(&browser.sign_in), csrf) != Csrf::Valid {
+                // Asked again, with a value of this sign-in's: a forged or planted value
+                // (or a page left open too long) approves nothing.
+                let notice = Some(FORM_EXPIRED);
+                return consent_page(
+                    &state,
+                    &headers,
+                    &params,
+                    &pending,
+                    &browser,
+                    notice,
+                    vec![],
+                );
+            }
+            decide(&state, &headers, pending, &browser, action).await
         }
         _ => error_page(&state, &headers, StatusCode::BAD_REQUEST, "Unknown action"),
     }

@@ -3,13 +3,14 @@
 //! the request's response mode) and the code's redemption at the token endpoint (oxide-auth's
 //! access-token state machine over authd's codes, clients and sessions).
 
-use crate::accounts::{AccountError, ClientMeta};
+use crate::accounts::AccountError;
 use crate::oauth::OAuthError;
 use crate::oauth::client::{Client, ClientType, GrantType};
 use crate::oauth::oxide::{
     self, Authorization, CodeRequest, Endpoint, IssueFor, Minted, Redemption, Refused,
 };
 use crate::oauth::wire::{ClientAuth, Params, TokenResponse, respond};
+use crate::signin::{ClientMeta, SignIn};
 use crate::state::AppState;
 use crate::storage::codes;
 use crate::tokens::OpaqueToken;
@@ -66,6 +67,12 @@ impl From<AccountError> for AuthorizeError {
             AccountError::Unexpected(cause) => AuthorizeError::Server(cause),
             other => AuthorizeError::Server(anyhow::Error::new(other)),
         }
+    }
+}
+
+impl From<crate::signin::SignInError> for AuthorizeError {
+    fn from(e: crate::signin::SignInError) -> Self {
+        AuthorizeError::from(AccountError::from(e))
     }
 }
 
@@ -175,14 +182,14 @@ pub async fn start_authorization(
 
 impl PendingAuthorization {
     /// The user agreed: a code for them, in the redirect back to the client.
-    pub async fn approve(
-        mut self,
-        user_id: &str,
-        auth_time: chrono::NaiveDateTime,
-    ) -> Result<ClientRedirect, AuthorizeError> {
-        self.endpoint.authorizer.auth_time = Some(auth_time);
+    pub async fn approve(mut self, sign_in: &SignIn) -> Result<ClientRedirect, AuthorizeError> {
+        self.endpoint.authorizer.sign_in_id = Some(sign_in.id.clone());
         let mode = self.response_mode;
-        match self.pending.approve(&mut self.endpoint, user_id).await {
+        match self
+            .pending
+            .approve(&mut self.endpoint, &sign_in.user_id)
+            .await
+        {
             Ok(url) => Ok(ClientRedirect {
                 url: url.to_string(),
                 mode,
@@ -278,15 +285,12 @@ pub async fn grant(
         redirect_uri,
         code_verifier,
     };
-    let Minted::Code {
-        issued,
-        nonce,
-        auth_time,
-    } = oxide::redeem_code(&mut endpoint, &request, auth.basic).await?
+    let Minted::Code { issued, nonce } =
+        oxide::redeem_code(&mut endpoint, &request, auth.basic).await?
     else {
         return Err(OAuthError::ServerError(anyhow::anyhow!(
             "the code minted something other than a session"
         )));
     };
-    respond(state, &client, *issued, nonce, auth_time)
+    respond(state, &client, *issued, nonce)
 }

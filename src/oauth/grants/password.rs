@@ -1,10 +1,11 @@
 //! The resource owner password credentials grant (RFC 6749 section 4.3): the same login as
 //! `/api/auth/login`, for a registered client. oxide-auth has no password grant; it lives here.
 
-use crate::accounts::{self, AccountError, ClientMeta, LoginIdentifier, SessionGrant};
+use crate::accounts::{self, AccountError};
 use crate::oauth::OAuthError;
 use crate::oauth::client::{Client, GrantType};
 use crate::oauth::wire::{TokenResponse, respond};
+use crate::signin::{ClientMeta, LoginIdentifier, SessionGrant};
 use crate::state::AppState;
 
 pub async fn grant(
@@ -26,7 +27,6 @@ pub async fn grant(
     let session = SessionGrant {
         client_id: client.id.clone(),
         scope: scopes.join(" "),
-        auth_time: None,
     };
     let issued = accounts::login_for(
         state,
@@ -45,5 +45,5 @@ pub async fn grant(
         AccountError::AccountDisabled => OAuthError::InvalidGrant("Account disabled".into()),
         other => OAuthError::from(other),
     })?;
-    respond(state, client, issued, None, None)
+    respond(state, client, issued, None)
 }

@@ -38,5 +38,5 @@ pub async fn grant(
         .ok_or_else(|| {
             OAuthError::ServerError(anyhow::anyhow!("the refreshed session's client vanished"))
         })?;
-    respond(state, &client, *issued, None, None)
+    respond(state, &client, *issued, None)
 }

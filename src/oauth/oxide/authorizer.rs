@@ -20,8 +20,8 @@ pub(crate) const CODE_TTL_SECS: i64 = 60;
 pub(crate) struct DbAuthorizer {
     pub(crate) state: AppState,
     pub(crate) failure: Failure,
-    /// When the user behind the code signed in.
-    pub(crate) auth_time: Option<chrono::NaiveDateTime>,
+    /// The sign-in the code is granted under.
+    pub(crate) sign_in_id: Option<String>,
     /// Who is redeeming a code, and with what: checked before the code is consumed, so that a
     /// wrong client, redirect URI or verifier cannot burn the real client's code.
     pub(crate) redeeming: Option<Redemption>,
@@ -70,6 +70,12 @@ impl DbAuthorizer {
 impl Authorizer for DbAuthorizer {
     async fn authorize(&mut self, grant: Grant) -> Result<String, ()> {
         let now = self.state.clock.now_naive();
+        let Some(sign_in_id) = self.sign_in_id.clone() else {
+            return fail(
+                &self.failure,
+                OAuthError::ServerError(anyhow::anyhow!("a code without a sign-in")),
+            );
+        };
         let code = OpaqueToken::generate();
         let row = AuthorizationCodeRow {
             code_hash: code.hash().as_str().to_owned(),
@@ -79,11 +85,11 @@ impl Authorizer for DbAuthorizer {
             scope: sorted(&grant.scope),
             code_challenge: private_value(&grant.extensions, EXT_PKCE),
             nonce: private_value(&grant.extensions, EXT_NONCE),
-            auth_time: self.auth_time.unwrap_or(now),
             expires_at: now + chrono::Duration::seconds(CODE_TTL_SECS),
             consumed_at: None,
             session_id: None,
             redirect_uri_given: self.redirect_uri_given,
+            sign_in_id,
         };
         codes::insert_code(&self.state.db, &row)
             .await
@@ -156,10 +162,7 @@ impl Authorizer for DbAuthorizer {
         if let Some(nonce) = row.nonce {
             extensions.set_raw(EXT_NONCE.into(), Value::private(Some(nonce)));
         }
-        extensions.set_raw(
-            EXT_AUTH_TIME.into(),
-            Value::private(Some(row.auth_time.and_utc().timestamp().to_string())),
-        );
+        extensions.set_raw(EXT_SIGN_IN.into(), Value::private(Some(row.sign_in_id)));
         extensions.set_raw(EXT_CODE.into(), Value::private(Some(row.code_hash)));
         Ok(Some(Grant {
             owner_id: row.user_id,

@@ -73,7 +73,7 @@ impl async_token::Extension for VerifyPkce {
             );
         }
         let mut carried = Extensions::new();
-        for key in [EXT_NONCE, EXT_AUTH_TIME, EXT_CODE] {
+        for key in [EXT_NONCE, EXT_SIGN_IN, EXT_CODE] {
             if let Some(value) = private_value(&data, key) {
                 carried.set_raw(key.into(), Value::private(Some(value)));
             }

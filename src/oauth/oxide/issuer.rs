@@ -6,9 +6,10 @@ use oxide_auth::primitives::issuer::{IssuedToken, RefreshedToken, TokenType};
 use oxide_auth_async::primitives::Issuer;
 
 use super::*;
-use crate::accounts::{self, AccountError, ClientMeta, SessionGrant};
+use crate::accounts::{self, AccountError};
 use crate::oauth::OAuthError;
 use crate::oauth::client::GrantType;
+use crate::signin::{self, ClientMeta, SessionGrant};
 use crate::state::AppState;
 use crate::storage::users::UserKey;
 use crate::storage::{codes, sessions, users};
@@ -19,12 +20,11 @@ use crate::tokens::jwt;
 /// What the issuer minted, for the caller to shape the answer.
 pub(crate) enum Minted {
     /// A user session's tokens (refresh, authorization code).
-    Session(Box<accounts::Issued>),
-    /// A session opened by redeeming a code, with what the ID token repeats of the sign-in.
+    Session(Box<signin::Issued>),
+    /// A session opened by redeeming a code, with the request's nonce for the ID token.
     Code {
-        issued: Box<accounts::Issued>,
+        issued: Box<signin::Issued>,
         nonce: Option<String>,
-        auth_time: Option<i64>,
     },
     /// A client's own access token (client credentials).
     Client {
@@ -55,7 +55,8 @@ pub(crate) struct DbIssuer {
 /// Extension keys authd keeps in oxide-auth grants (private: never shown to clients).
 pub(crate) const EXT_PKCE: &str = "authd_pkce";
 pub(crate) const EXT_NONCE: &str = "authd_nonce";
-pub(crate) const EXT_AUTH_TIME: &str = "authd_auth_time";
+/// The sign-in a code was granted under.
+pub(crate) const EXT_SIGN_IN: &str = "authd_sign_in";
 /// The hash of the code being redeemed, to record the session it opens.
 pub(crate) const EXT_CODE: &str = "authd_code";
 
@@ -81,18 +82,25 @@ impl DbIssuer {
                 OAuthError::InvalidGrant("The user is gone or disabled".into()),
             );
         };
-        let auth_time: Option<i64> =
-            private_value(&grant.extensions, EXT_AUTH_TIME).and_then(|t| t.parse().ok());
+        // The browser's sign-in must still hold: signed out (or every session ended) since the
+        // code was granted, it opens nothing more.
+        let sign_in_id = private_value(&grant.extensions, EXT_SIGN_IN).unwrap_or_default();
+        let sign_in = signin::find_live(&self.state, &sign_in_id)
+            .await
+            .map_err(|e| record(&self.failure, OAuthError::from(AccountError::from(e))))?;
+        let Some(sign_in) = sign_in.filter(|s| s.user_id == user.id) else {
+            return fail(
+                &self.failure,
+                OAuthError::InvalidGrant("The sign-in the code was granted under has ended".into()),
+            );
+        };
         let session = SessionGrant {
             client_id: grant.client_id.clone(),
             scope: sorted(&grant.scope),
-            auth_time: auth_time
-                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-                .map(|t| t.naive_utc()),
         };
-        let issued = accounts::open_session_for(&self.state, &user, meta, session)
+        let issued = signin::open_session_under(&self.state, &sign_in, &user, session, meta)
             .await
-            .map_err(|e| record(&self.failure, OAuthError::from(e)))?;
+            .map_err(|e| record(&self.failure, OAuthError::from(AccountError::from(e))))?;
         if let Some(code_hash) = private_value(&grant.extensions, EXT_CODE) {
             codes::attach_session(&self.state.db, &code_hash, &issued.session.id)
                 .await
@@ -107,7 +115,6 @@ impl DbIssuer {
         self.minted = Some(Minted::Code {
             issued: Box::new(issued),
             nonce: private_value(&grant.extensions, EXT_NONCE),
-            auth_time,
         });
         Ok(token)
     }
@@ -134,6 +141,9 @@ impl Issuer for DbIssuer {
             scope: sorted(&grant.scope),
             sid: None,
             role: None,
+            auth_time: None,
+            acr: None,
+            amr: None,
         };
         let token = jwt::sign_access_token(&self.state.keys, &claims).map_err(|e| {
             record(&self.failure, OAuthError::ServerError(e.into()));
@@ -209,8 +219,9 @@ impl Issuer for DbIssuer {
                 .filter(|s| asked.contains(s))
                 .collect::<Vec<_>>()
                 .join(" ");
-            let (token, _) = accounts::sign_access_token(&self.state, &issued.user, &narrowed)
-                .map_err(|e| record(&self.failure, OAuthError::from(e)))?;
+            let (token, _) =
+                signin::sign_access_token(&self.state, &issued.user, &narrowed, &issued.sign_in)
+                    .map_err(|e| record(&self.failure, OAuthError::from(AccountError::from(e))))?;
             issued.access_token = token;
             issued.session = narrowed;
         }

@@ -89,7 +89,7 @@ impl Endpoint {
             authorizer: DbAuthorizer {
                 state: state.clone(),
                 failure: failure.clone(),
-                auth_time: None,
+                sign_in_id: None,
                 redeeming: None,
                 redirect_uri_given: true,
             },

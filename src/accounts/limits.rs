@@ -1,11 +1,11 @@
 //! Rate limits on the routes that guess or cost, per client address. Counted in the database,
 //! so several instances enforce one limit. Password guesses per account are limited where the
-//! password is checked (`accounts::guard`).
+//! password is checked (`signin::guard`).
 
 use chrono::Duration;
 
-use crate::accounts::ClientMeta;
-use crate::error::ApiError;
+use super::AccountError;
+use crate::signin::ClientMeta;
 use crate::state::AppState;
 use crate::storage::rate_limits;
 
@@ -14,7 +14,7 @@ pub async fn per_client(
     state: &AppState,
     route: &'static str,
     meta: &ClientMeta,
-) -> Result<(), ApiError> {
+) -> Result<(), AccountError> {
     let limit = state.config.rate_limit_per_minute;
     hit(
         state,
@@ -35,7 +35,7 @@ async fn hit(
     key: &str,
     limit: u32,
     window: Duration,
-) -> Result<(), ApiError> {
+) -> Result<(), AccountError> {
     if limit == 0 {
         return Ok(());
     }
@@ -43,7 +43,7 @@ async fn hit(
     let limit = i32::try_from(limit).unwrap_or(i32::MAX);
     match rate_limits::hit(&state.db, &bucket, limit, window, state.clock.now_naive()).await? {
         None => Ok(()),
-        Some(wait) => Err(ApiError::TooManyRequests {
+        Some(wait) => Err(AccountError::TooManyAttempts {
             retry_after_secs: wait.num_seconds().max(1) as u64,
         }),
     }

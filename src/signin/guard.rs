@@ -11,7 +11,7 @@
 
 use chrono::Duration;
 
-use super::AccountError;
+use super::SignInError;
 use crate::state::AppState;
 use crate::storage::rate_limits;
 
@@ -58,7 +58,7 @@ fn limits(state: &AppState) -> Option<[i32; 2]> {
 
 /// Counts an attempt, and refuses it, before the password is even hashed, when a budget is
 /// spent.
-pub(super) async fn attempt(state: &AppState, who: &Guesser<'_>) -> Result<(), AccountError> {
+pub async fn attempt(state: &AppState, who: &Guesser<'_>) -> Result<(), SignInError> {
     let Some(limits) = limits(state) else {
         return Ok(());
     };
@@ -71,7 +71,7 @@ pub(super) async fn attempt(state: &AppState, who: &Guesser<'_>) -> Result<(), A
         }
     }
     match wait {
-        Some(wait) => Err(AccountError::TooManyAttempts {
+        Some(wait) => Err(SignInError::TooManyAttempts {
             retry_after_secs: wait.num_seconds().max(1) as u64,
         }),
         None => Ok(()),
@@ -79,7 +79,7 @@ pub(super) async fn attempt(state: &AppState, who: &Guesser<'_>) -> Result<(), A
 }
 
 /// The password was right: the attempt is given back.
-pub(super) async fn succeeded(state: &AppState, who: &Guesser<'_>) -> Result<(), AccountError> {
+pub async fn succeeded(state: &AppState, who: &Guesser<'_>) -> Result<(), SignInError> {
     if limits(state).is_none() {
         return Ok(());
     }
@@ -90,7 +90,7 @@ pub(super) async fn succeeded(state: &AppState, who: &Guesser<'_>) -> Result<(),
 }
 
 /// A reset proved the mailbox: the account's overall count starts again.
-pub(super) async fn cleared(state: &AppState, user_id: &str) -> Result<(), AccountError> {
+pub async fn cleared(state: &AppState, user_id: &str) -> Result<(), SignInError> {
     let [_, overall] = buckets(&Guesser {
         account: Account::User(user_id),
         ip: None,

@@ -1,0 +1,221 @@
+//! Sign-in: the one home of "who proved what, when". A verified proof (a password today; later
+//! a code, a passkey, another provider) becomes an authentication record (`SignIn`: user,
+//! `auth_time`, `amr`, `acr`) through `complete`, the one writer of records (for a browser,
+//! [`complete_in_browser`]; for a client's session, [`complete_in_session`]). Every session
+//! opens under a record: through `complete`, or, for a code granted under a browser's sign-in,
+//! [`open_session_under`]; both end in `session::open`, the one place that writes a session.
+//!
+//! A record may be partial (`due` factors not yet proved, kept in the database so any
+//! instance can take the next step); a partial record opens nothing.
+
+pub mod browser;
+pub mod guard;
+mod password;
+mod session;
+
+use chrono::NaiveDateTime;
+
+pub use browser::BrowserSignIn;
+pub use password::{LoginIdentifier, verify_credentials};
+pub use session::{ClientMeta, Issued, SessionGrant, issue, sign_access_token};
+
+use crate::domain::{Level, Method, Methods};
+use crate::state::AppState;
+use crate::storage::sign_ins::Record;
+use crate::storage::{SignInRow, StorageError, UserRow};
+use crate::tokens::OpaqueToken;
+
+/// A sign-in as flows see it: who, when, how, at what level.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignIn {
+    pub id: String,
+    pub user_id: String,
+    /// When the person last proved who they are for this sign-in (exact, not whole seconds).
+    pub auth_time: NaiveDateTime,
+    pub methods: Methods,
+    pub level: Level,
+}
+
+impl From<&SignInRow> for SignIn {
+    fn from(row: &SignInRow) -> Self {
+        let methods = Methods::parse(&row.amr);
+        Self {
+            id: row.id.clone(),
+            user_id: row.user_id.clone(),
+            auth_time: row.auth_time,
+            // A level written by a newer version and unknown here counts for what the methods
+            // alone are worth.
+            level: Level::parse(&row.acr).unwrap_or_else(|| methods.level()),
+            methods,
+        }
+    }
+}
+
+impl SignIn {
+    /// `auth_time` as the ID token carries it: seconds since the epoch.
+    pub fn auth_time_secs(&self) -> i64 {
+        self.auth_time.and_utc().timestamp()
+    }
+}
+
+/// What a person proved, and when: the input of [`complete`].
+pub struct Proof {
+    user: UserRow,
+    methods: Methods,
+    at: NaiveDateTime,
+}
+
+impl Proof {
+    /// The user's password was checked (see [`verify_credentials`]) at `at`.
+    pub fn password(user: UserRow, at: NaiveDateTime) -> Self {
+        Self {
+            user,
+            methods: Methods::new([Method::Pwd]),
+            at,
+        }
+    }
+
+    /// An anonymous user, just made: nothing is proved but holding the session.
+    pub fn anonymous(user: UserRow, at: NaiveDateTime) -> Self {
+        Self {
+            user,
+            methods: Methods::none(),
+            at,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("Invalid credentials")]
+    InvalidCredentials,
+    #[error("Email not verified")]
+    EmailNotVerified,
+    #[error("Account disabled")]
+    AccountDisabled,
+    /// Too many wrong passwords for this account (see `guard`).
+    #[error("Too many attempts, please try again later")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<StorageError> for SignInError {
+    fn from(e: StorageError) -> Self {
+        SignInError::Unexpected(e.into())
+    }
+}
+
+/// Records what `proof` proved as the sign-in of a browser on authd's own pages, which gets a
+/// new cookie. The browser's `current` sign-in, if any: the same person's is renewed (its
+/// sessions stay under it, now with this `auth_time`); someone else's ends, with its sessions
+/// (one account per browser).
+pub async fn complete_in_browser(
+    state: &AppState,
+    proof: Proof,
+    meta: &ClientMeta,
+    current: Option<&BrowserSignIn>,
+) -> Result<BrowserSignIn, SignInError> {
+    let cookie = OpaqueToken::generate();
+    let prior = current.map(|c| &c.sign_in);
+    let (sign_in, _) = complete(state, &proof, meta, Some(&cookie), None, prior).await?;
+    Ok(BrowserSignIn {
+        user: proof.user,
+        sign_in,
+        cookie: Some(cookie),
+    })
+}
+
+/// Records what `proof` proved as a new sign-in held by a client, through a session of its own
+/// (the account API, the password grant), and opens that session.
+pub async fn complete_in_session(
+    state: &AppState,
+    proof: Proof,
+    grant: SessionGrant,
+    meta: ClientMeta,
+) -> Result<Issued, SignInError> {
+    let (_, issued) = complete(
+        state,
+        &proof,
+        &meta.clone(),
+        None,
+        Some((grant, meta)),
+        None,
+    )
+    .await?;
+    issued.ok_or_else(|| SignInError::Unexpected(anyhow::anyhow!("no session was opened")))
+}
+
+/// The one writer of sign-in records: `proof` as a record (held by the browser with `cookie`,
+/// or by the session asked for), written with that session in one transaction. A `prior`
+/// sign-in of the same user is renewed in place (its methods joined by the new ones); another
+/// user's ends.
+async fn complete(
+    state: &AppState,
+    proof: &Proof,
+    meta: &ClientMeta,
+    cookie: Option<&OpaqueToken>,
+    session: Option<(SessionGrant, ClientMeta)>,
+    prior: Option<&SignIn>,
+) -> Result<(SignIn, Option<Issued>), SignInError> {
+    let now = state.clock.now_naive();
+    let renewed = prior.filter(|p| p.user_id == proof.user.id);
+    let methods = match renewed {
+        Some(p) => Methods::new(p.methods.iter().chain(proof.methods.iter())),
+        None => proof.methods.clone(),
+    };
+    let row = SignInRow {
+        id: renewed.map_or_else(|| uuid::Uuid::new_v4().to_string(), |p| p.id.clone()),
+        user_id: proof.user.id.clone(),
+        token_hash: cookie.map(|c| c.hash().as_str().to_owned()),
+        auth_time: proof.at,
+        amr: methods.to_string(),
+        acr: methods.level().as_str().to_owned(),
+        due: None,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        created_at: now,
+        expires_at: now + session::chrono(state.config.session_max_age),
+        ended_at: None,
+    };
+    let sign_in = SignIn::from(&row);
+    let record = match prior {
+        Some(p) if renewed.is_some() => Record::Renew(&row, &p.id),
+        Some(p) => Record::Replace(&row, &p.id),
+        None => Record::New(&row),
+    };
+    let issued = session::open(state, Some(record), &sign_in, &proof.user, session).await?;
+    Ok((sign_in, issued))
+}
+
+/// Opens a client session under an existing sign-in: a code granted while the browser was
+/// signed in, redeemed by the client.
+pub async fn open_session_under(
+    state: &AppState,
+    sign_in: &SignIn,
+    user: &UserRow,
+    grant: SessionGrant,
+    meta: ClientMeta,
+) -> Result<Issued, SignInError> {
+    session::open(state, None, sign_in, user, Some((grant, meta)))
+        .await?
+        .ok_or_else(|| SignInError::Unexpected(anyhow::anyhow!("no session was opened")))
+}
+
+/// The sign-in a session (an access or ID token's `sid`) came from.
+pub async fn of_session(state: &AppState, sid: &str) -> Result<Option<SignIn>, SignInError> {
+    Ok(crate::storage::sign_ins::sign_in_of_session(&state.db, sid)
+        .await?
+        .as_ref()
+        .map(SignIn::from))
+}
+
+/// The live, complete sign-in named `id` (a code's), if it is still one.
+pub async fn find_live(state: &AppState, id: &str) -> Result<Option<SignIn>, SignInError> {
+    Ok(
+        crate::storage::sign_ins::find_live_sign_in(&state.db, id, state.clock.now_naive())
+            .await?
+            .as_ref()
+            .map(SignIn::from),
+    )
+}

@@ -1,0 +1,143 @@
+//! Sessions under a sign-in: the one function that opens them, and the tokens a session's
+//! holder gets.
+
+use anyhow::Context as _;
+use chrono::Duration;
+
+use super::{SignIn, SignInError};
+use crate::state::AppState;
+use crate::storage::sign_ins::{self, Record};
+use crate::storage::{RefreshTokenRow, SessionRow, UserRow};
+use crate::tokens::{AccessClaims, OpaqueToken, jwt};
+
+/// What a client tells about itself at login.
+#[derive(Debug, Clone, Default)]
+pub struct ClientMeta {
+    pub device_id: Option<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+pub(crate) fn chrono(d: std::time::Duration) -> Duration {
+    Duration::from_std(d).unwrap_or(Duration::MAX)
+}
+
+/// Which client a session is for, and what it may do.
+#[derive(Debug, Clone)]
+pub struct SessionGrant {
+    pub client_id: String,
+    pub scope: String,
+}
+
+/// What opening or refreshing a session produced: the same for `/api/auth/*` and
+/// `/oauth/token`, which only shape the answer differently.
+pub struct Issued {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: OpaqueToken,
+    pub user: UserRow,
+    pub session: SessionRow,
+    /// The sign-in the session came from (for `auth_time`, `amr` and `acr`).
+    pub sign_in: SignIn,
+}
+
+/// The one writer of sessions: writes the sign-in `record` when there is one, and opens a
+/// session of `user` under `sign_in` when `session` asks for one, in one transaction. `None`
+/// when no session was asked for.
+pub(super) async fn open(
+    state: &AppState,
+    record: Option<Record<'_>>,
+    sign_in: &SignIn,
+    user: &UserRow,
+    session: Option<(SessionGrant, ClientMeta)>,
+) -> Result<Option<Issued>, SignInError> {
+    let now = state.clock.now_naive();
+    let Some((grant, meta)) = session else {
+        sign_ins::open(&state.db, record, None).await?;
+        return Ok(None);
+    };
+    let session = SessionRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        client_id: grant.client_id,
+        device_id: meta.device_id,
+        user_agent: meta.user_agent,
+        ip: meta.ip,
+        scope: grant.scope,
+        created_at: now,
+        last_used_at: now,
+        expires_at: now + chrono(state.config.session_max_age),
+        revoked_at: None,
+        sign_in_id: sign_in.id.clone(),
+    };
+    let token = OpaqueToken::generate();
+    let refresh = RefreshTokenRow {
+        token_hash: token.hash().as_str().to_owned(),
+        session_id: session.id.clone(),
+        created_at: now,
+        expires_at: (now + chrono(state.config.refresh_token_ttl)).min(session.expires_at),
+        retired_at: None,
+        successor_sealed: None,
+    };
+    let recorded = record.is_some();
+    sign_ins::open(&state.db, record, Some((&session, &refresh))).await?;
+    let mut user = user.clone();
+    if recorded {
+        user.last_login_at = Some(now);
+    }
+    Ok(Some(issue(state, user, session, sign_in.clone(), token)?))
+}
+
+/// Signs an access token for a session of `user`, opened under `sign_in`.
+pub fn sign_access_token(
+    state: &AppState,
+    user: &UserRow,
+    session: &SessionRow,
+    sign_in: &SignIn,
+) -> Result<(String, u64), SignInError> {
+    let now = state.clock.now().timestamp();
+    let ttl = state.config.access_token_ttl.as_secs();
+    let claims = AccessClaims {
+        iss: state.config.issuer.clone(),
+        sub: user.id.clone(),
+        aud: state.audience().to_owned(),
+        exp: now + ttl as i64,
+        iat: now,
+        jti: uuid::Uuid::new_v4().to_string(),
+        client_id: session.client_id.clone(),
+        scope: session.scope.clone(),
+        sid: Some(session.id.clone()),
+        role: Some(user.role.clone()),
+        auth_time: Some(sign_in.auth_time_secs()),
+        acr: Some(sign_in.level.as_str().to_owned()),
+        amr: (!sign_in.methods.is_empty()).then(|| {
+            sign_in
+                .methods
+                .values()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        }),
+    };
+    let token = jwt::sign_access_token(&state.keys, &claims).context("signing an access token")?;
+    Ok((token, ttl))
+}
+
+/// A session's tokens: a fresh access token beside `refresh`.
+pub fn issue(
+    state: &AppState,
+    user: UserRow,
+    session: SessionRow,
+    sign_in: SignIn,
+    refresh: OpaqueToken,
+) -> Result<Issued, SignInError> {
+    let (access_token, expires_in) = sign_access_token(state, &user, &session, &sign_in)?;
+    Ok(Issued {
+        access_token,
+        expires_in,
+        refresh_token: refresh,
+        user,
+        session,
+        sign_in,
+    })
+}

@@ -1,0 +1,192 @@
+//! Sign-ins (the authentication records of `signin`) and the one write that opens sessions
+//! under them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection as _, RunQueryDsl};
+
+use super::schema::{clients, refresh_tokens, sessions, sign_ins, users};
+use super::{
+    Database, RefreshTokenRow, SessionRow, SignInRow, StorageError, UserRow, run, run_read,
+};
+use crate::tokens::TokenHash;
+
+/// Inside a transaction on `$c`: ends sign-in `$id` (its browser no longer holds it) and every
+/// live session opened under it. Evaluates to how many sessions ended.
+macro_rules! end {
+    ($c:ident, $id:expr, $now:expr) => {{
+        diesel::update(
+            sign_ins::table
+                .find($id)
+                .filter(sign_ins::ended_at.is_null()),
+        )
+        .set((
+            sign_ins::ended_at.eq($now),
+            sign_ins::token_hash.eq(None::<String>),
+        ))
+        .execute($c)
+        .await?;
+        diesel::update(
+            sessions::table
+                .filter(sessions::sign_in_id.eq($id))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq($now))
+        .execute($c)
+        .await?
+    }};
+}
+
+/// How a sign-in record is written.
+#[derive(Clone, Copy)]
+pub enum Record<'a> {
+    New(&'a SignInRow),
+    /// The same person proved themselves again in the same browser: the record `.1` takes the
+    /// new row's cookie, time, methods and expiry.
+    Renew(&'a SignInRow, &'a str),
+    /// Someone else signed in on the browser that held `.1`: that sign-in ends, with its
+    /// sessions.
+    Replace(&'a SignInRow, &'a str),
+}
+
+/// Writes a sign-in `record` (when there is one) and opens `session` with its first refresh
+/// token under it, in one transaction. A complete sign-in is the user's last login.
+pub async fn open(
+    db: &Database,
+    record: Option<Record<'_>>,
+    session: Option<(&SessionRow, &RefreshTokenRow)>,
+) -> Result<(), StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            if let Some(record) = record {
+                let sign_in = match record {
+                    Record::New(row) => row,
+                    Record::Renew(row, id) => {
+                        diesel::update(
+                            sign_ins::table
+                                .find(id)
+                                .filter(sign_ins::user_id.eq(&row.user_id)),
+                        )
+                        .set((
+                            sign_ins::token_hash.eq(&row.token_hash),
+                            sign_ins::auth_time.eq(row.auth_time),
+                            sign_ins::amr.eq(&row.amr),
+                            sign_ins::acr.eq(&row.acr),
+                            sign_ins::expires_at.eq(row.expires_at),
+                        ))
+                        .execute(c)
+                        .await?;
+                        row
+                    }
+                    Record::Replace(row, id) => {
+                        end!(c, id, row.created_at);
+                        row
+                    }
+                };
+                if !matches!(record, Record::Renew(..)) {
+                    diesel::insert_into(sign_ins::table)
+                        .values(sign_in)
+                        .execute(c)
+                        .await?;
+                }
+                if sign_in.due.is_none() {
+                    diesel::update(users::table.find(&sign_in.user_id))
+                        .set(users::last_login_at.eq(sign_in.created_at))
+                        .execute(c)
+                        .await?;
+                }
+            }
+            if let Some((session, refresh)) = session {
+                diesel::insert_into(sessions::table)
+                    .values(session)
+                    .execute(c)
+                    .await?;
+                diesel::insert_into(refresh_tokens::table)
+                    .values(refresh)
+                    .execute(c)
+                    .await?;
+            }
+            Ok::<_, StorageError>(())
+        })
+        .await)
+}
+
+/// The complete, live sign-in a browser's cookie names, with its (active) user.
+pub async fn find_browser_sign_in(
+    db: &Database,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<Option<(UserRow, SignInRow)>, StorageError> {
+    run_read!(db, |c| Ok(sign_ins::table
+        .inner_join(users::table)
+        .filter(sign_ins::token_hash.eq(hash.as_str()))
+        .filter(sign_ins::ended_at.is_null())
+        .filter(sign_ins::due.is_null())
+        .filter(sign_ins::expires_at.gt(now))
+        .filter(users::is_active.eq(true))
+        .select((UserRow::as_select(), SignInRow::as_select()))
+        .first(c)
+        .await
+        .optional()?))
+}
+
+/// A complete sign-in that has not ended or expired.
+pub async fn find_live_sign_in(
+    db: &Database,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<SignInRow>, StorageError> {
+    run_read!(db, |c| Ok(sign_ins::table
+        .find(id)
+        .filter(sign_ins::ended_at.is_null())
+        .filter(sign_ins::due.is_null())
+        .filter(sign_ins::expires_at.gt(now))
+        .select(SignInRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
+}
+
+/// Ends a sign-in: its browser no longer holds it, and every live session opened under it ends
+/// too. Returns how many sessions ended.
+pub async fn end_sign_in(
+    db: &Database,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<usize, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| Ok::<_, StorageError>(end!(c, id, now)))
+        .await)
+}
+
+/// The names of the applications with a live session under a sign-in, each once.
+pub async fn applications_of(
+    db: &Database,
+    sign_in_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<String>, StorageError> {
+    run_read!(db, |c| Ok(sessions::table
+        .inner_join(clients::table)
+        .filter(sessions::sign_in_id.eq(sign_in_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select(clients::name)
+        .distinct()
+        .order(clients::name)
+        .load(c)
+        .await?))
+}
+
+/// The sign-in behind a session, whether or not either is still live.
+pub async fn sign_in_of_session(
+    db: &Database,
+    session_id: &str,
+) -> Result<Option<SignInRow>, StorageError> {
+    run_read!(db, |c| Ok(sessions::table
+        .inner_join(sign_ins::table)
+        .filter(sessions::id.eq(session_id))
+        .select(SignInRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
+}
