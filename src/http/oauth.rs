@@ -187,9 +187,9 @@ pub async fn introspect(State(state): State<AppState>, request: Request) -> Resp
     }
 }
 
-/// `GET`/`POST /oauth/userinfo` (OIDC Core 5.3): claims about the token's user, by scope; the
-/// token in the `Authorization` header or, on POST, as a form body (RFC 6750 section 2.2).
-/// Claims without a value are left out.
+/// `GET`/`POST /oauth/userinfo` (OIDC Core 5.3): claims about the token's user, by scope
+/// (`oauth::userinfo`); the token in the `Authorization` header or, on POST, as a form body
+/// (RFC 6750 section 2.2).
 pub async fn userinfo(State(state): State<AppState>, request: Request) -> Response {
     let denied = |error: Option<&'static str>, status: StatusCode| {
         // Without a token, a bare challenge (RFC 6750 section 3.1).
@@ -232,32 +232,7 @@ pub async fn userinfo(State(state): State<AppState>, request: Request) -> Respon
     if !scopes.contains(&"openid") {
         return denied(Some("insufficient_scope"), StatusCode::FORBIDDEN);
     }
-    let user = &auth.user;
-    let mut claims = serde_json::Map::new();
-    claims.insert("sub".into(), json!(user.id));
-    let mut put = |name: &str, value: Option<Value>| {
-        if let Some(v) = value {
-            claims.insert(name.into(), v);
-        }
-    };
-    if scopes.contains(&"profile") {
-        put("name", user.full_name.as_ref().map(|v| json!(v)));
-        put("given_name", user.first_name.as_ref().map(|v| json!(v)));
-        put("family_name", user.last_name.as_ref().map(|v| json!(v)));
-        put(
-            "preferred_username",
-            user.username.as_ref().map(|v| json!(v)),
-        );
-    }
-    if scopes.contains(&"email") && user.email.is_some() {
-        put("email", user.email.as_ref().map(|v| json!(v)));
-        put("email_verified", Some(json!(user.is_email_verified)));
-    }
-    if scopes.contains(&"phone") && user.phone.is_some() {
-        put("phone_number", user.phone.as_ref().map(|v| json!(v)));
-        // authd does not verify phone numbers.
-        put("phone_number_verified", Some(json!(false)));
-    }
+    let claims = crate::oauth::userinfo::claims(&auth.user, &scopes);
     (StatusCode::OK, no_store(), Json(Value::Object(claims))).into_response()
 }
 

@@ -10,6 +10,7 @@ pub(crate) mod grants;
 pub mod introspection;
 mod oxide;
 pub mod token;
+pub mod userinfo;
 pub mod wire;
 
 pub use error::OAuthError;

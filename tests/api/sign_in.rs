@@ -28,6 +28,7 @@ both_backends!(
     an_account_created_without_verification_continues_signed_in,
     tokens_say_when_and_how_the_user_signed_in,
     bad_sign_in_parameters_are_answered_as_the_specs_say,
+    https_issuer_cookies_carry_the_host_prefix,
 );
 
 /// A browser whose cookies the test can plant, as an attacker on a sibling host would.
@@ -945,4 +946,59 @@ async fn bad_sign_in_parameters_are_answered_as_the_specs_say(backend: Backend) 
         .await
         .unwrap();
     assert!(query(&location(&r), "code").is_some());
+}
+
+/// Under an `https://` issuer the cookies carry the `__Host-` prefix (so `Secure`, `Path=/`, no
+/// `Domain`): a browser refuses them from anywhere but authd's own host over HTTPS. A cookie of
+/// the plain name, planted beside them, means nothing.
+async fn https_issuer_cookies_carry_the_host_prefix(backend: Backend) {
+    let app = spawn_app_with(backend, &[("AUTHD_ISSUER", "https://authd.test")]).await;
+    app.verified_user("secure@example.com").await;
+    let own = first_party(&app).await;
+    let url = authorize_url(&app, &own.id, CB, &[("scope", "openid")]);
+    let plain = crate::authorize::browser();
+    let r = plain.get(&url).send().await.unwrap();
+    let set: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|c| c.to_str().unwrap().to_owned())
+        .collect();
+    let id = cookie_value(&r, "__Host-authd_browser").expect("the browser id, prefixed");
+    for c in &set {
+        assert!(c.starts_with("__Host-"), "{c}");
+        assert!(c.contains("; Secure") && c.contains("Path=/;"), "{c}");
+        assert!(!c.to_ascii_lowercase().contains("domain="), "{c}");
+    }
+    let page = text(r).await;
+    let mut form = with_csrf(&page, &csrf_of(&page), "login");
+    form.push(("username".into(), "secure@example.com".into()));
+    form.push(("password".into(), PASSWORD.into()));
+    let r = plain
+        .post(app.url("/oauth/authorize"))
+        .header("cookie", format!("__Host-authd_browser={id}"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let session = cookie_value(&r, "__Host-authd_session").expect("signed in, prefixed");
+    assert!(query(&location(&r), "code").is_some());
+    let again = |cookie: String| {
+        let (plain, url) = (&plain, &url);
+        async move {
+            plain
+                .get(format!("{url}&prompt=none"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = again(format!("__Host-authd_session={session}")).await;
+    assert!(query(&location(&r), "code").is_some());
+    let r = again(format!("authd_session={session}")).await;
+    assert_eq!(
+        query(&location(&r), "error").as_deref(),
+        Some("login_required")
+    );
 }
