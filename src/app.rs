@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ServerLimits};
-use crate::http::build_router;
+use crate::http::{build_router, connections};
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
 use crate::sealing::Sealer;
@@ -121,12 +121,15 @@ impl Application {
         let mut logouts = tokio::spawn(announce_logouts(self.state.clone(), stopped.clone()));
         let metrics = self.metrics_listener.map(|listener| {
             let router = crate::http::metrics_router(self.state.clone());
-            tokio::spawn(serve(listener, router, limits, stopped.clone()))
+            tokio::spawn(serve(listener, router, limits, false, stopped.clone()))
         });
+        // Behind a trusted proxy every connection comes from the proxy: it caps per client.
+        let per_address = !self.state.config.trust_forwarded_for;
         let main = tokio::spawn(serve(
             self.listener,
             build_router(self.state),
             limits,
+            per_address,
             stopped,
         ));
         shutdown.await;
@@ -154,14 +157,20 @@ impl Application {
     }
 }
 
+/// How long one connection may live: past it, the request in hand is answered and the
+/// connection closed (the client reconnects), so no client keeps its slot for ever.
+const MAX_CONNECTION_AGE: Duration = Duration::from_secs(600);
+
 /// Accepts connections until `stop` turns true, holding each client to `limits`: hyper's own
 /// header read timeout (which also closes idle keep-alive connections) and head size limit
-/// (431), a cap on connections held at once (more get 503 and are closed), then a bounded
-/// graceful shutdown.
+/// (431); a deadline on every write an answer waits for (a client that does not read is cut
+/// off); a bounded connection age; caps on connections held at once, overall and per client
+/// address (more get 503 and are closed); then a bounded graceful shutdown.
 async fn serve(
     listener: TcpListener,
     router: axum::Router,
     limits: ServerLimits,
+    per_address: bool,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
@@ -175,8 +184,9 @@ async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits.max_header_bytes);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let builder = Arc::new(builder);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let held = connections::Held::new(limits.max_connections_per_address);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -194,6 +204,17 @@ async fn serve(
             tokio::spawn(refuse_busy(stream));
             continue;
         };
+        let mine = if per_address {
+            match held.take(peer.ip()) {
+                Some(mine) => Some(mine),
+                None => {
+                    tokio::spawn(refuse_busy(stream));
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         let service = router.clone().map_request(
             move |mut request: hyper::Request<hyper::body::Incoming>| {
                 request
@@ -203,16 +224,36 @@ async fn serve(
             },
         );
         let service = hyper_util::service::TowerToHyperService::new(service);
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let io = TokioIo::new(connections::WriteDeadline::new(
+            stream,
+            limits.request_timeout,
+        ));
+        let builder = builder.clone();
+        let mut stop = stop.clone();
         tokio::spawn(async move {
+            let connection = builder.serve_connection(io, service);
+            let mut connection = std::pin::pin!(connection);
+            let aged = tokio::time::sleep(MAX_CONNECTION_AGE);
+            let mut aged = std::pin::pin!(aged);
             // A client that breaks off or times out ends its own connection; nothing to log.
-            let _ = connection.await;
-            drop(slot);
+            let ended = tokio::select! {
+                _ = connection.as_mut() => true,
+                _ = stop.changed() => false,
+                () = aged.as_mut() => false,
+            };
+            if !ended {
+                // Stopping, or aged: the request in hand is answered, within a bound, then the
+                // connection closes.
+                connection.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(limits.shutdown_timeout, connection).await;
+            }
+            drop((slot, mine));
         });
     }
     drop(listener);
-    if tokio::time::timeout(limits.shutdown_timeout, graceful.shutdown())
+    // Every connection returns its slot when it is done.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(limits.shutdown_timeout, slots.acquire_many(all))
         .await
         .is_err()
     {

@@ -34,6 +34,7 @@ pub use verify::{verify_email, verify_email_in_browser};
 pub use view::{TokenResponse, UserView};
 
 use crate::signin::{SessionGrant, SignInError};
+use crate::state::AppState;
 use crate::storage::StorageError;
 
 /// The built-in public client that `/api/auth/*` issues tokens for.
@@ -60,6 +61,36 @@ where
             tracing::error!(error = ?e, "{what} failed");
         }
     });
+}
+
+/// How many emails of one purpose one address gets in an hour, whoever asks for them: a
+/// sign-up, reset or resend form cannot be turned into a mail bomb. The asker is told the same
+/// whether or not an email went.
+const MAILS_PER_ADDRESS_PER_HOUR: i32 = 5;
+
+/// Counts an email of `purpose` to `address` (normalized); `false` once the hour's are spent.
+async fn mail_allowed(
+    state: &AppState,
+    purpose: &str,
+    address: &str,
+) -> Result<bool, AccountError> {
+    use crate::storage::rate_limits;
+    let bucket = rate_limits::bucket(&format!("mail:{purpose}"), address);
+    let over = rate_limits::hit(
+        &state.db,
+        &bucket,
+        MAILS_PER_ADDRESS_PER_HOUR,
+        chrono::Duration::hours(1),
+        state.clock.now_naive(),
+    )
+    .await?;
+    if over.is_some() {
+        tracing::info!(
+            purpose,
+            "an address's emails for the hour are spent; not sent"
+        );
+    }
+    Ok(over.is_none())
 }
 
 /// A fresh single-use token for an emailed link, and the row that stores only its hash.

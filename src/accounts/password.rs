@@ -33,7 +33,12 @@ pub async fn forgot_password(state: &AppState, email: &EmailAddress) -> Result<(
     super::off_request("sending a reset link", async move {
         let found = users::find_user(&state.db, UserKey::Email(&email.normalized())).await?;
         match found {
-            Some(user) if user.is_active && !user.is_anonymous => {
+            // Past the hour's emails, the link sent last stays the one that works.
+            Some(user)
+                if user.is_active
+                    && !user.is_anonymous
+                    && super::mail_allowed(&state, "reset", &email.normalized()).await? =>
+            {
                 send_reset_link(&state, &user).await
             }
             _ => Ok(()),
@@ -97,13 +102,15 @@ pub(super) async fn check_current_password(
         account: guard::Account::User(&user.id),
         ip: None,
     };
-    guard::attempt(state, &guesser).await?;
+    let budget = guard::attempt(state, &guesser).await?;
     if state
         .hasher
         .verify(given, user.password_hash.as_deref())
         .await?
     {
         Ok(guard::succeeded(state, &guesser).await?)
+    } else if let guard::Budget::LastTry { retry_after_secs } = budget {
+        Err(AccountError::TooManyAttempts { retry_after_secs })
     } else {
         Err(AccountError::WrongPassword)
     }

@@ -85,6 +85,27 @@ fn continuing_link(state: &AppState, token: &OpaqueToken, continue_to: Option<&s
     link
 }
 
+/// The live, uncontested pending sign-up of the same address that this one repeats with the
+/// same password: the same person again (the first email not seen, say), not a contest.
+async fn retry_of(
+    state: &AppState,
+    row: &PendingRegistrationRow,
+    password: &str,
+) -> Result<Option<String>, AccountError> {
+    let Some(live) =
+        registrations::find_pending_registration_by_email(&state.db, &row.email_normalized)
+            .await?
+            .filter(|p| p.expires_at > row.created_at && !p.contested)
+    else {
+        return Ok(None);
+    };
+    let same = state
+        .hasher
+        .verify(password, Some(&live.password_hash))
+        .await?;
+    Ok(same.then_some(live.id))
+}
+
 /// The anonymous user a registration upgrades, if `id` is one.
 async fn anonymous_user(state: &AppState, id: &str) -> Result<Option<UserRow>, AccountError> {
     Ok(users::find_user(&state.db, UserKey::Id(id))
@@ -140,22 +161,32 @@ pub async fn register(
         browser_hash: browser.as_ref().map(|b| b.id.as_str().to_owned()),
     };
     let (token, token_row) = verification_token(&row.id, now);
-    // The email is recorded in the same transaction as the registration: both or neither.
-    let mail = state.config.require_email_verification.then(|| {
+    let verify = state.config.require_email_verification;
+    // The email is recorded in the same transaction as the registration: both or neither. An
+    // address signed up over and over gets only so many emails (see `mail_allowed`).
+    let mail = if verify && super::mail_allowed(state, "verify", &row.email_normalized).await? {
         let email = Email::verify_email(continuing_link(state, &token, reg.continue_to.as_deref()));
-        state.mailer.outbox_row(&row.email, &email, now)
-    });
+        Some(state.mailer.outbox_row(&row.email, &email, now))
+    } else {
+        None
+    };
+    let retry_of = if verify {
+        retry_of(state, &row, reg.password.expose()).await?
+    } else {
+        None
+    };
     // Without email verification there is no link to prove the address, so nothing to contest.
     registrations::replace_pending_registration(
         &state.db,
         &row,
         &token_row,
-        state.config.require_email_verification,
+        verify,
+        retry_of.as_deref(),
         mail.as_ref(),
     )
     .await?;
 
-    if mail.is_some() {
+    if verify {
         state.mailer.wake();
         Ok(RegisterOutcome::Pending {
             registration_id: row.id,
@@ -281,6 +312,9 @@ pub async fn resend_verification(
         else {
             return Ok(());
         };
+        if !super::mail_allowed(&state, "verify", &reg.email_normalized).await? {
+            return Ok(());
+        }
         let now = state.clock.now_naive();
         let (token, row) = verification_token(&reg.id, now);
         one_time_tokens::replace_one_time_token(&state.db, &row).await?;

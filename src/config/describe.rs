@@ -103,6 +103,14 @@ impl Config {
                 "AUTHD_MAX_CONNECTIONS",
                 self.limits.max_connections.to_string(),
             ),
+            (
+                "AUTHD_MAX_CONNECTIONS_PER_ADDRESS",
+                if self.trust_forwarded_for {
+                    "(not applied behind a trusted proxy)".to_owned()
+                } else {
+                    self.limits.max_connections_per_address.to_string()
+                },
+            ),
             ("AUTHD_SHUTDOWN_TIMEOUT", d(self.limits.shutdown_timeout)),
             (
                 "AUTHD_METRICS_BIND",

@@ -89,6 +89,9 @@ pub struct ServerLimits {
     pub max_header_bytes: usize,
     /// Connections held at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 /64) may hold at once; more are answered 503.
+    /// Not applied behind a trusted proxy, whose one address every connection has.
+    pub max_connections_per_address: usize,
     /// After SIGTERM, requests in flight get this long before the process exits anyway.
     pub shutdown_timeout: Duration,
 }
@@ -218,6 +221,13 @@ impl Config {
 
 /// The server's own limits: timeouts, header size, connections.
 fn limits(src: &Source) -> anyhow::Result<ServerLimits> {
+    let max_connections = src.parse("AUTHD_MAX_CONNECTIONS", "512", |s| {
+        let n: usize = s.parse()?;
+        if n == 0 {
+            bail!("must be at least 1");
+        }
+        Ok(n)
+    })?;
     Ok(ServerLimits {
         header_read_timeout: src.parse("AUTHD_HEADER_READ_TIMEOUT", "10s", duration)?,
         body_read_timeout: src.parse("AUTHD_BODY_READ_TIMEOUT", "10s", duration)?,
@@ -229,13 +239,18 @@ fn limits(src: &Source) -> anyhow::Result<ServerLimits> {
             }
             Ok(n)
         })?,
-        max_connections: src.parse("AUTHD_MAX_CONNECTIONS", "512", |s| {
-            let n: usize = s.parse()?;
-            if n == 0 {
-                bail!("must be at least 1");
-            }
-            Ok(n)
-        })?,
+        max_connections,
+        max_connections_per_address: src.parse(
+            "AUTHD_MAX_CONNECTIONS_PER_ADDRESS",
+            &(max_connections / 8).max(1).to_string(),
+            |s| {
+                let n: usize = s.parse()?;
+                if n == 0 {
+                    bail!("must be at least 1");
+                }
+                Ok(n)
+            },
+        )?,
         shutdown_timeout: src.parse("AUTHD_SHUTDOWN_TIMEOUT", "10s", duration)?,
     })
 }

@@ -4,7 +4,7 @@
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::cookies::{self, Binding, BrowserId, Csrf, FORM_EXPIRED};
@@ -83,6 +83,133 @@ pub fn verified_page(
             },
         )
     }
+}
+
+/// The page a verification link opens in a browser: one button confirms. Opening the link
+/// changes nothing, so a mail scanner that opens it confirms no one's sign-up.
+pub fn verify_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+    continue_to: Option<&str>,
+    notice: Option<&str>,
+) -> Response {
+    pages::render(
+        state,
+        headers,
+        Page {
+            template: "verify_email.html",
+            title: "Confirm your email",
+            status: if notice.is_some() {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::OK
+            },
+            data: minijinja::context! {
+                token => token,
+                continue_to => continue_to.filter(|to| accounts::is_authorize_path(to)),
+                notice => notice,
+            },
+        },
+        None,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct VerifyForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    csrf: String,
+    #[serde(rename = "continue", default)]
+    continue_to: Option<String>,
+}
+
+/// `POST /account/verify`: the button of the verification page. In the browser the hosted
+/// sign-up was made in, it also signs the person in (see `accounts::verify_email_in_browser`).
+pub async fn verify_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    meta: ClientMeta,
+    Payload(form): Payload<VerifyForm>,
+) -> Response {
+    if let Some(refused) = from_elsewhere(&state, &headers) {
+        return refused;
+    }
+    let continue_to = form.continue_to.as_deref();
+    let id = BrowserId::of(&state, &headers);
+    if cookies::check(&state, Binding::Browser(&id), Some(&form.csrf)) != Csrf::Valid {
+        return verify_page(
+            &state,
+            &headers,
+            &form.token,
+            continue_to,
+            Some(FORM_EXPIRED),
+        );
+    }
+    let current = match cookies::signed_in(&state, &headers).await {
+        Ok(current) => current,
+        Err(e) => return failure(&state, &headers, AccountError::from(e)),
+    };
+    let browser = accounts::SignUpBrowser {
+        id: id.hash(),
+        current: current.as_ref(),
+    };
+    let (verified, signed_in) =
+        match accounts::verify_email_in_browser(&state, &form.token, &browser, &meta).await {
+            Ok(done) => done,
+            Err(AccountError::AlreadyVerified) => {
+                return pages::message(
+                    &state,
+                    &headers,
+                    StatusCode::OK,
+                    "Already confirmed",
+                    &["This address was confirmed already.", SIGN_IN_HINT],
+                    continue_to
+                        .filter(|to| accounts::is_authorize_path(to))
+                        .map(|to| Link {
+                            href: to.to_owned(),
+                            text: "Continue",
+                        })
+                        .or_else(|| sign_in_link(&state)),
+                );
+            }
+            Err(AccountError::InvalidToken) => {
+                return pages::message(
+                    &state,
+                    &headers,
+                    StatusCode::BAD_REQUEST,
+                    "This link no longer works",
+                    &[
+                        "Confirmation links work once, for 24 hours, and only the newest one \
+                         works.",
+                        "Sign in to have a new one sent.",
+                    ],
+                    sign_in_link(&state),
+                );
+            }
+            Err(e) => return failure(&state, &headers, e),
+        };
+    let mut page = match (&state.config.frontend_url, verified.password_required) {
+        (Some(front), false) => {
+            axum::response::Redirect::to(&format!("{front}/login?verified=1")).into_response()
+        }
+        _ => verified_page(
+            &state,
+            &headers,
+            &verified,
+            continue_to,
+            signed_in.is_some(),
+        ),
+    };
+    for cookie in signed_in
+        .as_ref()
+        .map(|s| cookies::hold_sign_in(&state, s))
+        .unwrap_or_default()
+    {
+        page.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    page
 }
 
 /// The hosted sign-up page's fields, kept when something needs fixing.

@@ -3,10 +3,9 @@
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::cookies;
 use super::extract::{AuthUser, Payload, TokenUse, authenticate, bearer};
 use super::requests::{
     AnonymousRequest, EmailRequest, LoginInput, LoginRequest, LogoutRequest, RefreshInput,
@@ -94,11 +93,11 @@ fn verified_json(verified: &accounts::Verified) -> Json<serde_json::Value> {
     }
 }
 
-/// `GET /api/auth/verify?token=T`: the link in the email. In the browser the hosted sign-up
-/// was made in, it signs the person in (see `accounts::verify_email_in_browser`).
+/// `GET /api/auth/verify?token=T`: the link in the email. A JSON client's GET verifies (the
+/// contract's flow); a browser is shown a page whose button does it
+/// (`account_pages::verify_form`), so that a mail scanner opening the link completes nothing.
 pub async fn verify_link(
     State(state): State<AppState>,
-    meta: ClientMeta,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -107,37 +106,17 @@ pub async fn verify_link(
         .map(|(_, v)| v.into_owned());
     let token = super::extract::query_token(query)
         .ok_or_else(|| ApiError::field("token", "Token is required"))?;
-    if !wants_html(&headers) {
-        let verified = accounts::verify_email(&state, &token).await?;
-        return Ok(verified_json(&verified).into_response());
-    }
-    let current = cookies::signed_in(&state, &headers)
-        .await
-        .map_err(accounts::AccountError::from)?;
-    let browser = accounts::SignUpBrowser {
-        id: cookies::BrowserId::of(&state, &headers).hash(),
-        current: current.as_ref(),
-    };
-    let (verified, signed_in) =
-        accounts::verify_email_in_browser(&state, &token, &browser, &meta).await?;
-    let mut page = match (&state.config.frontend_url, verified.password_required) {
-        (Some(front), false) => Redirect::to(&format!("{front}/login?verified=1")).into_response(),
-        _ => super::account_pages::verified_page(
+    if wants_html(&headers) {
+        return Ok(super::account_pages::verify_page(
             &state,
             &headers,
-            &verified,
+            &token,
             continue_to.as_deref(),
-            signed_in.is_some(),
-        ),
-    };
-    for cookie in signed_in
-        .as_ref()
-        .map(|s| cookies::hold_sign_in(&state, s))
-        .unwrap_or_default()
-    {
-        page.headers_mut().append(header::SET_COOKIE, cookie);
+            None,
+        ));
     }
-    Ok(page)
+    let verified = accounts::verify_email(&state, &token).await?;
+    Ok(verified_json(&verified).into_response())
 }
 
 /// `POST /api/auth/verify-email` with `{"token"}`.

@@ -19,19 +19,68 @@ use crate::tokens::AccessClaims;
 /// Largest request body authd reads.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Reads a whole request body of at most `BODY_LIMIT` bytes. A body that does not arrive within
-/// `AUTHD_BODY_READ_TIMEOUT` is a 408, a larger one a 413.
+/// Reads a whole request body of at most `BODY_LIMIT` bytes. A body that has not arrived whole
+/// within `AUTHD_BODY_READ_TIMEOUT` of the request's head is a 408 (see [`BodyDeadline`]), a
+/// larger one a 413.
 pub async fn read_body(body: axum::body::Body) -> Result<axum::body::Bytes, ApiError> {
     axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|e| {
         let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(c) = cause {
-            if c.is::<tower_http::timeout::TimeoutError>() {
+            if c.is::<BodyTooSlow>() {
                 return ApiError::RequestTimeout;
             }
             cause = c.source();
         }
         ApiError::PayloadTooLarge
     })
+}
+
+/// The request body did not arrive whole by its deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+pub struct BodyTooSlow;
+
+/// A request body with one deadline for all of it, counted from the request's head: a client
+/// sending a byte now and then cannot keep a request (and its connection) past it.
+pub struct BodyDeadline {
+    inner: axum::body::Body,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl BodyDeadline {
+    pub fn new(inner: axum::body::Body, within: std::time::Duration) -> Self {
+        Self {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(within)),
+        }
+    }
+}
+
+impl http_body::Body for BodyDeadline {
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        if let Poll::Ready(frame) = std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        match self.deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTooSlow)))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// A request body in JSON or `application/x-www-form-urlencoded`. An empty body reads as `{}`.

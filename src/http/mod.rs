@@ -5,6 +5,7 @@ mod account_pages;
 mod accounts;
 mod api_docs;
 mod authorize;
+pub mod connections;
 pub mod cookies;
 pub mod extract;
 mod logout;

@@ -44,6 +44,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "cancel_email_change.html",
             include_str!("../../templates/cancel_email_change.html"),
         ),
+        (
+            "verify_email.html",
+            include_str!("../../templates/verify_email.html"),
+        ),
     ] {
         env.add_template(name, source)
             .expect("the built-in templates parse");

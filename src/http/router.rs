@@ -48,8 +48,15 @@ pub fn build_router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(move |request, next| {
             within(limits.request_timeout, request, next)
         }))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            limits.body_read_timeout,
+        .layer(axum::middleware::map_request(
+            move |request: axum::extract::Request| async move {
+                request.map(|body| {
+                    axum::body::Body::new(super::extract::BodyDeadline::new(
+                        body,
+                        limits.body_read_timeout,
+                    ))
+                })
+            },
         ));
     let router = match cors {
         Some(cors) => router.layer(cors),

@@ -125,7 +125,11 @@ impl TryFrom<ClientRow> for Client {
                 .map(str::parse)
                 .collect::<Result<_, _>>()
                 .map_err(anyhow::Error::msg)?,
-            redirect_uris: words(&row.redirect_uris),
+            // Compared in their one canonical form, whatever spelling an earlier version stored.
+            redirect_uris: words(&row.redirect_uris)
+                .iter()
+                .map(|u| canonical_uri(u))
+                .collect(),
             scopes: words(&row.scopes),
             id: row.id,
             name: row.name,
@@ -278,15 +282,18 @@ impl NewClient {
         {
             return Err("authorization_code needs at least one --redirect-uri".into());
         }
-        for uri in &self.redirect_uris {
-            check_redirect_uri("--redirect-uri", uri)?;
-        }
-        for uri in &self.post_logout_redirect_uris {
-            check_redirect_uri("--post-logout-redirect-uri", uri)?;
-        }
-        if let Some(uri) = &self.backchannel_logout_uri {
-            check_redirect_uri("--backchannel-logout-uri", uri)?;
-        }
+        let canonical = |flag: &str, uris: &[String]| -> Result<Vec<String>, String> {
+            uris.iter().map(|u| check_redirect_uri(flag, u)).collect()
+        };
+        let redirect_uris = canonical("--redirect-uri", &self.redirect_uris)?;
+        let post_logout_redirect_uris = canonical(
+            "--post-logout-redirect-uri",
+            &self.post_logout_redirect_uris,
+        )?;
+        let backchannel_logout_uri = match &self.backchannel_logout_uri {
+            Some(uri) => Some(check_redirect_uri("--backchannel-logout-uri", uri)?),
+            None => None,
+        };
         for scope in &self.scopes {
             if scope.is_empty()
                 || !scope
@@ -309,22 +316,32 @@ impl NewClient {
             name,
             client_type: self.client_type.as_str().to_owned(),
             secret_hash: secret.as_ref().map(|s| s.hash().as_str().to_owned()),
-            redirect_uris: self.redirect_uris.join(" "),
+            redirect_uris: redirect_uris.join(" "),
             grant_types: grants.join(" "),
             scopes,
             first_party: self.first_party,
             created_at: now,
             can_introspect: self.can_introspect,
-            post_logout_redirect_uris: self.post_logout_redirect_uris.join(" "),
-            backchannel_logout_uri: self.backchannel_logout_uri,
+            post_logout_redirect_uris: post_logout_redirect_uris.join(" "),
+            backchannel_logout_uri,
         };
         Ok((row, secret))
     }
 }
 
-/// An absolute URI without a fragment; plain `http` only for loopback hosts (native apps and
-/// local development), as OAuth 2.0 security best practice asks.
-fn check_redirect_uri(flag: &str, uri: &str) -> Result<(), String> {
+/// A URI in its one canonical form (WHATWG URL serialization: scheme and host in lower case,
+/// a default port dropped, dot segments resolved), so that what is registered, what a browser
+/// is sent to and what the token request repeats are compared alike. A string that does not
+/// parse stays as it is (and matches nothing but itself).
+pub fn canonical_uri(uri: &str) -> String {
+    url::Url::parse(uri).map_or_else(|_| uri.to_owned(), String::from)
+}
+
+/// A redirect URI a client may register, in its canonical form: `https`; `http` only for
+/// loopback hosts (native apps and local development); or a native app's private-use scheme in
+/// reverse-DNS form (`com.example.app:/callback`, RFC 8252 section 7.1). No fragment, and no
+/// scheme that runs or reads something in the browser (`javascript:`, `data:`, `file:`, ...).
+fn check_redirect_uri(flag: &str, uri: &str) -> Result<String, String> {
     let parsed = url::Url::parse(uri).map_err(|e| format!("{flag} {uri}: {e}"))?;
     if parsed.fragment().is_some() {
         return Err(format!("{flag} {uri}: must not have a fragment"));
@@ -333,15 +350,33 @@ fn check_redirect_uri(flag: &str, uri: &str) -> Result<(), String> {
         return Err(format!("{flag} {uri}: must not contain spaces"));
     }
     let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    if parsed.scheme() == "http" && !loopback {
-        return Err(format!(
-            "{flag} {uri}: http is allowed only for localhost; use https"
-        ));
+    match parsed.scheme() {
+        "https" if parsed.host_str().is_some() => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(format!(
+                "{flag} {uri}: http is allowed only for localhost; use https"
+            ));
+        }
+        _ if flag == "--backchannel-logout-uri" => {
+            return Err(format!("{flag} {uri}: must be an http(s) URL"));
+        }
+        // A private-use scheme names its owner by a domain it controls.
+        scheme if scheme.contains('.') => {
+            if parsed.host_str().is_some_and(|h| !h.is_empty()) {
+                return Err(format!(
+                    "{flag} {uri}: a private-use scheme takes a path only ({scheme}:/callback)"
+                ));
+            }
+        }
+        scheme => {
+            return Err(format!(
+                "{flag} {uri}: the scheme {scheme}: is not allowed; use https, http on \
+                 localhost, or a reverse-DNS scheme of your app (com.example.app:/callback)"
+            ));
+        }
     }
-    if flag == "--backchannel-logout-uri" && !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("{flag} {uri}: must be an http(s) URL"));
-    }
-    Ok(())
+    Ok(parsed.to_string())
 }
 
 #[cfg(test)]
@@ -402,6 +437,12 @@ mod tests {
             "http://evil.example/cb",
             "https://app.example/cb#frag",
             "not a uri",
+            "javascript:alert(document.domain)//",
+            "data:text/html,<script>alert(1)</script>",
+            "file:///etc/passwd",
+            "vbscript:msgbox(1)",
+            "myapp:/callback",
+            "com.example.app://callback.host/cb",
         ] {
             assert!(
                 new(ClientType::Public, &[GrantType::AuthorizationCode], &[bad])
@@ -419,6 +460,24 @@ mod tests {
             .into_row(now)
             .is_ok()
         );
+        // A native app's private-use scheme, and a spelling stored in its canonical form.
+        let (row, _) = new(
+            ClientType::Public,
+            &[GrantType::AuthorizationCode],
+            &[
+                "com.example.app:/callback",
+                "https://APP.example:443/a/../cb",
+            ],
+        )
+        .into_row(now)
+        .unwrap();
+        assert_eq!(
+            row.redirect_uris,
+            "com.example.app:/callback https://app.example/cb"
+        );
+        let client = Client::try_from(row).unwrap();
+        assert!(client.has_redirect_uri("https://app.example/cb"));
+        assert!(client.has_redirect_uri("com.example.app:/callback"));
     }
 
     #[test]

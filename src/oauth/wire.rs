@@ -166,13 +166,27 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
 }
 
-/// Shapes a user session's tokens as the token endpoint answers: the refresh token when the
-/// client may use it, an ID token when `openid` was granted.
+/// How a session's tokens came about, for whether a refresh token goes with them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Minting {
+    /// A code: a refresh token when the client may use it and, for a third-party client, when
+    /// `offline_access` was granted (the consent page said "stay signed in"; OIDC Core 11).
+    Code,
+    /// The password grant: the user handed the client the password itself.
+    Password,
+    /// A rotation: the client holds a refresh token already and gets its successor, whatever
+    /// scope it narrowed this access token to.
+    Rotated,
+}
+
+/// Shapes a user session's tokens as the token endpoint answers: an ID token when `openid` was
+/// granted, and the refresh token as `minting` says.
 pub fn respond(
     state: &AppState,
     client: &Client,
     issued: Issued,
     nonce: Option<String>,
+    minting: Minting,
 ) -> Result<TokenResponse, OAuthError> {
     let scopes: Vec<&str> = issued.session.scope.split_whitespace().collect();
     let id_token = if scopes.contains(&"openid") {
@@ -214,9 +228,11 @@ pub fn respond(
     };
     Ok(TokenResponse {
         scope: issued.session.scope.clone(),
-        refresh_token: client
-            .allows(GrantType::RefreshToken)
-            .then(|| issued.refresh_token.expose().to_owned()),
+        refresh_token: (client.allows(GrantType::RefreshToken)
+            && (minting != Minting::Code
+                || client.first_party
+                || scopes.contains(&"offline_access")))
+        .then(|| issued.refresh_token.expose().to_owned()),
         access_token: issued.access_token,
         token_type: "Bearer",
         expires_in: issued.expires_in,

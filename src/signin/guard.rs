@@ -8,6 +8,12 @@
 //! Two budgets: per account *and client address*, so one attacker exhausting it does not lock
 //! the owner out from her own address; and per account overall, ten times larger, so spreading
 //! guesses over many addresses buys little. A password reset clears the account's count.
+//!
+//! The overall budget never locks the owner out: once it is spent, an address that has not
+//! guessed wrong at this account in the window still gets its one try, and the right password
+//! there signs in (a wrong one is refused as too many). Spreading guesses over N addresses so
+//! buys N guesses a window beyond the overall budget, and costs the server one hash each: the
+//! hashing stays bounded by the budgets and the addresses seen.
 
 use chrono::Duration;
 
@@ -56,25 +62,44 @@ fn limits(state: &AppState) -> Option<[i32; 2]> {
     })
 }
 
-/// Counts an attempt, and refuses it, before the password is even hashed, when a budget is
-/// spent.
-pub async fn attempt(state: &AppState, who: &Guesser<'_>) -> Result<(), SignInError> {
-    let Some(limits) = limits(state) else {
-        return Ok(());
+/// What the budgets leave an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    Open,
+    /// The account's overall budget is spent, but this address has not guessed wrong here in
+    /// the window: the right password passes, a wrong one is refused as too many.
+    LastTry {
+        retry_after_secs: u64,
+    },
+}
+
+fn too_many(wait: Duration) -> SignInError {
+    SignInError::TooManyAttempts {
+        retry_after_secs: wait.num_seconds().max(1) as u64,
+    }
+}
+
+/// Counts an attempt, and refuses it, before the password is even hashed, when this address's
+/// budget is spent, or the account's while this address has guessed wrong already.
+pub async fn attempt(state: &AppState, who: &Guesser<'_>) -> Result<Budget, SignInError> {
+    let Some([per_address, overall]) = limits(state) else {
+        return Ok(Budget::Open);
     };
     let now = state.clock.now_naive();
     let window = Duration::minutes(WINDOW_MINUTES);
-    let mut wait = None;
-    for (bucket, limit) in buckets(who).iter().zip(limits) {
-        if let Some(w) = rate_limits::hit(&state.db, bucket, limit, window, now).await? {
-            wait = wait.max(Some(w));
-        }
+    let [from, account] = buckets(who);
+    let here = rate_limits::count(&state.db, &from, per_address, window, now).await?;
+    let everywhere = rate_limits::count(&state.db, &account, overall, window, now).await?;
+    if let Some(wait) = here.wait {
+        return Err(too_many(wait));
     }
-    match wait {
-        Some(wait) => Err(SignInError::TooManyAttempts {
+    match everywhere.wait {
+        None => Ok(Budget::Open),
+        // Only this attempt counted here: a clean record.
+        Some(wait) if here.hits == 1 => Ok(Budget::LastTry {
             retry_after_secs: wait.num_seconds().max(1) as u64,
         }),
-        None => Ok(()),
+        Some(wait) => Err(too_many(wait)),
     }
 }
 

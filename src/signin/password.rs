@@ -76,7 +76,13 @@ pub async fn verify_credentials(
         },
         ip,
     };
-    guard::attempt(state, &guesser).await?;
+    let budget = guard::attempt(state, &guesser).await?;
+    let wrong = || match budget {
+        guard::Budget::LastTry { retry_after_secs } => {
+            SignInError::TooManyAttempts { retry_after_secs }
+        }
+        guard::Budget::Open => SignInError::InvalidCredentials,
+    };
     let Some(user) = user else {
         // Someone who signed up but has not followed the link yet learns why login fails,
         // but only with the right password.
@@ -95,14 +101,14 @@ pub async fn verify_credentials(
             guard::succeeded(state, &guesser).await?;
             return Err(SignInError::EmailNotVerified);
         }
-        return Err(SignInError::InvalidCredentials);
+        return Err(wrong());
     };
     if !state
         .hasher
         .verify(password, user.password_hash.as_deref())
         .await?
     {
-        return Err(SignInError::InvalidCredentials);
+        return Err(wrong());
     }
     guard::succeeded(state, &guesser).await?;
     if !user.is_active {

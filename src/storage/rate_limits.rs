@@ -16,6 +16,23 @@ pub async fn hit(
     window: Duration,
     now: NaiveDateTime,
 ) -> Result<Option<Duration>, StorageError> {
+    Ok(count(db, bucket, limit, window, now).await?.wait)
+}
+
+/// A hit as counted: how many the window holds now, and the wait once over the limit.
+pub struct Counted {
+    pub hits: i32,
+    pub wait: Option<Duration>,
+}
+
+/// [`hit`], also telling how many hits the window holds with this one.
+pub async fn count(
+    db: &Database,
+    bucket: &str,
+    limit: i32,
+    window: Duration,
+    now: NaiveDateTime,
+) -> Result<Counted, StorageError> {
     let window_open_since = now - window;
     run!(db, |c| c
         .transaction(async |c| {
@@ -49,9 +66,10 @@ pub async fn hit(
                 .select((rate_limits::window_start, rate_limits::hits))
                 .first(c)
                 .await?;
-            Ok::<_, StorageError>(
-                (hits > limit).then(|| (start + window - now).max(Duration::seconds(1))),
-            )
+            Ok::<_, StorageError>(Counted {
+                hits,
+                wait: (hits > limit).then(|| (start + window - now).max(Duration::seconds(1))),
+            })
         })
         .await)
 }

@@ -31,13 +31,16 @@ pub enum VerifyOutcome {
 
 /// Stores `row` as the one pending registration for its address, replacing any earlier one
 /// (and so invalidating its link), together with its verification token. With `contest`, a
-/// registration that replaces a live one is stored as contested: two people (or one, twice)
-/// claimed the address, and the link cannot tell whose password to keep.
+/// registration that replaces a live one is stored as contested: two people claimed the
+/// address, and the link cannot tell whose password to keep. `retry_of` names the live
+/// registration this one repeats (the same password: the same person, again); replacing only
+/// it, uncontested, contests nothing.
 pub async fn replace_pending_registration(
     db: &Database,
     row: &PendingRegistrationRow,
     token: &OneTimeTokenRow,
     contest: bool,
+    retry_of: Option<&str>,
     mail: Option<&OutboxRow>,
 ) -> Result<(), StorageError> {
     let postgres = matches!(db, Database::Postgres(_));
@@ -52,14 +55,21 @@ pub async fn replace_pending_registration(
                     .execute(c)
                     .await?;
             }
-            let old: Vec<(String, NaiveDateTime)> = pending_registrations::table
+            let old: Vec<(String, NaiveDateTime, bool)> = pending_registrations::table
                 .filter(pending_registrations::email_normalized.eq(&row.email_normalized))
-                .select((pending_registrations::id, pending_registrations::expires_at))
+                .select((
+                    pending_registrations::id,
+                    pending_registrations::expires_at,
+                    pending_registrations::contested,
+                ))
                 .load(c)
                 .await?;
             let mut row = row.clone();
-            row.contested = contest && old.iter().any(|(_, expires)| *expires > row.created_at);
-            let old: Vec<String> = old.into_iter().map(|(id, _)| id).collect();
+            row.contested = contest
+                && old.iter().any(|(id, expires, contested)| {
+                    *expires > row.created_at && (Some(id.as_str()) != retry_of || *contested)
+                });
+            let old: Vec<String> = old.into_iter().map(|(id, _, _)| id).collect();
             diesel::delete(one_time_tokens::table.filter(one_time_tokens::subject.eq_any(&old)))
                 .execute(c)
                 .await?;

@@ -15,6 +15,7 @@ mod browser;
 mod conformance;
 mod discovery;
 mod faults;
+mod hardening;
 mod instances;
 mod keys;
 mod login;

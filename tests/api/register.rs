@@ -309,10 +309,21 @@ async fn frontend_links_and_browser_redirect(backend: Backend) {
         "{}",
         mail.link()
     );
-    let reply = app
-        .client
+    // A browser on authd's own route (an older link): the page's button confirms, then on to
+    // the frontend's sign-in.
+    let browser = crate::authorize::browser();
+    let page = browser
         .get(app.url(&format!("/api/auth/verify?token={}", mail.token())))
         .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let reply = browser
+        .post(app.url("/account/verify"))
+        .form(&crate::authorize::form_fields(&page))
         .send()
         .await
         .unwrap();

@@ -562,9 +562,20 @@ async fn the_sign_up_browser_continues_signed_in(backend: Backend) {
         }
     };
     let follow = |browser: reqwest::Client, link: String| async move {
-        let r = browser
+        let page = browser
             .get(&link)
             .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !set_cookie(&page, "authd_session"),
+            "opening the link signs no one in"
+        );
+        let page = text(page).await;
+        let r = browser
+            .post(link.split("/api/").next().unwrap().to_owned() + "/account/verify")
+            .form(&form_fields(&page))
             .send()
             .await
             .unwrap();

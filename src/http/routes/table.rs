@@ -404,6 +404,11 @@ fn page_rows() -> Vec<Route> {
         .form("token, new_password, confirm_password")
         .ok("200", Answer::Html)
         .errors(&["400", "429"]),
+        page(route(Post, &["/account/verify"], account_pages::verify_form))
+            .summary("The verification page's button: confirms the address (and, in the browser of a hosted sign-up, signs in)")
+            .form("token, csrf, continue")
+            .ok("200", Answer::Html)
+            .errors(&["400", "403"]),
         page(route(
             Post,
             &["/account/resend-verification"],

@@ -9,7 +9,7 @@ use crate::oauth::client::{Client, ClientType, GrantType};
 use crate::oauth::oxide::{
     self, Authorization, CodeRequest, Endpoint, IssueFor, Minted, Redemption, Refused,
 };
-use crate::oauth::wire::{ClientAuth, Params, TokenResponse, respond};
+use crate::oauth::wire::{ClientAuth, Minting, Params, TokenResponse, respond};
 use crate::signin::{ClientMeta, SignIn};
 use crate::state::AppState;
 use crate::storage::codes;
@@ -255,7 +255,9 @@ pub async fn grant(
     // The token request repeats `redirect_uri` only when the authorization request named it
     // (RFC 6749 section 4.1.3); otherwise the code's own stands in.
     let stored;
-    let redirect_uri = match redirect_uri {
+    // Compared with the code's in canonical form, as the authorization request's was.
+    let canonical = redirect_uri.map(crate::oauth::client::canonical_uri);
+    let redirect_uri = match canonical.as_deref() {
         Some(uri) => Some(uri),
         None => match OpaqueToken::from_presented(code) {
             Some(token) => match codes::find_code(&state.db, &token.hash()).await? {
@@ -292,5 +294,5 @@ pub async fn grant(
             "the code minted something other than a session"
         )));
     };
-    respond(state, &client, *issued, nonce)
+    respond(state, &client, *issued, nonce, Minting::Code)
 }

@@ -4,7 +4,7 @@
 use crate::accounts::{self, AccountError};
 use crate::oauth::OAuthError;
 use crate::oauth::client::{Client, GrantType};
-use crate::oauth::wire::{TokenResponse, respond};
+use crate::oauth::wire::{Minting, TokenResponse, respond};
 use crate::signin::{ClientMeta, LoginIdentifier, SessionGrant};
 use crate::state::AppState;
 
@@ -45,5 +45,5 @@ pub async fn grant(
         AccountError::AccountDisabled => OAuthError::InvalidGrant("Account disabled".into()),
         other => OAuthError::from(other),
     })?;
-    respond(state, client, issued, None)
+    respond(state, client, issued, None, Minting::Password)
 }

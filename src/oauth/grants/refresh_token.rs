@@ -3,7 +3,7 @@
 
 use crate::oauth::OAuthError;
 use crate::oauth::oxide::{self, Endpoint, IssueFor, Minted, Request, auth_tuple};
-use crate::oauth::wire::{ClientAuth, TokenResponse, respond};
+use crate::oauth::wire::{ClientAuth, Minting, TokenResponse, respond};
 use crate::state::AppState;
 
 /// Rotates the refresh token. A client that names itself (as public clients must) is held to
@@ -38,5 +38,5 @@ pub async fn grant(
         .ok_or_else(|| {
             OAuthError::ServerError(anyhow::anyhow!("the refreshed session's client vanished"))
         })?;
-    respond(state, &client, *issued, None)
+    respond(state, &client, *issued, None, Minting::Rotated)
 }

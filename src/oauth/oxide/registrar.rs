@@ -12,7 +12,7 @@ use oxide_auth_async::primitives::Registrar;
 
 use super::*;
 use crate::oauth::OAuthError;
-use crate::oauth::client::{Client, ClientType};
+use crate::oauth::client::{Client, ClientType, canonical_uri};
 use crate::state::AppState;
 use crate::storage::clients;
 
@@ -90,8 +90,13 @@ impl Registrar for DbRegistrar {
         bound: ClientUrl<'a>,
     ) -> Result<BoundClient<'a>, RegistrarError> {
         let client = self.client(&bound.client_id).await?;
-        let uri = match &bound.redirect_uri {
-            Some(asked) if client.has_redirect_uri(asked.as_str()) => asked.as_str().to_owned(),
+        let uri = match bound
+            .redirect_uri
+            .as_ref()
+            .map(|u| canonical_uri(u.as_str()))
+        {
+            // The browser goes to the URI as registered, whatever spelling was asked for.
+            Some(asked) if client.has_redirect_uri(&asked) => asked,
             Some(_) => return Err(RegistrarError::Unspecified),
             // Unnamed, it is the client's one redirect URI; with several, there is no telling.
             None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
