@@ -8,7 +8,7 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Aligned, Clock, SystemClock};
 use crate::config::{Config, ServerLimits};
 use crate::http::{build_router, connections};
 use crate::mail::Mailer;
@@ -25,6 +25,8 @@ pub struct Application {
     /// `/metrics`, on its own address when `AUTHD_METRICS_BIND` is set.
     metrics_listener: Option<TcpListener>,
     state: AppState,
+    /// The state's clock, kept aligned with the database's by a worker.
+    clock: Arc<Aligned>,
     /// Held while serving: a second instance on the same SQLite file is refused.
     _sqlite_lock: Option<std::fs::File>,
 }
@@ -34,22 +36,11 @@ impl Application {
         Self::build_with_clock(config, Arc::new(SystemClock)).await
     }
 
-    /// Migrates the database, loads (or generates) the signing key and binds the listener.
+    /// Binds the listeners, then migrates the database and loads (or generates) the signing
+    /// key: a start that cannot listen (the port taken) changes nothing on disk or in the
+    /// database.
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let sqlite_lock = single_instance_lock(&config)?;
-        let sealer = Arc::new(sealer(&config)?);
-        let db = Database::connect(config.database_url.expose_secret()).await?;
-        let applied = db.migrate().await?;
-        if applied > 0 {
-            tracing::info!(applied, backend = db.backend_name(), "migrations applied");
-        }
-        check_issuer(&db, &config).await?;
-        let keys = KeyStore::new(sealer.clone(), config.access_token_ttl);
-        signing_keys::bootstrap(&db, &keys, config.keys_dir.as_deref(), clock.now())
-            .await
-            .context("loading the signing keys")?;
-        let mailer = Mailer::from_config(&config, sealer.clone())?;
-        let hasher = tokio::task::spawn_blocking(PasswordHasher::new).await??;
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("AUTHD_BIND: cannot listen on {}", config.bind))?;
@@ -61,6 +52,26 @@ impl Application {
             ),
             None => None,
         };
+        let sealer = Arc::new(sealer(&config)?);
+        let db = Database::connect_with(
+            config.database_url.expose_secret(),
+            crate::storage::StatementLimits::within(config.limits.request_timeout),
+        )
+        .await?;
+        let applied = db.migrate().await?;
+        if applied > 0 {
+            tracing::info!(applied, backend = db.backend_name(), "migrations applied");
+        }
+        check_issuer(&db, &config).await?;
+        // From here on, time is the database's (see `clock`).
+        let clock = Arc::new(Aligned::new(clock));
+        align_clock(&db, &clock).await;
+        let keys = KeyStore::new(sealer.clone(), config.access_token_ttl);
+        signing_keys::bootstrap(&db, &keys, config.keys_dir.as_deref(), clock.now())
+            .await
+            .context("loading the signing keys")?;
+        let mailer = Mailer::from_config(&config, sealer.clone())?;
+        let hasher = tokio::task::spawn_blocking(PasswordHasher::new).await??;
         tracing::info!(
             backend = db.backend_name(),
             keys = keys.all().len(),
@@ -75,13 +86,14 @@ impl Application {
             mailer,
             hasher,
             sealer,
-            clock,
+            clock: clock.clone(),
             metrics: Default::default(),
         });
         Ok(Self {
             listener,
             metrics_listener,
             state,
+            clock,
             _sqlite_lock: sqlite_lock,
         })
     }
@@ -115,6 +127,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let key_refresh = tokio::spawn(refresh_keys(self.state.clone()));
+        let aligning = tokio::spawn(keep_clock_aligned(self.state.clone(), self.clock.clone()));
         let limits = self.state.config.limits;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut mail = tokio::spawn(deliver_mail(self.state.clone(), stopped.clone()));
@@ -140,6 +153,7 @@ impl Application {
         }
         housekeeping.abort();
         key_refresh.abort();
+        aligning.abort();
         // The sender finishes the message in hand (bounded by the shutdown deadline).
         if tokio::time::timeout(limits.shutdown_timeout, &mut mail)
             .await
@@ -325,6 +339,28 @@ async fn announce_logouts(state: AppState, mut stop: tokio::sync::watch::Receive
     }
 }
 
+/// Takes one reading of the database's clock (PostgreSQL's; SQLite shares this machine's).
+async fn align_clock(db: &Database, clock: &Aligned) {
+    let before = clock.machine_now();
+    match crate::storage::instance::database_now(db).await {
+        Ok(Some(database)) => clock.measured(before, database, clock.machine_now()),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the database's clock failed; keeping the last offset")
+        }
+    }
+}
+
+/// Measures the clock against the database's again every `clock::ALIGN_EVERY`.
+async fn keep_clock_aligned(state: AppState, clock: Arc<Aligned>) {
+    let every = crate::clock::ALIGN_EVERY;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        ticks.tick().await;
+        align_clock(&state.db, &clock).await;
+    }
+}
+
 /// Reads the shared key set again every `signing_keys::REFRESH_INTERVAL`, so a rotation or
 /// retirement made anywhere reaches this instance within that bound.
 async fn refresh_keys(state: AppState) {
@@ -415,10 +451,22 @@ fn single_instance_lock(config: &Config) -> anyhow::Result<Option<std::fs::File>
     if db_path == ":memory:" || db_path.starts_with("file:") {
         return Ok(None);
     }
-    let path = std::path::PathBuf::from(format!("{db_path}.lock"));
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+    // The database's one true path, so that a second instance reaching the same file
+    // through a symlink (or another spelling) takes the same lock.
+    let db_path = std::path::Path::new(db_path);
+    if let Some(dir) = db_path.parent().filter(|p| !p.as_os_str().is_empty()) {
         crate::files::private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
+    let real = std::fs::canonicalize(db_path).or_else(|_| {
+        let dir = db_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        std::fs::canonicalize(dir).map(|d| d.join(db_path.file_name().unwrap_or_default()))
+    });
+    let real = real.with_context(|| format!("resolving {}", db_path.display()))?;
+    let db_path = db_path.display();
+    let path = std::path::PathBuf::from(format!("{}.lock", real.display()));
     crate::files::private_file(&path).with_context(|| format!("creating {}", path.display()))?;
     let file = std::fs::OpenOptions::new()
         .write(true)

@@ -31,6 +31,12 @@ enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Write a consistent copy of the SQLite database to PATH, safely while authd runs
+    /// (PostgreSQL: use pg_dump). The instance secret is not in it: keep that apart.
+    Backup {
+        /// Where the copy goes (a new file).
+        path: std::path::PathBuf,
+    },
     /// Signing-key lifecycle.
     Keys {
         #[command(subcommand)]
@@ -68,8 +74,17 @@ enum ConfigCommand {
 #[derive(Subcommand)]
 enum MailCommand {
     /// Emails not sent yet, one JSON object per line: waiting ones (with their attempts and
-    /// last error), then failed ones (given up on; kept 30 days, without their message).
+    /// last error), then failed ones (given up on; kept 30 days).
     List,
+    /// Send failed emails again: one by its id (from `mail list`), or every one with --failed.
+    Retry {
+        /// The email's id.
+        #[arg(required_unless_present = "failed", conflicts_with = "failed")]
+        id: Option<String>,
+        /// Every failed email.
+        #[arg(long)]
+        failed: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -255,6 +270,16 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{applied} migration(s) applied");
             Ok(())
         }
+        Command::Backup { path } => {
+            let db = Database::connect(config.database_url.expose_secret()).await?;
+            authd::storage::maintenance::backup(&db, &path).await?;
+            println!(
+                "wrote {}: restore by putting it in place of the database, with the same \
+                 AUTHD_SECRET (not in the copy: keep it apart)",
+                path.display()
+            );
+            Ok(())
+        }
         Command::Users {
             command: UsersCommand::CreateAdmin { email },
         } => {
@@ -367,6 +392,25 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Mail {
+            command: MailCommand::Retry { id, failed: _ },
+        } => {
+            use authd::storage::outbox::{Retry, retry};
+            let db = Database::connect(config.database_url.expose_secret()).await?;
+            db.migrate().await?;
+            let now = chrono::Utc::now().naive_utc();
+            let n = match id.as_deref() {
+                Some(id) => retry(&db, Retry::One(id), now).await?,
+                None => retry(&db, Retry::EveryFailed, now).await?,
+            };
+            if n == 0 && id.is_some() {
+                anyhow::bail!("no failed email with that id (`authd mail list` shows them)");
+            }
+            println!(
+                "{n} email(s) queued again: a running instance sends them within a second or two"
+            );
+            Ok(())
+        }
         Command::Keys { command } => {
             let keys = KeyStore::new(
                 std::sync::Arc::new(authd::app::sealer(&config)?),
@@ -375,7 +419,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let db = Database::connect(config.database_url.expose_secret()).await?;
             db.migrate().await?;
             signing_keys::refresh(&db, &keys).await?;
-            let now = chrono::Utc::now();
+            // The database's time, as every instance decides by (see `authd::clock`).
+            let now = authd::storage::instance::database_now(&db)
+                .await?
+                .unwrap_or_else(chrono::Utc::now);
             let bound = signing_keys::REFRESH_INTERVAL.as_secs();
             match command {
                 KeysCommand::List => {}

@@ -2,9 +2,17 @@
 //! `.eml` file per message in `AUTHD_MAIL_DIR` (the embedded default for development).
 //!
 //! Nothing is sent from a request: flows record the email in the outbox table (`queue`), and
-//! each instance's delivery worker (`deliver_due`) sends what is due, retrying with back-off
+//! each instance's delivery workers (`deliver_due`) send what is due, retrying with back-off
 //! while the relay is down or slow, so an outage or a restart loses no email and never holds a
 //! request.
+//!
+//! Delivery is at least once. Each message goes over an SMTP connection of its own, closed
+//! with it: an exchange broken off (a timeout, a dropped future) never leaves a half-used
+//! connection for the next message to read the wrong replies from. A message waits for the
+//! relay longer than RFC 5321 lets a relay take over the end of its data (10 minutes), so a
+//! slow relay's late "250" is not mistaken for a failure and sent again; several messages go
+//! out at once, so one slow message holds no other back. A copy delivered twice (the relay
+//! took it, then the connection broke before it said so) carries the same `Message-ID`.
 
 mod templates;
 
@@ -43,24 +51,35 @@ pub struct Mailer {
     wake: tokio::sync::Notify,
 }
 
-/// How long a delivery attempt may take before it counts as failed.
-const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one delivery may take, all told: above the 10 minutes RFC 5321 (4.5.3.2.6) gives a
+/// relay to answer the end of the data.
+const SEND_TIMEOUT: Duration = Duration::from_secs(11 * 60);
 /// How long a claimed email is reserved for the instance sending it: longer than a send may
-/// take, so it is never sent twice.
-const CLAIM_LEASE: Duration = Duration::from_secs(90);
-/// Emails still unsent after this are marked failed (and their message, with its link,
-/// erased): every link they hold has expired.
+/// take, so no other instance sends it meanwhile. An instance that dies mid-send leaves it to
+/// the others after this.
+const CLAIM_LEASE: Duration = Duration::from_secs(15 * 60);
+/// Emails one instance sends at once.
+pub const WORKERS: usize = 4;
+/// Emails still unsent after this are marked failed: every link they hold has expired.
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 /// Marks an outbox message sealed under the instance secret (base64 after it).
 const SEALED_PREFIX: &str = "sealed:v1:";
 
-/// Whether the relay refused an email for good (a 5xx answer): retrying cannot help.
+/// Whether the relay refused this email for good: a 5xx about the message or its recipient
+/// (550 to 559: no such mailbox, refused by policy, too large). A 5xx about the relay itself
+/// (530/534/535/538 authentication, 500 to 504 a command it did not take: a broken
+/// configuration, or a connection out of step) is retried with back-off, as is anything else,
+/// until the email's links have expired.
 fn is_permanent(error: &anyhow::Error) -> bool {
     error
         .chain()
         .filter_map(|e| e.downcast_ref::<lettre::transport::smtp::Error>())
-        .any(|e| e.is_permanent())
+        .any(|e| {
+            e.is_permanent()
+                && e.status()
+                    .is_some_and(|code| (550..=559).contains(&u16::from(code)))
+        })
         || error.to_string().starts_with("unreadable outbox message")
 }
 
@@ -68,6 +87,7 @@ impl Mailer {
     pub fn from_config(config: &Config, sealer: Arc<Sealer>) -> anyhow::Result<Self> {
         let transport = match &config.smtp_url {
             Some(url) => Transport::Smtp(
+                // No pool: a connection per message (see the module's documentation).
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .context("AUTHD_SMTP_URL: not a usable SMTP URL")?
                     .timeout(Some(Duration::from_secs(20)))
@@ -149,51 +169,75 @@ impl Mailer {
         self.wake.notified().await;
     }
 
-    /// Sends what is due, one email at a time (each claimed for longer than a send may take,
-    /// so no other instance sends it meanwhile); a failure is retried later, with back-off
-    /// (1 s, 2 s, 4 s, ..., at most 5 min), and dropped at once when the relay refuses it for
-    /// good. `now` is read afresh for each email. Returns how many were sent.
+    /// Sends what is due, up to [`WORKERS`] emails at once (each claimed for longer than a
+    /// send may take, so no other instance sends it meanwhile); a failure is retried later,
+    /// with back-off (1 s, 2 s, 4 s, ..., at most 5 min), and given up at once when the relay
+    /// refuses it for good. `now` is read afresh for each email. Returns how many were sent
+    /// once nothing more is due, or once `stop` turns true (the emails in hand are finished).
     pub async fn deliver_due(
         &self,
         db: &Database,
         now: impl Fn() -> NaiveDateTime,
         stop: &tokio::sync::watch::Receiver<bool>,
     ) -> Result<usize, StorageError> {
+        use futures_util::StreamExt as _;
         let lease = chrono::Duration::from_std(CLAIM_LEASE).expect("a short lease");
         let mut sent = 0;
-        // Between messages, never during one: a stopping instance sends nothing twice.
-        while !*stop.borrow() {
-            let Some(row) = outbox::claim_due(db, now(), lease, 1).await?.pop() else {
-                break;
-            };
-            let outcome = match self.open_message(&row) {
-                Ok(email) => tokio::time::timeout(SEND_TIMEOUT, self.send(&row.recipient, email))
-                    .await
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("the relay did not answer in time"))),
-                Err(e) => Err(e),
-            };
-            let now = now();
-            match outcome {
-                Ok(()) => {
-                    outbox::delete(db, &row.id).await?;
-                    sent += 1;
-                }
-                Err(e) if is_permanent(&e) || now - row.created_at > GIVE_UP_AFTER => {
-                    tracing::error!(error = %format!("{e:#}"), attempts = row.attempts + 1, "giving up on an email");
-                    outbox::mark_failed(db, &row.id, now, &format!("{e:#}")).await?;
-                }
-                Err(e) => {
-                    // Doubling from 1 s to 5 min, plus up to a quarter more at random, so that
-                    // instances retrying after one outage do not all come back at once.
-                    let backoff_ms = (1i64 << row.attempts.clamp(0, 9)).min(300) * 1000;
-                    let jitter_ms = rand::random::<u32>() as i64 % (backoff_ms / 4 + 1);
-                    let next = now + chrono::Duration::milliseconds(backoff_ms + jitter_ms);
-                    tracing::warn!(error = %format!("{e:#}"), attempts = row.attempts + 1, "sending an email failed; will retry");
-                    outbox::retry_later(db, &row.id, next, &format!("{e:#}")).await?;
+        let mut in_flight = futures_util::stream::FuturesUnordered::new();
+        loop {
+            // Between messages, never during one: a stopping instance sends nothing twice.
+            let free = WORKERS - in_flight.len();
+            if free > 0 && !*stop.borrow() {
+                for row in outbox::claim_due(db, now(), lease, free as i64).await? {
+                    in_flight.push(self.deliver_one(db, row, &now));
                 }
             }
+            if in_flight.is_empty() {
+                return Ok(sent);
+            }
+            // While some are out, look again for what became due meanwhile.
+            tokio::select! {
+                Some(outcome) = in_flight.next() => sent += usize::from(outcome?),
+                () = self.woken() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
         }
-        Ok(sent)
+    }
+
+    /// Sends one claimed email and records what became of it; `true` when it went out.
+    async fn deliver_one(
+        &self,
+        db: &Database,
+        row: OutboxRow,
+        now: &impl Fn() -> NaiveDateTime,
+    ) -> Result<bool, StorageError> {
+        let outcome = match self.open_message(&row) {
+            Ok(email) => tokio::time::timeout(SEND_TIMEOUT, self.send(&row, email))
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the relay did not answer in time"))),
+            Err(e) => Err(e),
+        };
+        let now = now();
+        match outcome {
+            Ok(()) => {
+                outbox::delete(db, &row.id).await?;
+                return Ok(true);
+            }
+            Err(e) if is_permanent(&e) || now - row.created_at > GIVE_UP_AFTER => {
+                tracing::error!(error = %format!("{e:#}"), id = %row.id, attempts = row.attempts + 1, "giving up on an email (`authd mail retry` sends it again)");
+                outbox::mark_failed(db, &row.id, now, &format!("{e:#}")).await?;
+            }
+            Err(e) => {
+                // Doubling from 1 s to 5 min, plus up to a quarter more at random, so that
+                // instances retrying after one outage do not all come back at once.
+                let backoff_ms = (1i64 << row.attempts.clamp(0, 9)).min(300) * 1000;
+                let jitter_ms = rand::random::<u32>() as i64 % (backoff_ms / 4 + 1);
+                let next = now + chrono::Duration::milliseconds(backoff_ms + jitter_ms);
+                tracing::warn!(error = %format!("{e:#}"), id = %row.id, attempts = row.attempts + 1, "sending an email failed; will retry");
+                outbox::retry_later(db, &row.id, next, &format!("{e:#}")).await?;
+            }
+        }
+        Ok(false)
     }
 
     pub fn describe(&self) -> String {
@@ -205,9 +249,12 @@ impl Mailer {
 
     /// Sends one email. In directory mode the link is also logged, so a developer without a
     /// mail client can follow it; an SMTP deployment never logs links.
-    async fn send(&self, to: &str, email: Email) -> anyhow::Result<()> {
-        let to: Mailbox = to.parse().context("recipient address")?;
-        let message: Message = email.build(self.from.clone(), to.clone(), &self.brand)?;
+    async fn send(&self, row: &OutboxRow, email: Email) -> anyhow::Result<()> {
+        let to: Mailbox = row.recipient.parse().context("recipient address")?;
+        let domain = self.from.email.domain().to_owned();
+        let message_id = format!("<{}@{domain}>", row.id);
+        let message: Message =
+            email.build(self.from.clone(), to.clone(), &self.brand, message_id)?;
         match &self.transport {
             Transport::Smtp(smtp) => {
                 smtp.send(message).await.context("sending through SMTP")?;

@@ -67,11 +67,14 @@ impl Email {
 
     /// The message as sent: the brand names the sender and signs the footer (with the support
     /// link when there is one); lettre gives it a `Message-ID`.
+    /// The message, with `message_id` (stable across retries, so a copy delivered twice is
+    /// recognisably the same email).
     pub(super) fn build(
         &self,
         from: Mailbox,
         to: Mailbox,
         brand: &Brand,
+        message_id: String,
     ) -> anyhow::Result<Message> {
         let (text_action, html_action) = match &self.action {
             Some((label, link)) => (
@@ -118,7 +121,7 @@ impl Email {
             .from(from)
             .to(to)
             .subject(format!("{} – {}", self.subject, brand.name))
-            .message_id(None)
+            .message_id(Some(message_id))
             .multipart(
                 MultiPart::alternative()
                     .singlepart(

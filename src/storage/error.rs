@@ -9,7 +9,9 @@ pub enum StorageError {
     /// A unique constraint refused the write; the field is the column it guards.
     #[error("conflict on {0}")]
     Conflict(&'static str),
-    /// The database cannot be reached (down, restarting, pool exhausted): a 503, not a 500.
+    /// The database cannot serve the request, through no fault of the request's: down,
+    /// restarting, pool or connection slots exhausted, read-only (a failover to a standby),
+    /// disk full, a lock or statement timeout. A 503 with `Retry-After`, not a 500.
     #[error("the database is unavailable: {0}")]
     Unavailable(anyhow::Error),
     #[error(transparent)]
@@ -49,9 +51,13 @@ impl From<DieselError> for StorageError {
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StorageError::Unavailable(anyhow::anyhow!("{}", info.message()))
             }
-            // The server went away under a query (a restart, a failover): the connection
-            // driver reports it as an unknown database error, known only by its words.
-            DieselError::DatabaseError(_, info) if is_connection_loss(info.message()) => {
+            DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, info) => {
+                StorageError::Unavailable(anyhow::anyhow!("{}", info.message()))
+            }
+            // The server went away under a query (a restart, a failover), or cannot write:
+            // the drivers report most of it as unknown database errors, known only by their
+            // words.
+            DieselError::DatabaseError(_, info) if is_outage(info.message()) => {
                 StorageError::Unavailable(anyhow::anyhow!("{}", info.message()))
             }
             DieselError::BrokenTransactionManager => {
@@ -62,19 +68,55 @@ impl From<DieselError> for StorageError {
     }
 }
 
-/// Messages of a connection lost or refused mid-use: tokio-postgres's own ("connection
-/// closed", "error communicating with the server"), and PostgreSQL's while it shuts down or
-/// starts (SQLSTATE 57P01 to 57P03).
-fn is_connection_loss(message: &str) -> bool {
-    const SIGNS: [&str; 7] = [
-        // SQLite, when another process held the write lock past `busy_timeout`.
+/// Messages of a database that cannot serve, whatever the request: a connection lost or
+/// refused mid-use (tokio-postgres's own words, and PostgreSQL's while it shuts down or starts,
+/// SQLSTATE 57P01 to 57P03), connection slots exhausted (53300), a read-only server (25006, a
+/// standby after a failover), a full disk (53100; SQLite's SQLITE_FULL), statement and lock
+/// timeouts (57014, 55P03), and SQLite's lock held elsewhere past its wait, read-only file or
+/// failing disk.
+fn is_outage(message: &str) -> bool {
+    const SIGNS: [&str; 17] = [
         "database is locked",
         "connection closed",
         "error communicating with the server",
         "terminating connection",
         "the database system is shutting down",
         "the database system is starting up",
+        "the database system is in recovery mode",
         "server closed the connection",
+        "too many clients already",
+        "remaining connection slots are reserved",
+        "read-only transaction",
+        "could not extend file",
+        "No space left on device",
+        "canceling statement due to",
+        "database or disk is full",
+        "attempt to write a readonly database",
+        "disk I/O error",
     ];
     SIGNS.iter().any(|sign| message.contains(sign))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_unavailable_and_the_rest_unexpected() {
+        for message in [
+            "cannot execute INSERT in a read-only transaction",
+            "database or disk is full",
+            "sorry, too many clients already",
+            "canceling statement due to statement timeout",
+            "canceling statement due to lock timeout",
+            "could not extend file \"base/16384/2619\": No space left on device",
+            "attempt to write a readonly database",
+        ] {
+            assert!(is_outage(message), "{message}");
+        }
+        assert!(!is_outage("syntax error at or near \"SELEC\""));
+        assert!(!is_outage(
+            "null value in column \"id\" violates not-null constraint"
+        ));
+    }
 }

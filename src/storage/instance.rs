@@ -45,3 +45,34 @@ pub async fn set_issuer(db: &Database, issuer: &str) -> Result<(), StorageError>
         Ok(())
     })
 }
+
+/// A small write that proves the database takes writes now (see `Database::ping`).
+pub async fn stamp_ready(db: &Database) -> Result<(), StorageError> {
+    let stamp = chrono::Utc::now().to_rfc3339();
+    run!(db, |c| {
+        diesel::insert_into(is::table)
+            .values((is::name.eq("ready"), is::value.eq(&stamp)))
+            .on_conflict(is::name)
+            .do_update()
+            .set(is::value.eq(&stamp))
+            .execute(c)
+            .await?;
+        Ok(())
+    })
+}
+
+/// The database server's clock, for instances to agree on time (see `clock::Aligned`);
+/// `None` for SQLite, which runs on this machine's clock and serves one instance.
+pub async fn database_now(
+    db: &Database,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, StorageError> {
+    use diesel::sql_types::Timestamptz;
+    match db.read_conn().await? {
+        super::Conn::Sqlite(_) => Ok(None),
+        super::Conn::Postgres(mut c) => Ok(Some(
+            diesel::select(diesel::dsl::sql::<Timestamptz>("clock_timestamp()"))
+                .get_result::<chrono::DateTime<chrono::Utc>>(&mut *c)
+                .await?,
+        )),
+    }
+}

@@ -66,3 +66,34 @@ pub async fn purge_expired(db: &Database, now: NaiveDateTime) -> Result<usize, S
         Ok(n)
     })
 }
+
+/// `authd backup PATH`: a consistent copy of the SQLite database, taken while it serves
+/// (`VACUUM INTO` reads one snapshot; writers go on meanwhile). The file is made private
+/// (0600) before SQLite writes it. PostgreSQL has its own tools (`pg_dump`).
+pub async fn backup(db: &Database, path: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use diesel_async::SimpleAsyncConnection as _;
+    if path.exists() {
+        anyhow::bail!("{} exists already: name a new file", path.display());
+    }
+    let target = path
+        .to_str()
+        .context("the backup path must be valid UTF-8")?
+        .replace('\'', "''");
+    // The writer's connection (the readers may not write even another file), used outside
+    // any transaction: VACUUM INTO reads one snapshot, and takes no write lock.
+    match db.conn().await? {
+        super::Conn::Postgres(_) => anyhow::bail!(
+            "authd backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)"
+        ),
+        super::Conn::Sqlite(mut c) => {
+            crate::files::private_file(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            // VACUUM INTO wants a file that does not exist or is empty.
+            super::offloaded(c.batch_execute(&format!("VACUUM INTO '{target}'")))
+                .await
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    Ok(())
+}

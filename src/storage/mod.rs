@@ -151,8 +151,10 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 /// Arbitrary constant: the PostgreSQL advisory lock that keeps two instances from migrating at once.
 const MIGRATION_LOCK: i64 = 0x0061_7574_6864;
 
+/// The writer does not wait inside SQLite for a lock another process holds: that would hold a
+/// runtime worker for the whole wait. `begin_writing` waits between short tries instead.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 20;";
 /// Readers never write (`query_only`), so they never take the write lock.
 const SQLITE_READER_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
      PRAGMA query_only = ON;";
@@ -234,16 +236,32 @@ macro_rules! run_read {
 }
 pub(crate) use run_read;
 
-/// Opens the SQLite writer's work with `BEGIN IMMEDIATE`, taking the write lock at once, so
-/// that waiting for another process's lock (a CLI command writing) goes through
-/// `busy_timeout`. In a deferred transaction that has read, SQLite does not wait to upgrade to
-/// writing: it answers "database is locked" at once. A transaction the work opens nests as a
-/// savepoint.
+/// Opens the SQLite writer's work with `BEGIN IMMEDIATE`, taking the write lock at once (in a
+/// deferred transaction that has read, SQLite does not wait to upgrade to writing: it answers
+/// "database is locked" at once). While another process holds the lock (a CLI command
+/// writing), it tries again after short sleeps of its own, so the runtime worker serves other
+/// requests meanwhile, for at most `SQLITE_LOCK_WAIT`; then the write is an outage (503). A
+/// transaction the work opens nests as a savepoint.
 pub async fn begin_writing(c: &mut SqliteConn) -> diesel::QueryResult<()> {
     use diesel::connection::AnsiTransactionManager;
-    // A connection left inside a transaction never gets here: the pool discards it.
-    c.spawn_blocking(|c| AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"))
-        .await
+    let deadline = tokio::time::Instant::now() + SQLITE_LOCK_WAIT;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        // A connection left inside a transaction never gets here: the pool discards it.
+        let begun = c
+            .spawn_blocking(|c| AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"))
+            .await;
+        match begun {
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("database is locked")
+                    && tokio::time::Instant::now() + pause < deadline =>
+            {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Commits the writer's work, or rolls it back when it failed; the work's own error is the
@@ -302,9 +320,45 @@ fn prepare_sqlite_file(path: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long one PostgreSQL statement may run, and wait for a lock, before the server cancels
+/// it (an outage, answered 503): below the request timeout, so a table locked for a minute
+/// gives prompt 503s rather than requests that hang until their own deadline.
+#[derive(Clone, Copy, Debug)]
+pub struct StatementLimits {
+    pub statement: Duration,
+    pub lock: Duration,
+}
+
+impl StatementLimits {
+    /// For a server whose requests must be answered within `request_timeout`.
+    pub fn within(request_timeout: Duration) -> Self {
+        let statement = (request_timeout * 4 / 5).max(Duration::from_secs(1));
+        Self {
+            statement,
+            lock: statement.min(Duration::from_secs(5)),
+        }
+    }
+}
+
+impl Default for StatementLimits {
+    fn default() -> Self {
+        Self::within(Duration::from_secs(30))
+    }
+}
+
+/// How long SQLite's writer waits, all told, for a lock another process holds (a CLI
+/// command's short transaction) before the write is answered 503.
+const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(5);
+
 impl Database {
-    /// Opens a pool. SQLite files and their folders are created on demand.
+    /// Opens a pool with the default statement limits (see [`Database::connect_with`]).
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with(url, StatementLimits::default()).await
+    }
+
+    /// Opens a pool. SQLite files and their folders are created on demand; each PostgreSQL
+    /// connection is held to `limits`.
+    pub async fn connect_with(url: &str, limits: StatementLimits) -> anyhow::Result<Self> {
         if let Some(path) = sqlite_path(url) {
             prepare_sqlite_file(path)?;
             let pool = |size: usize, pragmas: &'static str| {
@@ -337,7 +391,25 @@ impl Database {
                 .with_context(|| format!("opening the SQLite database {path}"))?;
             Ok(db)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+            let setup = format!(
+                "SET statement_timeout = {}; SET lock_timeout = {};",
+                limits.statement.as_millis(),
+                limits.lock.as_millis()
+            );
+            let mut config = ManagerConfig::<AsyncPgConnection>::default();
+            config.custom_setup = Box::new(move |url| {
+                let setup = setup.clone();
+                async move {
+                    let mut conn = AsyncPgConnection::establish(url).await?;
+                    conn.batch_execute(&setup)
+                        .await
+                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                    Ok(conn)
+                }
+                .boxed()
+            });
+            let manager =
+                AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
             let pool = Pool::builder(manager)
                 .max_size(16)
                 .wait_timeout(Some(Duration::from_secs(10)))
@@ -402,6 +474,10 @@ impl Database {
                     &mut *conn,
                 )
                 .await?;
+                // A migration may rewrite a large table: no statement limit on its connection
+                // (taken out of the pool for good).
+                conn.batch_execute("SET statement_timeout = 0; SET lock_timeout = 0;")
+                    .await?;
                 let conn = Object::take(conn);
                 let mut harness = AsyncMigrationHarness::new(conn);
                 let applied = harness
@@ -430,16 +506,11 @@ impl Database {
         }
     }
 
-    /// Whether the database answers a trivial query within 2 s (a frozen server counts as
-    /// down: `/readyz` must answer while it hangs).
+    /// Whether the database takes a small write within 2 s: a frozen server, a read-only one
+    /// (a standby after a failover) and a full disk all count as down, so `/readyz` sends a
+    /// load balancer elsewhere while they last.
     pub async fn ping(&self) -> bool {
-        async fn ping(db: &Database) -> Result<(), StorageError> {
-            run_read!(db, |c| {
-                c.batch_execute("SELECT 1").await?;
-                Ok(())
-            })
-        }
-        tokio::time::timeout(Duration::from_secs(2), ping(self))
+        tokio::time::timeout(Duration::from_secs(2), instance::stamp_ready(self))
             .await
             .is_ok_and(|r| r.is_ok())
     }

@@ -89,8 +89,8 @@ pub async fn retry_later(
     })
 }
 
-/// Given up on: the message (and the link it held) is erased; the row stays, for
-/// `authd mail list`, until `purge_failed`.
+/// Given up on: the row stays (its message sealed, as queued), for `authd mail list` and
+/// `authd mail retry`, until `purge_failed`.
 pub async fn mark_failed(
     db: &Database,
     id: &str,
@@ -101,7 +101,6 @@ pub async fn mark_failed(
         diesel::update(outbox::table.find(id))
             .set((
                 outbox::attempts.eq(outbox::attempts + 1),
-                outbox::message.eq(""),
                 outbox::failed_at.eq(now),
                 outbox::claimed_until.eq(None::<NaiveDateTime>),
                 outbox::last_error.eq(error),
@@ -109,6 +108,41 @@ pub async fn mark_failed(
             .execute(c)
             .await?;
         Ok(())
+    })
+}
+
+/// Which emails `authd mail retry` sends again.
+pub enum Retry<'a> {
+    One(&'a str),
+    EveryFailed,
+}
+
+/// Sends failed emails again (as new: their 24 hours to go out start now, back-off from the
+/// start). Returns how many.
+pub async fn retry(
+    db: &Database,
+    which: Retry<'_>,
+    now: NaiveDateTime,
+) -> Result<usize, StorageError> {
+    run!(db, |c| {
+        let changes = (
+            outbox::failed_at.eq(None::<NaiveDateTime>),
+            outbox::claimed_until.eq(None::<NaiveDateTime>),
+            outbox::next_attempt_at.eq(now),
+            outbox::created_at.eq(now),
+            outbox::attempts.eq(0),
+        );
+        let failed = outbox::table.filter(outbox::failed_at.is_not_null());
+        let n = match which {
+            Retry::One(id) => {
+                diesel::update(failed.filter(outbox::id.eq(id)))
+                    .set(changes)
+                    .execute(c)
+                    .await?
+            }
+            Retry::EveryFailed => diesel::update(failed).set(changes).execute(c).await?,
+        };
+        Ok(n)
     })
 }
 

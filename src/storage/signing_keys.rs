@@ -88,7 +88,8 @@ pub async fn refresh(db: &Database, store: &KeyStore) -> anyhow::Result<()> {
     store.install(&keys)
 }
 
-/// At start-up: loads the key set and, when no key can sign, adds one: the keys of
+/// At start-up: loads the key set and, when no key signs or will (every key retired, or
+/// none), adds one: the keys of
 /// `legacy_dir` (a keys folder from an earlier authd) when the database has none, or a new key
 /// that signs at once. Instances starting together make one key between them (an advisory
 /// lock on PostgreSQL; SQLite serves one instance).
@@ -108,7 +109,9 @@ pub async fn bootstrap(
             }
             let existing = load_all!(c);
             store.install(&existing)?;
-            if store.signing_key(now).is_some() {
+            // A key that signs, or will (a rotation's, pending): never a second one of this
+            // instance's own, which the others would not know yet.
+            if existing.iter().any(|k| k.lifecycle.retired_at.is_none()) {
                 return Ok::<_, StorageError>(Vec::new());
             }
             let mut new = Vec::new();

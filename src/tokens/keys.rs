@@ -297,7 +297,9 @@ impl KeyStore {
     }
 
     /// Whether `keys retire KID` may act at `now`: the key exists, is not retired, and another
-    /// key signs (rotate first, and retire once the new key is active).
+    /// key has signed for at least [`RETIRE_MARGIN`] (rotate first, and retire once the new
+    /// key is active): an instance that has not read the key set again yet (every 5 s), or
+    /// whose clock reading lags, must not be left without a key that signs.
     pub fn check_retire(&self, kid: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
         let all = self.all();
         let key = all
@@ -307,17 +309,35 @@ impl KeyStore {
         if key.lifecycle.retired_at.is_some() {
             bail!("key {kid} is already retired");
         }
-        let other_signer = all
-            .iter()
-            .any(|k| k.kid != kid && self.status(k, now) == KeyStatus::Active);
+        let settled = now - RETIRE_MARGIN;
+        let other_signer = all.iter().any(|k| {
+            k.kid != kid
+                && self.status(k, now) == KeyStatus::Active
+                && self.status(k, settled) == KeyStatus::Active
+        });
         if !other_signer {
-            bail!(
-                "key {kid} is the only active key: run `authd keys rotate` and retire it once the new key is active"
-            );
+            let next = all
+                .iter()
+                .filter(|k| k.kid != kid && k.lifecycle.retired_at.is_none())
+                .map(|k| k.lifecycle.activates_at + RETIRE_MARGIN)
+                .filter(|at| *at > now)
+                .min();
+            match next {
+                Some(at) => bail!(
+                    "key {kid} is the only key every instance is sure to sign with until {}: retire it after that",
+                    at.to_rfc3339()
+                ),
+                None => bail!(
+                    "key {kid} is the only active key: run `authd keys rotate` and retire it once the new key is active"
+                ),
+            }
         }
         Ok(())
     }
 }
+
+/// How long a key must have been active before another may be retired in its favour.
+pub const RETIRE_MARGIN: chrono::Duration = chrono::Duration::seconds(60);
 
 /// Reads the PKCS#8 PEM keys of a folder written by an earlier authd (`{kid}.pem`, with
 /// `{kid}.json` holding the lifecycle when present), for `authd keys import`.

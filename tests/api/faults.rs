@@ -308,6 +308,19 @@ async fn a_held_sqlite_write_lock_holds_back_only_the_writes() {
             .unwrap_or_else(|_| panic!("{path} waited for the write lock"));
         reply.expect(200);
     }
+    // No worker waits inside SQLite for the lock (the writer tries again between sleeps of its
+    // own), so no read queued behind a waiting write on a worker waits with it.
+    for _ in 0..30 {
+        let started = std::time::Instant::now();
+        app.get("/api/users/me", Some(s(&first["access_token"])))
+            .await
+            .expect(200);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "a read waited {:?} behind the lock",
+            started.elapsed()
+        );
+    }
     lock.release();
     for write in writes {
         assert_eq!(write.await.unwrap(), 200);

@@ -256,9 +256,17 @@ impl TestApp {
 
     /// Builds and runs another instance on this one's database.
     pub async fn start_sibling(&self, config: Config) -> TestApp {
+        self.start_sibling_skewed(config, chrono::Duration::zero())
+            .await
+    }
+
+    /// [`TestApp::start_sibling`], on a machine whose clock is `skew` off.
+    pub async fn start_sibling_skewed(&self, config: Config, skew: chrono::Duration) -> TestApp {
+        let clock = Arc::new(OffsetClock::default());
+        clock.set_skew(skew);
         let prepared = Prepared {
             config: config.clone(),
-            clock: Arc::new(OffsetClock::default()),
+            clock,
             smtp: self.smtp.clone(),
             dir: self.dir.clone(),
             pg: self._pg.clone(),
@@ -410,6 +418,33 @@ impl TestApp {
         let mut conn = AsyncPgConnection::establish(&pg.admin_url).await.unwrap();
         diesel::sql_query(format!(
             "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            pg.name
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+
+    /// Switches the app's PostgreSQL database to read-only, or back (what a failover to a
+    /// standby looks like), and ends its connections so the pool opens new ones under the
+    /// setting. PostgreSQL backend only.
+    pub async fn set_read_only(&self, read_only: bool) {
+        let pg = self._pg.as_ref().expect("a PostgreSQL-backed app");
+        let mut conn = AsyncPgConnection::establish(&pg.admin_url).await.unwrap();
+        let set = if read_only {
+            format!(
+                "ALTER DATABASE \"{}\" SET default_transaction_read_only = on",
+                pg.name
+            )
+        } else {
+            format!(
+                "ALTER DATABASE \"{}\" RESET default_transaction_read_only",
+                pg.name
+            )
+        };
+        diesel::sql_query(set).execute(&mut conn).await.unwrap();
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
             pg.name
         ))
         .execute(&mut conn)

@@ -22,6 +22,7 @@ mod login;
 mod oauth_token;
 mod refresh;
 mod register;
+mod reliability;
 mod seeds;
 mod sign_in;
 mod trust;

@@ -62,6 +62,31 @@ pub struct SmtpSink {
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
 }
 
+/// How a scripted relay misbehaves, by recipient.
+#[derive(Clone, Default)]
+pub struct Script {
+    /// The first attempt for these is answered `451 4.7.1` at RCPT (greylisting).
+    pub greylist: Vec<String>,
+    /// The first message for these is taken whole, then the connection is dropped before the
+    /// end-of-data reply (and the message not kept: the relay crashed).
+    pub drop_once: Vec<String>,
+    /// For these, the end-of-data reply comes this long after the message was taken (kept).
+    pub slow: Vec<(String, Duration)>,
+    /// The first attempt for these is refused for good (`550`) at RCPT.
+    pub refuse_once: Vec<String>,
+    /// The first this many transactions are refused at MAIL FROM with `530 5.7.0`: the relay
+    /// itself is not ready for authd (wants authentication it was not given yet).
+    pub refuse_relay: usize,
+}
+
+#[derive(Default)]
+struct Seen {
+    greylisted: std::collections::HashSet<String>,
+    dropped: std::collections::HashSet<String>,
+    refused: std::collections::HashSet<String>,
+    relay_refusals: usize,
+}
+
 impl SmtpSink {
     pub async fn start() -> Self {
         Self::start_on(0).await
@@ -69,6 +94,17 @@ impl SmtpSink {
 
     /// A receiver on `port` (0: any free one), e.g. a relay coming back after an outage.
     pub async fn start_on(port: u16) -> Self {
+        Self::start_scripted_on(port, Script::default()).await
+    }
+
+    /// A relay that misbehaves as `script` says.
+    pub async fn start_scripted(script: Script) -> Self {
+        Self::start_scripted_on(0, script).await
+    }
+
+    async fn start_scripted_on(port: u16, script: Script) -> Self {
+        let script = Arc::new(script);
+        let seen: Arc<Mutex<Seen>> = Arc::default();
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind the SMTP sink");
@@ -77,9 +113,9 @@ impl SmtpSink {
         let store = mails.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let store = store.clone();
+                let (store, script, seen) = (store.clone(), script.clone(), seen.clone());
                 tokio::spawn(async move {
-                    let _ = session(stream, store).await;
+                    let _ = session(stream, store, &script, &seen).await;
                 });
             }
         });
@@ -121,6 +157,8 @@ impl SmtpSink {
 async fn session(
     stream: tokio::net::TcpStream,
     store: Arc<Mutex<Vec<ReceivedMail>>>,
+    script: &Script,
+    seen: &Mutex<Seen>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -136,6 +174,15 @@ async fn session(
         if upper.starts_with("EHLO") {
             write
                 .write_all(b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n")
+                .await?;
+        } else if upper.starts_with("MAIL FROM") && {
+            let mut seen = seen.lock().unwrap();
+            let refuse = seen.relay_refusals < script.refuse_relay;
+            seen.relay_refusals += usize::from(refuse);
+            refuse
+        } {
+            write
+                .write_all(b"530 5.7.0 Authentication required\r\n")
                 .await?;
         } else if upper.starts_with("HELO")
             || upper.starts_with("MAIL FROM")
@@ -159,6 +206,20 @@ async fn session(
                 write.write_all(b"550 5.1.1 no such mailbox\r\n").await?;
                 continue;
             }
+            if script.refuse_once.contains(&addr)
+                && seen.lock().unwrap().refused.insert(addr.clone())
+            {
+                write.write_all(b"550 5.7.1 refused by policy\r\n").await?;
+                continue;
+            }
+            if script.greylist.contains(&addr)
+                && seen.lock().unwrap().greylisted.insert(addr.clone())
+            {
+                write
+                    .write_all(b"451 4.7.1 greylisted, try again later\r\n")
+                    .await?;
+                continue;
+            }
             recipients.push(addr);
             write.write_all(b"250 OK\r\n").await?;
         } else if upper.starts_with("DATA") {
@@ -178,10 +239,21 @@ async fn session(
                 }
                 raw.extend_from_slice(&data);
             }
+            let to = std::mem::take(&mut recipients);
+            let first = to.first().cloned().unwrap_or_default();
+            if script.drop_once.contains(&first)
+                && seen.lock().unwrap().dropped.insert(first.clone())
+            {
+                // Crashed before it kept the message or said anything.
+                return Ok(());
+            }
             store.lock().unwrap().push(ReceivedMail {
-                recipients: std::mem::take(&mut recipients),
+                recipients: to,
                 raw,
             });
+            if let Some((_, delay)) = script.slow.iter().find(|(r, _)| *r == first) {
+                tokio::time::sleep(*delay).await;
+            }
             write.write_all(b"250 queued\r\n").await?;
         } else if upper.starts_with("QUIT") {
             write.write_all(b"221 bye\r\n").await?;

@@ -434,7 +434,7 @@ fn operation_rows() -> Vec<Route> {
             .summary("Liveness: the process answers")
             .ok("200", Answer::Document("{\"status\": \"ok\"}")),
         route(Get, &["/readyz"], wellknown::readyz)
-            .summary("Readiness: the database answers within 2 s")
+            .summary("Readiness: the database takes a write within 2 s, and a key signs")
             .ok(
                 "200",
                 Answer::Document("{\"database\": true, \"signing_key\": true}"),
