@@ -398,20 +398,20 @@ async fn a_start_that_cannot_listen_changes_nothing() {
     );
 }
 
-/// A second instance on the same SQLite file, reached through a symlinked folder, is refused
-/// like one through the same path.
+/// A second instance on the same SQLite file, reached through a symlink to the file, is
+/// refused like one through the same path.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_instance_through_a_symlink_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let real = dir.path().join("real");
+    let other = dir.path().join("other");
     std::fs::create_dir_all(&real).unwrap();
-    let link = dir.path().join("link");
-    std::os::unix::fs::symlink(&real, &link).unwrap();
-    let url = |folder: &std::path::Path| format!("sqlite://{}", folder.join("authd.db").display());
-    let first_url = url(&real);
+    std::fs::create_dir_all(&other).unwrap();
+    let first_url = format!("sqlite://{}", real.join("authd.db").display());
     let first = spawn_app_with(Backend::Sqlite, &[("DATABASE_URL", &first_url)]).await;
+    std::os::unix::fs::symlink(real.join("authd.db"), other.join("authd.db")).unwrap();
     let mut config = first.sibling_config(|_| {});
-    config.database_url = url(&link).into();
+    config.database_url = format!("sqlite://{}", other.join("authd.db").display()).into();
     let second = authd::Application::build(config).await;
     let error = format!("{:#}", second.err().expect("refused"));
     assert!(error.contains("another authd is serving"), "{error}");
