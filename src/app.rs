@@ -391,7 +391,12 @@ async fn housekeeping(state: AppState) {
                     + rate_limits::purge_closed_windows(&state.db, now - chrono::Duration::days(1))
                         .await?
                     + revocations::purge_expired_revocations(&state.db, now).await?
-                    + outbox::purge_failed(&state.db, now - chrono::Duration::days(30)).await?,
+                    + outbox::purge_failed(&state.db, now - chrono::Duration::days(30)).await?
+                    + crate::storage::factors::purge_pending(
+                        &state.db,
+                        now - crate::accounts::factors::PENDING_TTL,
+                    )
+                    .await?,
             )
         };
         match crate::storage::offloaded(purged).await {

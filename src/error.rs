@@ -139,6 +139,11 @@ impl From<crate::accounts::AccountError> for ApiError {
             crate::accounts::AccountError::WrongPassword => {
                 ApiError::Unauthorized("Current password is incorrect")
             }
+            crate::accounts::AccountError::InvalidCode => ApiError::Unauthorized("Invalid code"),
+            crate::accounts::AccountError::InvalidChallenge => {
+                ApiError::Unauthorized("Invalid or expired challenge")
+            }
+            crate::accounts::AccountError::SecondFactorRequired(why) => ApiError::Forbidden(why),
             crate::accounts::AccountError::TooManyAttempts { retry_after_secs } => {
                 ApiError::TooManyRequests { retry_after_secs }
             }

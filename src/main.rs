@@ -125,6 +125,10 @@ enum ClientsCommand {
         /// Logout 1.0.
         #[arg(long = "backchannel-logout-uri")]
         backchannel_logout_uri: Option<String>,
+        /// Sign-ins for this client need a second factor (a person without one is asked to
+        /// set one up first).
+        #[arg(long = "require-mfa")]
+        require_mfa: bool,
     },
     /// List registered clients, one JSON object per line.
     List,
@@ -136,6 +140,12 @@ enum ClientsCommand {
 enum UsersCommand {
     /// Create an ADMIN (password read from stdin), or promote the account holding the email.
     CreateAdmin {
+        #[arg(long)]
+        email: String,
+    },
+    /// Remove every second factor and recovery code of the account holding the email (it lost
+    /// them); its sessions end and its address is told.
+    ResetMfa {
         #[arg(long)]
         email: String,
     },
@@ -163,6 +173,7 @@ AUTHD_CONFIG names); the README's configuration table says what each does:
   AUTHD_ACCESS_TOKEN_TTL  AUTHD_REFRESH_TOKEN_TTL  AUTHD_SESSION_MAX_AGE
   AUTHD_REFRESH_REUSE_GRACE  AUTHD_REQUIRE_EMAIL_VERIFICATION  AUTHD_KEY_ACTIVATION_DELAY
   AUTHD_ANONYMOUS_MAX_AGE  AUTHD_CORS_ORIGINS  AUTHD_LOG_FORMAT  AUTHD_RATE_LIMIT
+  AUTHD_REQUIRE_MFA_FOR
   AUTHD_TRUST_FORWARDED_FOR  AUTHD_HEADER_READ_TIMEOUT  AUTHD_BODY_READ_TIMEOUT
   AUTHD_REQUEST_TIMEOUT  AUTHD_MAX_HEADER_BYTES  AUTHD_MAX_CONNECTIONS
   AUTHD_MAX_CONNECTIONS_PER_ADDRESS  AUTHD_SHUTDOWN_TIMEOUT  AUTHD_METRICS_BIND  AUTHD_BRAND_NAME  AUTHD_BRAND_LOGO_URL  AUTHD_BRAND_COLOR
@@ -232,6 +243,7 @@ fn client_json(row: &authd::storage::ClientRow) -> serde_json::Value {
         "can_introspect": row.can_introspect,
         "post_logout_redirect_uris": words(&row.post_logout_redirect_uris),
         "backchannel_logout_uri": row.backchannel_logout_uri,
+        "require_mfa": row.require_mfa,
     })
 }
 
@@ -281,6 +293,34 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Users {
+            command: UsersCommand::ResetMfa { email },
+        } => {
+            let email = EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+            let db = Database::connect(config.database_url.expose_secret()).await?;
+            db.migrate().await?;
+            let mailer = authd::mail::Mailer::from_config(
+                &config,
+                std::sync::Arc::new(authd::app::sealer(&config)?),
+            )?;
+            let user = authd::storage::users::find_user(
+                &db,
+                authd::storage::users::UserKey::Email(&email.normalized()),
+            )
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no account has the address {email}"))?;
+            let n = authd::accounts::factors::reset_with(
+                &db,
+                &mailer,
+                &user,
+                chrono::Utc::now().naive_utc(),
+            )
+            .await?;
+            println!(
+                "removed {n} second factor(s) of {email}, with its recovery codes; every session ended"
+            );
+            Ok(())
+        }
+        Command::Users {
             command: UsersCommand::CreateAdmin { email },
         } => {
             let email = EmailAddress::parse(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
@@ -311,6 +351,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     introspect,
                     post_logout_redirect_uris,
                     backchannel_logout_uri,
+                    require_mfa,
                 } => {
                     let new = NewClient {
                         name,
@@ -326,6 +367,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         can_introspect: introspect,
                         post_logout_redirect_uris,
                         backchannel_logout_uri,
+                        require_mfa,
                     };
                     let (row, secret) = new
                         .into_row(chrono::Utc::now().naive_utc())

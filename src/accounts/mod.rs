@@ -4,6 +4,7 @@
 mod admin;
 mod anonymous;
 pub mod consent;
+pub mod factors;
 pub mod limits;
 mod links;
 mod login;
@@ -19,7 +20,7 @@ pub use admin::{
     update_user,
 };
 pub use anonymous::create_anonymous;
-pub use login::{login, login_for};
+pub use login::{Challenge, ChallengeFactor, LoginOutcome, login, login_for, verify_second_step};
 pub use password::{change_password, forgot_password, reset_password};
 pub use profile::{
     ProfileUpdate, SessionView, cancel_email_change, delete_account, end_session, list_sessions,
@@ -131,6 +132,15 @@ pub enum AccountError {
     InvalidRefreshToken,
     #[error("Current password is incorrect")]
     WrongPassword,
+    /// A second factor's code that is wrong, used already, or of another time.
+    #[error("Invalid code")]
+    InvalidCode,
+    /// A second step's challenge unknown, spent or expired.
+    #[error("Invalid or expired challenge")]
+    InvalidChallenge,
+    /// The account has a second factor, and this needs a recent proof of it.
+    #[error("{0}")]
+    SecondFactorRequired(&'static str),
     /// Too many wrong passwords for this account (see `guard`).
     #[error("Too many attempts, please try again later")]
     TooManyAttempts { retry_after_secs: u64 },
@@ -165,6 +175,8 @@ impl From<SignInError> for AccountError {
             SignInError::TooManyAttempts { retry_after_secs } => {
                 AccountError::TooManyAttempts { retry_after_secs }
             }
+            SignInError::InvalidCode => AccountError::InvalidCode,
+            SignInError::InvalidChallenge => AccountError::InvalidChallenge,
             SignInError::Unexpected(cause) => AccountError::Unexpected(cause),
         }
     }

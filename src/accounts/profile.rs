@@ -27,6 +27,8 @@ pub struct ProfileUpdate {
     /// A new password, checked against the policy once the account's email is known.
     pub password: Option<String>,
     pub current_password: Option<String>,
+    /// A second factor's code, for an account that has one (see `factors`).
+    pub code: Option<String>,
 }
 
 /// How long after proving the password a session may change the email or phone without
@@ -100,6 +102,26 @@ pub async fn update_profile(
         ..UserChanges::default()
     };
     refuse_anonymous_credentials(user, &update)?;
+    let sensitive = update.password.is_some()
+        || update
+            .email
+            .as_ref()
+            .is_some_and(|e| user.email_normalized.as_deref() != Some(&e.normalized()))
+        || update
+            .phone
+            .as_ref()
+            .and_then(|p| p.as_ref())
+            .is_some_and(|p| user.phone.as_deref() != Some(p.as_str()));
+    if sensitive {
+        super::factors::require_recent_second_factor(
+            state,
+            user,
+            session_id,
+            update.code.as_deref(),
+            None,
+        )
+        .await?;
+    }
     if let Some(raw) = &update.password {
         check_current_password(
             state,
@@ -252,14 +274,18 @@ pub async fn cancel_email_change(state: &AppState, token: &str) -> Result<UserRo
     }
 }
 
-/// Deletes the signed-in user and everything it owns. Anonymous users need no password.
+/// Deletes the signed-in user and everything it owns. Anonymous users need no password; an
+/// account with a second factor needs a recent proof of it too.
 pub async fn delete_account(
     state: &AppState,
     user: &UserRow,
+    session_id: &str,
     password: Option<&str>,
+    code: Option<&str>,
 ) -> Result<(), AccountError> {
     if !user.is_anonymous {
         check_current_password(state, user, password, "password").await?;
+        super::factors::require_recent_second_factor(state, user, session_id, code, None).await?;
     }
     users::delete_user(&state.db, &user.id, state.clock.now_naive()).await?;
     Ok(())

@@ -86,6 +86,10 @@ impl Config {
             ),
             ("AUTHD_RATE_LIMIT", self.rate_limit_per_minute.to_string()),
             (
+                "AUTHD_REQUIRE_MFA_FOR",
+                self.require_mfa_for.as_str().to_owned(),
+            ),
+            (
                 "AUTHD_TRUST_FORWARDED_FOR",
                 self.trust_forwarded_for.to_string(),
             ),

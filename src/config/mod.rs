@@ -17,6 +17,33 @@ mod tests;
 
 use source::*;
 
+/// Whose accounts must have a second factor (`AUTHD_REQUIRE_MFA_FOR`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MfaPolicy {
+    None,
+    Admin,
+    All,
+}
+
+impl MfaPolicy {
+    /// Whether the policy covers an account of `role`.
+    pub fn covers(self, role: &str) -> bool {
+        match self {
+            Self::None => false,
+            Self::Admin => role == crate::domain::Role::Admin.as_str(),
+            Self::All => true,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Admin => "admin",
+            Self::All => "all",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Pretty,
@@ -55,6 +82,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Requests per minute one client may make to each sensitive route; 0 turns limits off.
     pub rate_limit_per_minute: u32,
+    /// Accounts that must have a second factor.
+    pub require_mfa_for: MfaPolicy,
     /// Take the client address from the last `X-Forwarded-For` entry (behind a proxy).
     pub trust_forwarded_for: bool,
     pub limits: ServerLimits,
@@ -209,6 +238,14 @@ impl Config {
                 log_format,
                 rate_limit_per_minute: src
                     .parse("AUTHD_RATE_LIMIT", "30", |s| Ok(s.parse::<u32>()?))?,
+                require_mfa_for: src.parse("AUTHD_REQUIRE_MFA_FOR", "none", |s| {
+                    match s.to_ascii_lowercase().as_str() {
+                        "none" => Ok(MfaPolicy::None),
+                        "admin" => Ok(MfaPolicy::Admin),
+                        "all" => Ok(MfaPolicy::All),
+                        _ => bail!("expected none, admin or all"),
+                    }
+                })?,
                 trust_forwarded_for: src.parse("AUTHD_TRUST_FORWARDED_FOR", "false", boolean)?,
                 limits: limits(&src)?,
                 metrics_bind: src.optional("AUTHD_METRICS_BIND", socket_address)?,

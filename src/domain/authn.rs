@@ -12,6 +12,8 @@ pub enum Method {
     Otp,
     /// A hardware-bound key (a passkey).
     Hwk,
+    /// The authenticator verified its user (a passkey's PIN or biometric).
+    User,
     /// Another identity provider vouched for the person.
     Fed,
 }
@@ -22,6 +24,7 @@ impl Method {
             Self::Pwd => "pwd",
             Self::Otp => "otp",
             Self::Hwk => "hwk",
+            Self::User => "user",
             Self::Fed => "fed",
         }
     }
@@ -31,6 +34,7 @@ impl Method {
             "pwd" => Some(Self::Pwd),
             "otp" => Some(Self::Otp),
             "hwk" => Some(Self::Hwk),
+            "user" => Some(Self::User),
             "fed" => Some(Self::Fed),
             _ => None,
         }
@@ -105,8 +109,8 @@ pub enum Level {
 }
 
 impl Level {
-    /// The levels a sign-in on authd can reach today, as discovery lists them.
-    pub const OFFERED: [Level; 1] = [Level::Single];
+    /// The levels a sign-in on authd can reach, as discovery lists them.
+    pub const OFFERED: [Level; 2] = [Level::Single, Level::Multi];
 
     pub fn as_str(self) -> &'static str {
         match self {

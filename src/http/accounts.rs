@@ -184,17 +184,21 @@ pub async fn resend_verification(
     })))
 }
 
+/// The tokens, or (an account with a second factor) the challenge of the second step.
 pub async fn login(
     State(state): State<AppState>,
     mut meta: ClientMeta,
     Payload(body): Payload<LoginRequest>,
-) -> Result<Json<accounts::TokenResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     limits::per_client(&state, "login", &meta).await?;
     let input = LoginInput::try_from(body)?;
     meta.device_id = input.device_id;
-    Ok(Json(
-        accounts::login(&state, input.identifier, &input.password, meta).await?,
-    ))
+    Ok(
+        match accounts::login(&state, input.identifier, &input.password, meta).await? {
+            accounts::LoginOutcome::SignedIn(tokens) => Json(tokens).into_response(),
+            accounts::LoginOutcome::SecondStep(challenge) => Json(challenge).into_response(),
+        },
+    )
 }
 
 pub async fn refresh(

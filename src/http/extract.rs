@@ -223,11 +223,23 @@ pub async fn authenticate(
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    /// The account API's user: a first-party client's token.
+    /// The account API's user: a first-party client's token. An account that
+    /// `AUTHD_REQUIRE_MFA_FOR` covers, signed in without a second factor, may only read itself,
+    /// set a factor up, and sign out.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token =
             bearer(&parts.headers)?.ok_or(ApiError::Unauthorized("Missing bearer token"))?;
-        authenticate(state, token, TokenUse::AccountApi).await
+        let auth = authenticate(state, token, TokenUse::AccountApi).await?;
+        if state.config.require_mfa_for.covers(&auth.user.role)
+            && !with_second_factor(&auth.claims)
+            && !sets_up_a_factor(parts)
+        {
+            return Err(ApiError::Forbidden(
+                "This account needs a second factor: set one up (POST /api/users/me/factors), \
+                 then log in again",
+            ));
+        }
+        Ok(auth)
     }
 }
 
@@ -282,8 +294,27 @@ impl FromRequestParts<AppState> for ClientMeta {
     }
 }
 
+/// Whether the token's sign-in proved a second factor.
+fn with_second_factor(claims: &AccessClaims) -> bool {
+    claims.acr.as_deref() == Some(crate::domain::Level::Multi.as_str())
+}
+
+/// The routes an account that must set up a second factor may use before it has: reading
+/// itself, its factors, and signing out.
+fn sets_up_a_factor(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    path.starts_with("/api/users/me/factors")
+        || path == "/api/auth/logout-all"
+        || (parts.method == axum::http::Method::GET
+            && matches!(
+                path,
+                "/api/users/me" | "/api/auth/me" | "/api/auth/user" | "/auth/me"
+            ))
+}
+
 /// An authenticated user whose stored role is ADMIN (the token's claim alone is not trusted:
-/// a demoted admin's tokens stop working for admin routes at once).
+/// a demoted admin's tokens stop working for admin routes at once). An admin with a second
+/// factor uses admin routes only from a sign-in that proved it.
 pub struct AdminUser(pub AuthUser);
 
 impl FromRequestParts<AppState> for AdminUser {
@@ -293,6 +324,16 @@ impl FromRequestParts<AppState> for AdminUser {
         let auth = AuthUser::from_request_parts(parts, state).await?;
         if auth.user.role != Role::Admin.as_str() {
             return Err(ApiError::Forbidden("Admin access required"));
+        }
+        if !with_second_factor(&auth.claims)
+            && !crate::signin::active_factors(state, &auth.user.id)
+                .await
+                .map_err(crate::accounts::AccountError::from)?
+                .is_empty()
+        {
+            return Err(ApiError::Forbidden(
+                "Admin routes need a sign-in with your second factor: log in again",
+            ));
         }
         Ok(AdminUser(auth))
     }

@@ -8,6 +8,7 @@ mod authorize;
 pub mod connections;
 pub mod cookies;
 pub mod extract;
+mod factors;
 mod logout;
 pub mod metrics;
 mod oauth;

@@ -354,11 +354,14 @@ pub struct ChangePasswordRequest {
     pub new_password: Option<String>,
     #[serde(alias = "confirmPassword", alias = "confirm_new_password")]
     pub confirm_password: Option<String>,
+    /// With a second factor on the account: its code (unless proved in the last 5 minutes).
+    pub code: Option<String>,
 }
 
 pub struct ChangePasswordInput {
     pub current_password: String,
     pub new_password: String,
+    pub code: Option<String>,
 }
 
 impl TryFrom<ChangePasswordRequest> for ChangePasswordInput {
@@ -383,6 +386,7 @@ impl TryFrom<ChangePasswordRequest> for ChangePasswordInput {
         c.finish(|| ChangePasswordInput {
             current_password: current.expect("checked"),
             new_password: new.expect("checked"),
+            code: r.code.clone().filter(|c| !c.trim().is_empty()),
         })
     }
 }
@@ -413,6 +417,9 @@ pub struct ProfileRequest {
     pub password: Option<String>,
     #[serde(alias = "currentPassword", alias = "old_password")]
     pub current_password: Option<String>,
+    /// With a second factor on the account, a new email, phone or password needs its code too
+    /// (unless one was proved in the last 5 minutes).
+    pub code: Option<String>,
 }
 
 impl TryFrom<ProfileRequest> for ProfileUpdate {
@@ -440,6 +447,7 @@ impl TryFrom<ProfileRequest> for ProfileUpdate {
         update.password = r.password.filter(|p| !p.is_empty());
         // Needed for a new password, and for a new email or phone (see `accounts::profile`).
         update.current_password = r.current_password;
+        update.code = r.code.filter(|c| !c.trim().is_empty());
         c.finish(|| update)
     }
 }
@@ -450,6 +458,8 @@ pub struct DeleteAccountRequest {
     /// Required for accounts with a password.
     #[serde(alias = "current_password", alias = "currentPassword")]
     pub password: Option<String>,
+    /// With a second factor on the account: its code (unless proved in the last 5 minutes).
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -535,4 +545,48 @@ impl UserListQuery {
         }
         c.finish(|| query)
     }
+}
+
+/// `POST /api/auth/mfa/verify`: a login's second step.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"challenge": "<challenge from the login answer>", "code": "123456"})))]
+pub struct MfaVerifyRequest {
+    #[schema(required = true)]
+    pub challenge: Option<String>,
+    /// Six digits from the authenticator app, or a recovery code.
+    #[schema(required = true)]
+    pub code: Option<String>,
+    /// As at login: binds the session to a device.
+    #[serde(alias = "deviceId")]
+    pub device_id: Option<String>,
+}
+
+impl MfaVerifyRequest {
+    pub fn parts(&self) -> Result<(&str, &str), ApiError> {
+        let mut c = Check::default();
+        let challenge = required(&mut c, "challenge", &self.challenge, "Challenge");
+        let code = required(&mut c, "code", &self.code, "Code");
+        c.finish(|| (challenge.expect("checked"), code.expect("checked")))
+    }
+}
+
+/// `POST /api/users/me/factors`: start enrolling a factor.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"type": "totp", "name": "Phone"})))]
+pub struct NewFactorRequest {
+    /// `totp` (an authenticator app).
+    #[serde(rename = "type")]
+    #[schema(required = true)]
+    pub kind: Option<String>,
+    /// Shown in the list of factors (at most 60 characters).
+    pub name: Option<String>,
+}
+
+/// A code (TOTP or recovery code): to confirm a factor, or to prove one for a change.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"code": "123456"})))]
+pub struct CodeRequest {
+    pub code: Option<String>,
+    /// A factor's new name (`PATCH`).
+    pub name: Option<String>,
 }

@@ -43,6 +43,7 @@ pub async fn change_password(
         &auth.session_id,
         Some(&input.current_password),
         &input.new_password,
+        input.code.as_deref(),
     )
     .await?;
     Ok(Json(json!({"message": "Password changed successfully"})))
@@ -53,7 +54,14 @@ pub async fn delete_me(
     auth: AuthUser,
     Payload(body): Payload<DeleteAccountRequest>,
 ) -> Result<StatusCode, ApiError> {
-    accounts::delete_account(&state, &auth.user, body.password.as_deref()).await?;
+    accounts::delete_account(
+        &state,
+        &auth.user,
+        &auth.session_id,
+        body.password.as_deref(),
+        body.code.as_deref(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

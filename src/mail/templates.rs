@@ -61,6 +61,19 @@ impl Email {
         }
     }
 
+    /// A security notice: a second factor added or removed, a recovery code used, the factors
+    /// reset by an administrator.
+    pub fn security_notice(subject: &str, what: String) -> Self {
+        Self {
+            subject: subject.into(),
+            intro: what,
+            action: None,
+            outro: "If this was not you, reset your password at once and tell us: someone may \
+                    be signed in to your account."
+                .into(),
+        }
+    }
+
     pub fn link(&self) -> Option<&str> {
         self.action.as_ref().map(|(_, link)| link.as_str())
     }

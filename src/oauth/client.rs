@@ -110,6 +110,8 @@ pub struct Client {
     /// Where authd POSTs a logout token when a session of the client ends (Back-Channel
     /// Logout 1.0).
     pub backchannel_logout_uri: Option<String>,
+    /// Sign-ins for it need a second factor (`clients create --require-mfa`).
+    pub require_mfa: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -138,6 +140,7 @@ impl TryFrom<ClientRow> for Client {
             can_introspect: row.can_introspect,
             post_logout_redirect_uris: words(&row.post_logout_redirect_uris),
             backchannel_logout_uri: row.backchannel_logout_uri,
+            require_mfa: row.require_mfa,
         })
     }
 }
@@ -258,6 +261,8 @@ pub struct NewClient {
     pub can_introspect: bool,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// Sign-ins for the client need a second factor.
+    pub require_mfa: bool,
 }
 
 impl NewClient {
@@ -324,6 +329,7 @@ impl NewClient {
             can_introspect: self.can_introspect,
             post_logout_redirect_uris: post_logout_redirect_uris.join(" "),
             backchannel_logout_uri,
+            require_mfa: self.require_mfa,
         };
         Ok((row, secret))
     }
@@ -394,6 +400,7 @@ mod tests {
             can_introspect: false,
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
+            require_mfa: false,
         }
     }
 

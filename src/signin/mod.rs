@@ -9,6 +9,7 @@
 //! instance can take the next step); a partial record opens nothing.
 
 pub mod browser;
+pub mod factors;
 pub mod guard;
 mod password;
 mod session;
@@ -96,6 +97,12 @@ pub enum SignInError {
     /// Too many wrong passwords for this account (see `guard`).
     #[error("Too many attempts, please try again later")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// A second factor's code that is wrong, used already, or of another time.
+    #[error("Invalid code")]
+    InvalidCode,
+    /// A second step whose challenge is unknown, spent or expired.
+    #[error("Invalid or expired challenge")]
+    InvalidChallenge,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -218,4 +225,204 @@ pub async fn find_live(state: &AppState, id: &str) -> Result<Option<SignIn>, Sig
             .as_ref()
             .map(SignIn::from),
     )
+}
+
+/// How long a sign-in may wait for its second step.
+pub const SECOND_STEP_TTL: chrono::Duration = chrono::Duration::minutes(5);
+
+/// A sign-in waiting for its second step: the token that names it (a browser's pending cookie,
+/// the JSON API's `challenge`), its user and the factors they may use.
+pub struct Pending {
+    pub token: OpaqueToken,
+    pub user: UserRow,
+    pub factors: Vec<crate::storage::FactorRow>,
+}
+
+/// The user's active factors: a sign-in needs its second step when there is one.
+pub async fn active_factors(
+    state: &AppState,
+    user_id: &str,
+) -> Result<Vec<crate::storage::FactorRow>, SignInError> {
+    Ok(crate::storage::factors::list_factors(&state.db, user_id)
+        .await?
+        .into_iter()
+        .filter(|f| f.active)
+        .collect())
+}
+
+/// Records what `proof` proved as a sign-in waiting for its second step (see `Pending`), for
+/// [`SECOND_STEP_TTL`]. It opens nothing until `finish_*` completes it, on any instance.
+pub async fn begin_second_step(
+    state: &AppState,
+    proof: Proof,
+    factors: Vec<crate::storage::FactorRow>,
+    meta: &ClientMeta,
+) -> Result<Pending, SignInError> {
+    let now = state.clock.now_naive();
+    let token = OpaqueToken::generate();
+    let mut due: Vec<&str> = factors.iter().map(|f| f.kind.as_str()).collect();
+    due.dedup();
+    let row = SignInRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: proof.user.id.clone(),
+        token_hash: Some(token.hash().as_str().to_owned()),
+        auth_time: proof.at,
+        amr: proof.methods.to_string(),
+        acr: proof.methods.level().as_str().to_owned(),
+        due: Some(due.join(" ")),
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        created_at: now,
+        expires_at: now + SECOND_STEP_TTL,
+        ended_at: None,
+    };
+    crate::storage::sign_ins::open(&state.db, Some(Record::New(&row)), None).await?;
+    Ok(Pending {
+        token,
+        user: proof.user,
+        factors,
+    })
+}
+
+/// The pending sign-in `token` names, with its user: who the second step is for.
+pub async fn pending(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(UserRow, SignInRow)>, SignInError> {
+    let Some(token) = OpaqueToken::from_presented(token) else {
+        return Ok(None);
+    };
+    Ok(
+        crate::storage::sign_ins::find_pending(&state.db, &token.hash(), state.clock.now_naive())
+            .await?,
+    )
+}
+
+/// A checked second step: the pending record, its user, what was proved, and the completed
+/// record to write.
+struct Stepped {
+    pending: SignInRow,
+    hash: crate::tokens::TokenHash,
+    user: UserRow,
+    proved: factors::Proved,
+    done: SignInRow,
+}
+
+async fn second_step(
+    state: &AppState,
+    token: &str,
+    code: &str,
+    meta: &ClientMeta,
+) -> Result<Stepped, SignInError> {
+    let presented = OpaqueToken::from_presented(token).ok_or(SignInError::InvalidChallenge)?;
+    let hash = presented.hash();
+    let (user, pending) =
+        crate::storage::sign_ins::find_pending(&state.db, &hash, state.clock.now_naive())
+            .await?
+            .ok_or(SignInError::InvalidChallenge)?;
+    let proved = factors::check_code(state, &user.id, code, meta.ip.as_deref()).await?;
+    let now = state.clock.now_naive();
+    let methods = Methods::new(Methods::parse(&pending.amr).iter().chain(proved.methods()));
+    let done = SignInRow {
+        token_hash: None,
+        auth_time: now,
+        amr: methods.to_string(),
+        acr: methods.level().as_str().to_owned(),
+        due: None,
+        created_at: now,
+        expires_at: now + session::chrono(state.config.session_max_age),
+        ..pending.clone()
+    };
+    if let factors::Proved::RecoveryCode { left } = proved {
+        factors::notice_recovery_code_used(state, &user, left).await?;
+    }
+    Ok(Stepped {
+        pending,
+        hash,
+        user,
+        proved,
+        done,
+    })
+}
+
+/// Completes a second step with `code` (an authenticator app's, or a recovery code) and opens
+/// the client's session under the sign-in: the JSON API's `mfa/verify`.
+pub async fn finish_in_session(
+    state: &AppState,
+    challenge: &str,
+    code: &str,
+    grant: SessionGrant,
+    meta: ClientMeta,
+) -> Result<(Issued, factors::Proved), SignInError> {
+    let stepped = second_step(state, challenge, code, &meta).await?;
+    let sign_in = SignIn::from(&stepped.done);
+    let (session, refresh, token) = session::rows(state, &stepped.user, &sign_in, grant, meta);
+    let completed = crate::storage::sign_ins::complete_pending(
+        &state.db,
+        &stepped.pending.id,
+        &stepped.hash,
+        &stepped.done,
+        crate::storage::sign_ins::Completion::Own,
+        Some((&session, &refresh)),
+    )
+    .await?;
+    if !completed {
+        return Err(SignInError::InvalidChallenge);
+    }
+    let mut user = stepped.user;
+    user.last_login_at = Some(stepped.done.auth_time);
+    Ok((issue(state, user, session, sign_in, token)?, stepped.proved))
+}
+
+/// Completes a browser's second step with `code`: the browser's sign-in, with a new cookie.
+/// The browser's `current` sign-in of the same person takes the new proof (a step-up keeps
+/// its sessions); someone else's ends.
+pub async fn finish_in_browser(
+    state: &AppState,
+    token: &str,
+    code: &str,
+    meta: &ClientMeta,
+    current: Option<&BrowserSignIn>,
+) -> Result<(BrowserSignIn, factors::Proved), SignInError> {
+    use crate::storage::sign_ins::Completion;
+    let mut stepped = second_step(state, token, code, meta).await?;
+    let cookie = OpaqueToken::generate();
+    stepped.done.token_hash = Some(cookie.hash().as_str().to_owned());
+    let completion = match current {
+        Some(c) if c.user.id == stepped.user.id => {
+            // The earlier sign-in's methods count too, and its id stays.
+            let methods = Methods::new(
+                c.sign_in
+                    .methods
+                    .iter()
+                    .chain(Methods::parse(&stepped.done.amr).iter()),
+            );
+            stepped.done.amr = methods.to_string();
+            stepped.done.acr = methods.level().as_str().to_owned();
+            stepped.done.id = c.sign_in.id.clone();
+            Completion::Into(&c.sign_in.id)
+        }
+        Some(c) => Completion::Replacing(&c.sign_in.id),
+        None => Completion::Own,
+    };
+    let completed = crate::storage::sign_ins::complete_pending(
+        &state.db,
+        &stepped.pending.id,
+        &stepped.hash,
+        &stepped.done,
+        completion,
+        None,
+    )
+    .await?;
+    if !completed {
+        return Err(SignInError::InvalidChallenge);
+    }
+    Ok((
+        BrowserSignIn {
+            user: stepped.user,
+            sign_in: SignIn::from(&stepped.done),
+            cookie: Some(cookie),
+        },
+        stepped.proved,
+    ))
 }

@@ -51,11 +51,29 @@ pub(super) async fn open(
     user: &UserRow,
     session: Option<(SessionGrant, ClientMeta)>,
 ) -> Result<Option<Issued>, SignInError> {
-    let now = state.clock.now_naive();
     let Some((grant, meta)) = session else {
         sign_ins::open(&state.db, record, None).await?;
         return Ok(None);
     };
+    let (session, refresh, token) = rows(state, user, sign_in, grant, meta);
+    let recorded = record.is_some();
+    sign_ins::open(&state.db, record, Some((&session, &refresh))).await?;
+    let mut user = user.clone();
+    if recorded {
+        user.last_login_at = Some(session.created_at);
+    }
+    Ok(Some(issue(state, user, session, sign_in.clone(), token)?))
+}
+
+/// A new session of `user` under `sign_in` and its first refresh token, as rows to write.
+pub(super) fn rows(
+    state: &AppState,
+    user: &UserRow,
+    sign_in: &SignIn,
+    grant: SessionGrant,
+    meta: ClientMeta,
+) -> (SessionRow, RefreshTokenRow, OpaqueToken) {
+    let now = state.clock.now_naive();
     let session = SessionRow {
         id: uuid::Uuid::new_v4().to_string(),
         user_id: user.id.clone(),
@@ -79,13 +97,7 @@ pub(super) async fn open(
         retired_at: None,
         successor_sealed: None,
     };
-    let recorded = record.is_some();
-    sign_ins::open(&state.db, record, Some((&session, &refresh))).await?;
-    let mut user = user.clone();
-    if recorded {
-        user.last_login_at = Some(now);
-    }
-    Ok(Some(issue(state, user, session, sign_in.clone(), token)?))
+    (session, refresh, token)
 }
 
 /// Signs an access token for a session of `user`, opened under `sign_in`.

@@ -64,6 +64,7 @@ pub mod clients;
 pub mod codes;
 pub mod consents;
 mod error;
+pub mod factors;
 pub mod instance;
 pub mod logout_notices;
 pub mod maintenance;

@@ -145,6 +145,28 @@ pub struct ClientRow {
     pub post_logout_redirect_uris: String,
     /// Where a logout token is POSTed when one of the client's sessions ends.
     pub backchannel_logout_uri: Option<String>,
+    /// Its sign-ins need a second factor.
+    pub require_mfa: bool,
+}
+
+/// A second factor (see `signin::factors`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = factors, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct FactorRow {
+    pub id: String,
+    pub user_id: String,
+    /// `totp` or `passkey`.
+    pub kind: String,
+    pub name: String,
+    /// A TOTP secret, sealed under the instance secret.
+    pub secret: Option<String>,
+    /// A passkey's credential, or its registration in progress.
+    pub credential: Option<String>,
+    /// The last TOTP time step a code was taken for.
+    pub last_step: Option<i64>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

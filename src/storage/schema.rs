@@ -31,6 +31,31 @@ diesel::table! {
         can_introspect -> Bool,
         post_logout_redirect_uris -> Text,
         backchannel_logout_uri -> Nullable<Text>,
+        require_mfa -> Bool,
+    }
+}
+
+diesel::table! {
+    factors (id) {
+        id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        name -> Text,
+        secret -> Nullable<Text>,
+        credential -> Nullable<Text>,
+        last_step -> Nullable<BigInt>,
+        active -> Bool,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (code_hash) {
+        code_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -206,6 +231,8 @@ diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(ended_sessions -> clients (client_id));
 diesel::joinable!(consents -> users (user_id));
+diesel::joinable!(factors -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(pending_registrations -> users (anonymous_user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -217,11 +244,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     clients,
     consents,
     ended_sessions,
+    factors,
     one_time_tokens,
     instance_settings,
     outbox,
     pending_registrations,
     rate_limits,
+    recovery_codes,
     refresh_tokens,
     revoked_access_tokens,
     sessions,

@@ -190,3 +190,107 @@ pub async fn sign_in_of_session(
         .await
         .optional()?))
 }
+
+/// A sign-in waiting for its second step, named by `hash` (a browser's pending cookie, or the
+/// JSON API's challenge), with its user.
+pub async fn find_pending(
+    db: &Database,
+    hash: &TokenHash,
+    now: NaiveDateTime,
+) -> Result<Option<(UserRow, SignInRow)>, StorageError> {
+    run_read!(db, |c| Ok(sign_ins::table
+        .inner_join(users::table)
+        .filter(sign_ins::token_hash.eq(hash.as_str()))
+        .filter(sign_ins::due.is_not_null())
+        .filter(sign_ins::ended_at.is_null())
+        .filter(sign_ins::expires_at.gt(now))
+        .filter(users::is_active.eq(true))
+        .select((UserRow::as_select(), SignInRow::as_select()))
+        .first(c)
+        .await
+        .optional()?))
+}
+
+/// Where a completed second step goes.
+#[derive(Clone, Copy)]
+pub enum Completion<'a> {
+    /// The pending record itself becomes the sign-in.
+    Own,
+    /// The browser's earlier sign-in of the same person takes the new proof (step-up); the
+    /// pending record goes.
+    Into(&'a str),
+    /// The pending record becomes the sign-in, and the browser's earlier sign-in (someone
+    /// else's) ends, with its sessions.
+    Replacing(&'a str),
+}
+
+/// Completes pending sign-in `pending` (still pending, still named by `hash`: one conditional
+/// write, so a challenge completes once) as `done` says, where `completion` puts it; with
+/// `session`, opened under it in the same transaction. Returns whether this call completed it.
+pub async fn complete_pending(
+    db: &Database,
+    pending: &str,
+    hash: &TokenHash,
+    done: &SignInRow,
+    completion: Completion<'_>,
+    session: Option<(&SessionRow, &RefreshTokenRow)>,
+) -> Result<bool, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            // Taken by this call, or by none: the challenge is spent either way.
+            let taken = diesel::update(
+                sign_ins::table
+                    .find(pending)
+                    .filter(sign_ins::token_hash.eq(hash.as_str()))
+                    .filter(sign_ins::due.is_not_null()),
+            )
+            .set((
+                sign_ins::due.eq(None::<String>),
+                sign_ins::token_hash.eq(None::<String>),
+            ))
+            .execute(c)
+            .await?;
+            if taken == 0 {
+                return Ok::<_, StorageError>(false);
+            }
+            let becomes = match completion {
+                Completion::Own => pending,
+                Completion::Into(prior) => {
+                    diesel::delete(sign_ins::table.find(pending))
+                        .execute(c)
+                        .await?;
+                    prior
+                }
+                Completion::Replacing(prior) => {
+                    end!(c, prior, done.created_at);
+                    pending
+                }
+            };
+            diesel::update(sign_ins::table.find(becomes))
+                .set((
+                    sign_ins::token_hash.eq(&done.token_hash),
+                    sign_ins::auth_time.eq(done.auth_time),
+                    sign_ins::amr.eq(&done.amr),
+                    sign_ins::acr.eq(&done.acr),
+                    sign_ins::expires_at.eq(done.expires_at),
+                ))
+                .execute(c)
+                .await?;
+            diesel::update(users::table.find(&done.user_id))
+                .set(users::last_login_at.eq(done.auth_time))
+                .execute(c)
+                .await?;
+            if let Some((session, refresh)) = session {
+                diesel::insert_into(sessions::table)
+                    .values(session)
+                    .execute(c)
+                    .await?;
+                diesel::insert_into(refresh_tokens::table)
+                    .values(refresh)
+                    .execute(c)
+                    .await?;
+            }
+            Ok(true)
+        })
+        .await)
+}

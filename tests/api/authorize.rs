@@ -967,6 +967,7 @@ async fn rp_initiated_logout(backend: Backend) {
             can_introspect: false,
             post_logout_redirect_uris: vec![bye.into()],
             backchannel_logout_uri: None,
+            require_mfa: false,
         })
         .await;
     let secret = rp.secret.clone().unwrap();
@@ -1152,6 +1153,7 @@ async fn backchannel_logout(backend: Backend) {
             can_introspect: false,
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: Some(receiver.clone()),
+            require_mfa: false,
         })
         .await;
     let discovery = app.get("/.well-known/openid-configuration", None).await;

@@ -56,6 +56,7 @@ async fn run_relying_party(program: &'static str, script: &'static str, email: &
             backchannel_logout_uri: Some(format!(
                 "http://127.0.0.1:{backchannel_port}/backchannel-logout"
             )),
+            require_mfa: false,
         })
         .await;
     let args = [

@@ -209,6 +209,7 @@ async fn redirect_uris_are_safe_and_canonical(backend: Backend) {
         can_introspect: false,
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
+        require_mfa: false,
     };
     for bad in [
         "javascript:alert(document.cookie)//",

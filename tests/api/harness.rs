@@ -599,6 +599,7 @@ impl TestApp {
             can_introspect: false,
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
+            require_mfa: false,
         })
         .await
     }
@@ -616,6 +617,7 @@ impl TestApp {
             can_introspect: true,
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
+            require_mfa: false,
         })
         .await
     }

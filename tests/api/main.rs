@@ -14,6 +14,7 @@ mod bad_input;
 mod browser;
 mod conformance;
 mod discovery;
+mod factors;
 mod faults;
 mod hardening;
 mod instances;

@@ -312,6 +312,7 @@ async fn sign_out_asks_unless_the_hint_names_this_sign_in(backend: Backend) {
             can_introspect: false,
             post_logout_redirect_uris: vec![bye.into()],
             backchannel_logout_uri: None,
+            require_mfa: false,
         })
         .await;
     let secret = rp.secret.clone().unwrap();
@@ -706,7 +707,7 @@ async fn tokens_say_when_and_how_the_user_signed_in(backend: Backend) {
     let secret = own.secret.clone().unwrap();
     let discovery = app.get("/.well-known/openid-configuration", None).await;
     let discovery = discovery.expect(200);
-    assert_eq!(discovery["acr_values_supported"], json!(["aal1"]));
+    assert_eq!(discovery["acr_values_supported"], json!(["aal1", "aal2"]));
     let listed: Vec<&str> = discovery["claims_supported"]
         .as_array()
         .unwrap()

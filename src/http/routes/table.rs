@@ -4,7 +4,8 @@ use utoipa::openapi::path::HttpMethod;
 
 use super::{Answer, Param, Route, Tag, auth, q, route};
 use crate::http::{
-    account_pages, accounts, api_docs, authorize, logout, oauth, openapi, pages, users, wellknown,
+    account_pages, accounts, api_docs, authorize, factors, logout, oauth, openapi, pages, users,
+    wellknown,
 };
 
 const TOKEN_QUERY: &[Param] = &[q("token", true, "the token from the email")];
@@ -146,6 +147,55 @@ pub fn table() -> Vec<Route> {
         .bearer()
         .ok("204", Answer::Other("Ended"))
         .errors(&["401", "403", "404"]),
+        route(Get, &["/api/users/me/factors"], factors::list)
+            .tag(Tag::Users)
+            .summary("The user's second factors and how many recovery codes remain")
+            .bearer()
+            .ok("200", Answer::Json("FactorsView"))
+            .errors(&["401", "403"]),
+        route(Post, &["/api/users/me/factors"], factors::enrol)
+            .tag(Tag::Users)
+            .summary("Start enrolling an authenticator app: its secret and otpauth URI; pending until its first code")
+            .bearer()
+            .json("NewFactorRequest")
+            .ok("201", Answer::Json("TotpEnrolment"))
+            .errors(&["400", "401", "403"]),
+        route(
+            Post,
+            &["/api/users/me/factors/{id}/verify"],
+            factors::confirm,
+        )
+        .tag(Tag::Users)
+        .summary("Confirm a pending factor with its first code; the account's first factor brings its recovery codes, shown once")
+        .bearer()
+        .json("CodeRequest")
+        .ok("200", Answer::Json("Confirmed"))
+        .errors(&["400", "401", "403", "404", "409"]),
+        route(Patch, &["/api/users/me/factors/{id}"], factors::rename)
+            .tag(Tag::Users)
+            .summary("Rename a factor")
+            .bearer()
+            .json("CodeRequest")
+            .ok("200", MESSAGE)
+            .errors(&["400", "401", "403", "404"]),
+        route(Delete, &["/api/users/me/factors/{id}"], factors::remove)
+            .tag(Tag::Users)
+            .summary("Remove a factor: needs `code`, or a second factor proved in the last 5 minutes")
+            .bearer()
+            .json("CodeRequest")
+            .ok("204", Answer::Other("Removed"))
+            .errors(&["400", "401", "403", "404"]),
+        route(
+            Post,
+            &["/api/users/me/factors/recovery-codes"],
+            factors::regenerate_recovery_codes,
+        )
+        .tag(Tag::Users)
+        .summary("A new set of ten recovery codes, the old one void: needs `code`, or a recent second factor")
+        .bearer()
+        .json("CodeRequest")
+        .ok("200", Answer::Document("{\"recovery_codes\": [string]}"))
+        .errors(&["400", "401", "403"]),
         route(Get, &["/api/users/me/consents"], users::list_my_consents)
             .tag(Tag::Users)
             .summary("The third-party applications the user has allowed, with their scopes (an array of ConsentView)")
@@ -203,10 +253,15 @@ fn account_rows() -> Vec<Route> {
             .ok("200", MESSAGE)
             .errors(&["400", "409"]),
         auth(Post, &["/login"], accounts::login)
-            .summary("Log in by email, phone or username (JSON, or form `username=&password=`)")
+            .summary("Log in by email, phone or username (JSON, or form `username=&password=`); an account with a second factor gets a Challenge instead of tokens")
             .json("LoginRequest")
             .ok("200", TOKENS)
             .errors(&["400", "401", "403", "429"]),
+        auth(Post, &["/mfa/verify"], factors::verify_second_step)
+            .summary("A login's second step: the challenge and a code (authenticator app, or a recovery code); the login's tokens")
+            .json("MfaVerifyRequest")
+            .ok("200", TOKENS)
+            .errors(&["400", "401", "429"]),
         auth(Post, &["/refresh"], accounts::refresh)
             .summary("Rotate a refresh token: a new pair; the old refresh token stops working")
             .json("RefreshRequest")
@@ -248,6 +303,14 @@ fn admin_rows() -> Vec<Route> {
     use HttpMethod::{Delete, Get, Patch};
     let admin = |row: Route| row.tag(Tag::Admin).bearer();
     vec![
+        admin(route(
+            Delete,
+            &["/api/admin/users/{id}/factors"],
+            factors::admin_reset,
+        ))
+        .summary("Remove every second factor and recovery code of an account; its sessions end")
+        .ok("200", MESSAGE)
+        .errors(&["401", "403", "404"]),
         admin(route(Get, &["/api/admin/users"], users::admin_list_users))
             .summary("Users, newest first, filtered by `q`")
             .query(ADMIN_LIST_QUERY)

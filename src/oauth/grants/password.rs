@@ -43,6 +43,7 @@ pub async fn grant(
         }
         AccountError::EmailNotVerified => OAuthError::InvalidGrant("Email not verified".into()),
         AccountError::AccountDisabled => OAuthError::InvalidGrant("Account disabled".into()),
+        AccountError::SecondFactorRequired(why) => OAuthError::InvalidGrant(why.into()),
         other => OAuthError::from(other),
     })?;
     respond(state, client, issued, None, Minting::Password)

@@ -1,0 +1,3 @@
+ALTER TABLE clients DROP COLUMN require_mfa;
+DROP TABLE recovery_codes;
+DROP TABLE factors;
