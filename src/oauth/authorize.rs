@@ -285,11 +285,18 @@ pub async fn decision(
         }
         None => Consent::Missing,
     };
-    let reach = Level::OFFERED
-        .iter()
-        .copied()
-        .max()
-        .unwrap_or(Level::Single);
+    // A second factor is within reach of a person who has one.
+    let reach = match browser {
+        Some(b)
+            if !crate::signin::active_factors(state, &b.user.id)
+                .await
+                .map_err(AuthorizeError::from)?
+                .is_empty() =>
+        {
+            Level::Multi
+        }
+        _ => Level::Single,
+    };
     Ok(decide(
         &asked,
         browser.map(|b| Browser {
