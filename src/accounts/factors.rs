@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::AccountError;
 use super::view::rfc3339;
 use crate::domain::Level;
+use crate::signin::SignIn;
 use crate::signin::factors::{self as proofs, PASSKEY, Proved, TOTP};
 use crate::state::AppState;
 use crate::storage::factors::{self as store, Activated};
@@ -258,18 +259,26 @@ pub fn must_keep_a_factor(state: &AppState, user: &UserRow) -> bool {
     state.config.require_mfa_for.covers(&user.role)
 }
 
+/// Who asks for a change, for how recently they proved a second factor: a session of the
+/// account API, or a browser's sign-in on authd's pages.
+#[derive(Clone, Copy)]
+pub enum Asker<'a> {
+    Session(&'a str),
+    Browser(&'a SignIn),
+}
+
 /// Removes a factor, with a recent second factor; the last one only when no policy needs it.
 pub async fn remove(
     state: &AppState,
     user: &UserRow,
-    session_id: &str,
+    asker: Asker<'_>,
     id: &str,
     code: Option<&str>,
     ip: Option<&str>,
 ) -> Result<(), AccountError> {
     let factor = find(state, user, id).await?;
     if factor.active {
-        require_recent_second_factor(state, user, session_id, code, ip).await?;
+        require_recent_second_factor(state, user, asker, code, ip).await?;
         let active = crate::signin::active_factors(state, &user.id).await?;
         if active.len() == 1 && must_keep_a_factor(state, user) {
             return Err(AccountError::NotAllowed(
@@ -300,7 +309,7 @@ pub async fn remove(
 pub async fn regenerate_recovery_codes(
     state: &AppState,
     user: &UserRow,
-    session_id: &str,
+    asker: Asker<'_>,
     code: Option<&str>,
     ip: Option<&str>,
 ) -> Result<Vec<String>, AccountError> {
@@ -312,7 +321,7 @@ pub async fn regenerate_recovery_codes(
             "Recovery codes come with a second factor: add one first",
         ));
     }
-    require_recent_second_factor(state, user, session_id, code, ip).await?;
+    require_recent_second_factor(state, user, asker, code, ip).await?;
     let (codes, hashes) = proofs::new_recovery_codes();
     store::replace_recovery_codes(&state.db, &user.id, &hashes, state.clock.now_naive()).await?;
     Ok(codes)
@@ -325,7 +334,7 @@ pub async fn regenerate_recovery_codes(
 pub async fn require_recent_second_factor(
     state: &AppState,
     user: &UserRow,
-    session_id: &str,
+    asker: Asker<'_>,
     code: Option<&str>,
     ip: Option<&str>,
 ) -> Result<Option<Proved>, AccountError> {
@@ -343,8 +352,11 @@ pub async fn require_recent_second_factor(
         return Ok(Some(proved));
     }
     let now = state.clock.now_naive();
-    let recent = crate::signin::of_session(state, session_id)
-        .await?
+    let sign_in = match asker {
+        Asker::Session(id) => crate::signin::of_session(state, id).await?,
+        Asker::Browser(sign_in) => Some(sign_in.clone()),
+    };
+    let recent = sign_in
         .is_some_and(|s| s.level >= Level::Multi && now - s.auth_time <= RECENT_SECOND_FACTOR);
     if recent {
         Ok(None)

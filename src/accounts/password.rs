@@ -138,7 +138,14 @@ pub async fn change_password(
     code: Option<&str>,
 ) -> Result<(), AccountError> {
     check_current_password(state, user, current, "current_password").await?;
-    super::factors::require_recent_second_factor(state, user, session_id, code, None).await?;
+    super::factors::require_recent_second_factor(
+        state,
+        user,
+        super::factors::Asker::Session(session_id),
+        code,
+        None,
+    )
+    .await?;
     let new_hash = new_password_hash(state, user, new_password, "new_password").await?;
     let now = state.clock.now_naive();
     let changes = UserChanges {

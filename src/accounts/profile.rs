@@ -116,7 +116,7 @@ pub async fn update_profile(
         super::factors::require_recent_second_factor(
             state,
             user,
-            session_id,
+            super::factors::Asker::Session(session_id),
             update.code.as_deref(),
             None,
         )
@@ -285,7 +285,14 @@ pub async fn delete_account(
 ) -> Result<(), AccountError> {
     if !user.is_anonymous {
         check_current_password(state, user, password, "password").await?;
-        super::factors::require_recent_second_factor(state, user, session_id, code, None).await?;
+        super::factors::require_recent_second_factor(
+            state,
+            user,
+            super::factors::Asker::Session(session_id),
+            code,
+            None,
+        )
+        .await?;
     }
     users::delete_user(&state.db, &user.id, state.clock.now_naive()).await?;
     Ok(())

@@ -39,6 +39,8 @@ pub const FORM_EXPIRED: &str =
 pub enum Cookie {
     SignIn,
     Browser,
+    /// A sign-in waiting for its second step (five minutes).
+    Pending,
 }
 
 fn https(state: &AppState) -> bool {
@@ -49,8 +51,10 @@ fn name(state: &AppState, cookie: Cookie) -> &'static str {
     match (https(state), cookie) {
         (true, Cookie::SignIn) => "__Host-authd_session",
         (true, Cookie::Browser) => "__Host-authd_browser",
+        (true, Cookie::Pending) => "__Host-authd_pending",
         (false, Cookie::SignIn) => "authd_session",
         (false, Cookie::Browser) => "authd_browser",
+        (false, Cookie::Pending) => "authd_pending",
     }
 }
 
@@ -101,6 +105,16 @@ pub fn hold_sign_in(state: &AppState, signed_in: &BrowserSignIn) -> Vec<HeaderVa
         state.config.session_max_age.as_secs(),
     );
     headers
+}
+
+/// `Set-Cookie` for a sign-in waiting for its second step.
+pub fn hold_pending(state: &AppState, pending: &crate::signin::Pending) -> HeaderValue {
+    set(
+        state,
+        Cookie::Pending,
+        pending.token.expose(),
+        crate::signin::SECOND_STEP_TTL.num_seconds() as u64,
+    )
 }
 
 /// The browser's sign-in on authd, by its cookie.

@@ -95,7 +95,7 @@ pub async fn remove(
     factors::remove(
         &state,
         &auth.user,
-        &auth.session_id,
+        factors::Asker::Session(&auth.session_id),
         &id,
         body.code.as_deref(),
         meta.ip.as_deref(),
@@ -114,7 +114,7 @@ pub async fn regenerate_recovery_codes(
     let codes = factors::regenerate_recovery_codes(
         &state,
         &auth.user,
-        &auth.session_id,
+        factors::Asker::Session(&auth.session_id),
         body.code.as_deref(),
         meta.ip.as_deref(),
     )

@@ -2,6 +2,7 @@
 //! and render; they hold no queries and no rules of their own.
 
 mod account_pages;
+mod account_security;
 mod accounts;
 mod api_docs;
 mod authorize;

@@ -48,6 +48,22 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "verify_email.html",
             include_str!("../../templates/verify_email.html"),
         ),
+        (
+            "second_step.html",
+            include_str!("../../templates/second_step.html"),
+        ),
+        (
+            "security.html",
+            include_str!("../../templates/security.html"),
+        ),
+        (
+            "enrol_totp.html",
+            include_str!("../../templates/enrol_totp.html"),
+        ),
+        (
+            "recovery_codes.html",
+            include_str!("../../templates/recovery_codes.html"),
+        ),
     ] {
         env.add_template(name, source)
             .expect("the built-in templates parse");

@@ -21,6 +21,9 @@ pub enum Decision {
     Consent,
     /// A code under the browser's sign-in goes back to the client.
     Approve,
+    /// The client or the policy needs a second factor the person has not set up: the account
+    /// page, to set one up and come back.
+    Enroll,
     /// An error goes back to the client (OIDC Core 3.1.2.6, RFC 6749 section 4.1.2.1).
     Refuse {
         error: &'static str,
@@ -141,13 +144,31 @@ impl Asked {
 
 const LOGIN_REQUIRED: &str = "login_required";
 
-/// The decision: see the module's documentation. `reach` is the highest level this person can
-/// sign in at here.
+/// The levels of assurance in play: the highest this person can reach here (a second factor
+/// only with one set up), and the least the client (`--require-mfa`) or the policy
+/// (`AUTHD_REQUIRE_MFA_FOR`) insists on, whatever the request says.
+#[derive(Clone, Copy, Debug)]
+pub struct Levels {
+    pub reach: Level,
+    pub required: Level,
+}
+
+impl Levels {
+    /// Nothing insisted on beyond a sign-in.
+    pub fn within(reach: Level) -> Self {
+        Self {
+            reach,
+            required: Level::Single,
+        }
+    }
+}
+
+/// The decision: see the module's documentation.
 pub fn decide(
     asked: &Asked,
     browser: Option<Browser<'_>>,
     consent: Consent,
-    reach: Level,
+    levels: Levels,
     now: NaiveDateTime,
 ) -> Decision {
     let sign_in_again = |reason: Reason| {
@@ -182,6 +203,17 @@ pub fn decide(
             sign_in_again(Reason::OtherUser)
         };
     }
+    // Insisted on, and out of reach: a factor must be set up first (no page with prompt=none).
+    if levels.required > levels.reach && sign_in.level < levels.required {
+        return if asked.none {
+            Decision::Refuse {
+                error: "interaction_required",
+                description: "The user must set up a second factor first",
+            }
+        } else {
+            Decision::Enroll
+        };
+    }
     if !fresh {
         if asked.login {
             return sign_in_again(Reason::Asked);
@@ -193,10 +225,10 @@ pub fn decide(
         {
             return sign_in_again(Reason::TooOld);
         }
-        if asked
-            .wanted_level(reach)
-            .is_some_and(|wanted| sign_in.level < wanted)
-        {
+        let wanted = asked
+            .wanted_level(levels.reach)
+            .map_or(levels.required, |w| w.max(levels.required));
+        if sign_in.level < wanted {
             return sign_in_again(Reason::Level);
         }
     }
@@ -285,13 +317,22 @@ pub async fn decision(
         }
         None => Consent::Missing,
     };
-    // A second factor is within reach of a person who has one.
+    // A second factor is within reach of a person who has one; the client or the policy may
+    // insist on it.
     let reach = match browser {
         Some(b)
             if !crate::signin::active_factors(state, &b.user.id)
                 .await
                 .map_err(AuthorizeError::from)?
                 .is_empty() =>
+        {
+            Level::Multi
+        }
+        _ => Level::Single,
+    };
+    let required = match browser {
+        Some(b)
+            if pending.client.require_mfa || state.config.require_mfa_for.covers(&b.user.role) =>
         {
             Level::Multi
         }
@@ -304,7 +345,7 @@ pub async fn decision(
             fresh,
         }),
         consent,
-        reach,
+        Levels { reach, required },
         state.clock.now_naive(),
     ))
 }

@@ -76,6 +76,15 @@ impl Proof {
         }
     }
 
+    /// What an earlier sign-in of `user` proved, when: a step-up builds on it.
+    pub fn of_sign_in(user: UserRow, sign_in: &SignIn) -> Self {
+        Self {
+            user,
+            methods: sign_in.methods.clone(),
+            at: sign_in.auth_time,
+        }
+    }
+
     /// An anonymous user, just made: nothing is proved but holding the session.
     pub fn anonymous(user: UserRow, at: NaiveDateTime) -> Self {
         Self {

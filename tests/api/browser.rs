@@ -880,3 +880,124 @@ async fn a_stale_sign_in_form_is_no_dead_end_in_chromium() {
     assert!(param(&back, "code").is_some());
     client.close().await.unwrap();
 }
+
+/// The code an authenticator app shows for `secret` now, on `app`'s clock.
+fn app_code(app: &TestApp, secret: &str) -> String {
+    crate::factors::App::from_secret(secret).code(app, 0)
+}
+
+/// A person protects her account with an authenticator app on authd's own pages (QR code and
+/// key, a first code, the recovery codes shown once), then signs in with it: the password, a
+/// wrong code, the right one; and once with a recovery code. On a phone and a desktop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authenticator_app_set_up_and_used_in_chromium() {
+    for (label, width, height) in [("phone", 390, 844), ("desktop", 1280, 800)] {
+        let Some((client, _driver)) = browser(width, height).await else {
+            return;
+        };
+        let app = spawn_app(Backend::Sqlite).await;
+        app.verified_user("mfa@example.com").await;
+        let callback = callback_server().await;
+        let own = app
+            .client_with(
+                "confidential",
+                &["authorization_code"],
+                &["openid", "email"],
+                &[callback.as_str()],
+                true,
+            )
+            .await;
+        let url = authorize_url(&app, &own.id, &callback).await;
+
+        // The account page signs in first, then lists no factor.
+        client.goto(&app.url("/account/security")).await.unwrap();
+        fill(&client, "username", "mfa@example.com").await;
+        fill(&client, "password", PASSWORD).await;
+        press(&client, "form[action=\"/account/sign-in\"] button").await;
+        says(&client, "None yet").await;
+        screenshot(&client, &format!("security-empty-{label}")).await;
+        press(&client, "form[action=\"/account/security/totp\"] button").await;
+        shows(&client, "figure.qr svg").await;
+        screenshot(&client, &format!("enrol-totp-{label}")).await;
+        let secret = client
+            .find(Locator::Css("code.secret"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .replace(' ', "");
+        fill(&client, "code", "000000").await;
+        press(
+            &client,
+            "form[action=\"/account/security/totp/confirm\"] button",
+        )
+        .await;
+        says(&client, "That code is not right").await;
+        fill(&client, "code", &app_code(&app, &secret)).await;
+        press(
+            &client,
+            "form[action=\"/account/security/totp/confirm\"] button",
+        )
+        .await;
+        shows(&client, "ol.codes").await;
+        screenshot(&client, &format!("recovery-codes-{label}")).await;
+        let codes: Vec<String> = {
+            let mut out = Vec::new();
+            for item in client
+                .find_all(Locator::Css("ol.codes code"))
+                .await
+                .unwrap()
+            {
+                out.push(item.text().await.unwrap());
+            }
+            out
+        };
+        assert_eq!(codes.len(), 10);
+        press(&client, "a.button").await;
+        says(&client, "Authenticator app").await;
+        screenshot(&client, &format!("security-{label}")).await;
+
+        // Signed out, then in again: the password, then the code.
+        client.delete_all_cookies().await.unwrap();
+        app.advance(Duration::from_secs(30));
+        client.goto(&url).await.unwrap();
+        fill(&client, "username", "mfa@example.com").await;
+        fill(&client, "password", PASSWORD).await;
+        press(&client, "form[action=\"authorize\"] button").await;
+        shows(&client, "input[name=\"code\"]").await;
+        screenshot(&client, &format!("second-step-{label}")).await;
+        fill(&client, "code", "123456").await;
+        press(&client, "form[action=\"authorize\"] button").await;
+        says(&client, "That code is not right").await;
+        screenshot(&client, &format!("second-step-error-{label}")).await;
+        fill(&client, "code", &app_code(&app, &secret)).await;
+        press(&client, "form[action=\"authorize\"] button").await;
+        let back = landed_at(&client, &callback).await;
+        let code = param(&back, "code").expect("a code");
+        let tokens = app
+            .token(
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", &callback),
+                ],
+                Some((&own.id, own.secret.as_deref().unwrap())),
+            )
+            .await;
+        let id_token = crate::authorize::claims(s(&tokens.expect(200)["id_token"]));
+        assert_eq!(id_token["amr"], json!(["pwd", "otp"]));
+        assert_eq!(id_token["acr"], json!("aal2"));
+
+        // A lost phone: a recovery code instead.
+        client.delete_all_cookies().await.unwrap();
+        client.goto(&url).await.unwrap();
+        fill(&client, "username", "mfa@example.com").await;
+        fill(&client, "password", PASSWORD).await;
+        press(&client, "form[action=\"authorize\"] button").await;
+        fill(&client, "code", &codes[0]).await;
+        press(&client, "form[action=\"authorize\"] button").await;
+        landed_at(&client, &callback).await;
+        client.close().await.unwrap();
+    }
+}

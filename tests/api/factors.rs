@@ -377,3 +377,357 @@ async fn the_policy_makes_accounts_set_up_a_factor(backend: Backend) {
     assert_eq!(remove.status, 403, "{}", remove.text);
     assert!(s(&remove.json["message"]).contains("must keep a second factor"));
 }
+
+both_backends!(
+    the_hosted_sign_in_asks_for_the_second_factor,
+    acr_values_and_max_age_step_the_sign_in_up,
+    a_client_that_insists_leads_the_person_to_set_a_factor_up,
+);
+
+/// The hidden fields of the form that posts to `action` on `page`.
+fn form_of(page: &str, action: &str) -> Vec<(String, String)> {
+    let start = page
+        .find(&format!("action=\"{action}\""))
+        .unwrap_or_else(|| panic!("no form to {action}: {page}"));
+    let end = page[start..].find("</form>").unwrap() + start;
+    crate::authorize::form_fields(&page[start..end])
+}
+
+fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+fn set_cookie(r: &reqwest::Response, name: &str) -> bool {
+    r.headers().get_all("set-cookie").iter().any(|c| {
+        let c = c.to_str().unwrap();
+        c.starts_with(&format!("{name}=")) && !c.starts_with(&format!("{name}=;"))
+    })
+}
+
+async fn post_form(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    path: &str,
+    mut form: Vec<(String, String)>,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    for (k, v) in extra {
+        form.retain(|(key, _)| key != k);
+        form.push((k.to_string(), v.to_string()));
+    }
+    browser
+        .post(app.url(path))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn first_party(app: &TestApp, require_mfa: bool) -> crate::harness::TestClient {
+    use authd::oauth::client::{ClientType, GrantType, NewClient};
+    app.register_client(NewClient {
+        name: "Notes".into(),
+        client_type: ClientType::Confidential,
+        redirect_uris: vec![crate::authorize::CB.into()],
+        grant_types: vec![GrantType::AuthorizationCode],
+        scopes: vec!["openid".into()],
+        first_party: true,
+        can_introspect: false,
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        require_mfa,
+    })
+    .await
+}
+
+async fn id_token_of(app: &TestApp, client: &crate::harness::TestClient, code: &str) -> Value {
+    let tokens = crate::authorize::exchange(
+        app,
+        &client.id,
+        code,
+        None,
+        Some((&client.id, client.secret.as_deref().unwrap())),
+    )
+    .await;
+    claims(s(&tokens.expect(200)["id_token"]))
+}
+
+async fn the_hosted_sign_in_asks_for_the_second_factor(backend: Backend) {
+    use crate::authorize::{CB, authorize_url, browser, location, query};
+    let app = spawn_app(backend).await;
+    app.verified_user("hosted@example.com").await;
+    let (totp, _, _) = with_authenticator(&app, "hosted@example.com").await;
+    let notes = first_party(&app, false).await;
+    let url = authorize_url(&app, &notes.id, CB, &[("scope", "openid")]);
+    let browser = browser();
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = crate::authorize::log_in(&app, &browser, &page, "hosted@example.com").await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(set_cookie(&r, "authd_pending"));
+    assert!(
+        !set_cookie(&r, "authd_session"),
+        "not signed in before the code"
+    );
+    let second = r.text().await.unwrap();
+    assert!(second.contains("name=\"code\""), "{second}");
+    // A pending sign-in is no sign-in.
+    let again = browser.get(&url).send().await.unwrap();
+    assert_eq!(again.status().as_u16(), 200);
+    let wrong = post_form(
+        &app,
+        &browser,
+        "/oauth/authorize",
+        form_of(&second, "authorize"),
+        &[("action", "second"), ("code", "000000")],
+    )
+    .await;
+    assert_eq!(wrong.status().as_u16(), 401);
+    let wrong = wrong.text().await.unwrap();
+    let right = post_form(
+        &app,
+        &browser,
+        "/oauth/authorize",
+        form_of(&wrong, "authorize"),
+        &[("action", "second"), ("code", &totp.code(&app, 0))],
+    )
+    .await;
+    assert!(set_cookie(&right, "authd_session"));
+    let code = query(&location(&right), "code").unwrap();
+    let id = id_token_of(&app, &notes, &code).await;
+    assert_eq!(id["amr"], json!(["pwd", "otp"]));
+    assert_eq!(id["acr"], json!("aal2"));
+    // The pending sign-in is spent: the same form again goes nowhere.
+    let replay = post_form(
+        &app,
+        &browser,
+        "/oauth/authorize",
+        form_of(&wrong, "authorize"),
+        &[("action", "second"), ("code", &totp.code(&app, 1))],
+    )
+    .await;
+    assert!(replay.headers().get("location").is_none());
+}
+
+async fn acr_values_and_max_age_step_the_sign_in_up(backend: Backend) {
+    use crate::authorize::{CB, authorize_url, browser, code_after_sign_in, location, query};
+    let app = spawn_app(backend).await;
+    app.verified_user("stepper@example.com").await;
+    let notes = first_party(&app, false).await;
+    let browser = browser();
+    // Signed in with the password alone, before the factor was set up.
+    let plain = authorize_url(&app, &notes.id, CB, &[("scope", "openid")]);
+    let code = code_after_sign_in(&app, &browser, &plain, "stepper@example.com").await;
+    let first = id_token_of(&app, &notes, &code).await;
+    assert_eq!(first["acr"], json!("aal1"));
+    let (totp, _, _) = with_authenticator(&app, "stepper@example.com").await;
+
+    // acr_values=aal2: only the second factor is asked for, and the sign-in steps up.
+    let stronger = authorize_url(
+        &app,
+        &notes.id,
+        CB,
+        &[("scope", "openid"), ("acr_values", "aal2")],
+    );
+    let r = browser.get(&stronger).send().await.unwrap();
+    assert!(set_cookie(&r, "authd_pending"));
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("name=\"code\"") && !page.contains("name=\"password\""),
+        "{page}"
+    );
+    let r = post_form(
+        &app,
+        &browser,
+        "/oauth/authorize",
+        form_of(&page, "authorize"),
+        &[("action", "second"), ("code", &totp.code(&app, 0))],
+    )
+    .await;
+    let id = id_token_of(&app, &notes, &query(&location(&r), "code").unwrap()).await;
+    assert_eq!(id["acr"], json!("aal2"));
+    assert_eq!(id["amr"], json!(["pwd", "otp"]));
+    // The same sign-in, stepped up: the session it opened before is still live.
+    assert_eq!(
+        authd::signin::of_session(&app.state, s(&first["sid"]))
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        authd::signin::of_session(&app.state, s(&id["sid"]))
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+    );
+
+    // max_age past: the password, then the code, again.
+    app.advance(Duration::from_secs(600));
+    let fresh = authorize_url(
+        &app,
+        &notes.id,
+        CB,
+        &[("scope", "openid"), ("max_age", "60")],
+    );
+    let page = browser
+        .get(&fresh)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"password\""));
+    let second = crate::authorize::log_in(&app, &browser, &page, "stepper@example.com")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let r = post_form(
+        &app,
+        &browser,
+        "/oauth/authorize",
+        form_of(&second, "authorize"),
+        &[("action", "second"), ("code", &totp.code(&app, 0))],
+    )
+    .await;
+    let id = id_token_of(&app, &notes, &query(&location(&r), "code").unwrap()).await;
+    assert!(id["auth_time"].as_i64().unwrap() > first["auth_time"].as_i64().unwrap() + 500);
+}
+
+async fn a_client_that_insists_leads_the_person_to_set_a_factor_up(backend: Backend) {
+    use crate::authorize::{CB, authorize_url, browser, location, query};
+    let app = spawn_app(backend).await;
+    app.verified_user("nofactor@example.com").await;
+    let strict = first_party(&app, true).await;
+    let browser = browser();
+    let url = authorize_url(&app, &strict.id, CB, &[("scope", "openid")]);
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = crate::authorize::log_in(&app, &browser, &page, "nofactor@example.com").await;
+    assert_eq!(r.status().as_u16(), 200, "no code without a second factor");
+    let page = unescape(&r.text().await.unwrap());
+    assert!(page.contains("Set up a second factor"), "{page}");
+    let href = page
+        .split("href=\"/account/security?")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let security = browser
+        .get(app.url(&format!("/account/security?{href}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = post_form(
+        &app,
+        &browser,
+        "/account/security/totp",
+        form_of(&security, "/account/security/totp"),
+        &[],
+    )
+    .await;
+    let enrol = r.text().await.unwrap();
+    let secret = enrol
+        .split("class=\"secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .replace(' ', "");
+    let totp = App::from_secret(&secret);
+    let r = post_form(
+        &app,
+        &browser,
+        "/account/security/totp/confirm",
+        form_of(&enrol, "/account/security/totp/confirm"),
+        &[("code", &totp.code(&app, 0))],
+    )
+    .await;
+    let codes = unescape(&r.text().await.unwrap());
+    assert!(codes.contains("<ol class=\"codes\">"), "{codes}");
+    let next = codes
+        .split("class=\"button primary\" href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let back = unescape(
+        &browser
+            .get(app.url(&next))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let to = back
+        .split("class=\"button secondary\" href=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(to.starts_with("/oauth/authorize?"), "{to}");
+    // Back at the application: the new factor is asked for, then the code.
+    app.advance(Duration::from_secs(30));
+    let page = browser
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("name=\"code\""), "{page}");
+    let r = post_form(
+        &app,
+        &browser,
+        "/oauth/authorize",
+        form_of(&page, "authorize"),
+        &[("action", "second"), ("code", &totp.code(&app, 0))],
+    )
+    .await;
+    let id = id_token_of(&app, &strict, &query(&location(&r), "code").unwrap()).await;
+    assert_eq!(id["acr"], json!("aal2"));
+    // The policy does the same for every client.
+    let app = spawn_app_with(backend, &[("AUTHD_REQUIRE_MFA_FOR", "all")]).await;
+    app.verified_user("policy@example.com").await;
+    let notes = first_party(&app, false).await;
+    let url = authorize_url(&app, &notes.id, CB, &[("scope", "openid")]);
+    let browser = crate::authorize::browser();
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = crate::authorize::log_in(&app, &browser, &page, "policy@example.com").await;
+    assert!(r.text().await.unwrap().contains("Set up a second factor"));
+}

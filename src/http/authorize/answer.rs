@@ -203,7 +203,8 @@ pub(super) fn login_page(
             status,
             data: minijinja::context! {
                 client_name => pending.client.name,
-                oauth_request => params.to_query(),
+                form_action => "authorize",
+                hidden => [("oauth_request", params.to_query())],
                 sign_up => format!(
                     "/account/sign-up?{}",
                     url::form_urlencoded::Serializer::new(String::new())
@@ -297,6 +298,95 @@ pub(super) fn consent_page(
             },
         },
         form_target(&pending.redirect_uri).as_deref(),
+    );
+    with_cookies(page, cookies)
+}
+
+/// The second step of a sign-in (the cookie of the pending sign-in goes with it): a code from
+/// the authenticator app, or a recovery code.
+pub(super) fn second_step_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &AuthorizeParams,
+    pending: &PendingAuthorization,
+    said: Said<'_>,
+    cookies: Vec<HeaderValue>,
+) -> Response {
+    let page = pages::render(
+        state,
+        headers,
+        pages::Page {
+            template: "second_step.html",
+            title: "Two-step verification",
+            status: said.status(),
+            data: minijinja::context! {
+                client_name => pending.client.name,
+                form_action => "authorize",
+                hidden => [("oauth_request", params.to_query())],
+                error => said.error,
+                notice => said.notice,
+                cancel => format!("authorize?{}", query_with(params, "prompt", "login")),
+            },
+        },
+        form_target(&pending.redirect_uri).as_deref(),
+    );
+    with_cookies(page, cookies)
+}
+
+/// What a page says besides its form.
+#[derive(Default, Clone, Copy)]
+pub(in crate::http) struct Said<'a> {
+    pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
+    /// The form came back with a stale or foreign CSRF value.
+    pub expired: bool,
+}
+
+impl Said<'_> {
+    pub(in crate::http) fn status(&self) -> StatusCode {
+        if self.expired {
+            StatusCode::FORBIDDEN
+        } else if self.error.is_some() {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::OK
+        }
+    }
+}
+
+/// The client or the policy needs a second factor this person has not set up: the way to set
+/// one up, and back.
+pub(super) fn enroll_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &AuthorizeParams,
+    pending: &PendingAuthorization,
+    cookies: Vec<HeaderValue>,
+) -> Response {
+    let back = format!("/oauth/authorize?{}", params.to_query());
+    let href = format!(
+        "/account/security?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("continue", &back)
+            .finish()
+    );
+    let page = pages::message(
+        state,
+        headers,
+        StatusCode::OK,
+        "Set up a second factor",
+        &[
+            &format!(
+                "{} asks that accounts signing in to it have a second factor: a code from an \
+             authenticator app on your phone, after your password.",
+                pending.client.name
+            ),
+            "It takes a minute; then you come back here.",
+        ],
+        Some(pages::Link {
+            href,
+            text: "Set it up",
+        }),
     );
     with_cookies(page, cookies)
 }

@@ -8,9 +8,10 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 
 use super::cookies;
-use crate::oauth::authorize::{Decision, decision};
+use crate::oauth::authorize::{Decision, Reason, decision};
 use crate::oauth::{AuthorizeError, AuthorizeParams, PendingAuthorization, start_authorization};
 use crate::signin::BrowserSignIn;
+use crate::signin::{self, Proof};
 use crate::state::AppState;
 
 /// The hidden field that carries the client's authorization request through authd's forms,
@@ -45,6 +46,7 @@ pub(super) fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) ->
 mod answer;
 mod post;
 
+pub(super) use answer::Said;
 use answer::*;
 pub use post::authorize_post;
 
@@ -109,6 +111,12 @@ async fn proceed(
             let e = pending.error(error, description, params.get("state"));
             with_cookies(authorize_error(state, headers, e), cookies)
         }
+        (Decision::Enroll, _) => enroll_page(state, headers, params, &pending, cookies),
+        // A stronger sign-in of someone signed in with a second factor set up: only that factor
+        // is asked for (the password was proved in this sign-in).
+        (Decision::SignIn(Reason::Level), Some(b)) => {
+            step_up(state, headers, params, pending, b, cookies).await
+        }
         (Decision::SignIn(reason), _) => login_page(
             state,
             headers,
@@ -124,6 +132,37 @@ async fn proceed(
             params,
             &pending,
             SignInPage::default(),
+            cookies,
+        ),
+    }
+}
+
+/// The second step for a browser's sign-in of someone with a second factor: a pending sign-in
+/// built on it (its methods count), completed into it by the code.
+async fn step_up(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &AuthorizeParams,
+    pending: PendingAuthorization,
+    browser: &BrowserSignIn,
+    mut cookies: Vec<HeaderValue>,
+) -> Response {
+    let begun = async {
+        let factors = signin::active_factors(state, &browser.user.id).await?;
+        let proof = Proof::of_sign_in(browser.user.clone(), &browser.sign_in);
+        signin::begin_second_step(state, proof, factors, &Default::default()).await
+    };
+    match begun.await {
+        Ok(second) => {
+            cookies.push(cookies::hold_pending(state, &second));
+            let said = Said {
+                notice: Some("The application asks for your second factor."),
+                ..Said::default()
+            };
+            second_step_page(state, headers, params, &pending, said, cookies)
+        }
+        Err(e) => with_cookies(
+            authorize_error(state, headers, AuthorizeError::from(e)),
             cookies,
         ),
     }

@@ -9,7 +9,7 @@ use super::answer::*;
 use super::*;
 use crate::accounts;
 use crate::accounts::limits;
-use crate::http::cookies::{Binding, BrowserId, Csrf, FORM_EXPIRED};
+use crate::http::cookies::{Binding, BrowserId, Cookie, Csrf, FORM_EXPIRED};
 use crate::http::extract::read_body;
 use crate::signin::{self, ClientMeta, LoginIdentifier, Proof, SignInError};
 
@@ -67,7 +67,28 @@ async fn sign_in(
         }
         Err(e) => return failed(&e.to_string(), false),
     };
+    let factors = match signin::active_factors(state, &user.id).await {
+        Ok(factors) => factors,
+        Err(e) => return authorize_error(state, headers, AuthorizeError::from(e)),
+    };
     let proof = Proof::password(user, state.clock.now_naive());
+    if !factors.is_empty() {
+        // The password was right; the second factor is due, on a page of its own.
+        return match signin::begin_second_step(state, proof, factors, meta).await {
+            Ok(second) => {
+                let cookie = cookies::hold_pending(state, &second);
+                second_step_page(
+                    state,
+                    headers,
+                    params,
+                    &pending,
+                    Said::default(),
+                    vec![cookie],
+                )
+            }
+            Err(e) => authorize_error(state, headers, AuthorizeError::from(e)),
+        };
+    }
     let signed_in = match signin::complete_in_browser(state, proof, meta, current).await {
         Ok(signed_in) => signed_in,
         Err(e) => return authorize_error(state, headers, AuthorizeError::from(e)),
@@ -83,6 +104,59 @@ async fn sign_in(
         cookies,
     )
     .await
+}
+
+/// The second step's form was posted: the code completes the pending sign-in this browser's
+/// pending cookie names, which then goes on as a fresh sign-in.
+#[allow(clippy::too_many_arguments)]
+async fn second_step(
+    state: &AppState,
+    headers: &HeaderMap,
+    meta: &ClientMeta,
+    params: &AuthorizeParams,
+    pending: PendingAuthorization,
+    current: Option<&BrowserSignIn>,
+    id: &BrowserId,
+    csrf: Option<&str>,
+    code: Option<&str>,
+) -> Response {
+    let again = |said: Said<'_>| second_step_page(state, headers, params, &pending, said, vec![]);
+    if cookies::check(state, Binding::Browser(id), csrf) != Csrf::Valid {
+        return again(Said {
+            notice: Some(FORM_EXPIRED),
+            expired: true,
+            ..Said::default()
+        });
+    }
+    let too_long = SignInPage {
+        notice: Some("Your sign-in waited too long for its code. Please sign in again."),
+        ..SignInPage::default()
+    };
+    let Some(token) = cookies::read(state, headers, Cookie::Pending) else {
+        return login_page(state, headers, params, &pending, too_long, vec![]);
+    };
+    let code = code.unwrap_or_default();
+    match signin::finish_in_browser(state, &token, code, meta, current).await {
+        Ok((signed_in, _)) => {
+            let mut set = cookies::hold_sign_in(state, &signed_in);
+            set.push(cookies::set(state, Cookie::Pending, "", 0));
+            proceed(state, headers, params, pending, Some(&signed_in), true, set).await
+        }
+        Err(SignInError::InvalidCode) => again(Said {
+            error: Some(
+                "That code is not right. Type the newest code from the app, or a recovery code.",
+            ),
+            ..Said::default()
+        }),
+        Err(SignInError::TooManyAttempts { .. }) => again(Said {
+            error: Some("Too many attempts. Please wait a few minutes and try again."),
+            ..Said::default()
+        }),
+        Err(SignInError::InvalidChallenge) => {
+            login_page(state, headers, params, &pending, too_long, vec![])
+        }
+        Err(e) => authorize_error(state, headers, AuthorizeError::from(e)),
+    }
 }
 
 /// Allow or Deny was pressed on the consent page of the browser's sign-in.
@@ -208,6 +282,21 @@ pub async fn authorize_post(
                 browser.as_ref(),
                 username,
                 password,
+            )
+            .await
+        }
+        Some("second") => {
+            let id = BrowserId::of(&state, &headers);
+            second_step(
+                &state,
+                &headers,
+                &meta,
+                &params,
+                pending,
+                browser.as_ref(),
+                &id,
+                csrf,
+                field("code"),
             )
             .await
         }

@@ -4,13 +4,18 @@ use utoipa::openapi::path::HttpMethod;
 
 use super::{Answer, Param, Route, Tag, auth, q, route};
 use crate::http::{
-    account_pages, accounts, api_docs, authorize, factors, logout, oauth, openapi, pages, users,
-    wellknown,
+    account_pages, account_security, accounts, api_docs, authorize, factors, logout, oauth,
+    openapi, pages, users, wellknown,
 };
 
 const TOKEN_QUERY: &[Param] = &[q("token", true, "the token from the email")];
 const NOTICE_QUERY: &[Param] = &[q("token", true, "the token from the notice")];
 const SIGN_UP_QUERY: &[Param] = &[q("oauth_request", false, "the authorization to return to")];
+const CONTINUE_QUERY: &[Param] = &[q(
+    "continue",
+    false,
+    "an account page or authorization request to go on to",
+)];
 
 const AUTHORIZE_QUERY: &[Param] = &[
     q("response_type", true, "code"),
@@ -481,6 +486,63 @@ fn page_rows() -> Vec<Route> {
         .form("email")
         .ok("200", Answer::Html)
         .errors(&["400", "429"]),
+        page(route(
+            Get,
+            &["/account/security"],
+            account_security::security_page,
+        ))
+        .summary("The account's sign-in security: second factors and recovery codes (signs in first when needed)")
+        .query(CONTINUE_QUERY)
+        .ok("200", Answer::Html),
+        page(route(
+            Post,
+            &["/account/security/totp"],
+            account_security::add_totp,
+        ))
+        .summary("Add an authenticator app: its QR code and key")
+        .form("csrf, continue")
+        .ok("200", Answer::Html)
+        .errors(&["403"]),
+        page(route(
+            Post,
+            &["/account/security/totp/confirm"],
+            account_security::confirm_totp,
+        ))
+        .summary("Confirm an authenticator app with its first code; the first factor shows the recovery codes")
+        .form("csrf, id, code, continue")
+        .ok("200", Answer::Html)
+        .errors(&["401", "403"]),
+        page(route(
+            Post,
+            &["/account/security/remove"],
+            account_security::remove,
+        ))
+        .summary("Remove a factor (a recent second factor, or its code)")
+        .form("csrf, id, code")
+        .ok("200", Answer::Html)
+        .errors(&["403"]),
+        page(route(
+            Post,
+            &["/account/security/recovery-codes"],
+            account_security::new_recovery_codes,
+        ))
+        .summary("New recovery codes, shown once (a recent second factor, or its code)")
+        .form("csrf, code")
+        .ok("200", Answer::Html)
+        .errors(&["403"]),
+        page(route(
+            Get,
+            &["/account/sign-in"],
+            account_security::sign_in_page,
+        ))
+        .summary("The account pages' sign-in")
+        .query(CONTINUE_QUERY)
+        .ok("200", Answer::Html),
+        page(route(Post, &["/account/sign-in"], account_security::sign_in))
+            .summary("The account pages' sign-in form: the password, then the second step")
+            .form("csrf, action, username, password, code, continue")
+            .ok("303", Answer::Other("On to `continue`"))
+            .errors(&["401", "403", "429"]),
         page(route(Get, &["/assets/authd.css"], pages::stylesheet))
             .summary("The hosted pages' stylesheet")
             .ok("200", Answer::Other("text/css")),

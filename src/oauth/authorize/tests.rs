@@ -57,7 +57,13 @@ fn run(query: &str, hint: Option<&str>, seen: Seen, consent: Consent) -> Decisio
             fresh: true,
         }),
     };
-    decide(&asked(query, hint), browser, consent, Level::Single, now())
+    decide(
+        &asked(query, hint),
+        browser,
+        consent,
+        Levels::within(Level::Single),
+        now(),
+    )
 }
 
 use Consent::{Given, Missing, NotNeeded};
@@ -261,11 +267,83 @@ fn a_level_within_reach_is_insisted_on() {
     let asked = asked("acr_values=aal2", None);
     // Once a second factor is within the person's reach, an aal1 sign-in is not enough.
     assert_eq!(
-        decide(&asked, browser, Given, Level::Multi, now()),
+        decide(&asked, browser, Given, Levels::within(Level::Multi), now()),
         ShowSignIn(Reason::Level)
     );
     assert_eq!(
-        decide(&asked, browser, Given, Level::Single, now()),
+        decide(&asked, browser, Given, Levels::within(Level::Single), now()),
+        Approve
+    );
+}
+
+#[test]
+fn a_second_factor_insisted_on_is_set_up_or_proved() {
+    let si = sign_in(TimeDelta::minutes(1));
+    let browser = Some(Browser {
+        sign_in: &si,
+        fresh: false,
+    });
+    let insisted = |reach| Levels {
+        reach,
+        required: Level::Multi,
+    };
+    // Not set up: the account page, or an error without a page.
+    assert_eq!(
+        decide(
+            &asked("", None),
+            browser,
+            Given,
+            insisted(Level::Single),
+            now()
+        ),
+        Decision::Enroll
+    );
+    let fresh = Some(Browser {
+        sign_in: &si,
+        fresh: true,
+    });
+    assert_eq!(
+        decide(
+            &asked("", None),
+            fresh,
+            Given,
+            insisted(Level::Single),
+            now()
+        ),
+        Decision::Enroll
+    );
+    assert!(refuse("interaction_required")(&decide(
+        &asked("prompt=none", None),
+        browser,
+        Given,
+        insisted(Level::Single),
+        now()
+    )));
+    // Set up: a step up, whatever acr_values says.
+    assert_eq!(
+        decide(
+            &asked("", None),
+            browser,
+            Given,
+            insisted(Level::Multi),
+            now()
+        ),
+        ShowSignIn(Reason::Level)
+    );
+    let mut strong = sign_in(TimeDelta::minutes(1));
+    strong.level = Level::Multi;
+    let browser = Some(Browser {
+        sign_in: &strong,
+        fresh: false,
+    });
+    assert_eq!(
+        decide(
+            &asked("", None),
+            browser,
+            Given,
+            insisted(Level::Multi),
+            now()
+        ),
         Approve
     );
 }
