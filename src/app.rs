@@ -79,7 +79,16 @@ impl Application {
             issuer = %config.issuer,
             "authd ready"
         );
+        let passkeys =
+            crate::signin::passkeys::Passkeys::for_pages_at(&config.public_url, &config.brand.name);
+        if passkeys.is_none() {
+            tracing::info!(
+                public_url = %config.public_url,
+                "passkeys are off: browsers offer them only to HTTPS pages and localhost"
+            );
+        }
         let state = AppState::new(Inner {
+            passkeys,
             config,
             db,
             keys,

@@ -143,6 +143,12 @@ impl From<crate::accounts::AccountError> for ApiError {
             crate::accounts::AccountError::InvalidChallenge => {
                 ApiError::Unauthorized("Invalid or expired challenge")
             }
+            crate::accounts::AccountError::PasskeyRefused => {
+                ApiError::Unauthorized("The passkey was not accepted")
+            }
+            crate::accounts::AccountError::PasskeyExpired => {
+                ApiError::Unauthorized("The passkey request expired or was used: start again")
+            }
             crate::accounts::AccountError::SecondFactorRequired(why) => ApiError::Forbidden(why),
             crate::accounts::AccountError::TooManyAttempts { retry_after_secs } => {
                 ApiError::TooManyRequests { retry_after_secs }

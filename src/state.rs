@@ -25,6 +25,9 @@ pub struct Inner {
     pub sealer: Arc<Sealer>,
     pub clock: Arc<dyn Clock>,
     pub metrics: RequestMetrics,
+    /// The WebAuthn relying party; `None` where browsers offer no passkeys (see
+    /// `signin::passkeys`).
+    pub passkeys: Option<crate::signin::passkeys::Passkeys>,
 }
 
 impl AppState {

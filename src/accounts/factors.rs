@@ -11,8 +11,9 @@ use super::view::rfc3339;
 use crate::domain::Level;
 use crate::signin::SignIn;
 use crate::signin::factors::{self as proofs, PASSKEY, Proved, TOTP};
+use crate::signin::passkeys::{self, CEREMONY_TTL};
 use crate::state::AppState;
-use crate::storage::factors::{self as store, Activated};
+use crate::storage::factors::{self as store, Activated, Credential};
 use crate::storage::{FactorRow, UserRow};
 
 /// How recent a second factor must be for a change that weakens the account.
@@ -101,6 +102,7 @@ pub async fn enrol_totp(
         active: false,
         created_at: state.clock.now_naive(),
         last_used_at: None,
+        credential_id: None,
     };
     store::insert_factor(&state.db, &row).await?;
     Ok(TotpEnrolment {
@@ -197,17 +199,154 @@ pub async fn confirm(
     activated(state, user, &factor, None).await
 }
 
+/// A new passkey, pending until [`confirm_passkey`] gets the browser's answer to `options`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PasskeyEnrolment {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub status: &'static str,
+    /// For `navigator.credentials.create` (`{"publicKey": {...}}`, binary values base64url):
+    /// answer within `expires_in` seconds.
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    pub expires_in: u64,
+}
+
+/// A registration in progress, kept in its pending factor: the options shown (again, if the
+/// page is) and webauthn-rs's state.
+#[derive(Serialize, serde::Deserialize)]
+struct Registration {
+    options: serde_json::Value,
+    state: String,
+}
+
+/// Starts registering a passkey for `user` (none of their passkeys again), pending until
+/// [`confirm_passkey`].
+pub async fn enrol_passkey(
+    state: &AppState,
+    user: &UserRow,
+    name: Option<&str>,
+) -> Result<PasskeyEnrolment, AccountError> {
+    let rp = state
+        .passkeys
+        .as_ref()
+        .ok_or(crate::signin::SignInError::PasskeysUnavailable)?;
+    let name = factor_name(name, "Passkey")?;
+    let existing = store::list_factors(&state.db, &user.id).await?;
+    let (options, ceremony) = rp.start_registration(user, &existing)?;
+    let registration = Registration {
+        options: options.clone(),
+        state: ceremony,
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let row = FactorRow {
+        id: id.clone(),
+        user_id: user.id.clone(),
+        kind: PASSKEY.to_owned(),
+        name,
+        secret: None,
+        credential: Some(serde_json::to_string(&registration).map_err(anyhow::Error::from)?),
+        last_step: None,
+        active: false,
+        created_at: state.clock.now_naive(),
+        last_used_at: None,
+        credential_id: None,
+    };
+    store::insert_factor(&state.db, &row).await?;
+    Ok(PasskeyEnrolment {
+        id,
+        kind: PASSKEY,
+        status: "pending",
+        options,
+        expires_in: CEREMONY_TTL.num_seconds() as u64,
+    })
+}
+
+/// A pending passkey of the user and its options, while its ceremony may still finish.
+pub async fn pending_passkey(
+    state: &AppState,
+    user: &UserRow,
+    id: &str,
+) -> Result<PasskeyEnrolment, AccountError> {
+    let (factor, registration) = registration_of(state, user, id).await?;
+    Ok(PasskeyEnrolment {
+        id: factor.id,
+        kind: PASSKEY,
+        status: "pending",
+        options: registration.options,
+        expires_in: CEREMONY_TTL.num_seconds() as u64,
+    })
+}
+
+async fn registration_of(
+    state: &AppState,
+    user: &UserRow,
+    id: &str,
+) -> Result<(FactorRow, Registration), AccountError> {
+    let factor = find(state, user, id).await?;
+    if factor.kind != PASSKEY {
+        return Err(AccountError::NotFound("No such pending factor"));
+    }
+    if factor.active {
+        return Err(AccountError::InUse("The factor is active already"));
+    }
+    if state.clock.now_naive() - factor.created_at > CEREMONY_TTL {
+        return Err(AccountError::PasskeyExpired);
+    }
+    let registration: Registration = factor
+        .credential
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .ok_or(AccountError::PasskeyExpired)?;
+    Ok((factor, registration))
+}
+
+/// Confirms a pending passkey with the browser's answer (`navigator.credentials.create`'s
+/// credential, as JSON). A credential registered to any account already is refused.
+pub async fn confirm_passkey(
+    state: &AppState,
+    user: &UserRow,
+    id: &str,
+    answer: &serde_json::Value,
+) -> Result<Confirmed, AccountError> {
+    let rp = state
+        .passkeys
+        .as_ref()
+        .ok_or(crate::signin::SignInError::PasskeysUnavailable)?;
+    let answer = passkeys::parse_registration(answer).ok_or_else(|| {
+        AccountError::Invalid(
+            "credential",
+            "Not a WebAuthn credential: send what navigator.credentials.create gave, as JSON"
+                .into(),
+        )
+    })?;
+    let (factor, registration) = registration_of(state, user, id).await?;
+    let (json, credential_id) = rp.finish_registration(&registration.state, &answer)?;
+    let credential = Credential {
+        json: &json,
+        id: &credential_id,
+    };
+    activated(state, user, &factor, Some(credential)).await
+}
+
 /// Activates `factor` (with a passkey's `credential`) and tells the account's address.
 pub(super) async fn activated(
     state: &AppState,
     user: &UserRow,
     factor: &FactorRow,
-    credential: Option<&str>,
+    credential: Option<Credential<'_>>,
 ) -> Result<Confirmed, AccountError> {
     let (codes, hashes) = proofs::new_recovery_codes();
     let now = state.clock.now_naive();
-    let outcome =
-        store::activate_factor(&state.db, &user.id, &factor.id, credential, &hashes, now).await?;
+    let outcome = store::activate_factor(&state.db, &user.id, &factor.id, credential, &hashes, now)
+        .await
+        .map_err(|e| match e {
+            crate::storage::StorageError::Conflict("credential_id") => {
+                AccountError::InUse("This passkey is registered already")
+            }
+            other => other.into(),
+        })?;
     let recovery_codes = match outcome {
         Activated::NotPending => return Err(AccountError::InUse("The factor is active already")),
         Activated::First => Some(codes),

@@ -5,7 +5,10 @@
 use serde::Serialize;
 
 use super::{AccountError, TokenResponse};
-use crate::signin::{self, ClientMeta, Issued, LoginIdentifier, Proof, SessionGrant};
+use webauthn_rs::prelude::PublicKeyCredential;
+
+use crate::signin::passkeys;
+use crate::signin::{self, Answer, ClientMeta, Issued, LoginIdentifier, Proof, SessionGrant};
 use crate::state::AppState;
 
 /// What the account API's login gives.
@@ -28,6 +31,11 @@ pub struct Challenge {
     /// Single-use, for `expires_in` seconds.
     pub challenge: String,
     pub factors: Vec<ChallengeFactor>,
+    /// When the account has a passkey: the options for `navigator.credentials.get`
+    /// (`{"publicKey": {...}}`, binary values base64url); send its answer as `credential`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub passkey: Option<serde_json::Value>,
     pub expires_in: u64,
 }
 
@@ -79,20 +87,87 @@ pub async fn login(
         mfa_required: true,
         challenge: pending.token.expose().to_owned(),
         factors: offered,
+        passkey: pending.passkey_options,
         expires_in: signin::SECOND_STEP_TTL.num_seconds() as u64,
     }))
 }
 
+/// A second step's answer as a client sends it.
+#[derive(Clone, Copy)]
+pub enum SecondAnswer<'a> {
+    /// An authenticator app's code, or a recovery code.
+    Code(&'a str),
+    /// A passkey's assertion, as JSON.
+    Passkey(&'a serde_json::Value),
+}
+
+/// A passkey's assertion as JSON, read; a clear 400 when it is not one.
+fn assertion(json: &serde_json::Value) -> Result<PublicKeyCredential, AccountError> {
+    passkeys::parse_assertion(json).ok_or_else(|| {
+        AccountError::Invalid(
+            "credential",
+            "Not a WebAuthn assertion: send what navigator.credentials.get gave, as JSON".into(),
+        )
+    })
+}
+
 /// `POST /api/auth/mfa/verify`: the second step of a login, with a code from an authenticator
-/// app or a recovery code.
+/// app, a recovery code or a passkey's assertion.
 pub async fn verify_second_step(
     state: &AppState,
     challenge: &str,
-    code: &str,
+    answer: SecondAnswer<'_>,
     meta: ClientMeta,
 ) -> Result<TokenResponse, AccountError> {
+    let answer = match answer {
+        SecondAnswer::Code(code) => Answer::Code(code),
+        SecondAnswer::Passkey(json) => Answer::Passkey(Box::new(assertion(json)?)),
+    };
     let (issued, _) =
-        signin::finish_in_session(state, challenge, code, super::first_party_grant(), meta).await?;
+        signin::finish_in_session(state, challenge, answer, super::first_party_grant(), meta)
+            .await?;
+    Ok(issued.into())
+}
+
+/// A sign-in with a passkey and no name typed: the options, and their sealed state to send
+/// back with the answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PasskeySignIn {
+    /// For `navigator.credentials.get` (`{"publicKey": {...}, "mediation": "conditional"}`).
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    /// Opaque; send it back as `state` with the credential, within `expires_in` seconds.
+    pub state: String,
+    pub expires_in: u64,
+}
+
+/// `POST /api/auth/passkey/options`: nothing is written until the answer comes.
+pub fn passkey_options(state: &AppState) -> Result<PasskeySignIn, AccountError> {
+    let rp = state
+        .passkeys
+        .as_ref()
+        .ok_or(signin::SignInError::PasskeysUnavailable)?;
+    let (options, sealed) = rp.start_without_name(state)?;
+    Ok(PasskeySignIn {
+        options,
+        state: sealed,
+        expires_in: passkeys::CEREMONY_TTL.num_seconds() as u64,
+    })
+}
+
+/// `POST /api/auth/passkey/login`: the passkey's answer signs its account in (two factors:
+/// the key, and its user verified by the authenticator), into a first-party session.
+pub async fn passkey_login(
+    state: &AppState,
+    sealed: &str,
+    answer: &serde_json::Value,
+    meta: ClientMeta,
+) -> Result<TokenResponse, AccountError> {
+    let answer = assertion(answer)?;
+    let user = passkeys::identify(state, sealed, &answer).await?;
+    let proof = Proof::passkey(user, state.clock.now_naive());
+    let issued =
+        signin::complete_in_session(state, proof, super::first_party_grant(), meta).await?;
     Ok(issued.into())
 }
 

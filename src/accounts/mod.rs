@@ -20,7 +20,10 @@ pub use admin::{
     update_user,
 };
 pub use anonymous::create_anonymous;
-pub use login::{Challenge, ChallengeFactor, LoginOutcome, login, login_for, verify_second_step};
+pub use login::{
+    Challenge, ChallengeFactor, LoginOutcome, PasskeySignIn, SecondAnswer, login, login_for,
+    passkey_login, passkey_options, verify_second_step,
+};
 pub use password::{change_password, forgot_password, reset_password};
 pub use profile::{
     ProfileUpdate, SessionView, cancel_email_change, delete_account, end_session, list_sessions,
@@ -138,6 +141,12 @@ pub enum AccountError {
     /// A second step's challenge unknown, spent or expired.
     #[error("Invalid or expired challenge")]
     InvalidChallenge,
+    /// A passkey's answer that proves nothing.
+    #[error("The passkey was not accepted")]
+    PasskeyRefused,
+    /// A passkey sign-in's options that expired or were used already.
+    #[error("The passkey request expired")]
+    PasskeyExpired,
     /// The account has a second factor, and this needs a recent proof of it.
     #[error("{0}")]
     SecondFactorRequired(&'static str),
@@ -177,6 +186,12 @@ impl From<SignInError> for AccountError {
             }
             SignInError::InvalidCode => AccountError::InvalidCode,
             SignInError::InvalidChallenge => AccountError::InvalidChallenge,
+            SignInError::PasskeyRefused => AccountError::PasskeyRefused,
+            SignInError::PasskeyExpired => AccountError::PasskeyExpired,
+            SignInError::PasskeysUnavailable => AccountError::NotAllowed(
+                "Passkeys are off: authd's pages must be served over HTTPS (or at localhost) under \
+                 a domain name",
+            ),
             SignInError::Unexpected(cause) => AccountError::Unexpected(cause),
         }
     }

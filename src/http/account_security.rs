@@ -14,7 +14,7 @@ use super::extract::Payload;
 use super::pages::{self, Page};
 use crate::accounts::factors::{self, Asker};
 use crate::accounts::{AccountError, limits};
-use crate::signin::{self, BrowserSignIn, ClientMeta, LoginIdentifier, Proof, SignInError};
+use crate::signin::{self, Answer, BrowserSignIn, ClientMeta, LoginIdentifier, SignInError, Step};
 use crate::state::AppState;
 
 const SECURITY: &str = "/account/security";
@@ -161,6 +161,7 @@ async fn render_security(
                 // A change that weakens the account needs a recent second factor: its code,
                 // unless this sign-in proved one in the last 5 minutes.
                 needs_code => !recent,
+                passkeys => state.passkeys.is_some(),
                 continue_to => next,
                 error => said.error,
                 notice => said.notice,
@@ -183,6 +184,12 @@ pub struct SecurityForm {
     id: String,
     #[serde(default)]
     code: String,
+    /// A factor's (new) name.
+    #[serde(default)]
+    name: String,
+    /// A passkey's registration (JSON), filled in by the page's script.
+    #[serde(default)]
+    credential: String,
     #[serde(rename = "continue", default)]
     continue_to: Option<String>,
 }
@@ -331,6 +338,149 @@ pub async fn confirm_totp(
     }
 }
 
+/// `POST /account/security/passkey`: the page that makes a passkey (its script answers the
+/// registration's options).
+pub async fn add_passkey(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Payload(form): Payload<SecurityForm>,
+) -> Response {
+    let browser = match posted(&state, &headers, &form).await {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    let name = Some(form.name.as_str()).filter(|n| !n.trim().is_empty());
+    match factors::enrol_passkey(&state, &browser.user, name).await {
+        Ok(enrolment) => passkey_page(&state, &headers, &browser, &enrolment, &form, None),
+        Err(AccountError::Invalid(_, why)) => {
+            let said = Said {
+                error: Some(&why),
+                ..Said::default()
+            };
+            let next = continue_to(form.continue_to.as_deref());
+            render_security(&state, &headers, &browser, next.as_deref(), said, vec![]).await
+        }
+        Err(e) => failed(&state, &headers, e),
+    }
+}
+
+fn passkey_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    browser: &BrowserSignIn,
+    enrolment: &factors::PasskeyEnrolment,
+    form: &SecurityForm,
+    error: Option<&str>,
+) -> Response {
+    pages::render(
+        state,
+        headers,
+        Page {
+            template: "enrol_passkey.html",
+            title: "Add a passkey",
+            status: if error.is_some() {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::OK
+            },
+            data: minijinja::context! {
+                options => enrolment.options.to_string(),
+                id => enrolment.id,
+                error => error,
+                continue_to => continue_to(form.continue_to.as_deref()),
+                csrf => cookies::mint(state, Binding::SignIn(&browser.sign_in)),
+            },
+        },
+        None,
+    )
+}
+
+/// `POST /account/security/passkey/confirm`: the browser's answer registers the passkey. The
+/// account's first factor shows its recovery codes, once.
+pub async fn confirm_passkey(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Payload(form): Payload<SecurityForm>,
+) -> Response {
+    let browser = match posted(&state, &headers, &form).await {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    let next = continue_to(form.continue_to.as_deref());
+    let answer = serde_json::from_str(&form.credential).unwrap_or(serde_json::Value::Null);
+    match factors::confirm_passkey(&state, &browser.user, &form.id, &answer).await {
+        Ok(confirmed) => {
+            let done = "Your passkey is set up.";
+            match confirmed.recovery_codes {
+                Some(codes) => codes_page(&state, &headers, done, &codes, &here(next.as_deref())),
+                None => {
+                    let said = Said {
+                        notice: Some(done),
+                        ..Said::default()
+                    };
+                    render_security(&state, &headers, &browser, next.as_deref(), said, vec![]).await
+                }
+            }
+        }
+        Err(e @ (AccountError::Invalid(..) | AccountError::PasskeyRefused)) => {
+            let why = match e {
+                AccountError::PasskeyRefused => "The passkey could not be checked. Try again.",
+                _ => "The browser did not make a passkey. Try again.",
+            };
+            match factors::pending_passkey(&state, &browser.user, &form.id).await {
+                Ok(enrolment) => {
+                    passkey_page(&state, &headers, &browser, &enrolment, &form, Some(why))
+                }
+                Err(e) => failed(&state, &headers, e),
+            }
+        }
+        Err(AccountError::InUse(why)) => {
+            let said = Said {
+                error: Some(why),
+                ..Said::default()
+            };
+            render_security(&state, &headers, &browser, next.as_deref(), said, vec![]).await
+        }
+        Err(AccountError::PasskeyExpired) => {
+            let said = Said {
+                error: Some("The passkey took too long to make. Please add it again."),
+                ..Said::default()
+            };
+            render_security(&state, &headers, &browser, next.as_deref(), said, vec![]).await
+        }
+        Err(e) => failed(&state, &headers, e),
+    }
+}
+
+/// `POST /account/security/rename`: a factor's new name.
+pub async fn rename(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Payload(form): Payload<SecurityForm>,
+) -> Response {
+    let browser = match posted(&state, &headers, &form).await {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    let next = continue_to(form.continue_to.as_deref());
+    let message;
+    let said = match factors::rename(&state, &browser.user, &form.id, &form.name).await {
+        Ok(()) => Said {
+            notice: Some("The factor is renamed."),
+            ..Said::default()
+        },
+        Err(AccountError::Invalid(_, why)) => {
+            message = why;
+            Said {
+                error: Some(&message),
+                ..Said::default()
+            }
+        }
+        Err(e) => return failed(&state, &headers, e),
+    };
+    render_security(&state, &headers, &browser, next.as_deref(), said, vec![]).await
+}
+
 fn codes_page(
     state: &AppState,
     headers: &HeaderMap,
@@ -462,6 +612,7 @@ fn account_sign_in(
                 error => said.error,
                 notice => said.notice,
                 identifier => identifier,
+                passkey => super::authorize::passkey_ceremony(state),
             },
         },
         None,
@@ -488,6 +639,7 @@ fn second_step_page(
                 hidden => [("continue", next)],
                 error => said.error,
                 notice => said.notice,
+                passkey => said.passkey.map(|options| options.to_string()),
             },
         },
         None,
@@ -510,6 +662,12 @@ pub struct SignInForm {
     password: String,
     #[serde(default)]
     code: String,
+    /// A passkey's answer (JSON), filled in by the page's script.
+    #[serde(default)]
+    credential: String,
+    /// The sign-in page's sealed passkey ceremony.
+    #[serde(default)]
+    passkey_state: String,
     #[serde(rename = "continue", default)]
     continue_to: Option<String>,
 }
@@ -544,44 +702,7 @@ pub async fn sign_in(
         Err(e) => return failed(&state, &headers, e),
     };
     if form.action == "second" {
-        if cookies::check(&state, Binding::Browser(&id), Some(&form.csrf)) != Csrf::Valid {
-            return second_step_page(&state, &headers, &next, expired, vec![]);
-        }
-        let Some(token) = cookies::read(&state, &headers, Cookie::Pending) else {
-            let said = Said {
-                notice: Some("Your sign-in waited too long for its code. Please sign in again."),
-                ..Said::default()
-            };
-            return account_sign_in(&state, &headers, &next, said, "");
-        };
-        return match signin::finish_in_browser(&state, &token, &form.code, &meta, current.as_ref())
-            .await
-        {
-            Ok((signed_in, _)) => {
-                let mut set = cookies::hold_sign_in(&state, &signed_in);
-                set.push(cookies::set(&state, Cookie::Pending, "", 0));
-                see_other(&next, set)
-            }
-            Err(SignInError::InvalidCode) | Err(SignInError::TooManyAttempts { .. }) => {
-                let said = Said {
-                    error: Some(
-                        "That code is not right. Type the newest code from the app, or a recovery code.",
-                    ),
-                    ..Said::default()
-                };
-                second_step_page(&state, &headers, &next, said, vec![])
-            }
-            Err(SignInError::InvalidChallenge) => {
-                let said = Said {
-                    notice: Some(
-                        "Your sign-in waited too long for its code. Please sign in again.",
-                    ),
-                    ..Said::default()
-                };
-                account_sign_in(&state, &headers, &next, said, "")
-            }
-            Err(e) => failed(&state, &headers, e),
-        };
+        return second_step(&state, &headers, &meta, &form, &next, &id, current.as_ref()).await;
     }
     if cookies::check(&state, Binding::Browser(&id), Some(&form.csrf)) != Csrf::Valid {
         return account_sign_in(&state, &headers, &next, expired, &form.username);
@@ -599,52 +720,128 @@ pub async fn sign_in(
             &form.username,
         );
     }
-    let user = match signin::verify_credentials(
-        &state,
-        LoginIdentifier::parse(&form.username),
-        &form.password,
-        meta.ip.as_deref(),
-    )
-    .await
-    {
-        Ok(user) => user,
-        Err(SignInError::Unexpected(cause)) => {
-            return failed(&state, &headers, AccountError::Unexpected(cause));
-        }
-        Err(SignInError::InvalidCredentials) => {
-            return account_sign_in(
-                &state,
-                &headers,
-                &next,
-                wrong("That email, phone or username and password do not match an account."),
-                &form.username,
-            );
-        }
-        Err(e) => {
-            let message = e.to_string();
+    let step = if form.action == "passkey" {
+        signin::browser::with_passkey(
+            &state,
+            &form.passkey_state,
+            &form.credential,
+            &meta,
+            current.as_ref(),
+        )
+        .await
+        .map(Step::Done)
+    } else {
+        signin::browser::with_password(
+            &state,
+            LoginIdentifier::parse(&form.username),
+            &form.password,
+            &meta,
+            current.as_ref(),
+        )
+        .await
+    };
+    match step {
+        Ok(Step::Done(signed_in)) => see_other(&next, cookies::hold_sign_in(&state, &signed_in)),
+        Ok(Step::Second(second)) => {
+            let cookie = cookies::hold_pending(&state, &second);
             let said = Said {
-                error: Some(&message),
+                passkey: second.passkey_options.as_ref(),
                 ..Said::default()
             };
-            return account_sign_in(&state, &headers, &next, said, &form.username);
+            second_step_page(&state, &headers, &next, said, vec![cookie])
         }
-    };
-    let factors = match signin::active_factors(&state, &user.id).await {
-        Ok(factors) => factors,
-        Err(e) => return failed(&state, &headers, e),
-    };
-    let proof = Proof::password(user, state.clock.now_naive());
-    if !factors.is_empty() {
-        return match signin::begin_second_step(&state, proof, factors, &meta).await {
-            Ok(second) => {
-                let cookie = cookies::hold_pending(&state, &second);
-                second_step_page(&state, &headers, &next, Said::default(), vec![cookie])
-            }
-            Err(e) => failed(&state, &headers, e),
-        };
+        Err(SignInError::Unexpected(cause)) => {
+            failed(&state, &headers, AccountError::Unexpected(cause))
+        }
+        Err(SignInError::InvalidCredentials) => account_sign_in(
+            &state,
+            &headers,
+            &next,
+            wrong("That email, phone or username and password do not match an account."),
+            &form.username,
+        ),
+        Err(SignInError::PasskeyRefused) => account_sign_in(
+            &state,
+            &headers,
+            &next,
+            wrong(
+                "That passkey is not one of an account here. Sign in with your password, or try another passkey.",
+            ),
+            "",
+        ),
+        Err(SignInError::PasskeyExpired) => account_sign_in(
+            &state,
+            &headers,
+            &next,
+            wrong("The passkey took too long to answer. Please try again."),
+            "",
+        ),
+        Err(e) => {
+            let message = e.to_string();
+            account_sign_in(&state, &headers, &next, wrong(&message), &form.username)
+        }
     }
-    match signin::complete_in_browser(&state, proof, &meta, current.as_ref()).await {
-        Ok(signed_in) => see_other(&next, cookies::hold_sign_in(&state, &signed_in)),
-        Err(e) => failed(&state, &headers, e),
+}
+
+/// The second step's form: a code, or a passkey's answer, completes the pending sign-in the
+/// browser's pending cookie names.
+async fn second_step(
+    state: &AppState,
+    headers: &HeaderMap,
+    meta: &ClientMeta,
+    form: &SignInForm,
+    next: &str,
+    id: &BrowserId,
+    current: Option<&BrowserSignIn>,
+) -> Response {
+    let too_long = Said {
+        notice: Some("Your sign-in waited too long for its code. Please sign in again."),
+        ..Said::default()
+    };
+    let Some(token) = cookies::read(state, headers, Cookie::Pending) else {
+        return account_sign_in(state, headers, next, too_long, "");
+    };
+    let passkey = match signin::pending(state, &token).await {
+        Ok(found) => found.and_then(|(_, row)| signin::passkey_options(&row)),
+        Err(e) => return failed(state, headers, e),
+    };
+    let again = |said: Said<'_>| {
+        let said = Said {
+            passkey: passkey.as_ref(),
+            ..said
+        };
+        second_step_page(state, headers, next, said, vec![])
+    };
+    if cookies::check(state, Binding::Browser(id), Some(&form.csrf)) != Csrf::Valid {
+        return again(Said {
+            notice: Some(FORM_EXPIRED),
+            expired: true,
+            ..Said::default()
+        });
+    }
+    let finished = match Answer::from_form(&form.code, &form.credential) {
+        Ok(answer) => signin::finish_in_browser(state, &token, answer, meta, current).await,
+        Err(e) => Err(e),
+    };
+    match finished {
+        Ok((signed_in, _)) => {
+            let mut set = cookies::hold_sign_in(state, &signed_in);
+            set.push(cookies::set(state, Cookie::Pending, "", 0));
+            see_other(next, set)
+        }
+        Err(SignInError::InvalidCode) | Err(SignInError::TooManyAttempts { .. }) => again(Said {
+            error: Some(
+                "That code is not right. Type the newest code from the app, or a recovery code.",
+            ),
+            ..Said::default()
+        }),
+        Err(SignInError::PasskeyRefused) => again(Said {
+            error: Some(
+                "That passkey was not accepted. Try again, or type a code from your app instead.",
+            ),
+            ..Said::default()
+        }),
+        Err(SignInError::InvalidChallenge) => account_sign_in(state, headers, next, too_long, ""),
+        Err(e) => failed(state, headers, e),
     }
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::extract::{AdminUser, AuthUser, IdPath, Payload};
-use super::requests::{CodeRequest, MfaVerifyRequest, NewFactorRequest};
+use super::requests::{CodeRequest, MfaVerifyRequest, NewFactorRequest, PasskeyLoginRequest};
 use crate::accounts::factors::{self, FactorsView};
 use crate::accounts::{self, limits};
 use crate::error::ApiError;
@@ -22,10 +22,33 @@ pub async fn verify_second_step(
     Payload(body): Payload<MfaVerifyRequest>,
 ) -> Result<Json<accounts::TokenResponse>, ApiError> {
     limits::per_client(&state, "login", &meta).await?;
-    let (challenge, code) = body.parts()?;
+    let (challenge, answer) = body.parts()?;
     meta.device_id = body.device_id.clone().filter(|d| !d.is_empty());
     Ok(Json(
-        accounts::verify_second_step(&state, challenge, code, meta).await?,
+        accounts::verify_second_step(&state, challenge, answer, meta).await?,
+    ))
+}
+
+/// `POST /api/auth/passkey/options`: a sign-in with a passkey, no name typed.
+pub async fn passkey_options(
+    State(state): State<AppState>,
+    meta: ClientMeta,
+) -> Result<Json<accounts::PasskeySignIn>, ApiError> {
+    limits::per_client(&state, "login", &meta).await?;
+    Ok(Json(accounts::passkey_options(&state)?))
+}
+
+/// `POST /api/auth/passkey/login`: the passkey's answer; the login's tokens.
+pub async fn passkey_login(
+    State(state): State<AppState>,
+    mut meta: ClientMeta,
+    Payload(body): Payload<PasskeyLoginRequest>,
+) -> Result<Json<accounts::TokenResponse>, ApiError> {
+    limits::per_client(&state, "login", &meta).await?;
+    let (sealed, credential) = body.parts()?;
+    meta.device_id = body.device_id.clone().filter(|d| !d.is_empty());
+    Ok(Json(
+        accounts::passkey_login(&state, sealed, credential, meta).await?,
     ))
 }
 
@@ -48,18 +71,29 @@ pub async fn enrol(
             let enrolment = factors::enrol_totp(&state, &auth.user, body.name.as_deref()).await?;
             Ok((StatusCode::CREATED, Json(enrolment)).into_response())
         }
-        Some(_) => Err(ApiError::field("type", "Must be totp")),
+        Some("passkey") => {
+            let enrolment =
+                factors::enrol_passkey(&state, &auth.user, body.name.as_deref()).await?;
+            Ok((StatusCode::CREATED, Json(enrolment)).into_response())
+        }
+        Some(_) => Err(ApiError::field("type", "Must be totp or passkey")),
         None => Err(ApiError::field("type", "Type is required")),
     }
 }
 
-/// `POST /api/users/me/factors/{id}/verify`: the first code confirms a pending factor.
+/// `POST /api/users/me/factors/{id}/verify`: the first code (or a passkey's registration)
+/// confirms a pending factor.
 pub async fn confirm(
     State(state): State<AppState>,
     auth: AuthUser,
     IdPath(id): IdPath,
     Payload(body): Payload<CodeRequest>,
 ) -> Result<Json<factors::Confirmed>, ApiError> {
+    if let Some(credential) = &body.credential {
+        return Ok(Json(
+            factors::confirm_passkey(&state, &auth.user, &id, credential).await?,
+        ));
+    }
     let code = body
         .code
         .as_deref()

@@ -61,6 +61,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../../templates/enrol_totp.html"),
         ),
         (
+            "enrol_passkey.html",
+            include_str!("../../templates/enrol_passkey.html"),
+        ),
+        (
             "recovery_codes.html",
             include_str!("../../templates/recovery_codes.html"),
         ),
@@ -251,8 +255,9 @@ pub fn message(
     )
 }
 
-/// `GET /assets/authd.js`: the pages' one script, a progressive enhancement (the show-password
-/// boxes); every page works without it.
+/// `GET /assets/authd.js`: the pages' one script: the show-password boxes, and the passkey
+/// ceremonies (WebAuthn exists only for scripts); every other part of the pages works
+/// without it.
 pub async fn script() -> Response {
     (
         [

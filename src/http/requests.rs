@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::accounts::{AdminUserChanges, NewRegistration, ProfileUpdate};
+use crate::accounts::{AdminUserChanges, NewRegistration, ProfileUpdate, SecondAnswer};
 use crate::domain::{
     EmailAddress, FullName, Password, PersonName, PhoneNumber, Role, UserId, Username,
 };
@@ -554,19 +554,61 @@ pub struct MfaVerifyRequest {
     #[schema(required = true)]
     pub challenge: Option<String>,
     /// Six digits from the authenticator app, or a recovery code.
-    #[schema(required = true)]
     pub code: Option<String>,
+    /// Instead of `code`: a passkey's assertion, what `navigator.credentials.get` gave for the
+    /// login answer's `passkey` options, as JSON.
+    #[serde(alias = "assertion")]
+    #[schema(value_type = Option<Object>)]
+    pub credential: Option<serde_json::Value>,
     /// As at login: binds the session to a device.
     #[serde(alias = "deviceId")]
     pub device_id: Option<String>,
 }
 
 impl MfaVerifyRequest {
-    pub fn parts(&self) -> Result<(&str, &str), ApiError> {
+    pub fn parts(&self) -> Result<(&str, SecondAnswer<'_>), ApiError> {
         let mut c = Check::default();
         let challenge = required(&mut c, "challenge", &self.challenge, "Challenge");
-        let code = required(&mut c, "code", &self.code, "Code");
-        c.finish(|| (challenge.expect("checked"), code.expect("checked")))
+        let answer = match (&self.credential, self.code.as_deref()) {
+            (Some(credential), None) => Some(SecondAnswer::Passkey(credential)),
+            (None, _) => required(&mut c, "code", &self.code, "Code").map(SecondAnswer::Code),
+            (Some(_), Some(_)) => {
+                c.fail("code", "Send a code or a credential, not both");
+                None
+            }
+        };
+        c.finish(|| (challenge.expect("checked"), answer.expect("checked")))
+    }
+}
+
+/// `POST /api/auth/passkey/login`: a passkey's answer to `POST /api/auth/passkey/options`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(examples(json!({"state": "<state from the options answer>", "credential": {"id": "…", "rawId": "…", "type": "public-key", "response": {"authenticatorData": "…", "clientDataJSON": "…", "signature": "…", "userHandle": "…"}}})))]
+pub struct PasskeyLoginRequest {
+    #[schema(required = true)]
+    pub state: Option<String>,
+    /// What `navigator.credentials.get` gave, as JSON.
+    #[serde(alias = "assertion")]
+    #[schema(required = true, value_type = Object)]
+    pub credential: Option<serde_json::Value>,
+    /// As at login: binds the session to a device.
+    #[serde(alias = "deviceId")]
+    pub device_id: Option<String>,
+}
+
+impl PasskeyLoginRequest {
+    pub fn parts(&self) -> Result<(&str, &serde_json::Value), ApiError> {
+        let mut c = Check::default();
+        let state = required(&mut c, "state", &self.state, "State");
+        if self.credential.is_none() {
+            c.fail("credential", "Credential is required");
+        }
+        c.finish(|| {
+            (
+                state.expect("checked"),
+                self.credential.as_ref().expect("checked"),
+            )
+        })
     }
 }
 
@@ -574,7 +616,7 @@ impl MfaVerifyRequest {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[schema(examples(json!({"type": "totp", "name": "Phone"})))]
 pub struct NewFactorRequest {
-    /// `totp` (an authenticator app).
+    /// `totp` (an authenticator app) or `passkey`.
     #[serde(rename = "type")]
     #[schema(required = true)]
     pub kind: Option<String>,
@@ -587,6 +629,9 @@ pub struct NewFactorRequest {
 #[schema(examples(json!({"code": "123456"})))]
 pub struct CodeRequest {
     pub code: Option<String>,
+    /// Confirming a pending passkey: what `navigator.credentials.create` gave, as JSON.
+    #[schema(value_type = Option<Object>)]
+    pub credential: Option<serde_json::Value>,
     /// A factor's new name (`PATCH`).
     pub name: Option<String>,
 }

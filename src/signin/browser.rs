@@ -40,3 +40,53 @@ pub async fn sign_out(state: &AppState, sign_in: &SignIn) -> Result<usize, SignI
 pub async fn applications(state: &AppState, sign_in: &SignIn) -> Result<Vec<String>, SignInError> {
     Ok(sign_ins::applications_of(&state.db, &sign_in.id, state.clock.now_naive()).await?)
 }
+
+/// Where a password typed on authd's pages leads.
+pub enum Step {
+    /// Signed in (the browser gets the cookie).
+    Done(BrowserSignIn),
+    /// The password was right; the second factor is due (the browser gets the pending cookie).
+    Second(super::Pending),
+}
+
+/// A password typed on authd's pages (the authorize page, the account pages): the browser's
+/// sign-in, or its second step when the account has a factor. `current` is the browser's
+/// sign-in, if any (see `complete_in_browser`).
+pub async fn with_password(
+    state: &AppState,
+    identifier: Option<super::LoginIdentifier>,
+    password: &str,
+    meta: &super::ClientMeta,
+    current: Option<&BrowserSignIn>,
+) -> Result<Step, SignInError> {
+    let user = super::verify_credentials(state, identifier, password, meta.ip.as_deref()).await?;
+    let factors = super::active_factors(state, &user.id).await?;
+    let proof = super::Proof::password(user, state.clock.now_naive());
+    if factors.is_empty() {
+        let signed_in = super::complete_in_browser(state, proof, meta, current).await?;
+        Ok(Step::Done(signed_in))
+    } else {
+        Ok(Step::Second(
+            super::begin_second_step(state, proof, factors, meta).await?,
+        ))
+    }
+}
+
+/// A passkey chosen on authd's sign-in page without a name typed: `sealed` is the page's
+/// ceremony, `credential` the browser's answer as JSON. Two factors in one.
+pub async fn with_passkey(
+    state: &AppState,
+    sealed: &str,
+    credential: &str,
+    meta: &super::ClientMeta,
+    current: Option<&BrowserSignIn>,
+) -> Result<BrowserSignIn, SignInError> {
+    let answer = serde_json::from_str::<serde_json::Value>(credential)
+        .ok()
+        .as_ref()
+        .and_then(super::passkeys::parse_assertion)
+        .ok_or(SignInError::PasskeyRefused)?;
+    let user = super::passkeys::identify(state, sealed, &answer).await?;
+    let proof = super::Proof::passkey(user, state.clock.now_naive());
+    super::complete_in_browser(state, proof, meta, current).await
+}

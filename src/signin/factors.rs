@@ -132,11 +132,16 @@ pub enum Proved {
     Totp,
     /// A recovery code; this many remain.
     RecoveryCode { left: i64 },
+    /// A passkey, its user verified by the authenticator.
+    Passkey,
 }
 
 impl Proved {
     pub fn methods(self) -> Vec<Method> {
-        vec![Method::Otp]
+        match self {
+            Self::Passkey => super::passkeys::METHODS.to_vec(),
+            Self::Totp | Self::RecoveryCode { .. } => vec![Method::Otp],
+        }
     }
 }
 

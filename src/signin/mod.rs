@@ -11,12 +11,13 @@
 pub mod browser;
 pub mod factors;
 pub mod guard;
+pub mod passkeys;
 mod password;
 mod session;
 
 use chrono::NaiveDateTime;
 
-pub use browser::BrowserSignIn;
+pub use browser::{BrowserSignIn, Step};
 pub use password::{LoginIdentifier, verify_credentials};
 pub use session::{ClientMeta, Issued, SessionGrant, issue, sign_access_token};
 
@@ -85,6 +86,16 @@ impl Proof {
         }
     }
 
+    /// A passkey of `user` (verified by its authenticator) was proved at `at`, with no name
+    /// typed first.
+    pub fn passkey(user: UserRow, at: NaiveDateTime) -> Self {
+        Self {
+            user,
+            methods: Methods::new(passkeys::METHODS),
+            at,
+        }
+    }
+
     /// An anonymous user, just made: nothing is proved but holding the session.
     pub fn anonymous(user: UserRow, at: NaiveDateTime) -> Self {
         Self {
@@ -112,6 +123,16 @@ pub enum SignInError {
     /// A second step whose challenge is unknown, spent or expired.
     #[error("Invalid or expired challenge")]
     InvalidChallenge,
+    /// A passkey's answer that proves nothing: another account's or site's credential, a
+    /// signature that does not verify, a counter gone back (a cloned authenticator).
+    #[error("The passkey was not accepted")]
+    PasskeyRefused,
+    /// A passkey sign-in's options that expired or were used already.
+    #[error("The passkey request expired")]
+    PasskeyExpired,
+    /// Passkeys are off: authd's pages are not at an address browsers offer WebAuthn to.
+    #[error("Passkeys are not available here")]
+    PasskeysUnavailable,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -193,6 +214,7 @@ async fn complete(
         created_at: now,
         expires_at: now + session::chrono(state.config.session_max_age),
         ended_at: None,
+        ceremony: None,
     };
     let sign_in = SignIn::from(&row);
     let record = match prior {
@@ -245,6 +267,22 @@ pub struct Pending {
     pub token: OpaqueToken,
     pub user: UserRow,
     pub factors: Vec<crate::storage::FactorRow>,
+    /// The options for `navigator.credentials.get` when the user has a passkey.
+    pub passkey_options: Option<serde_json::Value>,
+}
+
+/// The passkey ceremony a pending sign-in offered: its options (shown again with the page)
+/// and webauthn-rs's state.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Ceremony {
+    options: serde_json::Value,
+    state: String,
+}
+
+/// The passkey options a pending sign-in offered, if any.
+pub fn passkey_options(pending: &SignInRow) -> Option<serde_json::Value> {
+    let ceremony: Ceremony = serde_json::from_str(pending.ceremony.as_deref()?).ok()?;
+    Some(ceremony.options)
 }
 
 /// The user's active factors: a sign-in needs its second step when there is one.
@@ -270,7 +308,14 @@ pub async fn begin_second_step(
     let now = state.clock.now_naive();
     let token = OpaqueToken::generate();
     let mut due: Vec<&str> = factors.iter().map(|f| f.kind.as_str()).collect();
+    due.sort_unstable();
     due.dedup();
+    let ceremony = match &state.passkeys {
+        Some(rp) => rp
+            .start_second_step(&factors)?
+            .map(|(options, state)| Ceremony { options, state }),
+        None => None,
+    };
     let row = SignInRow {
         id: uuid::Uuid::new_v4().to_string(),
         user_id: proof.user.id.clone(),
@@ -284,12 +329,18 @@ pub async fn begin_second_step(
         created_at: now,
         expires_at: now + SECOND_STEP_TTL,
         ended_at: None,
+        ceremony: ceremony
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(anyhow::Error::from)?,
     };
     crate::storage::sign_ins::open(&state.db, Some(Record::New(&row)), None).await?;
     Ok(Pending {
         token,
         user: proof.user,
         factors,
+        passkey_options: ceremony.map(|c| c.options),
     })
 }
 
@@ -317,10 +368,34 @@ struct Stepped {
     done: SignInRow,
 }
 
+/// What a second step answers with.
+pub enum Answer<'a> {
+    /// An authenticator app's code, or a recovery code.
+    Code(&'a str),
+    /// A passkey's assertion (`navigator.credentials.get`'s answer).
+    Passkey(Box<webauthn_rs::prelude::PublicKeyCredential>),
+}
+
+impl<'a> Answer<'a> {
+    /// A page's second-step form: the `credential` its script filled in (JSON) when a passkey
+    /// answered, else the typed `code`. An unreadable credential proves nothing.
+    pub fn from_form(code: &'a str, credential: &str) -> Result<Self, SignInError> {
+        if credential.trim().is_empty() {
+            return Ok(Self::Code(code));
+        }
+        serde_json::from_str::<serde_json::Value>(credential)
+            .ok()
+            .as_ref()
+            .and_then(passkeys::parse_assertion)
+            .map(|a| Self::Passkey(Box::new(a)))
+            .ok_or(SignInError::PasskeyRefused)
+    }
+}
+
 async fn second_step(
     state: &AppState,
     token: &str,
-    code: &str,
+    answer: Answer<'_>,
     meta: &ClientMeta,
 ) -> Result<Stepped, SignInError> {
     let presented = OpaqueToken::from_presented(token).ok_or(SignInError::InvalidChallenge)?;
@@ -329,7 +404,25 @@ async fn second_step(
         crate::storage::sign_ins::find_pending(&state.db, &hash, state.clock.now_naive())
             .await?
             .ok_or(SignInError::InvalidChallenge)?;
-    let proved = factors::check_code(state, &user.id, code, meta.ip.as_deref()).await?;
+    let proved = match answer {
+        Answer::Code(code) => {
+            factors::check_code(state, &user.id, code, meta.ip.as_deref()).await?
+        }
+        Answer::Passkey(assertion) => {
+            let ceremony: Option<Ceremony> = pending
+                .ceremony
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok());
+            passkeys::prove_second_step(
+                state,
+                &user.id,
+                ceremony.as_ref().map(|c| c.state.as_str()),
+                &assertion,
+            )
+            .await?;
+            factors::Proved::Passkey
+        }
+    };
     let now = state.clock.now_naive();
     let methods = Methods::new(Methods::parse(&pending.amr).iter().chain(proved.methods()));
     let done = SignInRow {
@@ -338,6 +431,7 @@ async fn second_step(
         amr: methods.to_string(),
         acr: methods.level().as_str().to_owned(),
         due: None,
+        ceremony: None,
         created_at: now,
         expires_at: now + session::chrono(state.config.session_max_age),
         ..pending.clone()
@@ -354,16 +448,16 @@ async fn second_step(
     })
 }
 
-/// Completes a second step with `code` (an authenticator app's, or a recovery code) and opens
-/// the client's session under the sign-in: the JSON API's `mfa/verify`.
+/// Completes a second step with `answer` and opens the client's session under the sign-in:
+/// the JSON API's `mfa/verify`.
 pub async fn finish_in_session(
     state: &AppState,
     challenge: &str,
-    code: &str,
+    answer: Answer<'_>,
     grant: SessionGrant,
     meta: ClientMeta,
 ) -> Result<(Issued, factors::Proved), SignInError> {
-    let stepped = second_step(state, challenge, code, &meta).await?;
+    let stepped = second_step(state, challenge, answer, &meta).await?;
     let sign_in = SignIn::from(&stepped.done);
     let (session, refresh, token) = session::rows(state, &stepped.user, &sign_in, grant, meta);
     let completed = crate::storage::sign_ins::complete_pending(
@@ -383,18 +477,18 @@ pub async fn finish_in_session(
     Ok((issue(state, user, session, sign_in, token)?, stepped.proved))
 }
 
-/// Completes a browser's second step with `code`: the browser's sign-in, with a new cookie.
+/// Completes a browser's second step with `answer`: the browser's sign-in, with a new cookie.
 /// The browser's `current` sign-in of the same person takes the new proof (a step-up keeps
 /// its sessions); someone else's ends.
 pub async fn finish_in_browser(
     state: &AppState,
     token: &str,
-    code: &str,
+    answer: Answer<'_>,
     meta: &ClientMeta,
     current: Option<&BrowserSignIn>,
 ) -> Result<(BrowserSignIn, factors::Proved), SignInError> {
     use crate::storage::sign_ins::Completion;
-    let mut stepped = second_step(state, token, code, meta).await?;
+    let mut stepped = second_step(state, token, answer, meta).await?;
     let cookie = OpaqueToken::generate();
     stepped.done.token_hash = Some(cookie.hash().as_str().to_owned());
     let completion = match current {

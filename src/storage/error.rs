@@ -42,7 +42,7 @@ impl From<DieselError> for StorageError {
                     info.constraint_name().unwrap_or(""),
                     info.message()
                 );
-                let field = ["email", "username", "phone"]
+                let field = ["credential_id", "email", "username", "phone"]
                     .into_iter()
                     .find(|f| text.contains(f))
                     .unwrap_or("id");

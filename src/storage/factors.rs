@@ -61,7 +61,8 @@ pub async fn take_totp_step(
     })
 }
 
-/// Marks a factor used now (a passkey's assertion), keeping its credential up to date.
+/// Marks a factor used now (a passkey's assertion), keeping its credential (its signature
+/// counter) up to date.
 pub async fn touch_factor(
     db: &Database,
     id: &str,
@@ -83,14 +84,21 @@ pub async fn touch_factor(
     })
 }
 
+/// A passkey's registered credential: as webauthn-rs keeps it (JSON), and its id.
+pub struct Credential<'a> {
+    pub json: &'a str,
+    pub id: &'a str,
+}
+
 /// Activates a pending factor of `user_id`, with `credential` when its registration produced
-/// one; when it is the user's first active factor, `first_codes` (hashes) become the user's
+/// one (a credential registered to any account already is a conflict on `credential_id`);
+/// when it is the user's first active factor, `first_codes` (hashes) become the user's
 /// recovery codes, in the same transaction. Returns whether the factor was pending.
 pub async fn activate_factor(
     db: &Database,
     user_id: &str,
     id: &str,
-    credential: Option<&str>,
+    credential: Option<Credential<'_>>,
     first_codes: &[String],
     now: NaiveDateTime,
 ) -> Result<Activated, StorageError> {
@@ -114,9 +122,12 @@ pub async fn activate_factor(
             if n == 0 {
                 return Ok::<_, StorageError>(Activated::NotPending);
             }
-            if let Some(credential) = credential {
+            if let Some(credential) = &credential {
                 diesel::update(factors::table.find(id))
-                    .set(factors::credential.eq(credential))
+                    .set((
+                        factors::credential.eq(credential.json),
+                        factors::credential_id.eq(credential.id),
+                    ))
                     .execute(c)
                     .await?;
             }
@@ -288,4 +299,18 @@ pub async fn purge_pending(db: &Database, before: NaiveDateTime) -> Result<usize
     )
     .execute(c)
     .await?))
+}
+
+/// The active passkey registered with credential id `credential_id`, whoever holds it.
+pub async fn find_passkey(
+    db: &Database,
+    credential_id: &str,
+) -> Result<Option<FactorRow>, StorageError> {
+    run_read!(db, |c| Ok(factors::table
+        .filter(factors::credential_id.eq(credential_id))
+        .filter(factors::active.eq(true))
+        .select(FactorRow::as_select())
+        .first(c)
+        .await
+        .optional()?))
 }

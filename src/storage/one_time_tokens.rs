@@ -65,3 +65,19 @@ pub async fn find_one_time_token(
         .await
         .optional()?))
 }
+
+/// A passkey sign-in's ceremony, spent (see `signin::passkeys`): `token_hash` is its nonce.
+pub const PURPOSE_PASSKEY_CEREMONY: &str = "passkey_ceremony";
+
+/// Records `row` (already consumed) unless its key is there: one conditional write, so a
+/// single-use value is spent once on any instance. Returns whether this call spent it.
+pub async fn spend_once(db: &Database, row: &OneTimeTokenRow) -> Result<bool, StorageError> {
+    run!(db, |c| {
+        let n = diesel::insert_into(one_time_tokens::table)
+            .values(row)
+            .on_conflict_do_nothing()
+            .execute(c)
+            .await?;
+        Ok(n == 1)
+    })
+}

@@ -98,6 +98,9 @@ pub struct SignInRow {
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub ended_at: Option<NaiveDateTime>,
+    /// The passkey ceremony a sign-in waiting for its second step offered (webauthn-rs's
+    /// state, JSON).
+    pub ceremony: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -167,6 +170,8 @@ pub struct FactorRow {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub last_used_at: Option<NaiveDateTime>,
+    /// A passkey's credential id (base64url), unique across accounts.
+    pub credential_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

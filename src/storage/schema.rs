@@ -47,6 +47,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+        credential_id -> Nullable<Text>,
     }
 }
 
@@ -173,6 +174,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
+        ceremony -> Nullable<Text>,
     }
 }
 

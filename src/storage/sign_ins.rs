@@ -247,6 +247,7 @@ pub async fn complete_pending(
             .set((
                 sign_ins::due.eq(None::<String>),
                 sign_ins::token_hash.eq(None::<String>),
+                sign_ins::ceremony.eq(None::<String>),
             ))
             .execute(c)
             .await?;

@@ -69,7 +69,15 @@ pub fn authorize_url(
 
 /// The hidden fields of the page's form, as a browser would submit them.
 pub fn form_fields(html: &str) -> Vec<(String, String)> {
-    html.split("<input type=\"hidden\" ")
+    // The page's main form: the first that carries a CSRF value (a sign-in page may also hold
+    // a form for resending a link before it, and one for passkeys after it).
+    let form = html
+        .split("<form")
+        .skip(1)
+        .map(|f| f.split("</form>").next().unwrap_or(f))
+        .find(|f| f.contains("name=\"csrf\""))
+        .unwrap_or(html);
+    form.split("<input type=\"hidden\" ")
         .skip(1)
         .filter_map(|chunk| {
             let name = chunk.split("name=\"").nth(1)?.split('"').next()?;

@@ -1001,3 +1001,220 @@ async fn an_authenticator_app_set_up_and_used_in_chromium() {
         client.close().await.unwrap();
     }
 }
+
+/// A command of the WebDriver extension of WebAuthn (W3C WebAuthn Level 3, 11): chromedriver's
+/// virtual authenticators, under `/session/{id}/webauthn/`.
+#[derive(Debug)]
+struct VirtualAuthenticator {
+    path: String,
+    method: axum::http::Method,
+    body: Option<serde_json::Value>,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for VirtualAuthenticator {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/webauthn/{}",
+            session.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            self.method.clone(),
+            self.body.as_ref().map(|b| b.to_string()),
+        )
+    }
+}
+
+async fn webauthn(
+    client: &Client,
+    method: axum::http::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    client
+        .issue_cmd(VirtualAuthenticator {
+            path: path.to_owned(),
+            method,
+            body,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("webauthn/{path}: {e}"))
+}
+
+/// authd at `http://localhost:{port}`: browsers offer WebAuthn to localhost, not to an IP
+/// address. Returns the app and its base URL as the browser uses it.
+async fn app_at_localhost() -> (TestApp, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://localhost:{port}");
+    let bind = format!("127.0.0.1:{port}");
+    let app = crate::harness::spawn_app_with(
+        Backend::Sqlite,
+        &[("AUTHD_BIND", &bind), ("AUTHD_ISSUER", &base)],
+    )
+    .await;
+    (app, base)
+}
+
+/// Signs the browser out of authd at `base` by forgetting its cookies (WebDriver forgets those of
+/// the page's own host only: the callback is elsewhere).
+async fn forget(client: &Client, base: &str) {
+    client.goto(&format!("{base}/healthz")).await.unwrap();
+    client.delete_all_cookies().await.unwrap();
+}
+
+/// A person adds a passkey on authd's pages (a platform authenticator with user verification:
+/// chromedriver's virtual one), then signs in with it twice: alone, offered by the sign-in
+/// page's name field (conditional mediation; amr hwk, user), and as the second step after her
+/// password (pwd, hwk, user); both aal2. Then the authenticator is cloned (its signature
+/// counter set back): the clone's assertion is refused. On a phone and a desktop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_added_and_used_in_chromium() {
+    use axum::http::Method;
+    for (label, width, height) in [("phone", 390, 844), ("desktop", 1280, 800)] {
+        let Some((client, _driver)) = browser(width, height).await else {
+            return;
+        };
+        let (app, base) = app_at_localhost().await;
+        app.verified_user("key@example.com").await;
+        let callback = callback_server().await;
+        let own = app
+            .client_with(
+                "confidential",
+                &["authorization_code"],
+                &["openid", "email"],
+                &[callback.as_str()],
+                true,
+            )
+            .await;
+        let url = authorize_url(&app, &own.id, &callback)
+            .await
+            .replace(&app.base, &base);
+        let redeem = |back: url::Url| {
+            let app = &app;
+            let own = &own;
+            let callback = &callback;
+            async move {
+                let code = param(&back, "code").expect("a code");
+                let tokens = app
+                    .token(
+                        &[
+                            ("grant_type", "authorization_code"),
+                            ("code", &code),
+                            ("redirect_uri", callback),
+                        ],
+                        Some((&own.id, own.secret.as_deref().unwrap())),
+                    )
+                    .await;
+                crate::authorize::claims(s(&tokens.expect(200)["id_token"]))
+            }
+        };
+        let added = webauthn(
+            &client,
+            Method::POST,
+            "authenticator",
+            Some(json!({
+                "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+                "hasUserVerification": true, "isUserConsenting": true, "isUserVerified": true,
+            })),
+        )
+        .await;
+        let authenticator = added.as_str().expect("an authenticator id").to_owned();
+
+        // Signed in on the account pages, a passkey named and made.
+        client
+            .goto(&format!("{base}/account/security"))
+            .await
+            .unwrap();
+        fill(&client, "username", "key@example.com").await;
+        fill(&client, "password", PASSWORD).await;
+        press(&client, "form[action=\"/account/sign-in\"] button.primary").await;
+        says(&client, "None yet").await;
+        fill(&client, "name", "Work laptop").await;
+        press(&client, "form[action=\"/account/security/passkey\"] button").await;
+        shows(&client, "button[data-passkey-button]:not([hidden])").await;
+        screenshot(&client, &format!("enrol-passkey-{label}")).await;
+        press(&client, "button[data-passkey-button]").await;
+        shows(&client, "ol.codes").await;
+        press(&client, "a.button").await;
+        says(&client, "Work laptop").await;
+        screenshot(&client, &format!("security-passkey-{label}")).await;
+        let held = webauthn(
+            &client,
+            Method::GET,
+            &format!("authenticator/{authenticator}/credentials"),
+            None,
+        )
+        .await;
+        let held = held.as_array().expect("credentials").clone();
+        assert_eq!(held.len(), 1, "one credential: {held:?}");
+        assert_eq!(held[0]["isResidentCredential"], json!(true), "discoverable");
+        assert_eq!(held[0]["rpId"], json!("localhost"));
+
+        // No name typed: the sign-in page offers the passkey in the name field's autofill
+        // (conditional mediation), which the virtual authenticator answers at once.
+        forget(&client, &base).await;
+        client.goto(&url).await.unwrap();
+        let id_token = redeem(landed_at(&client, &callback).await).await;
+        assert_eq!(id_token["amr"], json!(["hwk", "user"]));
+        assert_eq!(id_token["acr"], json!("aal2"));
+        assert_eq!(id_token["email"], json!("key@example.com"));
+
+        // The same key kept as a non-discoverable credential: the sign-in page waits for a
+        // name, and after the password the second step asks for the passkey.
+        let path = format!("authenticator/{authenticator}/credentials");
+        let mut credential = webauthn(&client, Method::GET, &path, None).await[0].clone();
+        let id = s(&credential["credentialId"]).to_owned();
+        let put_back = |mut credential: serde_json::Value, count: u64| {
+            credential["isResidentCredential"] = json!(false);
+            credential["signCount"] = json!(count);
+            credential
+        };
+        webauthn(&client, Method::DELETE, &format!("{path}/{id}"), None).await;
+        let count = credential["signCount"].as_u64().unwrap();
+        assert!(count >= 2, "the counter moved: {credential}");
+        credential = put_back(credential, count);
+        let add = format!("authenticator/{authenticator}/credential");
+        webauthn(&client, Method::POST, &add, Some(credential.clone())).await;
+        forget(&client, &base).await;
+        client.goto(&url).await.unwrap();
+        shows(&client, "button[data-passkey-button]:not([hidden])").await;
+        screenshot(&client, &format!("sign-in-passkey-{label}")).await;
+        fill(&client, "username", "key@example.com").await;
+        fill(&client, "password", PASSWORD).await;
+        press(&client, "form[action=\"authorize\"] button.primary").await;
+        shows(&client, "button[data-passkey-button]:not([hidden])").await;
+        screenshot(&client, &format!("second-step-passkey-{label}")).await;
+        press(&client, "button[data-passkey-button]").await;
+        let id_token = redeem(landed_at(&client, &callback).await).await;
+        assert_eq!(id_token["amr"], json!(["pwd", "hwk", "user"]));
+        assert_eq!(id_token["acr"], json!("aal2"));
+
+        if label == "desktop" {
+            // A clone: the same key with its signature counter set back. Its assertion is
+            // refused, and the person stays at the second step.
+            webauthn(&client, Method::DELETE, &format!("{path}/{id}"), None).await;
+            webauthn(&client, Method::POST, &add, Some(put_back(credential, 0))).await;
+            forget(&client, &base).await;
+            client.goto(&url).await.unwrap();
+            fill(&client, "username", "key@example.com").await;
+            fill(&client, "password", PASSWORD).await;
+            press(&client, "form[action=\"authorize\"] button.primary").await;
+            shows(&client, "button[data-passkey-button]:not([hidden])").await;
+            press(&client, "button[data-passkey-button]").await;
+            says(&client, "That passkey was not accepted").await;
+            screenshot(&client, &format!("second-step-passkey-refused-{label}")).await;
+        }
+        client.close().await.unwrap();
+    }
+}

@@ -219,6 +219,7 @@ pub(super) fn login_page(
                     .or_else(|| params.get("login_hint").filter(|h| h.len() <= 320))
                     .unwrap_or_default(),
                 resend => page.unverified,
+                passkey => passkey_ceremony(state),
             },
         },
         form_target(&pending.redirect_uri).as_deref(),
@@ -325,6 +326,7 @@ pub(super) fn second_step_page(
                 hidden => [("oauth_request", params.to_query())],
                 error => said.error,
                 notice => said.notice,
+                passkey => said.passkey.map(|options| options.to_string()),
                 cancel => format!("authorize?{}", query_with(params, "prompt", "login")),
             },
         },
@@ -340,6 +342,26 @@ pub(in crate::http) struct Said<'a> {
     pub notice: Option<&'a str>,
     /// The form came back with a stale or foreign CSRF value.
     pub expired: bool,
+    /// A second step's passkey options (`navigator.credentials.get`), when the person has a
+    /// passkey.
+    pub passkey: Option<&'a serde_json::Value>,
+}
+
+/// A sign-in page's passkey ceremony (a passkey chosen without a name typed): its options for
+/// the page's script and its sealed state for the form; `None` when passkeys are off. Nothing
+/// is written until the form comes back.
+pub(in crate::http) fn passkey_ceremony(state: &AppState) -> Option<minijinja::Value> {
+    let rp = state.passkeys.as_ref()?;
+    match rp.start_without_name(state) {
+        Ok((options, sealed)) => Some(minijinja::context! {
+            options => options.to_string(),
+            state => sealed,
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "a passkey sign-in could not start");
+            None
+        }
+    }
 }
 
 impl Said<'_> {

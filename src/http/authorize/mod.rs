@@ -46,8 +46,8 @@ pub(super) fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) ->
 mod answer;
 mod post;
 
-pub(super) use answer::Said;
 use answer::*;
+pub(super) use answer::{Said, passkey_ceremony};
 pub use post::authorize_post;
 
 pub async fn authorize_get(
@@ -157,6 +157,7 @@ async fn step_up(
             cookies.push(cookies::hold_pending(state, &second));
             let said = Said {
                 notice: Some("The application asks for your second factor."),
+                passkey: second.passkey_options.as_ref(),
                 ..Said::default()
             };
             second_step_page(state, headers, params, &pending, said, cookies)

@@ -11,7 +11,7 @@ use crate::accounts;
 use crate::accounts::limits;
 use crate::http::cookies::{Binding, BrowserId, Cookie, Csrf, FORM_EXPIRED};
 use crate::http::extract::read_body;
-use crate::signin::{self, ClientMeta, LoginIdentifier, Proof, SignInError};
+use crate::signin::{self, Answer, ClientMeta, LoginIdentifier, SignInError, Step};
 
 /// The sign-in form was posted: check the password (with the same limits as the account API),
 /// make the browser's sign-in, then whatever the request leads to now.
@@ -41,15 +41,25 @@ async fn sign_in(
             false,
         );
     }
-    let user = match signin::verify_credentials(
+    let step = signin::browser::with_password(
         state,
         LoginIdentifier::parse(username),
         password,
-        meta.ip.as_deref(),
+        meta,
+        current,
     )
-    .await
-    {
-        Ok(user) => user,
+    .await;
+    let signed_in = match step {
+        Ok(Step::Done(signed_in)) => signed_in,
+        Ok(Step::Second(second)) => {
+            // The password was right; the second factor is due, on a page of its own.
+            let cookie = cookies::hold_pending(state, &second);
+            let said = Said {
+                passkey: second.passkey_options.as_ref(),
+                ..Said::default()
+            };
+            return second_step_page(state, headers, params, &pending, said, vec![cookie]);
+        }
         Err(SignInError::Unexpected(cause)) => {
             return authorize_error(state, headers, AuthorizeError::Server(cause));
         }
@@ -67,32 +77,6 @@ async fn sign_in(
         }
         Err(e) => return failed(&e.to_string(), false),
     };
-    let factors = match signin::active_factors(state, &user.id).await {
-        Ok(factors) => factors,
-        Err(e) => return authorize_error(state, headers, AuthorizeError::from(e)),
-    };
-    let proof = Proof::password(user, state.clock.now_naive());
-    if !factors.is_empty() {
-        // The password was right; the second factor is due, on a page of its own.
-        return match signin::begin_second_step(state, proof, factors, meta).await {
-            Ok(second) => {
-                let cookie = cookies::hold_pending(state, &second);
-                second_step_page(
-                    state,
-                    headers,
-                    params,
-                    &pending,
-                    Said::default(),
-                    vec![cookie],
-                )
-            }
-            Err(e) => authorize_error(state, headers, AuthorizeError::from(e)),
-        };
-    }
-    let signed_in = match signin::complete_in_browser(state, proof, meta, current).await {
-        Ok(signed_in) => signed_in,
-        Err(e) => return authorize_error(state, headers, AuthorizeError::from(e)),
-    };
     let cookies = cookies::hold_sign_in(state, &signed_in);
     proceed(
         state,
@@ -106,6 +90,70 @@ async fn sign_in(
     .await
 }
 
+/// A passkey was chosen on the sign-in page (no name typed): it signs the browser in, then
+/// whatever the request leads to now.
+async fn passkey_sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    meta: &ClientMeta,
+    params: &AuthorizeParams,
+    pending: PendingAuthorization,
+    current: Option<&BrowserSignIn>,
+    form: Form<'_>,
+) -> Response {
+    let failed = |message: &str| {
+        let page = SignInPage {
+            error: Some(message),
+            ..SignInPage::default()
+        };
+        login_page(state, headers, params, &pending, page, vec![])
+    };
+    if limits::per_client(state, "login", meta).await.is_err() {
+        return failed("Too many attempts. Please wait a minute and try again.");
+    }
+    let sealed = form.field("passkey_state").unwrap_or_default();
+    let credential = form.field("credential").unwrap_or_default();
+    match signin::browser::with_passkey(state, sealed, credential, meta, current).await {
+        Ok(signed_in) => {
+            let cookies = cookies::hold_sign_in(state, &signed_in);
+            proceed(
+                state,
+                headers,
+                params,
+                pending,
+                Some(&signed_in),
+                true,
+                cookies,
+            )
+            .await
+        }
+        Err(SignInError::Unexpected(cause)) => {
+            authorize_error(state, headers, AuthorizeError::Server(cause))
+        }
+        Err(SignInError::PasskeyExpired) => {
+            failed("The passkey took too long to answer. Please try again.")
+        }
+        Err(SignInError::PasskeyRefused) => failed(
+            "That passkey is not one of an account here. Sign in with your password, or try \
+             another passkey.",
+        ),
+        Err(e) => failed(&e.to_string()),
+    }
+}
+
+/// A posted form's fields.
+#[derive(Clone, Copy)]
+struct Form<'a>(&'a [(String, String)]);
+
+impl<'a> Form<'a> {
+    fn field(&self, name: &str) -> Option<&'a str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 /// The second step's form was posted: the code completes the pending sign-in this browser's
 /// pending cookie names, which then goes on as a fresh sign-in.
 #[allow(clippy::too_many_arguments)]
@@ -117,17 +165,8 @@ async fn second_step(
     pending: PendingAuthorization,
     current: Option<&BrowserSignIn>,
     id: &BrowserId,
-    csrf: Option<&str>,
-    code: Option<&str>,
+    form: Form<'_>,
 ) -> Response {
-    let again = |said: Said<'_>| second_step_page(state, headers, params, &pending, said, vec![]);
-    if cookies::check(state, Binding::Browser(id), csrf) != Csrf::Valid {
-        return again(Said {
-            notice: Some(FORM_EXPIRED),
-            expired: true,
-            ..Said::default()
-        });
-    }
     let too_long = SignInPage {
         notice: Some("Your sign-in waited too long for its code. Please sign in again."),
         ..SignInPage::default()
@@ -135,8 +174,32 @@ async fn second_step(
     let Some(token) = cookies::read(state, headers, Cookie::Pending) else {
         return login_page(state, headers, params, &pending, too_long, vec![]);
     };
-    let code = code.unwrap_or_default();
-    match signin::finish_in_browser(state, &token, code, meta, current).await {
+    // Shown again with the page, if it is.
+    let passkey = match signin::pending(state, &token).await {
+        Ok(found) => found.and_then(|(_, row)| signin::passkey_options(&row)),
+        Err(e) => return authorize_error(state, headers, AuthorizeError::from(e)),
+    };
+    let again = |said: Said<'_>| {
+        let said = Said {
+            passkey: passkey.as_ref(),
+            ..said
+        };
+        second_step_page(state, headers, params, &pending, said, vec![])
+    };
+    if cookies::check(state, Binding::Browser(id), form.field("csrf")) != Csrf::Valid {
+        return again(Said {
+            notice: Some(FORM_EXPIRED),
+            expired: true,
+            ..Said::default()
+        });
+    }
+    let code = form.field("code").unwrap_or_default();
+    let answer = Answer::from_form(code, form.field("credential").unwrap_or_default());
+    let finished = match answer {
+        Ok(answer) => signin::finish_in_browser(state, &token, answer, meta, current).await,
+        Err(e) => Err(e),
+    };
+    match finished {
         Ok((signed_in, _)) => {
             let mut set = cookies::hold_sign_in(state, &signed_in);
             set.push(cookies::set(state, Cookie::Pending, "", 0));
@@ -145,6 +208,12 @@ async fn second_step(
         Err(SignInError::InvalidCode) => again(Said {
             error: Some(
                 "That code is not right. Type the newest code from the app, or a recovery code.",
+            ),
+            ..Said::default()
+        }),
+        Err(SignInError::PasskeyRefused) => again(Said {
+            error: Some(
+                "That passkey was not accepted. Try again, or type a code from your app instead.",
             ),
             ..Said::default()
         }),
@@ -220,11 +289,8 @@ pub async fn authorize_post(
             "The form holds a field twice",
         );
     };
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let form = Form(&form);
+    let field = |name: &str| form.field(name);
     if field(REQUEST_FIELD).is_none() && field("action").is_none() {
         // No form of authd's: an authorization request sent by POST (OIDC Core 3.1.2.1).
         return authorize_request(&state, &headers, &body).await;
@@ -295,8 +361,28 @@ pub async fn authorize_post(
                 pending,
                 browser.as_ref(),
                 &id,
-                csrf,
-                field("code"),
+                form,
+            )
+            .await
+        }
+        Some("passkey") => {
+            let id = BrowserId::of(&state, &headers);
+            if cookies::check(&state, Binding::Browser(&id), csrf) != Csrf::Valid {
+                let page = SignInPage {
+                    notice: Some(FORM_EXPIRED),
+                    expired: true,
+                    ..SignInPage::default()
+                };
+                return login_page(&state, &headers, &params, &pending, page, vec![]);
+            }
+            passkey_sign_in(
+                &state,
+                &headers,
+                &meta,
+                &params,
+                pending,
+                browser.as_ref(),
+                form,
             )
             .await
         }

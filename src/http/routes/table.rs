@@ -160,7 +160,7 @@ pub fn table() -> Vec<Route> {
             .errors(&["401", "403"]),
         route(Post, &["/api/users/me/factors"], factors::enrol)
             .tag(Tag::Users)
-            .summary("Start enrolling an authenticator app: its secret and otpauth URI; pending until its first code")
+            .summary("Start enrolling a factor: an authenticator app (its secret and otpauth URI; pending until its first code) or a passkey (PasskeyEnrolment: options for navigator.credentials.create; pending until /verify gets the credential)")
             .bearer()
             .json("NewFactorRequest")
             .ok("201", Answer::Json("TotpEnrolment"))
@@ -171,7 +171,7 @@ pub fn table() -> Vec<Route> {
             factors::confirm,
         )
         .tag(Tag::Users)
-        .summary("Confirm a pending factor with its first code; the account's first factor brings its recovery codes, shown once")
+        .summary("Confirm a pending factor with its first code (a passkey: `credential`, what navigator.credentials.create gave); the account's first factor brings its recovery codes, shown once")
         .bearer()
         .json("CodeRequest")
         .ok("200", Answer::Json("Confirmed"))
@@ -263,10 +263,19 @@ fn account_rows() -> Vec<Route> {
             .ok("200", TOKENS)
             .errors(&["400", "401", "403", "429"]),
         auth(Post, &["/mfa/verify"], factors::verify_second_step)
-            .summary("A login's second step: the challenge and a code (authenticator app, or a recovery code); the login's tokens")
+            .summary("A login's second step: the challenge and a code (authenticator app, or a recovery code) or a passkey's `credential`; the login's tokens")
             .json("MfaVerifyRequest")
             .ok("200", TOKENS)
             .errors(&["400", "401", "429"]),
+        auth(Post, &["/passkey/options"], factors::passkey_options)
+            .summary("Sign in with a passkey, no name typed: options for navigator.credentials.get and their sealed state (403 when passkeys are off)")
+            .ok("200", Answer::Json("PasskeySignIn"))
+            .errors(&["403", "429"]),
+        auth(Post, &["/passkey/login"], factors::passkey_login)
+            .summary("The passkey's answer (`credential`) with the options' `state`: the login's tokens, amr hwk+user")
+            .json("PasskeyLoginRequest")
+            .ok("200", TOKENS)
+            .errors(&["400", "401", "403", "429"]),
         auth(Post, &["/refresh"], accounts::refresh)
             .summary("Rotate a refresh token: a new pair; the old refresh token stops working")
             .json("RefreshRequest")
@@ -512,6 +521,33 @@ fn page_rows() -> Vec<Route> {
         .form("csrf, id, code, continue")
         .ok("200", Answer::Html)
         .errors(&["401", "403"]),
+        page(route(
+            Post,
+            &["/account/security/passkey"],
+            account_security::add_passkey,
+        ))
+        .summary("Add a passkey: the page whose script makes it (options for navigator.credentials.create)")
+        .form("csrf, name, continue")
+        .ok("200", Answer::Html)
+        .errors(&["403"]),
+        page(route(
+            Post,
+            &["/account/security/passkey/confirm"],
+            account_security::confirm_passkey,
+        ))
+        .summary("Register the passkey the browser made (`credential`, JSON); the first factor shows the recovery codes")
+        .form("csrf, id, credential, continue")
+        .ok("200", Answer::Html)
+        .errors(&["401", "403", "409"]),
+        page(route(
+            Post,
+            &["/account/security/rename"],
+            account_security::rename,
+        ))
+        .summary("Rename a factor")
+        .form("csrf, id, name, continue")
+        .ok("200", Answer::Html)
+        .errors(&["400", "403"]),
         page(route(
             Post,
             &["/account/security/remove"],
