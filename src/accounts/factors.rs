@@ -322,7 +322,17 @@ pub async fn confirm_passkey(
         )
     })?;
     let (factor, registration) = registration_of(state, user, id).await?;
-    let (json, credential_id) = rp.finish_registration(&registration.state, &answer)?;
+    let (json, credential_id) = rp
+        .finish_registration(&registration.state, &answer)
+        .map_err(|e| match e {
+            crate::signin::SignInError::PasskeyRefused => AccountError::Invalid(
+                "credential",
+                "This credential does not answer this registration (another challenge, site \
+                 or origin, or no user verification)"
+                    .into(),
+            ),
+            other => other.into(),
+        })?;
     let credential = Credential {
         json: &json,
         id: &credential_id,

@@ -21,6 +21,7 @@ mod instances;
 mod keys;
 mod login;
 mod oauth_token;
+mod passkeys;
 mod refresh;
 mod register;
 mod reliability;
