@@ -356,9 +356,8 @@ async fn passkey_answers_that_must_not_pass(backend: Backend) {
         )
         .await;
     assert_eq!(replayed.status, 400, "{}", replayed.text);
-    assert_eq!(
+    assert!(
         replayed.json["errors"]["credential"].is_string(),
-        true,
         "{}",
         replayed.text
     );
