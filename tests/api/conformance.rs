@@ -98,6 +98,17 @@ async fn openid_client_runs_the_whole_flow() {
     }
 }
 
+/// Step-up by `acr_values` and `max_age`, with an authenticator app added in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openid_client_steps_up() {
+    let present = conformance_dir()
+        .join("node_modules/openid-client")
+        .exists();
+    if installed(present, "run `npm ci` in tests/conformance") {
+        run_relying_party("node", "openid_client_step_up.mjs", "up@example.com").await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authlib_runs_the_whole_flow() {
     let present = Command::new("python3")

@@ -23,13 +23,23 @@ const config = await client.discovery(new URL(issuer), clientId, clientSecret, u
 // The person at the browser: a cookie jar, and authd's sign-in form.
 const jar = new Map();
 async function browse(url, init = {}) {
+  const target = new URL(url);
   const headers = new Headers(init.headers || {});
-  if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
+  // A browser's jar: cookies by name and path, sent where their path covers the request's.
+  const sent = [...jar]
+    .map(([key, value]) => [...key.split('\u0000'), value])
+    .filter(([, path]) => target.pathname.startsWith(path))
+    .map(([name, , value]) => `${name}=${value}`);
+  if (sent.length) headers.set('cookie', sent.join('; '));
   const res = await fetch(url, { ...init, headers, redirect: 'manual' });
   for (const cookie of res.headers.getSetCookie()) {
-    const [pair] = cookie.split(';');
+    const [pair, ...attributes] = cookie.split(';').map((part) => part.trim());
+    const path = attributes.find((a) => /^path=/i.test(a))?.slice(5) || '/';
     const at = pair.indexOf('=');
-    jar.set(pair.slice(0, at), pair.slice(at + 1));
+    const key = `${pair.slice(0, at)}\u0000${path}`;
+    const value = pair.slice(at + 1);
+    if (value === '' || attributes.some((a) => /^max-age=0$/i.test(a))) jar.delete(key);
+    else jar.set(key, value);
   }
   return res;
 }
