@@ -147,6 +147,8 @@ async fn screenshot(client: &Client, name: &str) {
     std::fs::create_dir_all(&dir).unwrap();
     let png = client.screenshot().await.expect("a screenshot");
     std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    // Every page worth a look is checked for accessibility too.
+    accessible(client, name).await;
 }
 
 /// Runs axe-core (the WCAG 2.1 A and AA rules) on the page the browser shows, and asserts
@@ -946,11 +948,9 @@ async fn an_authenticator_app_set_up_and_used_in_chromium() {
         press(&client, "form[action=\"/account/sign-in\"] button").await;
         says(&client, "None yet").await;
         screenshot(&client, &format!("security-empty-{label}")).await;
-        accessible(&client, "the security page").await;
         press(&client, "form[action=\"/account/security/totp\"] button").await;
         shows(&client, "figure.qr svg").await;
         screenshot(&client, &format!("enrol-totp-{label}")).await;
-        accessible(&client, "the authenticator app page").await;
         let secret = client
             .find(Locator::Css("code.secret"))
             .await
@@ -974,7 +974,6 @@ async fn an_authenticator_app_set_up_and_used_in_chromium() {
         .await;
         shows(&client, "ol.codes").await;
         screenshot(&client, &format!("recovery-codes-{label}")).await;
-        accessible(&client, "the recovery codes").await;
         let codes: Vec<String> = {
             let mut out = Vec::new();
             for item in client
@@ -990,7 +989,6 @@ async fn an_authenticator_app_set_up_and_used_in_chromium() {
         press(&client, "a.button").await;
         says(&client, "Authenticator app").await;
         screenshot(&client, &format!("security-{label}")).await;
-        accessible(&client, "the security page with a factor").await;
 
         // Signed out, then in again: the password, then the code.
         client.delete_all_cookies().await.unwrap();
@@ -1005,7 +1003,6 @@ async fn an_authenticator_app_set_up_and_used_in_chromium() {
         press(&client, "form[action=\"authorize\"] button").await;
         says(&client, "That code is not right").await;
         screenshot(&client, &format!("second-step-error-{label}")).await;
-        accessible(&client, "the second step, a wrong code").await;
         fill(&client, "code", &app_code(&app, &secret)).await;
         press(&client, "form[action=\"authorize\"] button").await;
         let back = landed_at(&client, &callback).await;
@@ -1179,13 +1176,11 @@ async fn a_passkey_added_and_used_in_chromium() {
         press(&client, "form[action=\"/account/security/passkey\"] button").await;
         shows(&client, "button[data-passkey-button]:not([hidden])").await;
         screenshot(&client, &format!("enrol-passkey-{label}")).await;
-        accessible(&client, "the passkey page").await;
         press(&client, "button[data-passkey-button]").await;
         shows(&client, "ol.codes").await;
         press(&client, "a.button").await;
         says(&client, "Work laptop").await;
         screenshot(&client, &format!("security-passkey-{label}")).await;
-        accessible(&client, "the security page with a passkey").await;
         let held = webauthn(
             &client,
             Method::GET,
@@ -1227,13 +1222,11 @@ async fn a_passkey_added_and_used_in_chromium() {
         client.goto(&url).await.unwrap();
         shows(&client, "button[data-passkey-button]:not([hidden])").await;
         screenshot(&client, &format!("sign-in-passkey-{label}")).await;
-        accessible(&client, "the sign-in page with passkeys").await;
         fill(&client, "username", "key@example.com").await;
         fill(&client, "password", PASSWORD).await;
         press(&client, "form[action=\"authorize\"] button.primary").await;
         shows(&client, "button[data-passkey-button]:not([hidden])").await;
         screenshot(&client, &format!("second-step-passkey-{label}")).await;
-        accessible(&client, "the second step with a passkey").await;
         press(&client, "button[data-passkey-button]").await;
         let id_token = redeem(landed_at(&client, &callback).await).await;
         assert_eq!(id_token["amr"], json!(["pwd", "hwk", "user"]));
