@@ -125,6 +125,30 @@ impl Config {
             ("AUTHD_BRAND_LOGO_URL", opt(&self.brand.logo_url)),
             ("AUTHD_BRAND_COLOR", self.brand.color.clone()),
             ("AUTHD_SUPPORT_URL", opt(&self.brand.support_url)),
+            (
+                "AUTHD_UPSTREAM_PROVIDERS",
+                if self.upstream.is_empty() {
+                    "(none)".into()
+                } else {
+                    self.upstream
+                        .iter()
+                        .map(|p| {
+                            let at = match &p.kind {
+                                UpstreamKind::Oidc { issuer } => format!("oidc {issuer}"),
+                                UpstreamKind::GitHub { web, .. } => format!("github {web}"),
+                            };
+                            format!(
+                                "{} ({}, {at}, client {}, secret ***, sign-up {})",
+                                p.id,
+                                p.name,
+                                p.client_id,
+                                if p.allow_signup { "on" } else { "off" }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                },
+            ),
         ]
     }
 }

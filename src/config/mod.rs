@@ -12,6 +12,9 @@ use secrecy::SecretString;
 
 mod describe;
 mod source;
+mod upstream;
+
+pub use upstream::{UpstreamKind, UpstreamProvider};
 #[cfg(test)]
 mod tests;
 
@@ -59,6 +62,8 @@ pub struct Config {
     /// Base of links that point at authd itself.
     pub public_url: String,
     pub frontend_url: Option<String>,
+    /// "Continue with ..." providers (`AUTHD_UPSTREAM_PROVIDERS`), in the order listed.
+    pub upstream: Vec<UpstreamProvider>,
     /// A keys folder from an earlier authd, imported on first start (`AUTHD_KEYS_DIR`).
     pub keys_dir: Option<PathBuf>,
     /// The instance secret that seals the signing keys in the database (`AUTHD_SECRET`, or
@@ -250,6 +255,7 @@ impl Config {
                 limits: limits(&src)?,
                 metrics_bind: src.optional("AUTHD_METRICS_BIND", socket_address)?,
                 brand: brand(&src)?,
+                upstream: upstream::providers(&src)?,
             };
         check_bounds(&config)?;
         Ok(config)

@@ -51,6 +51,7 @@ impl Source {
 pub(super) fn shown(key: &str, raw: &str) -> String {
     match key {
         "AUTHD_SECRET" => "the value given".to_owned(),
+        k if k.ends_with("_CLIENT_SECRET") => "the value given".to_owned(),
         "DATABASE_URL" | "AUTHD_SMTP_URL" => match url::Url::parse(raw) {
             Ok(mut url) if !url.password().unwrap_or_default().is_empty() => {
                 let _ = url.set_password(Some("***"));
@@ -100,6 +101,7 @@ pub(super) const KNOWN_SETTINGS: &[&str] = &[
     "AUTHD_BRAND_LOGO_URL",
     "AUTHD_BRAND_COLOR",
     "AUTHD_SUPPORT_URL",
+    "AUTHD_UPSTREAM_PROVIDERS",
 ];
 
 /// `AUTHD_BIND` and `AUTHD_METRICS_BIND`: an `IP:port`, or `localhost:port`.
@@ -169,7 +171,10 @@ pub(super) fn read_toml(path: &str) -> anyhow::Result<HashMap<String, String>> {
     table
         .into_iter()
         .map(|(k, v)| {
-            if !KNOWN_SETTINGS.contains(&k.to_uppercase().as_str()) {
+            let upper = k.to_uppercase();
+            if !KNOWN_SETTINGS.contains(&upper.as_str())
+                && !super::upstream::is_upstream_key(&upper)
+            {
                 bail!("{path}: {k} is not an authd setting (see the README's configuration table)");
             }
             let value = match v {

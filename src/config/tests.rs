@@ -1,4 +1,4 @@
-use super::Config;
+use super::{Config, UpstreamKind};
 
 #[test]
 fn defaults_follow_the_contract() {
@@ -112,4 +112,91 @@ fn bad_values_name_the_variable() {
         let err = format!("{:#}", Config::from_pairs([(k, v)]).unwrap_err());
         assert!(err.contains(k), "{err}");
     }
+}
+
+#[test]
+fn upstream_providers_from_settings() {
+    let dir = tempfile_dir();
+    let secret_file = dir.join("gh.secret");
+    std::fs::write(&secret_file, "gh-secret-from-file\n").unwrap();
+    let c = Config::from_pairs([
+        ("AUTHD_UPSTREAM_PROVIDERS", "acme, github,google"),
+        ("AUTHD_UPSTREAM_ACME_ISSUER", "https://id.acme.example/"),
+        ("AUTHD_UPSTREAM_ACME_NAME", "Acme"),
+        ("AUTHD_UPSTREAM_ACME_CLIENT_ID", "authd"),
+        ("AUTHD_UPSTREAM_ACME_CLIENT_SECRET", "hunter5"),
+        ("AUTHD_UPSTREAM_ACME_ALLOW_SIGNUP", "false"),
+        (
+            "AUTHD_UPSTREAM_ACME_EMAIL_DOMAINS",
+            "acme.example, @Staff.Acme.Example",
+        ),
+        ("AUTHD_UPSTREAM_GITHUB_CLIENT_ID", "Iv1.x"),
+        (
+            "AUTHD_UPSTREAM_GITHUB_CLIENT_SECRET_FILE",
+            secret_file.to_str().unwrap(),
+        ),
+        ("AUTHD_UPSTREAM_GOOGLE_CLIENT_ID", "g"),
+        ("AUTHD_UPSTREAM_GOOGLE_CLIENT_SECRET", "hunter6"),
+    ])
+    .unwrap();
+    let [acme, github, google] = &c.upstream[..] else {
+        panic!("three providers: {:?}", c.upstream)
+    };
+    assert_eq!(
+        acme.kind,
+        UpstreamKind::Oidc {
+            issuer: "https://id.acme.example".into()
+        }
+    );
+    assert!(!acme.allow_signup);
+    assert_eq!(
+        acme.email_domains.as_deref(),
+        Some(&["acme.example".to_owned(), "staff.acme.example".to_owned()][..])
+    );
+    assert_eq!(github.name, "GitHub");
+    assert!(
+        matches!(&github.kind, UpstreamKind::GitHub { api, .. } if api == "https://api.github.com")
+    );
+    use secrecy::ExposeSecret as _;
+    assert_eq!(github.client_secret.expose_secret(), "gh-secret-from-file");
+    assert_eq!(google.name, "Google");
+    assert_eq!(google.scopes, ["openid", "email", "profile"]);
+    let shown = format!("{:?} {:?}", c.describe(), c);
+    for secret in ["hunter5", "hunter6", "gh-secret-from-file"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}
+
+#[test]
+fn upstream_mistakes_name_the_setting() {
+    for (pairs, named) in [
+        (
+            vec![("AUTHD_UPSTREAM_PROVIDERS", "acme")],
+            "AUTHD_UPSTREAM_ACME_ISSUER",
+        ),
+        (
+            vec![
+                ("AUTHD_UPSTREAM_PROVIDERS", "acme"),
+                ("AUTHD_UPSTREAM_ACME_ISSUER", "http://id.acme.example"),
+            ],
+            "must be https",
+        ),
+        (
+            vec![
+                ("AUTHD_UPSTREAM_PROVIDERS", "google"),
+                ("AUTHD_UPSTREAM_GOOGLE_CLIENT_ID", "g"),
+            ],
+            "AUTHD_UPSTREAM_GOOGLE_CLIENT_SECRET",
+        ),
+        (vec![("AUTHD_UPSTREAM_PROVIDERS", "a b")], "letters, digits"),
+    ] {
+        let err = format!("{:#}", Config::from_pairs(pairs).unwrap_err());
+        assert!(err.contains(named), "{err}");
+    }
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("authd-config-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

@@ -65,6 +65,7 @@ pub mod codes;
 pub mod consents;
 mod error;
 pub mod factors;
+pub mod identities;
 pub mod instance;
 pub mod logout_notices;
 pub mod maintenance;

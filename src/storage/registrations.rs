@@ -247,7 +247,7 @@ pub async fn verify_registration(
 }
 
 /// The first of `base`, `base1`, `base2`... that no user has (`taken`: names starting with `base`).
-fn free_username(base: &str, taken: &[Option<String>]) -> String {
+pub(super) fn free_username(base: &str, taken: &[Option<String>]) -> String {
     (0..)
         .map(|n| Username::candidate(base, n))
         .find(|u| !taken.iter().any(|t| t.as_deref() == Some(u.as_str())))

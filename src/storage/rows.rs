@@ -60,6 +60,23 @@ pub struct OneTimeTokenRow {
     pub payload: Option<String>,
 }
 
+/// An identity at an upstream provider, linked to an account.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = identities, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct IdentityRow {
+    pub id: String,
+    pub user_id: String,
+    /// The provider's id in the configuration (`AUTHD_UPSTREAM_PROVIDERS`).
+    pub provider: String,
+    /// The provider's `sub` (or GitHub's numeric user id).
+    pub subject: String,
+    /// The email the provider asserted at the last sign-in, and whether it said verified.
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct SessionRow {

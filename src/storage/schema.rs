@@ -70,6 +70,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    identities (id) {
+        id -> Text,
+        user_id -> Text,
+        provider -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        email_verified -> Bool,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     one_time_tokens (token_hash) {
         token_hash -> Text,
         purpose -> Text,
@@ -240,9 +253,11 @@ diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sessions -> sign_ins (sign_in_id));
 diesel::joinable!(sign_ins -> users (user_id));
+diesel::joinable!(identities -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     authorization_codes,
+    identities,
     clients,
     consents,
     ended_sessions,
