@@ -89,6 +89,7 @@ impl Application {
         }
         let state = AppState::new(Inner {
             passkeys,
+            upstream: Default::default(),
             config,
             db,
             keys,

@@ -28,6 +28,8 @@ pub struct Inner {
     /// The WebAuthn relying party; `None` where browsers offer no passkeys (see
     /// `signin::passkeys`).
     pub passkeys: Option<crate::signin::passkeys::Passkeys>,
+    /// The upstream providers' client (and its discovery cache).
+    pub upstream: crate::signin::upstream::Upstream,
 }
 
 impl AppState {

@@ -57,8 +57,18 @@ pub async fn login(
     meta: ClientMeta,
 ) -> Result<LoginOutcome, AccountError> {
     let user = signin::verify_credentials(state, identifier, password, meta.ip.as_deref()).await?;
-    let factors = signin::active_factors(state, &user.id).await?;
     let proof = Proof::password(user, state.clock.now_naive());
+    outcome(state, proof, meta).await
+}
+
+/// What a proof gives a first-party client: tokens, or the second step's challenge when the
+/// account has a factor.
+pub(super) async fn outcome(
+    state: &AppState,
+    proof: Proof,
+    meta: ClientMeta,
+) -> Result<LoginOutcome, AccountError> {
+    let factors = signin::active_factors(state, &proof.user().id).await?;
     if factors.is_empty() {
         let issued =
             signin::complete_in_session(state, proof, super::first_party_grant(), meta).await?;

@@ -5,6 +5,7 @@ mod admin;
 mod anonymous;
 pub mod consent;
 pub mod factors;
+pub mod identities;
 pub mod limits;
 mod links;
 mod login;

@@ -4,7 +4,10 @@
 use std::fmt;
 
 /// One way of proving who one is (RFC 8176 section 2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Method {
     /// A password.
     Pwd,
@@ -16,6 +19,8 @@ pub enum Method {
     User,
     /// Another identity provider vouched for the person.
     Fed,
+    /// Several factors, as another provider reports it without naming them.
+    Mfa,
 }
 
 impl Method {
@@ -26,6 +31,7 @@ impl Method {
             Self::Hwk => "hwk",
             Self::User => "user",
             Self::Fed => "fed",
+            Self::Mfa => "mfa",
         }
     }
 
@@ -36,6 +42,7 @@ impl Method {
             "hwk" => Some(Self::Hwk),
             "user" => Some(Self::User),
             "fed" => Some(Self::Fed),
+            "mfa" => Some(Self::Mfa),
             _ => None,
         }
     }
@@ -80,8 +87,21 @@ impl Methods {
         self.0.iter().map(|m| m.as_str()).collect()
     }
 
-    /// What the methods add up to: two different factors are multi-factor.
+    /// What the methods add up to: two different factors are multi-factor (so is `mfa`).
     pub fn level(&self) -> Level {
+        if self.contains(Method::Mfa) {
+            return Level::Multi;
+        }
+        // Another provider's sign-in and a password here may both be passwords: one kind of
+        // factor, however many.
+        if self.contains(Method::Fed)
+            && self
+                .0
+                .iter()
+                .all(|m| matches!(m, Method::Fed | Method::Pwd))
+        {
+            return Level::Single;
+        }
         match self.0.len() {
             0 => Level::Anonymous,
             1 => Level::Single,
@@ -147,5 +167,19 @@ mod tests {
         }
         assert!(Level::Single < Level::Multi);
         assert_eq!(Level::parse("urn:other"), None);
+    }
+
+    #[test]
+    fn another_providers_word_counts_as_one_factor() {
+        for (amr, level) in [
+            ("fed", Level::Single),
+            ("fed pwd", Level::Single),
+            ("fed otp", Level::Multi),
+            ("fed hwk user", Level::Multi),
+            ("fed mfa", Level::Multi),
+            ("hwk user", Level::Multi),
+        ] {
+            assert_eq!(Methods::parse(amr).level(), level, "{amr}");
+        }
     }
 }

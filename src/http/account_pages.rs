@@ -259,6 +259,14 @@ fn sign_up_form(
                 errors => errors,
                 client_name => client_name,
                 back => authorize_path(&form.oauth_request),
+                upstream => super::upstream::buttons(
+                    state,
+                    &if form.oauth_request.is_empty() {
+                        crate::signin::upstream::Return::Account("/account/security".into())
+                    } else {
+                        crate::signin::upstream::Return::Authorize(form.oauth_request.clone())
+                    },
+                ),
             },
         },
         None,

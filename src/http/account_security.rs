@@ -144,6 +144,33 @@ async fn render_security(
             }
         })
         .collect();
+    let identities = match crate::accounts::identities::list(state, &browser.user).await {
+        Ok(identities) => identities,
+        Err(e) => return failed(state, headers, e),
+    };
+    let providers: Vec<_> = state
+        .config
+        .upstream
+        .iter()
+        .map(|p| {
+            minijinja::context! {
+                id => p.id,
+                name => p.name,
+                linked => identities.iter().any(|i| i.provider == p.id),
+            }
+        })
+        .collect();
+    let identities: Vec<_> = identities
+        .iter()
+        .map(|i| {
+            minijinja::context! {
+                id => i.id,
+                provider_name => i.provider_name,
+                email => i.email,
+                last_used => i.last_used_at.as_deref().map(|t| t.get(..10).unwrap_or(t)),
+            }
+        })
+        .collect();
     let recent = browser.sign_in.level >= crate::domain::Level::Multi
         && state.clock.now_naive() - browser.sign_in.auth_time <= chrono::Duration::minutes(5);
     let user = &browser.user;
@@ -162,6 +189,8 @@ async fn render_security(
                 // unless this sign-in proved one in the last 5 minutes.
                 needs_code => !recent,
                 passkeys => state.passkeys.is_some(),
+                providers => providers,
+                identities => identities,
                 continue_to => next,
                 error => said.error,
                 notice => said.notice,
@@ -613,10 +642,26 @@ fn account_sign_in(
                 notice => said.notice,
                 identifier => identifier,
                 passkey => super::authorize::passkey_ceremony(state),
+                upstream => super::upstream::buttons(
+                    state,
+                    &crate::signin::upstream::Return::Account(next.to_owned()),
+                ),
             },
         },
         None,
     )
+}
+
+/// The second step on the account pages' sign-in, then on to `next`: also where a sign-in
+/// through another provider asks for the account's second factor.
+pub(super) fn second_step_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    said: Said<'_>,
+    cookies: Vec<HeaderValue>,
+) -> Response {
+    second_step_page(state, headers, next, said, cookies)
 }
 
 fn second_step_page(

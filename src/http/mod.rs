@@ -18,6 +18,7 @@ pub mod pages;
 pub mod requests;
 mod router;
 mod routes;
+mod upstream;
 mod users;
 mod wellknown;
 

@@ -157,6 +157,8 @@ pub fn components() -> utoipa::openapi::Components {
         .schema_from::<crate::accounts::factors::TotpEnrolment>()
         .schema_from::<crate::accounts::factors::PasskeyEnrolment>()
         .schema_from::<crate::accounts::PasskeySignIn>()
+        .schema_from::<crate::accounts::identities::IdentityView>()
+        .schema_from::<super::upstream::ExchangeRequest>()
         .schema_from::<PasskeyLoginRequest>()
         .schema_from::<crate::accounts::factors::Confirmed>()
         .schema_from::<UserView>()

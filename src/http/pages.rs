@@ -65,6 +65,14 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../../templates/enrol_passkey.html"),
         ),
         (
+            "link_account.html",
+            include_str!("../../templates/link_account.html"),
+        ),
+        (
+            "link_confirm.html",
+            include_str!("../../templates/link_confirm.html"),
+        ),
+        (
             "recovery_codes.html",
             include_str!("../../templates/recovery_codes.html"),
         ),

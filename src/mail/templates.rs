@@ -61,6 +61,21 @@ impl Email {
         }
     }
 
+    /// The proof that links an identity at another provider to an account, by its address.
+    pub fn link_identity(provider: &str, link: String) -> Self {
+        Self {
+            subject: format!("Link your {provider} sign-in to your account?"),
+            intro: format!(
+                "Someone signed in with {provider} using this email address and asked to use it \
+                 to sign in to your account. If it was you, open the link in the same browser."
+            ),
+            action: Some((format!("Link {provider}"), link)),
+            outro: "The link is valid for 30 minutes and works only in the browser that asked. \
+                    If it was not you, ignore this email: nothing changes."
+                .into(),
+        }
+    }
+
     /// A security notice: a second factor added or removed, a recovery code used, the factors
     /// reset by an administrator.
     pub fn security_notice(subject: &str, what: String) -> Self {

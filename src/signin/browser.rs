@@ -60,8 +60,19 @@ pub async fn with_password(
     current: Option<&BrowserSignIn>,
 ) -> Result<Step, SignInError> {
     let user = super::verify_credentials(state, identifier, password, meta.ip.as_deref()).await?;
-    let factors = super::active_factors(state, &user.id).await?;
     let proof = super::Proof::password(user, state.clock.now_naive());
+    with_proof(state, proof, meta, current).await
+}
+
+/// What a person proved on authd's pages (a password; another provider's word): the browser's
+/// sign-in, or its second step when the account has a factor.
+pub async fn with_proof(
+    state: &AppState,
+    proof: super::Proof,
+    meta: &super::ClientMeta,
+    current: Option<&BrowserSignIn>,
+) -> Result<Step, SignInError> {
+    let factors = super::active_factors(state, &proof.user.id).await?;
     if factors.is_empty() {
         let signed_in = super::complete_in_browser(state, proof, meta, current).await?;
         Ok(Step::Done(signed_in))

@@ -14,6 +14,7 @@ pub mod guard;
 pub mod passkeys;
 mod password;
 mod session;
+pub mod upstream;
 
 use chrono::NaiveDateTime;
 
@@ -68,6 +69,16 @@ pub struct Proof {
 }
 
 impl Proof {
+    /// Whom it proves.
+    pub fn user(&self) -> &UserRow {
+        &self.user
+    }
+
+    /// What was proved.
+    pub fn methods(&self) -> &Methods {
+        &self.methods
+    }
+
     /// The user's password was checked (see [`verify_credentials`]) at `at`.
     pub fn password(user: UserRow, at: NaiveDateTime) -> Self {
         Self {
@@ -92,6 +103,16 @@ impl Proof {
         Self {
             user,
             methods: Methods::new(passkeys::METHODS),
+            at,
+        }
+    }
+
+    /// Another provider vouched for `user` (`fed`, with what it proved when it says so, and
+    /// what the person proved here besides, such as the password that linked it) at `at`.
+    pub fn federated(user: UserRow, methods: Methods, at: NaiveDateTime) -> Self {
+        Self {
+            user,
+            methods: Methods::new(methods.iter().chain([Method::Fed])),
             at,
         }
     }

@@ -81,3 +81,46 @@ pub async fn spend_once(db: &Database, row: &OneTimeTokenRow) -> Result<bool, St
         Ok(n == 1)
     })
 }
+
+/// A round trip to an upstream provider (see `signin::upstream`), named by its `state`.
+pub const PURPOSE_UPSTREAM: &str = "upstream";
+/// An upstream identity waiting for its person to prove the account it would join; `subject`
+/// is that account.
+pub const PURPOSE_LINK_IDENTITY: &str = "link_identity";
+/// The same proof, by a link mailed to the account's address.
+pub const PURPOSE_LINK_IDENTITY_EMAIL: &str = "link_identity_email";
+/// A sign-in through a provider for a frontend: exchanged once for the login's answer.
+pub const PURPOSE_UPSTREAM_LOGIN: &str = "upstream_login";
+
+/// Takes the unexpired, unused token `hash` of `purpose`: one conditional write, so it is
+/// taken once on any instance. Returns it as it was.
+pub async fn take(
+    db: &Database,
+    hash: &TokenHash,
+    purpose: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<Option<OneTimeTokenRow>, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            let n = diesel::update(
+                one_time_tokens::table
+                    .find(hash.as_str())
+                    .filter(one_time_tokens::purpose.eq(purpose))
+                    .filter(one_time_tokens::consumed_at.is_null())
+                    .filter(one_time_tokens::expires_at.gt(now)),
+            )
+            .set(one_time_tokens::consumed_at.eq(now))
+            .execute(c)
+            .await?;
+            if n == 0 {
+                return Ok::<_, StorageError>(None);
+            }
+            Ok(one_time_tokens::table
+                .find(hash.as_str())
+                .select(OneTimeTokenRow::as_select())
+                .first(c)
+                .await
+                .optional()?)
+        })
+        .await)
+}

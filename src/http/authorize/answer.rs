@@ -220,6 +220,10 @@ pub(super) fn login_page(
                     .unwrap_or_default(),
                 resend => page.unverified,
                 passkey => passkey_ceremony(state),
+                upstream => crate::http::upstream::buttons(
+                    state,
+                    &crate::signin::upstream::Return::Authorize(params.to_query()),
+                ),
             },
         },
         form_target(&pending.redirect_uri).as_deref(),

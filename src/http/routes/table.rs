@@ -5,7 +5,7 @@ use utoipa::openapi::path::HttpMethod;
 use super::{Answer, Param, Route, Tag, auth, q, route};
 use crate::http::{
     account_pages, account_security, accounts, api_docs, authorize, factors, logout, oauth,
-    openapi, pages, users, wellknown,
+    openapi, pages, upstream, users, wellknown,
 };
 
 const TOKEN_QUERY: &[Param] = &[q("token", true, "the token from the email")];
@@ -16,6 +16,21 @@ const CONTINUE_QUERY: &[Param] = &[q(
     false,
     "an account page or authorization request to go on to",
 )];
+
+const UPSTREAM_START_QUERY: &[Param] = &[
+    q("oauth_request", false, "the authorization to return to"),
+    q("continue", false, "or an account page to return to"),
+];
+const FRONTEND_START_QUERY: &[Param] = &[q(
+    "redirect_to",
+    true,
+    "a page under AUTHD_FRONTEND_URL or an AUTHD_CORS_ORIGINS origin; it gets upstream_code (or upstream_error)",
+)];
+const UPSTREAM_CALLBACK_QUERY: &[Param] = &[
+    q("code", false, "from the provider"),
+    q("state", true, "the round trip"),
+    q("error", false, "the provider's refusal"),
+];
 
 const AUTHORIZE_QUERY: &[Param] = &[
     q("response_type", true, "code"),
@@ -152,6 +167,18 @@ pub fn table() -> Vec<Route> {
         .bearer()
         .ok("204", Answer::Other("Ended"))
         .errors(&["401", "403", "404"]),
+        route(Get, &["/api/users/me/identities"], upstream::list)
+            .tag(Tag::Users)
+            .summary("The user's identities at upstream providers (an array of IdentityView)")
+            .bearer()
+            .ok("200", Answer::Json("IdentityView"))
+            .errors(&["401", "403"]),
+        route(Delete, &["/api/users/me/identities/{id}"], upstream::unlink)
+            .tag(Tag::Users)
+            .summary("Unlink an identity; 409 when it is the account's last way to sign in")
+            .bearer()
+            .ok("204", Answer::Other("Unlinked"))
+            .errors(&["401", "403", "404", "409"]),
         route(Get, &["/api/users/me/factors"], factors::list)
             .tag(Tag::Users)
             .summary("The user's second factors and how many recovery codes remain")
@@ -267,6 +294,19 @@ fn account_rows() -> Vec<Route> {
             .json("MfaVerifyRequest")
             .ok("200", TOKENS)
             .errors(&["400", "401", "429"]),
+        auth(Get, &["/upstream"], upstream::providers)
+            .summary("The upstream providers a frontend may offer: id, name, start address")
+            .ok("200", Answer::Document("[{\"id\", \"name\", \"start\"}]")),
+        auth(Get, &["/upstream/{id}/start"], upstream::start_for_frontend)
+            .summary("A frontend's \"Continue with ...\" button: on to the provider, back to redirect_to with upstream_code")
+            .query(FRONTEND_START_QUERY)
+            .ok("303", Answer::Other("To the provider"))
+            .errors(&["400", "404", "424"]),
+        auth(Post, &["/upstream/exchange"], upstream::exchange)
+            .summary("The upstream_code (once, within 2 minutes) for the login's answer: tokens, or the second step's challenge")
+            .json("ExchangeRequest")
+            .ok("200", TOKENS)
+            .errors(&["400", "429"]),
         auth(Post, &["/passkey/options"], factors::passkey_options)
             .summary("Sign in with a passkey, no name typed: options for navigator.credentials.get and their sealed state (403 when passkeys are off)")
             .ok("200", Answer::Json("PasskeySignIn"))
@@ -376,6 +416,16 @@ fn oauth_rows() -> Vec<Route> {
             .query(AUTHORIZE_QUERY)
             .ok("200", Answer::Html)
             .errors(&["400"]),
+        oauth(route(Get, &["/oauth/upstream/{id}/start"], upstream::start_page))
+            .summary("A sign-in page's \"Continue with ...\" button: on to the provider")
+            .query(UPSTREAM_START_QUERY)
+            .ok("303", Answer::Other("To the provider"))
+            .errors(&["404", "424"]),
+        oauth(route(Get, &["/oauth/upstream/{id}/callback"], upstream::callback))
+            .summary("The provider's answer: signs in, asks for the account's proof or second factor, or says why not")
+            .query(UPSTREAM_CALLBACK_QUERY)
+            .ok("303", Answer::Other("On, signed in"))
+            .errors(&["400", "403", "404", "424"]),
         oauth(route(Post, &["/oauth/authorize"], authorize::authorize_post))
             .summary("The sign-in and consent forms of the authorize page")
             .form("oauth_request, csrf, action (login, approve or deny), username, password")
@@ -579,6 +629,35 @@ fn page_rows() -> Vec<Route> {
             .form("csrf, action, username, password, code, continue")
             .ok("303", Answer::Other("On to `continue`"))
             .errors(&["401", "403", "429"]),
+        page(route(Post, &["/account/link"], upstream::link_by_password))
+            .summary("The account's password proves it: the other provider's identity joins it")
+            .form("csrf, link, password")
+            .ok("303", Answer::Other("On, signed in"))
+            .errors(&["400", "401", "403", "429"]),
+        page(route(Post, &["/account/link/email"], upstream::link_by_email))
+            .summary("Email the account a link that proves it instead")
+            .form("csrf, link")
+            .ok("200", Answer::Html)
+            .errors(&["400", "403"]),
+        page(route(Get, &["/account/link/confirm"], upstream::confirm_page))
+            .summary("The emailed link: a page whose button links")
+            .query(TOKEN_QUERY)
+            .ok("200", Answer::Html),
+        page(route(Post, &["/account/link/confirm"], upstream::confirm))
+            .summary("Link, in the browser that asked, and sign in")
+            .form("csrf, token")
+            .ok("303", Answer::Other("On, signed in"))
+            .errors(&["400", "403"]),
+        page(route(Post, &["/account/identities/link"], upstream::link_from_account))
+            .summary("Link another provider to the signed-in account")
+            .form("csrf, provider")
+            .ok("303", Answer::Other("To the provider"))
+            .errors(&["403", "404"]),
+        page(route(Post, &["/account/identities/unlink"], upstream::unlink_from_account))
+            .summary("Unlink an identity (not the last way to sign in)")
+            .form("csrf, id")
+            .ok("303", Answer::Other("Back to the security page"))
+            .errors(&["403", "409"]),
         page(route(Get, &["/assets/authd.css"], pages::stylesheet))
             .summary("The hosted pages' stylesheet")
             .ok("200", Answer::Other("text/css")),
