@@ -28,3 +28,4 @@ mod reliability;
 mod seeds;
 mod sign_in;
 mod trust;
+mod upstream;
