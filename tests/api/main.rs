@@ -29,3 +29,4 @@ mod seeds;
 mod sign_in;
 mod trust;
 mod upstream;
+mod upstream_liars;

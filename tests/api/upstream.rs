@@ -600,3 +600,107 @@ async fn refusals_end_on_pages_with_a_way_back(backend: Backend) {
             .contains("No account here uses new@example.com")
     );
 }
+
+/// node-oidc-provider, unmodified, as the upstream: its own login page, the email at
+/// userinfo. Needs `node` and `npm ci` in tests/conformance (CI has both).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_oidc_provider_signs_people_in() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    if !dir.join("node_modules/oidc-provider").exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "node-oidc-provider is required under CI (npm ci in tests/conformance)"
+        );
+        eprintln!("skipped: no node-oidc-provider (npm ci in tests/conformance)");
+        return;
+    }
+    let op_port = free_port();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let redirect = format!("{base}/oauth/upstream/op/callback");
+    let mut op = tokio::process::Command::new("node")
+        .current_dir(&dir)
+        .args([
+            "upstream_op.mjs",
+            &op_port.to_string(),
+            "authd",
+            "op-secret-0123456789",
+            &redirect,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let mut out = tokio::io::BufReader::new(op.stdout.take().unwrap());
+    let mut line = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        tokio::io::AsyncBufReadExt::read_line(&mut out, &mut line),
+    )
+    .await
+    .expect("the provider starts")
+    .unwrap();
+    assert!(line.contains("listening"), "{line}");
+    let op_base = format!("http://127.0.0.1:{op_port}");
+    let (app, _) = authd_at(
+        Backend::Sqlite,
+        "127.0.0.1",
+        port,
+        &[
+            ("AUTHD_UPSTREAM_PROVIDERS", "op"),
+            ("AUTHD_UPSTREAM_OP_ISSUER", &op_base),
+            ("AUTHD_UPSTREAM_OP_NAME", "Node OP"),
+            ("AUTHD_UPSTREAM_OP_CLIENT_ID", "authd"),
+            ("AUTHD_UPSTREAM_OP_CLIENT_SECRET", "op-secret-0123456789"),
+        ],
+    )
+    .await;
+    let b = browser();
+    let start = format!("{base}/oauth/upstream/op/start?continue=%2Faccount%2Fsecurity");
+    let (r, at) = follow(&b, &start, CB).await;
+    assert!(at.starts_with(&format!("{op_base}/interaction/")), "{at}");
+    let page = r.text().await.unwrap();
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .and_then(|a| a.split('"').next())
+        .unwrap_or_else(|| panic!("the provider's login form: {page}"))
+        .to_owned();
+    let r = b
+        .post(url::Url::parse(&at).unwrap().join(&action).unwrap())
+        .form(&[
+            ("prompt", "login"),
+            ("login", "pat@example.com"),
+            ("password", "anything"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let next = url::Url::parse(&op_base)
+        .unwrap()
+        .join(&location(&r))
+        .unwrap()
+        .to_string();
+    let (r, at) = follow(&b, &next, CB).await;
+    assert!(at.ends_with("/account/security"), "at {at}");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("pat@example.com"), "{page}");
+    let user = authd::storage::users::find_user(
+        &app.state.db,
+        authd::storage::users::UserKey::Email("pat@example.com"),
+    )
+    .await
+    .unwrap()
+    .expect("made");
+    let identities = authd::storage::identities::list(&app.state.db, &user.id)
+        .await
+        .unwrap();
+    let [identity] = &identities[..] else {
+        panic!("one identity: {identities:?}")
+    };
+    assert_eq!(identity.provider, "op");
+    assert_eq!(identity.email.as_deref(), Some("pat@example.com"));
+    assert_eq!(user.full_name.as_deref(), Some("Person pat@example.com"));
+    assert!(user.is_email_verified);
+}
