@@ -349,8 +349,21 @@ fn open_link(state: &AppState, row: &OneTimeTokenRow) -> Option<PendingLink> {
     serde_json::from_slice(&state.sealer.open(SEAL_LABEL, &sealed).ok()?).ok()
 }
 
+/// Where the mailed link `token` leads once it links (for its page's form target), if it is
+/// one.
+pub async fn mailed_link_back(state: &AppState, token: &str) -> Option<Return> {
+    let token = OpaqueToken::from_presented(token)?;
+    let row =
+        one_time_tokens::find_one_time_token(&state.db, &token.hash(), PURPOSE_LINK_IDENTITY_EMAIL)
+            .await
+            .ok()??;
+    Some(open_link(state, &row)?.back)
+}
+
 /// A link waiting for its proof, as its page shows it.
 pub struct LinkToProve {
+    /// Where the person goes once it is proved.
+    pub back: Return,
     pub email: String,
     pub provider: String,
     /// Whether the account has a password to prove it with.
@@ -376,6 +389,7 @@ pub async fn link_to_prove(
     let user = users::find_user(&state.db, UserKey::Id(&row.subject)).await?;
     let Some(user) = user else { return Ok(None) };
     Ok(Some(LinkToProve {
+        back: pending.back.clone(),
         email: user.email.clone().unwrap_or_default(),
         provider: provider_named(state, &pending.asserted.provider)
             .map(|p| p.name.clone())
@@ -612,7 +626,10 @@ pub struct IdentityView {
     pub provider: String,
     /// "Continue with {provider_name}".
     pub provider_name: String,
+    /// The email the provider asserted at the last sign-in.
     pub email: Option<String>,
+    /// Whether the provider said it verified that email.
+    pub email_verified: bool,
     pub created_at: String,
     pub last_used_at: Option<String>,
 }
@@ -628,6 +645,7 @@ pub async fn list(state: &AppState, user: &UserRow) -> Result<Vec<IdentityView>,
             id: i.id,
             provider: i.provider,
             email: i.email,
+            email_verified: i.email_verified,
             created_at: super::view::rfc3339(i.created_at),
             last_used_at: i.last_used_at.map(super::view::rfc3339),
         })

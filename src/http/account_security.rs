@@ -63,6 +63,28 @@ fn failed(state: &AppState, headers: &HeaderMap, e: impl Into<AccountError>) -> 
     )
 }
 
+/// Where the security page's "Link ..." forms lead (the providers' own addresses), for its
+/// CSP's `form-action`.
+fn provider_origins(state: &AppState) -> String {
+    state
+        .config
+        .upstream
+        .iter()
+        .filter_map(|p| {
+            let at = match &p.kind {
+                crate::config::UpstreamKind::Oidc { issuer } => issuer,
+                crate::config::UpstreamKind::GitHub { web, .. } => web,
+            };
+            let origin = url::Url::parse(at).ok()?.origin().ascii_serialization();
+            origin
+                .chars()
+                .all(|c| c.is_ascii_graphic() && c != ';' && c != ',')
+                .then_some(origin)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The path of this page with `continue`, for the sign-in that leads back to it.
 fn here(continue_to: Option<&str>) -> String {
     match continue_to {
@@ -197,7 +219,9 @@ async fn render_security(
                 csrf => cookies::mint(state, Binding::SignIn(&browser.sign_in)),
             },
         },
-        None,
+        Some(&provider_origins(state))
+            .filter(|o| !o.is_empty())
+            .map(String::as_str),
     );
     for c in cookies {
         page.headers_mut().append(header::SET_COOKIE, c);
@@ -654,20 +678,29 @@ fn account_sign_in(
 
 /// The second step on the account pages' sign-in, then on to `next`: also where a sign-in
 /// through another provider asks for the account's second factor.
-pub(super) fn second_step_for(
+pub(super) async fn second_step_for(
     state: &AppState,
     headers: &HeaderMap,
     next: &str,
     said: Said<'_>,
     cookies: Vec<HeaderValue>,
 ) -> Response {
-    second_step_page(state, headers, next, said, cookies)
+    let target = target_of(state, next).await;
+    second_step_page(state, headers, next, target.as_deref(), said, cookies)
+}
+
+/// The CSP form target a form that goes on to `next` needs: the client's, when `next` is an
+/// authorization request (its redirect back is part of the form's navigation).
+async fn target_of(state: &AppState, next: &str) -> Option<String> {
+    let query = next.strip_prefix("/oauth/authorize?")?;
+    super::authorize::form_target_of(state, query).await
 }
 
 fn second_step_page(
     state: &AppState,
     headers: &HeaderMap,
     next: &str,
+    target: Option<&str>,
     said: Said<'_>,
     cookies: Vec<HeaderValue>,
 ) -> Response {
@@ -687,7 +720,7 @@ fn second_step_page(
                 passkey => said.passkey.map(|options| options.to_string()),
             },
         },
-        None,
+        target,
     );
     for c in cookies {
         page.headers_mut().append(header::SET_COOKIE, c);
@@ -793,7 +826,15 @@ pub async fn sign_in(
                 passkey: second.passkey_options.as_ref(),
                 ..Said::default()
             };
-            second_step_page(&state, &headers, &next, said, vec![cookie])
+            let target = target_of(&state, &next).await;
+            second_step_page(
+                &state,
+                &headers,
+                &next,
+                target.as_deref(),
+                said,
+                vec![cookie],
+            )
         }
         Err(SignInError::Unexpected(cause)) => {
             failed(&state, &headers, AccountError::Unexpected(cause))
@@ -850,12 +891,13 @@ async fn second_step(
         Ok(found) => found.and_then(|(_, row)| signin::passkey_options(&row)),
         Err(e) => return failed(state, headers, e),
     };
+    let target = target_of(state, next).await;
     let again = |said: Said<'_>| {
         let said = Said {
             passkey: passkey.as_ref(),
             ..said
         };
-        second_step_page(state, headers, next, said, vec![])
+        second_step_page(state, headers, next, target.as_deref(), said, vec![])
     };
     if cookies::check(state, Binding::Browser(id), Some(&form.csrf)) != Csrf::Valid {
         return again(Said {

@@ -1,7 +1,8 @@
 //! "Continue with ...": the round trip to an upstream provider and back, the page that asks a
 //! person to prove the account an identity would join, and the identities on the account
 //! pages and in the account API. The flows are `signin::upstream` (the provider) and
-//! `accounts::identities` (the linking rules); every failure ends on a page with a way back.
+//! `accounts::identities` (the linking rules); every failure ends on a page with a way back,
+//! or, for a frontend's round trip, back at the frontend with `upstream_error`.
 
 use axum::Json;
 use axum::extract::{Path, Query, RawQuery, State};
@@ -18,7 +19,7 @@ use crate::accounts::identities::{self, IdentityView, Refusal, Resolved};
 use crate::accounts::{self, limits};
 use crate::config::UpstreamProvider;
 use crate::error::ApiError;
-use crate::signin::upstream::{Callback, Intent, Return, UpstreamError};
+use crate::signin::upstream::{self, Callback, Intent, Return, UpstreamError};
 use crate::signin::{self, BrowserSignIn, ClientMeta, Proof, Step};
 use crate::state::AppState;
 
@@ -77,7 +78,24 @@ fn said_page(
 
 /// The page for a failed round trip: what went wrong, said plainly, and the way back.
 fn failed(state: &AppState, headers: &HeaderMap, e: UpstreamError, name: &str) -> Response {
-    let (status, what) = match &e {
+    let (status, what) = said_of(&e, name);
+    said_page(state, headers, status, &what, None)
+}
+
+/// A frontend's round trip that ended without a sign-in: back to its page with
+/// `upstream_error` (an OAuth error word) and `error_description` (the sentence a page would
+/// show).
+fn frontend_failed(url: &str, error: &str, description: &str) -> Response {
+    let mut to = url::Url::parse(url).expect("checked at start");
+    to.query_pairs_mut()
+        .append_pair("upstream_error", error)
+        .append_pair("error_description", description);
+    see_other(to.as_str(), vec![])
+}
+
+/// The status and sentence for a failed round trip (logged where an operator should know).
+fn said_of(e: &UpstreamError, name: &str) -> (StatusCode, String) {
+    match e {
         UpstreamError::UnknownProvider => (
             StatusCode::NOT_FOUND,
             "That way of signing in is not offered here.".to_owned(),
@@ -130,8 +148,7 @@ fn failed(state: &AppState, headers: &HeaderMap, e: UpstreamError, name: &str) -
                 )
             }
         }
-    };
-    said_page(state, headers, status, &what, None)
+    }
 }
 
 /// The "Continue with ..." buttons of a sign-in or sign-up page that returns to `back`.
@@ -224,13 +241,23 @@ async fn start(state: &AppState, headers: &HeaderMap, id: &str, intent: Intent) 
         return failed(state, headers, UpstreamError::UnknownProvider, id);
     };
     let browser = BrowserId::of(state, headers);
+    let frontend = match &intent {
+        Intent::SignIn(Return::Frontend(url)) => Some(url.clone()),
+        _ => None,
+    };
     match state
         .upstream
         .start(state, provider, &browser.hash(), intent)
         .await
     {
         Ok(url) => see_other(&url, vec![browser.cookie]),
-        Err(e) => failed(state, headers, e, &provider.name),
+        Err(e) => match frontend {
+            Some(url) => {
+                let (_, what) = said_of(&e, &provider.name);
+                frontend_failed(&url, e.code(), &what)
+            }
+            None => failed(state, headers, e, &provider.name),
+        },
     }
 }
 
@@ -252,7 +279,16 @@ pub async fn callback(
         .await
     {
         Ok(finished) => finished,
-        Err(e) => return failed(&state, &headers, e, &provider.name),
+        Err(upstream::Failed {
+            error,
+            intent: Some(Intent::SignIn(Return::Frontend(url))),
+        }) => {
+            let (_, what) = said_of(&error, &provider.name);
+            return frontend_failed(&url, error.code(), &what);
+        }
+        Err(upstream::Failed { error, .. }) => {
+            return failed(&state, &headers, error, &provider.name);
+        }
     };
     let back = match &intent {
         Intent::SignIn(back) => Some(back.clone()),
@@ -288,13 +324,16 @@ pub async fn callback(
         Ok(Resolved::Prove { token }) => {
             prove_page(&state, &headers, token.expose(), None, StatusCode::OK).await
         }
-        Err(Refusal::Said(what)) => said_page(
-            &state,
-            &headers,
-            StatusCode::FORBIDDEN,
-            &what,
-            back.as_ref(),
-        ),
+        Err(Refusal::Said(what)) => match &back {
+            Some(Return::Frontend(url)) => frontend_failed(url, "access_denied", &what),
+            _ => said_page(
+                &state,
+                &headers,
+                StatusCode::FORBIDDEN,
+                &what,
+                back.as_ref(),
+            ),
+        },
         Err(Refusal::Failed(e)) => account_failed(&state, &headers, e),
     }
 }
@@ -328,7 +367,14 @@ async fn signed_in(
                     .append_pair("upstream_code", code.expose());
                 see_other(to.as_str(), vec![])
             }
-            Err(e) => account_failed(state, headers, e),
+            Err(e) => {
+                tracing::error!(error = ?e, "a frontend's upstream sign-in could not finish");
+                frontend_failed(
+                    url,
+                    "temporarily_unavailable",
+                    "We could not finish this sign-in just now. Please try again in a moment.",
+                )
+            }
         };
     }
     let next = match &back {
@@ -346,6 +392,7 @@ async fn signed_in(
                 ..Said::default()
             };
             super::account_security::second_step_for(state, headers, &next, said, vec![cookie])
+                .await
         }
         Err(e) => account_failed(state, headers, e.into()),
     }
@@ -378,6 +425,10 @@ async fn prove_page(
         Err(e) => return account_failed(state, headers, e),
     };
     let said = said.unwrap_or_default();
+    let target = match &pending.back {
+        Return::Authorize(query) => super::authorize::form_target_of(state, query).await,
+        _ => None,
+    };
     pages::render(
         state,
         headers,
@@ -398,7 +449,7 @@ async fn prove_page(
                 notice => said.notice,
             },
         },
-        None,
+        target.as_deref(),
     )
 }
 
@@ -542,6 +593,10 @@ pub async fn confirm_page(
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
+    let target = match identities::mailed_link_back(&state, &token).await {
+        Some(Return::Authorize(query)) => super::authorize::form_target_of(&state, &query).await,
+        _ => None,
+    };
     pages::render(
         &state,
         &headers,
@@ -551,7 +606,7 @@ pub async fn confirm_page(
             status: StatusCode::OK,
             data: minijinja::context! { token => token },
         },
-        None,
+        target.as_deref(),
     )
 }
 

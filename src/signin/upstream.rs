@@ -114,6 +114,27 @@ pub enum UpstreamError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// A round trip that did not end in an identity: why, and what it was for when that is known
+/// (a frontend's round trip is answered at the frontend).
+#[derive(Debug)]
+pub struct Failed {
+    pub error: UpstreamError,
+    pub intent: Option<Intent>,
+}
+
+impl UpstreamError {
+    /// The `upstream_error` a frontend hears (OAuth's error words, RFC 6749 §4.1.2.1).
+    pub fn code(&self) -> &'static str {
+        match self {
+            UpstreamError::Unavailable(_) => "temporarily_unavailable",
+            UpstreamError::Refused(_) => "access_denied",
+            UpstreamError::Expired | UpstreamError::OtherBrowser => "invalid_request",
+            UpstreamError::Invalid(_) => "invalid_response",
+            UpstreamError::UnknownProvider | UpstreamError::Unexpected(_) => "server_error",
+        }
+    }
+}
+
 impl From<crate::storage::StorageError> for UpstreamError {
     fn from(e: crate::storage::StorageError) -> Self {
         UpstreamError::Unexpected(e.into())
@@ -249,54 +270,70 @@ impl Upstream {
         provider: &UpstreamProvider,
         callback: &Callback,
         browser: &TokenHash,
-    ) -> Result<(Asserted, Intent), UpstreamError> {
+    ) -> Result<(Asserted, Intent), Failed> {
+        let failed = |error| Failed {
+            error,
+            intent: None,
+        };
         let presented = callback
             .state
             .as_deref()
             .and_then(OpaqueToken::from_presented)
-            .ok_or(UpstreamError::Expired)?;
+            .ok_or(failed(UpstreamError::Expired))?;
         let row = one_time_tokens::take(
             &state.db,
             &presented.hash(),
             one_time_tokens::PURPOSE_UPSTREAM,
             state.clock.now_naive(),
         )
-        .await?
-        .ok_or(UpstreamError::Expired)?;
+        .await
+        .map_err(|e| failed(e.into()))?
+        .ok_or(failed(UpstreamError::Expired))?;
         let kept: RoundTrip = row
             .payload
             .as_deref()
             .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
             .and_then(|s| state.sealer.open(SEAL_LABEL, &s).ok())
             .and_then(|plain| serde_json::from_slice(&plain).ok())
-            .ok_or(UpstreamError::Expired)?;
+            .ok_or(failed(UpstreamError::Expired))?;
         if kept.provider != provider.id {
-            return Err(UpstreamError::Expired);
+            return Err(failed(UpstreamError::Expired));
         }
+        // From here on the round trip is known: a frontend hears how it ended.
+        let intent = kept.intent.clone();
+        let failed = |error| Failed {
+            error,
+            intent: Some(intent.clone()),
+        };
         if kept.browser != browser.as_str() {
-            return Err(UpstreamError::OtherBrowser);
+            return Err(failed(UpstreamError::OtherBrowser));
         }
         if let Some(error) = &callback.error {
             let said = callback.error_description.as_deref().unwrap_or(error);
-            return Err(UpstreamError::Refused(said.chars().take(200).collect()));
+            return Err(failed(UpstreamError::Refused(
+                said.chars().take(200).collect(),
+            )));
         }
         let code = callback
             .code
             .as_deref()
             .filter(|c| !c.is_empty() && c.len() <= 2048)
-            .ok_or_else(|| UpstreamError::Invalid("no code".into()))?;
+            .ok_or_else(|| failed(UpstreamError::Invalid("no code".into())))?;
         let verifier = PkceCodeVerifier::new(kept.verifier.clone());
         let asserted = match &provider.kind {
             UpstreamKind::Oidc { issuer } => {
                 self.oidc_identity(state, provider, issuer, code, verifier, &kept.nonce)
-                    .await?
+                    .await
             }
             UpstreamKind::GitHub { web, api } => {
                 self.github_identity(state, provider, web, api, code, verifier)
-                    .await?
+                    .await
             }
         };
-        Ok((asserted, kept.intent))
+        match asserted {
+            Ok(asserted) => Ok((asserted, kept.intent)),
+            Err(e) => Err(failed(e)),
+        }
     }
 
     async fn oidc_identity(

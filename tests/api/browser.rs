@@ -1250,3 +1250,59 @@ async fn a_passkey_added_and_used_in_chromium() {
         client.close().await.unwrap();
     }
 }
+
+/// "Continue with Upstream" in Chromium: the upstream is another authd (at `localhost`). The
+/// person has an account here with the same address, so she proves it with her password once;
+/// then her security page lists the identity, unlinks it and links it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continue_with_another_provider_in_chromium() {
+    for (label, width, height) in [("phone", 390, 844), ("desktop", 1280, 800)] {
+        let Some((client, _driver)) = browser(width, height).await else {
+            return;
+        };
+        let p = crate::upstream::pair(Backend::Sqlite, &[], &[]).await;
+        p.app.verified_user("ida@example.com").await;
+        p.upstream.verified_user("ida@example.com").await;
+        let callback = callback_server().await;
+        let rp = p
+            .app
+            .client_with(
+                "confidential",
+                &["authorization_code"],
+                &["openid", "email"],
+                &[callback.as_str()],
+                true,
+            )
+            .await;
+        let url = authorize_url(&p.app, &rp.id, &callback).await;
+        client.goto(&url).await.unwrap();
+        shows(&client, "a[href^=\"/oauth/upstream/u/start\"]").await;
+        screenshot(&client, &format!("sign-in-upstream-{label}")).await;
+        press(&client, "a[href^=\"/oauth/upstream/u/start\"]").await;
+        // The upstream's own sign-in page.
+        fill(&client, "username", "ida@example.com").await;
+        fill(&client, "password", PASSWORD).await;
+        press(&client, "form[action=\"authorize\"] button.primary").await;
+        says(&client, "An account here already uses").await;
+        screenshot(&client, &format!("link-account-{label}")).await;
+        fill(&client, "password", PASSWORD).await;
+        press(&client, "form[action=\"/account/link\"] button").await;
+        let back = landed_at(&client, &callback).await;
+        assert!(param(&back, "code").is_some());
+
+        client.goto(&p.app.url("/account/security")).await.unwrap();
+        says(&client, "Other ways to sign in").await;
+        shows(&client, "form[action=\"/account/identities/unlink\"]").await;
+        screenshot(&client, &format!("security-identities-{label}")).await;
+        press(
+            &client,
+            "form[action=\"/account/identities/unlink\"] button",
+        )
+        .await;
+        shows(&client, "form[action=\"/account/identities/link\"]").await;
+        press(&client, "form[action=\"/account/identities/link\"] button").await;
+        // Still signed in at the upstream: straight back, linked again.
+        shows(&client, "form[action=\"/account/identities/unlink\"]").await;
+        client.close().await.unwrap();
+    }
+}

@@ -329,6 +329,7 @@ async fn an_authd_upstream_signs_people_in(backend: Backend) {
     assert_eq!(listed[0]["provider"], "u");
     assert_eq!(listed[0]["provider_name"], "Upstream");
     assert_eq!(listed[0]["email"], "nia@example.com");
+    assert_eq!(listed[0]["email_verified"], true);
     // Its only way in cannot be unlinked.
     let id = s(&listed[0]["id"]).to_owned();
     let r = p
@@ -506,6 +507,26 @@ async fn refusals_end_on_pages_with_a_way_back(backend: Backend) {
             .unwrap()
             .contains("may not sign in addresses at elsewhere.example")
     );
+    // The same refusal for a frontend's button: back at the frontend, saying why.
+    let start = format!(
+        "{}/api/auth/upstream/u/start?redirect_to={FRONTEND}%2Fdone",
+        p.base
+    );
+    let (_, at) = p
+        .through_upstream(&browser(), &start, "out@elsewhere.example")
+        .await;
+    let at = url::Url::parse(&at).unwrap();
+    assert!(
+        at.as_str().starts_with(&format!("{FRONTEND}/done?")),
+        "{at}"
+    );
+    let said: std::collections::HashMap<_, _> = at.query_pairs().into_owned().collect();
+    assert_eq!(said["upstream_error"], "access_denied", "{at}");
+    assert!(
+        said["error_description"].contains("elsewhere.example"),
+        "{at}"
+    );
+    assert!(!said.contains_key("upstream_code"));
 
     // The callback replayed, and another browser's state.
     p.upstream.verified_user("rep@example.com").await;
@@ -573,6 +594,7 @@ async fn refusals_end_on_pages_with_a_way_back(backend: Backend) {
             ("AUTHD_UPSTREAM_U_NAME", "Down"),
             ("AUTHD_UPSTREAM_U_CLIENT_ID", "x"),
             ("AUTHD_UPSTREAM_U_CLIENT_SECRET", "y"),
+            ("AUTHD_FRONTEND_URL", FRONTEND),
         ],
     )
     .await;
@@ -584,6 +606,22 @@ async fn refusals_end_on_pages_with_a_way_back(backend: Backend) {
     assert_eq!(r.status(), 424);
     let page = r.text().await.unwrap();
     assert!(page.contains("Down did not answer"), "{page}");
+    // A frontend's button hears it at the frontend.
+    let r = b
+        .get(format!(
+            "{base}/api/auth/upstream/u/start?redirect_to={FRONTEND}%2Fdone"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let at = location(&r);
+    assert!(
+        at.starts_with(&format!(
+            "{FRONTEND}/done?upstream_error=temporarily_unavailable&"
+        )),
+        "{at}"
+    );
     drop(app);
 
     // Sign-up closed through the provider.

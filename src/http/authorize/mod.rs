@@ -33,6 +33,14 @@ pub(super) fn form_target(redirect_uri: &str) -> Option<String> {
     (target.chars().all(|c| c.is_ascii_graphic()) && !target.contains([';', ','])).then_some(target)
 }
 
+/// The form target a page needs when its form leads, through authd, back to the client of the
+/// authorization request `query` (the CSP's `form-action` covers the whole redirect chain).
+pub(in crate::http) async fn form_target_of(state: &AppState, query: &str) -> Option<String> {
+    let params = AuthorizeParams::parse(query).ok()?;
+    let pending = start_authorization(state, &params).await.ok()?;
+    form_target(&pending.redirect_uri)
+}
+
 /// Adds cookies to a page.
 pub(super) fn with_cookies(mut response: Response, cookies: Vec<HeaderValue>) -> Response {
     for c in cookies {
