@@ -167,8 +167,13 @@ pub(super) fn secret(src: &Source) -> anyhow::Result<Option<SecretString>> {
 
 pub(super) fn read_toml(path: &str) -> anyhow::Result<HashMap<String, String>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-    let table: toml::Table = text.parse().with_context(|| format!("parsing {path}"))?;
-    table
+    let mut table: toml::Table = text.parse().with_context(|| format!("parsing {path}"))?;
+    let mut upstream = match table.remove("upstream") {
+        Some(toml::Value::Table(providers)) => upstream_tables(path, providers)?,
+        Some(_) => bail!("{path}: upstream must be tables, [upstream.ID]"),
+        None => HashMap::new(),
+    };
+    let flat: HashMap<String, String> = table
         .into_iter()
         .map(|(k, v)| {
             let upper = k.to_uppercase();
@@ -186,5 +191,58 @@ pub(super) fn read_toml(path: &str) -> anyhow::Result<HashMap<String, String>> {
             };
             Ok((k.to_uppercase(), value))
         })
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    // A flat key names the same setting as a table's: the flat one is the more specific.
+    upstream.extend(flat);
+    Ok(upstream)
+}
+
+/// `[upstream.google]` with `client_id = "..."` and so on: the same settings as
+/// `AUTHD_UPSTREAM_GOOGLE_CLIENT_ID`; the tables' ids make `AUTHD_UPSTREAM_PROVIDERS` (in
+/// their order) unless it is set.
+fn upstream_tables(path: &str, providers: toml::Table) -> anyhow::Result<HashMap<String, String>> {
+    const KEYS: &[&str] = &[
+        "kind",
+        "issuer",
+        "api_url",
+        "client_id",
+        "client_secret",
+        "client_secret_file",
+        "name",
+        "scopes",
+        "allow_signup",
+        "email_domains",
+    ];
+    let mut out = HashMap::new();
+    let mut ids = Vec::new();
+    for (id, settings) in providers {
+        let toml::Value::Table(settings) = settings else {
+            bail!("{path}: upstream.{id} must be a table of settings");
+        };
+        for (k, v) in settings {
+            if !KEYS.contains(&k.as_str()) {
+                bail!(
+                    "{path}: upstream.{id}.{k} is not a provider setting ({})",
+                    KEYS.join(", ")
+                );
+            }
+            let value = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Boolean(b) => b.to_string(),
+                toml::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .with_context(|| format!("{path}: upstream.{id}.{k} must list strings"))?
+                    .join(","),
+                _ => bail!("{path}: upstream.{id}.{k} must be a string, boolean or list"),
+            };
+            out.insert(super::upstream::key(&id, &k.to_ascii_uppercase()), value);
+        }
+        ids.push(id);
+    }
+    if !ids.is_empty() {
+        out.insert("AUTHD_UPSTREAM_PROVIDERS".to_owned(), ids.join(","));
+    }
+    Ok(out)
 }

@@ -200,3 +200,49 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn upstream_providers_from_toml_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("authd.toml");
+    std::fs::write(
+        &file,
+        r#"
+AUTHD_BRAND_NAME = "CV Builder"
+
+[upstream.google]
+client_id = "g"
+client_secret = "hunter7"
+
+[upstream.acme]
+issuer = "https://id.acme.example"
+name = "Acme"
+client_id = "authd"
+client_secret = "hunter8"
+allow_signup = false
+email_domains = ["acme.example", "staff.acme.example"]
+scopes = ["openid", "email"]
+"#,
+    )
+    .unwrap();
+    let pairs = super::read_toml(file.to_str().unwrap()).unwrap();
+    assert_eq!(pairs["AUTHD_UPSTREAM_PROVIDERS"], "google,acme", "in order");
+    let c = Config::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
+    let [google, acme] = &c.upstream[..] else {
+        panic!("two providers: {:?}", c.upstream)
+    };
+    assert_eq!(google.name, "Google");
+    assert!(!acme.allow_signup);
+    assert_eq!(acme.scopes, ["openid", "email"]);
+    assert_eq!(
+        acme.email_domains.as_deref(),
+        Some(&["acme.example".to_owned(), "staff.acme.example".to_owned()][..])
+    );
+
+    std::fs::write(&file, "[upstream.acme]\nclient_idd = \"x\"\n").unwrap();
+    let err = format!(
+        "{:#}",
+        super::read_toml(file.to_str().unwrap()).unwrap_err()
+    );
+    assert!(err.contains("upstream.acme.client_idd"), "{err}");
+}
