@@ -394,6 +394,8 @@ async fn housekeeping(state: AppState) {
         let now = state.clock.now_naive();
         let anonymous_max_age = chrono::Duration::from_std(state.config.anonymous_max_age)
             .unwrap_or(chrono::Duration::MAX);
+        let audit_retention = chrono::Duration::from_std(state.config.audit_retention)
+            .unwrap_or(chrono::Duration::MAX);
         let purged = async {
             Ok::<_, crate::storage::StorageError>(
                 maintenance::purge_expired(&state.db, now).await?
@@ -402,6 +404,7 @@ async fn housekeeping(state: AppState) {
                         .await?
                     + revocations::purge_expired_revocations(&state.db, now).await?
                     + outbox::purge_failed(&state.db, now - chrono::Duration::days(30)).await?
+                    + crate::storage::audit::purge(&state.db, now - audit_retention).await?
                     + crate::storage::factors::purge_pending(
                         &state.db,
                         now - crate::accounts::factors::PENDING_TTL,

@@ -3,9 +3,10 @@
 
 use super::AccountError;
 use super::view::UserView;
-use crate::domain::{EmailAddress, Password, Role, UserId, Username};
+use crate::domain::{Actor, AuditKind, EmailAddress, Password, Role, UserId, Username};
 use crate::passwords::PasswordHasher;
 use crate::state::AppState;
+use crate::storage::audit::AuditEventRow;
 use crate::storage::users::{self, UserKey};
 use crate::storage::{Database, UserChanges, UserRow, sessions};
 
@@ -71,27 +72,60 @@ pub async fn update_user(
         updated_at: Some(now),
         ..UserChanges::default()
     };
-    let user = users::update_user(&state.db, id, &changes)
+    let mut fields = Vec::new();
+    if let Some(role) = &changes.role {
+        fields.push(("role", serde_json::json!(role)));
+    }
+    if let Some(active) = changes.is_active {
+        fields.push(("is_active", serde_json::json!(active)));
+    }
+    let updated = by_admin(AuditKind::AdminUserUpdated, now, admin, id).detail(
+        serde_json::Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+    );
+    let user = users::update_user(&state.db, id, &changes, &[updated])
         .await?
         .ok_or(AccountError::NotFound("User not found"))?;
     if change.is_active == Some(false) {
-        sessions::revoke_user_sessions(&state.db, id, None, now).await?;
+        let ended = by_admin(AuditKind::SessionEnded, now, admin, id)
+            .detail(serde_json::json!({"reason": "disabled"}));
+        sessions::revoke_user_sessions(&state.db, id, None, now, Some(&ended)).await?;
     }
     Ok(user)
 }
 
+/// An event about account `id` that `admin` caused.
+fn by_admin(
+    kind: AuditKind,
+    now: chrono::NaiveDateTime,
+    admin: &UserRow,
+    id: &str,
+) -> AuditEventRow {
+    AuditEventRow::new(kind, now)
+        .by(Actor::Admin, Some(&admin.id))
+        .user(id)
+}
+
 pub async fn delete_user(state: &AppState, admin: &UserRow, id: &str) -> Result<(), AccountError> {
     refuse_self(admin, id)?;
-    if users::delete_user(&state.db, id, state.clock.now_naive()).await? {
+    let now = state.clock.now_naive();
+    let deleted = by_admin(AuditKind::AdminUserDeleted, now, admin, id);
+    if users::delete_user(&state.db, id, now, &deleted).await? {
         Ok(())
     } else {
         Err(AccountError::NotFound("User not found"))
     }
 }
 
-pub async fn revoke_sessions(state: &AppState, id: &str) -> Result<(), AccountError> {
+pub async fn revoke_sessions(
+    state: &AppState,
+    admin: &UserRow,
+    id: &str,
+) -> Result<(), AccountError> {
     find_user(state, id).await?;
-    sessions::revoke_user_sessions(&state.db, id, None, state.clock.now_naive()).await?;
+    let now = state.clock.now_naive();
+    let ended = by_admin(AuditKind::SessionEnded, now, admin, id)
+        .detail(serde_json::json!({"reason": "admin"}));
+    sessions::revoke_user_sessions(&state.db, id, None, now, Some(&ended)).await?;
     Ok(())
 }
 
@@ -110,7 +144,11 @@ pub async fn create_admin(
             updated_at: Some(now),
             ..UserChanges::default()
         };
-        users::update_user(db, &user.id, &changes).await?;
+        let promoted = AuditEventRow::new(AuditKind::AdminUserUpdated, now)
+            .by(Actor::Cli, None)
+            .user(&user.id)
+            .detail(serde_json::json!({"role": Role::Admin.as_str()}));
+        users::update_user(db, &user.id, &changes, &[promoted]).await?;
         return Ok(false);
     }
     let password = Password::parse(&password()?, Some(email.as_str()))

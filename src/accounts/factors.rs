@@ -435,7 +435,7 @@ pub async fn remove(
             ));
         }
     }
-    if !store::delete_factor(&state.db, &user.id, id).await? {
+    if !store::delete_factor(&state.db, &user.id, id, state.clock.now_naive()).await? {
         return Err(AccountError::NotFound("No such factor"));
     }
     if factor.active {
@@ -517,20 +517,33 @@ pub async fn require_recent_second_factor(
     }
 }
 
-/// The admin route: see [`reset_with`].
-pub async fn reset(state: &AppState, user: &UserRow) -> Result<usize, AccountError> {
-    reset_with(&state.db, &state.mailer, user, state.clock.now_naive()).await
+/// The admin route (`admin` acting): see [`reset_with`].
+pub async fn reset(
+    state: &AppState,
+    admin: &UserRow,
+    user: &UserRow,
+) -> Result<usize, AccountError> {
+    let by = Some((admin.id.as_str(), crate::domain::Actor::Admin));
+    reset_with(&state.db, &state.mailer, user, by, state.clock.now_naive()).await
 }
 
 /// `authd users reset-mfa` and the admin route: every factor and recovery code of the account
 /// gone, every session ended, and the account's address told. Returns how many factors went.
+/// `by` is the admin who asked, `None` at the command line.
 pub async fn reset_with(
     db: &crate::storage::Database,
     mailer: &crate::mail::Mailer,
     user: &UserRow,
+    by: Option<(&str, crate::domain::Actor)>,
     now: chrono::NaiveDateTime,
 ) -> Result<usize, AccountError> {
-    let n = store::reset_factors(db, &user.id, now).await?;
+    let reset =
+        crate::storage::audit::AuditEventRow::new(crate::domain::AuditKind::FactorsReset, now);
+    let reset = match by {
+        Some((id, actor)) => reset.by(actor, Some(id)),
+        None => reset.by(crate::domain::Actor::Cli, None),
+    };
+    let n = store::reset_factors(db, &user.id, now, &reset).await?;
     if let Some(to) = user.email.as_deref() {
         let email = crate::mail::Email::security_notice(
             "Your account's second factors were reset",

@@ -658,7 +658,7 @@ pub async fn unlink(state: &AppState, user: &UserRow, id: &str) -> Result<(), Ac
     let Some(identity) = listed.iter().find(|i| i.id == id) else {
         return Err(AccountError::NotFound("No such identity"));
     };
-    match store::unlink(&state.db, &user.id, id).await? {
+    match store::unlink(&state.db, &user.id, id, state.clock.now_naive()).await? {
         Unlinked::Done => {}
         Unlinked::NotFound => return Err(AccountError::NotFound("No such identity")),
         Unlinked::LastWayIn => {

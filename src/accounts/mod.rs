@@ -3,6 +3,7 @@
 
 mod admin;
 mod anonymous;
+pub mod audit;
 pub mod consent;
 pub mod factors;
 pub mod identities;

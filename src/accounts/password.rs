@@ -3,10 +3,11 @@
 use chrono::Duration;
 
 use super::AccountError;
-use crate::domain::{EmailAddress, Password};
+use crate::domain::{AuditKind, EmailAddress, Password};
 use crate::mail::Email;
 use crate::signin::guard;
 use crate::state::AppState;
+use crate::storage::audit::AuditEventRow;
 use crate::storage::one_time_tokens::{self, PURPOSE_RESET_PASSWORD};
 use crate::storage::users::{self, TokenUse, UserKey};
 use crate::storage::{UserChanges, UserRow, sessions};
@@ -153,7 +154,14 @@ pub async fn change_password(
         updated_at: Some(now),
         ..UserChanges::default()
     };
-    users::update_user(&state.db, &user.id, &changes).await?;
-    sessions::revoke_user_sessions(&state.db, &user.id, Some(session_id), now).await?;
+    let changed = AuditEventRow::new(AuditKind::PasswordChanged, now)
+        .user(&user.id)
+        .session(session_id);
+    users::update_user(&state.db, &user.id, &changes, &[changed]).await?;
+    let ended = AuditEventRow::new(AuditKind::SessionEnded, now)
+        .user(&user.id)
+        .detail(serde_json::json!({"reason": "password_changed"}));
+    sessions::revoke_user_sessions(&state.db, &user.id, Some(session_id), now, Some(&ended))
+        .await?;
     Ok(())
 }

@@ -7,9 +7,10 @@ use super::AccountError;
 use super::links::{VERIFICATION_TTL_HOURS, verification_link};
 use super::password::{check_current_password, new_password_hash};
 use super::view::rfc3339;
-use crate::domain::{EmailAddress, FullName, PersonName, PhoneNumber, Username};
+use crate::domain::{AuditKind, EmailAddress, FullName, PersonName, PhoneNumber, Username};
 use crate::mail::Email;
 use crate::state::AppState;
+use crate::storage::audit::AuditEventRow;
 use crate::storage::one_time_tokens::{self, PURPOSE_CANCEL_EMAIL_CHANGE, PURPOSE_CHANGE_EMAIL};
 use crate::storage::users::{self, TokenUse};
 use crate::storage::{UserChanges, UserRow, sessions};
@@ -171,9 +172,29 @@ pub async fn update_profile(
     if changes.password_hash.is_some() {
         // Before the update: ending the other sessions also drops any earlier pending email
         // change, and must not drop the one this request makes.
-        sessions::revoke_user_sessions(&state.db, &user.id, Some(session_id), now).await?;
+        let ended = AuditEventRow::new(AuditKind::SessionEnded, now)
+            .user(&user.id)
+            .detail(serde_json::json!({"reason": "password_changed"}));
+        sessions::revoke_user_sessions(&state.db, &user.id, Some(session_id), now, Some(&ended))
+            .await?;
     }
-    let updated = users::update_user(&state.db, &user.id, &changes)
+    let mut events = Vec::new();
+    if changes.password_hash.is_some() {
+        events.push(
+            AuditEventRow::new(AuditKind::PasswordChanged, now)
+                .user(&user.id)
+                .session(session_id),
+        );
+    }
+    if let Some(email) = &new_email {
+        events.push(
+            AuditEventRow::new(AuditKind::EmailChangeRequested, now)
+                .user(&user.id)
+                .session(session_id)
+                .detail(serde_json::json!({"old_email": user.email, "new_email": email.as_str()})),
+        );
+    }
+    let updated = users::update_user(&state.db, &user.id, &changes, &events)
         .await?
         .ok_or(AccountError::NotFound("User not found"))?;
 
@@ -294,7 +315,11 @@ pub async fn delete_account(
         )
         .await?;
     }
-    users::delete_user(&state.db, &user.id, state.clock.now_naive()).await?;
+    let now = state.clock.now_naive();
+    let deleted = AuditEventRow::new(AuditKind::AccountDeleted, now)
+        .user(&user.id)
+        .session(session_id);
+    users::delete_user(&state.db, &user.id, now, &deleted).await?;
     Ok(())
 }
 
@@ -334,9 +359,11 @@ pub async fn end_session(
     user_id: &str,
     session_id: &str,
 ) -> Result<(), AccountError> {
-    if sessions::revoke_user_session(&state.db, user_id, session_id, state.clock.now_naive())
-        .await?
-    {
+    let now = state.clock.now_naive();
+    let ended = AuditEventRow::new(AuditKind::SessionEnded, now)
+        .user(user_id)
+        .detail(serde_json::json!({"reason": "revoked"}));
+    if sessions::revoke_user_session(&state.db, user_id, session_id, now, &ended).await? {
         Ok(())
     } else {
         Err(AccountError::NotFound("Session not found"))

@@ -5,9 +5,11 @@ use chrono::Duration;
 
 use super::view::{TokenResponse, UserView};
 use super::{AccountError, FIRST_PARTY_CLIENT};
+use crate::domain::AuditKind;
 use crate::signin::{self, Issued, SignIn};
 use crate::state::AppState;
 use crate::storage::UserRow;
+use crate::storage::audit::AuditEventRow;
 use crate::storage::sessions::{self as store, RotateOutcome, RotationPolicy};
 use crate::tokens::jwt::{self, Expiry};
 use crate::tokens::{AccessClaims, OpaqueToken};
@@ -95,17 +97,23 @@ pub async fn logout(
     session_id: Option<&str>,
 ) -> Result<(), AccountError> {
     let now = state.clock.now_naive();
+    let ended = AuditEventRow::new(AuditKind::SessionEnded, now)
+        .detail(serde_json::json!({"reason": "logout"}));
     if let Some(token) = refresh_token.and_then(OpaqueToken::from_presented) {
-        store::revoke_session_by_refresh_token(&state.db, &token, now).await?;
+        store::revoke_session_by_refresh_token(&state.db, &token, now, &ended).await?;
     }
     if let Some(sid) = session_id {
-        store::revoke_session(&state.db, sid, now).await?;
+        store::revoke_session(&state.db, sid, now, Some(&ended)).await?;
     }
     Ok(())
 }
 
 pub async fn logout_all(state: &AppState, user_id: &str) -> Result<usize, AccountError> {
-    Ok(store::revoke_user_sessions(&state.db, user_id, None, state.clock.now_naive()).await?)
+    let now = state.clock.now_naive();
+    let ended = AuditEventRow::new(AuditKind::SessionEnded, now)
+        .user(user_id)
+        .detail(serde_json::json!({"reason": "logout_all"}));
+    Ok(store::revoke_user_sessions(&state.db, user_id, None, now, Some(&ended)).await?)
 }
 
 /// What an access token presented to authd's own endpoints stands for.

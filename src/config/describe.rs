@@ -72,6 +72,7 @@ impl Config {
             ),
             ("AUTHD_KEY_ACTIVATION_DELAY", d(self.key_activation_delay)),
             ("AUTHD_ANONYMOUS_MAX_AGE", d(self.anonymous_max_age)),
+            ("AUTHD_AUDIT_RETENTION", d(self.audit_retention)),
             (
                 "AUTHD_CORS_ORIGINS",
                 if self.cors_origins.is_empty() {

@@ -83,6 +83,8 @@ pub struct Config {
     pub key_activation_delay: Duration,
     /// Anonymous users whose sessions have gone unused this long are deleted.
     pub anonymous_max_age: Duration,
+    /// Audit events older than this are deleted.
+    pub audit_retention: Duration,
     pub cors_origins: Vec<String>,
     pub log_format: LogFormat,
     /// Requests per minute one client may make to each sensitive route; 0 turns limits off.
@@ -239,6 +241,7 @@ impl Config {
                 )?,
                 key_activation_delay: src.parse("AUTHD_KEY_ACTIVATION_DELAY", "10m", duration)?,
                 anonymous_max_age: src.parse("AUTHD_ANONYMOUS_MAX_AGE", "30d", duration)?,
+                audit_retention: src.parse("AUTHD_AUDIT_RETENTION", "90d", duration)?,
                 cors_origins,
                 log_format,
                 rate_limit_per_minute: src
@@ -326,6 +329,7 @@ fn check_bounds(config: &Config) -> anyhow::Result<()> {
         ("AUTHD_REFRESH_TOKEN_TTL", config.refresh_token_ttl),
         ("AUTHD_SESSION_MAX_AGE", config.session_max_age),
         ("AUTHD_ANONYMOUS_MAX_AGE", config.anonymous_max_age),
+        ("AUTHD_AUDIT_RETENTION", config.audit_retention),
         (
             "AUTHD_HEADER_READ_TIMEOUT",
             config.limits.header_read_timeout,
@@ -367,6 +371,12 @@ fn check_bounds(config: &Config) -> anyhow::Result<()> {
             config.anonymous_max_age,
             400 * 86_400,
             "400d",
+        ),
+        (
+            "AUTHD_AUDIT_RETENTION",
+            config.audit_retention,
+            3650 * 86_400,
+            "3650d",
         ),
         (
             "AUTHD_KEY_ACTIVATION_DELAY",

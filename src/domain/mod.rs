@@ -1,6 +1,7 @@
 //! Pure types and rules of authd: parsed, valid values and nothing else.
 //! No axum, no diesel: everything here is testable in isolation.
 
+mod audit;
 mod authn;
 mod email;
 mod names;
@@ -9,6 +10,7 @@ mod phone;
 mod user;
 mod username;
 
+pub use audit::{Actor, AuditKind};
 pub use authn::{Level, Method, Methods};
 pub use email::EmailAddress;
 pub use names::{FullName, PersonName};

@@ -160,11 +160,11 @@ pub async fn regenerate_recovery_codes(
 /// its sessions ended.
 pub async fn admin_reset(
     State(state): State<AppState>,
-    AdminUser(_admin): AdminUser,
+    AdminUser(admin): AdminUser,
     IdPath(id): IdPath,
 ) -> Result<Json<Value>, ApiError> {
     let user = accounts::find_user(&state, &id).await?;
-    let removed = factors::reset(&state, &user).await?;
+    let removed = factors::reset(&state, &admin.user, &user).await?;
     Ok(Json(
         json!({"message": "Second factors reset; every session ended", "removed": removed}),
     ))

@@ -635,3 +635,79 @@ pub struct CodeRequest {
     /// A factor's new name (`PATCH`).
     pub name: Option<String>,
 }
+
+/// `?user_id=&client_id=&kind=&since=&until=&cursor=&limit=` of the admin audit list.
+pub struct AuditQuery {
+    pub filter: crate::storage::audit::Filter,
+    pub limit: i64,
+}
+
+impl AuditQuery {
+    pub const MAX_LIMIT: i64 = 200;
+    /// The widest `since`..`until` asked at once.
+    pub const MAX_RANGE_DAYS: i64 = 400;
+
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        use crate::domain::AuditKind;
+        let mut c = Check::default();
+        let mut query = AuditQuery {
+            filter: crate::storage::audit::Filter::default(),
+            limit: 50,
+        };
+        let id = |c: &mut Check, field: &'static str, v: &str| {
+            let ok = !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic());
+            if !ok {
+                c.fail(field, "Must be an id (at most 128 visible characters)");
+            }
+            ok.then(|| v.to_owned())
+        };
+        let time = |c: &mut Check, field: &'static str, v: &str| {
+            match chrono::DateTime::parse_from_rfc3339(v) {
+                Ok(t) => Some(t.naive_utc()),
+                Err(_) => {
+                    c.fail(
+                        field,
+                        "Must be an RFC 3339 time, such as 2026-12-01T00:00:00Z",
+                    );
+                    None
+                }
+            }
+        };
+        for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+            match &*k {
+                "user_id" => query.filter.user_id = id(&mut c, "user_id", &v),
+                "client_id" => query.filter.client_id = id(&mut c, "client_id", &v),
+                "kind" => {
+                    for kind in v.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+                        match AuditKind::parse(kind) {
+                            Some(k) => query.filter.kinds.push(k.as_str().to_owned()),
+                            None => c.fail(
+                                "kind",
+                                "Unknown kind (see AuditEventView.kind for the kinds)",
+                            ),
+                        }
+                    }
+                }
+                "since" => query.filter.since = time(&mut c, "since", &v),
+                "until" => query.filter.until = time(&mut c, "until", &v),
+                "cursor" => match crate::accounts::audit::parse_cursor(&v) {
+                    Some(cursor) => query.filter.before = Some(cursor),
+                    None => c.fail("cursor", "Not a cursor from an earlier page"),
+                },
+                "limit" => match v.parse::<i64>() {
+                    Ok(n) if (1..=Self::MAX_LIMIT).contains(&n) => query.limit = n,
+                    _ => c.fail("limit", "limit must be a whole number from 1 to 200"),
+                },
+                _ => {}
+            }
+        }
+        if let (Some(since), Some(until)) = (query.filter.since, query.filter.until) {
+            if until <= since {
+                c.fail("until", "until must be after since");
+            } else if until - since > chrono::Duration::days(Self::MAX_RANGE_DAYS) {
+                c.fail("since", "At most 400 days at once");
+            }
+        }
+        c.finish(|| query)
+    }
+}

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::extract::{AdminUser, AuthUser, IdPath, Payload};
 use super::requests::{
-    AdminUserRequest, ChangePasswordInput, ChangePasswordRequest, DeleteAccountRequest,
+    AdminUserRequest, AuditQuery, ChangePasswordInput, ChangePasswordRequest, DeleteAccountRequest,
     ProfileRequest, UserListQuery,
 };
 use crate::accounts::{self, AdminUserChanges, ProfileUpdate, SessionView, UserView};
@@ -145,9 +145,29 @@ pub async fn admin_delete_user(
 
 pub async fn admin_revoke_sessions(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    admin: AdminUser,
     IdPath(id): IdPath,
 ) -> Result<StatusCode, ApiError> {
-    accounts::revoke_sessions(&state, &id).await?;
+    accounts::revoke_sessions(&state, &admin.0.user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/admin/audit`: the audit trail, filtered, newest first.
+pub async fn admin_audit(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    RawQuery(query): RawQuery,
+) -> Result<Json<accounts::audit::AuditPage>, ApiError> {
+    let query = AuditQuery::parse(query.as_deref())?;
+    Ok(Json(
+        accounts::audit::list(&state, &query.filter, query.limit).await?,
+    ))
+}
+
+/// `GET /api/users/me/activity`: the person's own sign-ins and security changes.
+pub async fn my_activity(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<Vec<accounts::audit::ActivityView>>, ApiError> {
+    Ok(Json(accounts::audit::activity(&state, &auth.user).await?))
 }

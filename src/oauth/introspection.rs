@@ -43,7 +43,7 @@ pub async fn revoke(state: &AppState, client: &Client, token: &str) -> Result<()
             sessions::find_refresh_token_session(&state.db, &token, now.naive_utc()).await?
         && session.client_id == client.id
     {
-        sessions::revoke_session(&state.db, &session.id, now.naive_utc()).await?;
+        sessions::revoke_session(&state.db, &session.id, now.naive_utc(), None).await?;
     }
     Ok(())
 }

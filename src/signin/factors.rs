@@ -173,12 +173,15 @@ pub async fn check_code(
             guard::succeeded(state, &guesser).await?;
             Ok(proved)
         }
-        None => Err(match budget {
-            Budget::LastTry { retry_after_secs } => {
-                SignInError::TooManyAttempts { retry_after_secs }
-            }
-            Budget::Open => SignInError::InvalidCode,
-        }),
+        None => {
+            guard::failed(state, user_id, "code", ip).await?;
+            Err(match budget {
+                Budget::LastTry { retry_after_secs } => {
+                    SignInError::TooManyAttempts { retry_after_secs }
+                }
+                Budget::Open => SignInError::InvalidCode,
+            })
+        }
     }
 }
 

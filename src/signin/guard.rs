@@ -18,7 +18,9 @@
 use chrono::Duration;
 
 use super::SignInError;
+use crate::domain::AuditKind;
 use crate::state::AppState;
+use crate::storage::audit::AuditEventRow;
 use crate::storage::rate_limits;
 
 const WINDOW_MINUTES: i64 = 10;
@@ -104,6 +106,22 @@ pub async fn attempt(state: &AppState, who: &Guesser<'_>) -> Result<Budget, Sign
 }
 
 /// The password was right: the attempt is given back.
+/// Records a wrong `factor` (`password`, `code`, `passkey`) for account `user_id` in the
+/// audit trail.
+pub async fn failed(
+    state: &AppState,
+    user_id: &str,
+    factor: &str,
+    ip: Option<&str>,
+) -> Result<(), SignInError> {
+    let event = AuditEventRow::new(AuditKind::SignInFailed, state.clock.now_naive())
+        .user(user_id)
+        .from(ip, None)
+        .failed()
+        .detail(serde_json::json!({ "factor": factor }));
+    Ok(crate::storage::audit::insert(&state.db, &event).await?)
+}
+
 pub async fn succeeded(state: &AppState, who: &Guesser<'_>) -> Result<(), SignInError> {
     if limits(state).is_none() {
         return Ok(());

@@ -108,6 +108,7 @@ pub async fn verify_credentials(
         .verify(password, user.password_hash.as_deref())
         .await?
     {
+        guard::failed(state, &user.id, "password", ip).await?;
         return Err(wrong());
     }
     guard::succeeded(state, &guesser).await?;

@@ -4,8 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
+use super::audit::{AuditEventRow, record};
 use super::schema::{authorization_codes, clients, sessions};
 use super::{ClientRow, Database, StorageError, run, run_read};
+use crate::domain::{Actor, AuditKind};
 
 pub async fn insert_client(db: &Database, row: &ClientRow) -> Result<(), StorageError> {
     run!(db, |c| {
@@ -13,6 +15,11 @@ pub async fn insert_client(db: &Database, row: &ClientRow) -> Result<(), Storage
             .values(row)
             .execute(c)
             .await?;
+        let created = AuditEventRow::new(AuditKind::ClientCreated, row.created_at)
+            .by(Actor::Cli, None)
+            .client(&row.id)
+            .detail(serde_json::json!({"name": row.name}));
+        record!(c, [&created]);
         Ok(())
     })
 }
@@ -57,6 +64,12 @@ pub async fn delete_client(
             .execute(c)
             .await?;
             let n = diesel::delete(clients::table.find(id)).execute(c).await?;
+            if n > 0 {
+                let deleted = AuditEventRow::new(AuditKind::ClientDeleted, now)
+                    .by(Actor::Cli, None)
+                    .client(id);
+                record!(c, [&deleted]);
+            }
             Ok::<_, StorageError>(n > 0)
         })
         .await)

@@ -4,8 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
+use super::audit::{AuditEventRow, record};
 use super::schema::{clients, consents, sessions};
 use super::{Database, StorageError, run, run_read};
+use crate::domain::AuditKind;
 
 /// The scopes `user_id` has allowed `client_id`, if any.
 pub async fn find_consent(
@@ -31,6 +33,11 @@ pub async fn save_consent(
     now: NaiveDateTime,
 ) -> Result<(), StorageError> {
     run!(db, |c| {
+        let given = AuditEventRow::new(AuditKind::ConsentGiven, now)
+            .user(user_id)
+            .client(client_id)
+            .detail(serde_json::json!({ "scopes": scope }));
+        record!(c, [&given]);
         diesel::insert_into(consents::table)
             .values((
                 consents::user_id.eq(user_id),
@@ -88,6 +95,12 @@ pub async fn revoke_consent(
             .set(sessions::revoked_at.eq(now))
             .execute(c)
             .await?;
+            if n > 0 {
+                let withdrawn = AuditEventRow::new(AuditKind::ConsentWithdrawn, now)
+                    .user(user_id)
+                    .client(client_id);
+                record!(c, [&withdrawn]);
+            }
             Ok::<_, StorageError>(n > 0)
         })
         .await)

@@ -4,8 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
+use super::audit::{AuditEventRow, record};
 use super::schema::{factors, recovery_codes};
 use super::{Database, FactorRow, StorageError, run, run_read};
+use crate::domain::AuditKind;
 
 pub async fn insert_factor(db: &Database, row: &FactorRow) -> Result<(), StorageError> {
     run!(db, |c| {
@@ -122,6 +124,15 @@ pub async fn activate_factor(
             if n == 0 {
                 return Ok::<_, StorageError>(Activated::NotPending);
             }
+            let (kind, name): (String, String) = factors::table
+                .find(id)
+                .select((factors::kind, factors::name))
+                .first(c)
+                .await?;
+            let added = AuditEventRow::new(AuditKind::FactorAdded, now)
+                .user(user_id)
+                .detail(serde_json::json!({"type": kind, "name": name}));
+            record!(c, [&added]);
             if let Some(credential) = &credential {
                 diesel::update(factors::table.find(id))
                     .set((
@@ -181,6 +192,10 @@ pub async fn replace_recovery_codes(
     run!(db, |c| c
         .transaction(async |c| {
             replace_codes!(c, user_id, hashes, now);
+            record!(
+                c,
+                [&AuditEventRow::new(AuditKind::RecoveryCodesRenewed, now).user(user_id)]
+            );
             Ok::<_, StorageError>(())
         })
         .await)
@@ -246,12 +261,32 @@ pub async fn rename_factor(
 
 /// Removes a factor of `user_id`; with the last active one gone, the recovery codes go too.
 /// Returns whether there was one.
-pub async fn delete_factor(db: &Database, user_id: &str, id: &str) -> Result<bool, StorageError> {
+pub async fn delete_factor(
+    db: &Database,
+    user_id: &str,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
+            let gone: Option<(String, String, bool)> = factors::table
+                .find(id)
+                .filter(factors::user_id.eq(user_id))
+                .select((factors::kind, factors::name, factors::active))
+                .first(c)
+                .await
+                .optional()?;
             let n = diesel::delete(factors::table.find(id).filter(factors::user_id.eq(user_id)))
                 .execute(c)
                 .await?;
+            if n == 1
+                && let Some((kind, name, true)) = gone
+            {
+                let removed = AuditEventRow::new(AuditKind::FactorRemoved, now)
+                    .user(user_id)
+                    .detail(serde_json::json!({"type": kind, "name": name}));
+                record!(c, [&removed]);
+            }
             let left: i64 = factors::table
                 .filter(factors::user_id.eq(user_id))
                 .filter(factors::active.eq(true))
@@ -271,16 +306,21 @@ pub async fn delete_factor(db: &Database, user_id: &str, id: &str) -> Result<boo
 /// `authd users reset-mfa`: every factor and recovery code of the user gone, and with them
 /// every session, sign-in and unused link (the account may be in someone else's hands).
 /// Returns how many factors there were.
+/// `reset` (a `factors.reset` event naming who did it) is recorded with the change.
 pub async fn reset_factors(
     db: &Database,
     user_id: &str,
     now: NaiveDateTime,
+    reset: &AuditEventRow,
 ) -> Result<usize, StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
             let n = diesel::delete(factors::table.filter(factors::user_id.eq(user_id)))
                 .execute(c)
                 .await?;
+            let mut reset = reset.clone().user(user_id);
+            reset.detail = Some(serde_json::json!({ "factors": n }).to_string());
+            record!(c, [&reset]);
             diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id)))
                 .execute(c)
                 .await?;

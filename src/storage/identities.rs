@@ -4,8 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
+use super::audit::{AuditEventRow, record};
 use super::schema::{factors, identities, one_time_tokens, pending_registrations, users};
 use super::{Database, IdentityRow, StorageError, UserRow, run, run_read};
+use crate::domain::AuditKind;
 use crate::domain::Username;
 
 /// The identity `subject` at `provider`, with its account.
@@ -57,14 +59,22 @@ pub async fn touch(
 
 /// Links `row` to its account; an identity linked already (to anyone) is a conflict.
 pub async fn link(db: &Database, row: &IdentityRow) -> Result<bool, StorageError> {
-    run!(db, |c| {
-        let n = diesel::insert_into(identities::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(c)
-            .await?;
-        Ok(n == 1)
-    })
+    run!(db, |c| c
+        .transaction(async |c| {
+            let n = diesel::insert_into(identities::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(c)
+                .await?;
+            if n == 1 {
+                let linked = AuditEventRow::new(AuditKind::IdentityLinked, row.created_at)
+                    .user(&row.user_id)
+                    .detail(serde_json::json!({"provider": row.provider, "email": row.email}));
+                record!(c, [&linked]);
+            }
+            Ok::<_, StorageError>(n == 1)
+        })
+        .await)
 }
 
 /// A new account made through a provider, with its identity, in one transaction: a free
@@ -124,6 +134,13 @@ pub async fn create_account(
             if linked == 0 {
                 return Err(StorageError::Conflict("id"));
             }
+            let signed_up = AuditEventRow::new(AuditKind::SignUp, user.created_at)
+                .user(&user.id)
+                .detail(serde_json::json!({
+                    "email_verified": true,
+                    "provider": identity.provider,
+                }));
+            record!(c, [&signed_up]);
             Ok(Some(user))
         })
         .await)
@@ -131,7 +148,12 @@ pub async fn create_account(
 
 /// Unlinks identity `id` of `user_id`, unless it is the account's last way to sign in (no
 /// password, no passkey, no other identity). Returns what happened.
-pub async fn unlink(db: &Database, user_id: &str, id: &str) -> Result<Unlinked, StorageError> {
+pub async fn unlink(
+    db: &Database,
+    user_id: &str,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<Unlinked, StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
             let has_password: Option<Option<String>> = users::table
@@ -157,6 +179,13 @@ pub async fn unlink(db: &Database, user_id: &str, id: &str) -> Result<Unlinked, 
             if !has_password && passkeys == 0 && others == 0 {
                 return Ok::<_, StorageError>(Unlinked::LastWayIn);
             }
+            let provider: Option<String> = identities::table
+                .find(id)
+                .filter(identities::user_id.eq(user_id))
+                .select(identities::provider)
+                .first(c)
+                .await
+                .optional()?;
             let n = diesel::delete(
                 identities::table
                     .find(id)
@@ -164,6 +193,12 @@ pub async fn unlink(db: &Database, user_id: &str, id: &str) -> Result<Unlinked, 
             )
             .execute(c)
             .await?;
+            if n == 1 {
+                let unlinked = AuditEventRow::new(AuditKind::IdentityUnlinked, now)
+                    .user(user_id)
+                    .detail(serde_json::json!({"provider": provider}));
+                record!(c, [&unlinked]);
+            }
             Ok(if n == 1 {
                 Unlinked::Done
             } else {

@@ -60,6 +60,7 @@ macro_rules! end_user_sessions {
     }};
 }
 
+pub mod audit;
 pub mod clients;
 pub mod codes;
 pub mod consents;

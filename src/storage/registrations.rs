@@ -4,12 +4,14 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
+use super::audit::{AuditEventRow, record};
 use super::one_time_tokens::PURPOSE_VERIFY_EMAIL;
 use super::schema::{one_time_tokens, outbox, pending_registrations, users};
 use super::{
     Database, OneTimeTokenRow, OutboxRow, PendingRegistrationRow, StorageError, UserRow, run,
     run_read,
 };
+use crate::domain::AuditKind;
 use crate::domain::{Role, Username};
 use crate::tokens::TokenHash;
 
@@ -234,6 +236,14 @@ pub async fn verify_registration(
             diesel::delete(pending_registrations::table.find(&reg.id))
                 .execute(c)
                 .await?;
+            let signed_up = AuditEventRow::new(AuditKind::SignUp, now)
+                .user(&user.id)
+                .detail(serde_json::json!({
+                    "email_verified": email_verified,
+                    "from_anonymous": anonymous.is_some(),
+                    "contested": reg.contested,
+                }));
+            record!(c, [&signed_up]);
             Ok::<_, StorageError>(VerifyOutcome::Verified {
                 user: Box::new(user),
                 password_required: reg.contested,

@@ -241,6 +241,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> Timestamp,
+        kind -> Text,
+        actor -> Text,
+        actor_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        outcome -> Text,
+        detail -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
@@ -256,6 +273,7 @@ diesel::joinable!(sign_ins -> users (user_id));
 diesel::joinable!(identities -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_events,
     authorization_codes,
     identities,
     clients,

@@ -4,10 +4,12 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
+use super::audit::{AuditEventRow, record};
 use super::schema::{clients, refresh_tokens, sessions, sign_ins, users};
 use super::{
     Database, RefreshTokenRow, SessionRow, SignInRow, StorageError, UserRow, run, run_read,
 };
+use crate::domain::{Actor, AuditKind};
 use crate::tokens::OpaqueToken;
 
 /// How refresh tokens age, from configuration.
@@ -177,6 +179,13 @@ pub async fn rotate_refresh_token(
                         .set(sessions::revoked_at.eq(now))
                         .execute(c)
                         .await?;
+                    let theft = AuditEventRow::new(AuditKind::SessionEnded, now)
+                        .user(&session.user_id)
+                        .by(Actor::System, None)
+                        .client(&session.client_id)
+                        .session(&session.id)
+                        .detail(serde_json::json!({"reason": "refresh_token_reused"}));
+                    record!(c, [&theft]);
                     return Ok(RotateOutcome::Reused);
                 }
                 let Some(next) = row
@@ -204,61 +213,102 @@ pub async fn rotate_refresh_token(
 }
 
 /// Ends one session. Returns whether a live session was ended.
+/// Ends one session; `ended` (a `session.ended` event) is recorded with its user, client and
+/// id when it was live. Returns whether a live session was ended.
 pub async fn revoke_session(
     db: &Database,
     id: &str,
     now: NaiveDateTime,
+    ended: Option<&AuditEventRow>,
 ) -> Result<bool, StorageError> {
-    run!(db, |c| {
-        let n = diesel::update(
-            sessions::table
+    run!(db, |c| c
+        .transaction(async |c| {
+            let live: Option<SessionRow> = sessions::table
                 .find(id)
-                .filter(sessions::revoked_at.is_null()),
-        )
-        .set(sessions::revoked_at.eq(now))
-        .execute(c)
-        .await?;
-        Ok(n > 0)
-    })
+                .filter(sessions::revoked_at.is_null())
+                .select(SessionRow::as_select())
+                .first(c)
+                .await
+                .optional()?;
+            let Some(live) = live else {
+                return Ok::<_, StorageError>(false);
+            };
+            let n = diesel::update(
+                sessions::table
+                    .find(id)
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(c)
+            .await?;
+            if n == 0 {
+                return Ok(false);
+            }
+            record!(c, ended.map(|e| of_session(e, &live)).iter());
+            Ok(true)
+        })
+        .await)
 }
 
-/// Ends the session a refresh token belongs to, whatever the token's own state.
+/// `event` about session `session`.
+fn of_session(event: &AuditEventRow, session: &SessionRow) -> AuditEventRow {
+    event
+        .clone()
+        .user(&session.user_id)
+        .client(&session.client_id)
+        .session(&session.id)
+}
+
+/// Ends the session a refresh token belongs to, whatever the token's own state, recording
+/// `ended` about it.
 pub async fn revoke_session_by_refresh_token(
     db: &Database,
     token: &OpaqueToken,
     now: NaiveDateTime,
+    ended: &AuditEventRow,
 ) -> Result<bool, StorageError> {
     let hash = token.hash();
-    run!(db, |c| {
-        let n = diesel::update(
-            sessions::table
-                .filter(
-                    sessions::id.eq_any(
-                        refresh_tokens::table
-                            .find(hash.as_str())
-                            .select(refresh_tokens::session_id),
-                    ),
-                )
-                .filter(sessions::revoked_at.is_null()),
-        )
-        .set(sessions::revoked_at.eq(now))
-        .execute(c)
-        .await?;
-        Ok(n > 0)
-    })
+    let id = run_read!(db, |c| Ok::<Option<String>, StorageError>(
+        refresh_tokens::table
+            .find(hash.as_str())
+            .select(refresh_tokens::session_id)
+            .first(c)
+            .await
+            .optional()?
+    ))?;
+    match id {
+        Some(id) => revoke_session(db, &id, now, Some(ended)).await,
+        None => Ok(false),
+    }
 }
 
 /// Ends every live session of a user, except `keep` when given, with their sign-ins on authd's
-/// login page and their unused reset links. Returns how many sessions ended.
+/// login page and their unused reset links; `ended` is recorded when any ended (its detail
+/// gains `sessions`, how many). Returns how many sessions ended.
 pub async fn revoke_user_sessions(
     db: &Database,
     user_id: &str,
     keep: Option<&str>,
     now: NaiveDateTime,
+    ended: Option<&AuditEventRow>,
 ) -> Result<usize, StorageError> {
     let keep = keep.unwrap_or("");
     run!(db, |c| c
-        .transaction(async |c| Ok::<_, StorageError>(end_user_sessions!(c, user_id, keep, now)))
+        .transaction(async |c| {
+            let n = end_user_sessions!(c, user_id, keep, now);
+            if n > 0
+                && let Some(ended) = ended
+            {
+                let mut detail: serde_json::Value = ended
+                    .detail
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str(d).ok())
+                    .unwrap_or_else(|| serde_json::json!({}));
+                detail["sessions"] = n.into();
+                record!(c, [&ended.clone().user(user_id).detail(detail)]);
+            }
+            Ok::<_, StorageError>(n)
+        })
         .await)
 }
 
@@ -284,20 +334,37 @@ pub async fn revoke_user_session(
     user_id: &str,
     session_id: &str,
     now: NaiveDateTime,
+    ended: &AuditEventRow,
 ) -> Result<bool, StorageError> {
-    run!(db, |c| {
-        let n = diesel::update(
-            sessions::table
+    run!(db, |c| c
+        .transaction(async |c| {
+            let live: Option<SessionRow> = sessions::table
                 .find(session_id)
                 .filter(sessions::user_id.eq(user_id))
                 .filter(sessions::revoked_at.is_null())
-                .filter(sessions::expires_at.gt(now)),
-        )
-        .set(sessions::revoked_at.eq(now))
-        .execute(c)
-        .await?;
-        Ok(n > 0)
-    })
+                .filter(sessions::expires_at.gt(now))
+                .select(SessionRow::as_select())
+                .first(c)
+                .await
+                .optional()?;
+            let Some(live) = live else {
+                return Ok::<_, StorageError>(false);
+            };
+            let n = diesel::update(
+                sessions::table
+                    .find(session_id)
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(now))
+            .execute(c)
+            .await?;
+            if n == 0 {
+                return Ok(false);
+            }
+            record!(c, [&of_session(ended, &live)]);
+            Ok(true)
+        })
+        .await)
 }
 
 /// The session a refresh token belongs to, if the token is known (live or retired) and the

@@ -5,10 +5,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
+use super::audit::{AuditEventRow, record};
 use super::schema::{clients, refresh_tokens, sessions, sign_ins, users};
 use super::{
     Database, RefreshTokenRow, SessionRow, SignInRow, StorageError, UserRow, run, run_read,
 };
+use crate::domain::AuditKind;
 use crate::tokens::TokenHash;
 
 /// Inside a transaction on `$c`: ends sign-in `$id` (its browser no longer holds it) and every
@@ -35,6 +37,26 @@ macro_rules! end {
         .execute($c)
         .await?
     }};
+}
+
+/// The audit event of a complete sign-in `row` at `at` (none for an anonymous one), with the
+/// session opened under it.
+fn signed_in(
+    row: &SignInRow,
+    at: NaiveDateTime,
+    session: Option<&SessionRow>,
+) -> Option<AuditEventRow> {
+    if row.due.is_some() || row.acr == crate::domain::Level::Anonymous.as_str() {
+        return None;
+    }
+    let mut event = AuditEventRow::new(AuditKind::SignInSucceeded, at)
+        .user(&row.user_id)
+        .from(row.ip.as_deref(), row.user_agent.as_deref())
+        .detail(serde_json::json!({"amr": row.amr, "acr": row.acr}));
+    if let Some(session) = session {
+        event = event.client(&session.client_id).session(&session.id);
+    }
+    Some(event)
 }
 
 /// How a sign-in record is written.
@@ -95,6 +117,10 @@ pub async fn open(
                         .execute(c)
                         .await?;
                 }
+                record!(
+                    c,
+                    signed_in(sign_in, sign_in.created_at, session.map(|(s, _)| s)).iter()
+                );
             }
             if let Some((session, refresh)) = session {
                 diesel::insert_into(sessions::table)
@@ -281,6 +307,12 @@ pub async fn complete_pending(
                 .set(users::last_login_at.eq(done.auth_time))
                 .execute(c)
                 .await?;
+            let mut done = done.clone();
+            done.due = None;
+            record!(
+                c,
+                signed_in(&done, done.auth_time, session.map(|(s, _)| s)).iter()
+            );
             if let Some((session, refresh)) = session {
                 diesel::insert_into(sessions::table)
                     .values(session)

@@ -11,8 +11,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
+use super::audit::{AuditEventRow, record};
 use super::schema::signing_keys as sk;
 use super::{Database, StorageError, run, run_read};
+use crate::domain::{Actor, AuditKind};
 use crate::tokens::{KeyLifecycle, KeyStore, SealedKey, SigningKey};
 
 /// How often each instance reads the key set again: the bound within which a rotation or a
@@ -163,6 +165,10 @@ pub async fn rotate(
     let key = generate(store, now, store.rotation_delay(now, activation_delay)).await?;
     run!(db, |c| {
         insert_key!(c, &key);
+        let rotated = AuditEventRow::new(AuditKind::KeyRotated, now.naive_utc())
+            .by(Actor::Cli, None)
+            .detail(serde_json::json!({ "kid": key.kid }));
+        record!(c, [&rotated]);
         Ok::<_, StorageError>(())
     })?;
     refresh(db, store).await?;
@@ -184,10 +190,16 @@ pub async fn retire(
     refresh(db, store).await?;
     store.check_retire(kid, now)?;
     run!(db, |c| {
-        diesel::update(sk::table.find(kid).filter(sk::retired_at.is_null()))
+        let n = diesel::update(sk::table.find(kid).filter(sk::retired_at.is_null()))
             .set(sk::retired_at.eq(now.naive_utc()))
             .execute(c)
             .await?;
+        if n > 0 {
+            let retired = AuditEventRow::new(AuditKind::KeyRetired, now.naive_utc())
+                .by(Actor::Cli, None)
+                .detail(serde_json::json!({ "kid": kid }));
+            record!(c, [&retired]);
+        }
         Ok::<_, StorageError>(())
     })?;
     refresh(db, store).await

@@ -4,12 +4,13 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
+use super::audit::{AuditEventRow, record};
 use super::one_time_tokens::{
     PURPOSE_CANCEL_EMAIL_CHANGE, PURPOSE_CHANGE_EMAIL, PURPOSE_RESET_PASSWORD,
 };
 use super::schema::{one_time_tokens, sessions, users};
 use super::{Database, OneTimeTokenRow, StorageError, UserChanges, UserRow, run, run_read};
-use crate::domain::EmailAddress;
+use crate::domain::{AuditKind, EmailAddress};
 use crate::tokens::TokenHash;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
@@ -91,10 +92,12 @@ pub async fn insert_user(db: &Database, row: &UserRow) -> Result<(), StorageErro
 }
 
 /// Applies `changes` and returns the user as it now is; `None` when there is no such user.
+/// `events` are recorded with the change.
 pub async fn update_user(
     db: &Database,
     id: &str,
     changes: &UserChanges,
+    events: &[AuditEventRow],
 ) -> Result<Option<UserRow>, StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
@@ -105,6 +108,7 @@ pub async fn update_user(
             if n == 0 {
                 return Ok::<_, StorageError>(None);
             }
+            record!(c, events);
             Ok(Some(
                 users::table
                     .find(id)
@@ -118,10 +122,12 @@ pub async fn update_user(
 
 /// Deletes a user with everything it owns: sessions and refresh tokens (by cascade), and the
 /// one-time tokens that name it. Returns whether the user existed.
+/// `deleted` is recorded with the deletion.
 pub async fn delete_user(
     db: &Database,
     id: &str,
     now: NaiveDateTime,
+    deleted: &AuditEventRow,
 ) -> Result<bool, StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
@@ -132,6 +138,9 @@ pub async fn delete_user(
             // (see `logout_notices`) must not.
             super::logout_notices::keep_owed!(c, id, now);
             let n = diesel::delete(users::table.find(id)).execute(c).await?;
+            if n > 0 {
+                record!(c, [deleted]);
+            }
             Ok::<_, StorageError>(n > 0)
         })
         .await)
@@ -234,7 +243,13 @@ pub async fn reset_password(
             if n == 0 {
                 return Ok(TokenUse::Invalid);
             }
-            end_user_sessions!(c, &token.subject, "", now);
+            let ended = end_user_sessions!(c, &token.subject, "", now);
+            record!(
+                c,
+                [&AuditEventRow::new(AuditKind::PasswordReset, now)
+                    .user(&token.subject)
+                    .detail(serde_json::json!({"sessions_ended": ended}))]
+            );
             let user = users::table
                 .find(&token.subject)
                 .select(UserRow::as_select())
@@ -292,6 +307,10 @@ pub async fn confirm_email_change(
                 .await?;
             // Reset links went to the old address.
             end_reset_links!(c, &user.id);
+            let confirmed = AuditEventRow::new(AuditKind::EmailChangeConfirmed, now)
+                .user(&user.id)
+                .detail(serde_json::json!({"old_email": user.email, "new_email": new_email}));
+            record!(c, [&confirmed]);
             let user = users::table
                 .find(&user.id)
                 .select(UserRow::as_select())
@@ -334,7 +353,14 @@ pub async fn cancel_email_change(
             if user.pending_email.is_none() || !still_old {
                 return Ok(TokenUse::Invalid);
             }
-            end_user_sessions!(c, &user.id, "", now);
+            let ended = end_user_sessions!(c, &user.id, "", now);
+            let cancelled = AuditEventRow::new(AuditKind::EmailChangeCancelled, now)
+                .user(&user.id)
+                .detail(serde_json::json!({
+                    "new_email": user.pending_email,
+                    "sessions_ended": ended,
+                }));
+            record!(c, [&cancelled]);
             let user = users::table
                 .find(&user.id)
                 .select(UserRow::as_select())

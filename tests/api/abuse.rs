@@ -182,7 +182,7 @@ async fn limited_app(backend: Backend) -> TestApp {
         updated_at: Some(now),
         ..Default::default()
     };
-    authd::storage::users::update_user(&app.state.db, &id, &changes)
+    authd::storage::users::update_user(&app.state.db, &id, &changes, &[])
         .await
         .unwrap();
     app

@@ -932,6 +932,17 @@ async fn consent_is_remembered_and_can_be_withdrawn(backend: Backend) {
     app.get("/oauth/userinfo", Some(s(&tokens["access_token"])))
         .await
         .expect(401);
+    // Both in the person's trail, with the client.
+    let me = app.get("/api/users/me", Some(&at)).await;
+    let trail = crate::audit::trail(&app, s(&me.expect(200)["id"])).await;
+    let consents: Vec<_> = trail
+        .iter()
+        .filter(|(k, _, _)| k.starts_with("consent."))
+        .collect();
+    assert_eq!(consents.len(), 2, "{trail:?}");
+    assert_eq!(consents[0].0, "consent.given");
+    assert_eq!(consents[0].2["scopes"], "openid profile");
+    assert_eq!(consents[1].0, "consent.withdrawn");
     let r = browser
         .get(url("openid profile", &[]))
         .send()

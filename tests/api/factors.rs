@@ -332,6 +332,15 @@ async fn an_admin_resets_a_lost_factor(backend: Backend) {
         )
         .await;
     assert_eq!(r.expect(200)["removed"], 1);
+    let trail = crate::audit::trail(&app, &id).await;
+    let added = trail.iter().find(|(k, _, _)| k == "factor.added").unwrap();
+    assert_eq!(added.2["type"], "totp");
+    let (_, actor, detail) = trail.last().unwrap();
+    assert_eq!(
+        (trail.last().unwrap().0.as_str(), actor.as_str()),
+        ("factors.reset", "admin")
+    );
+    assert_eq!(detail["factors"], 1);
     let notice = app.smtp.wait_for("phoneless@example.com", 3).await;
     assert!(
         notice

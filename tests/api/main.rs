@@ -9,6 +9,7 @@ mod abuse;
 mod account;
 mod admin;
 mod anonymous;
+mod audit;
 mod authorize;
 mod bad_input;
 mod browser;

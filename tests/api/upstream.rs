@@ -274,6 +274,11 @@ async fn an_authd_upstream_signs_people_in(backend: Backend) {
     assert_eq!(claims["amr"], json!(["fed"]));
     assert_eq!(claims["acr"], json!("aal1"));
     let sub = claims["sub"].clone();
+    let trail = crate::audit::trail(&p.app, s(&sub)).await;
+    assert_eq!(trail[0].0, "sign_up");
+    assert_eq!(trail[0].2["provider"], "u");
+    assert_eq!(trail[1].0, "sign_in.succeeded");
+    assert_eq!(trail[1].2["amr"], "fed");
     assert_ne!(
         sub,
         json!(upstream_id),

@@ -8,6 +8,23 @@ use crate::http::{
     openapi, pages, upstream, users, wellknown,
 };
 
+const AUDIT_QUERY: &[Param] = &[
+    q("user_id", false, "the account the events concern"),
+    q("client_id", false, "the client"),
+    q(
+        "kind",
+        false,
+        "kinds, comma-separated (see the README's Audit events)",
+    ),
+    q("since", false, "RFC 3339 time, inclusive"),
+    q(
+        "until",
+        false,
+        "RFC 3339 time, exclusive (at most 400 days after since)",
+    ),
+    q("cursor", false, "the previous page's next"),
+    q("limit", false, "1 to 200, default 50"),
+];
 const TOKEN_QUERY: &[Param] = &[q("token", true, "the token from the email")];
 const NOTICE_QUERY: &[Param] = &[q("token", true, "the token from the notice")];
 const SIGN_UP_QUERY: &[Param] = &[q("oauth_request", false, "the authorization to return to")];
@@ -167,6 +184,12 @@ pub fn table() -> Vec<Route> {
         .bearer()
         .ok("204", Answer::Other("Ended"))
         .errors(&["401", "403", "404"]),
+        route(Get, &["/api/users/me/activity"], users::my_activity)
+            .tag(Tag::Users)
+            .summary("The user's sign-ins and security changes of the last 30 days, newest first, in words (an array of ActivityView)")
+            .bearer()
+            .ok("200", Answer::Json("ActivityView"))
+            .errors(&["401", "403"]),
         route(Get, &["/api/users/me/identities"], upstream::list)
             .tag(Tag::Users)
             .summary("The user's identities at upstream providers (an array of IdentityView)")
@@ -365,6 +388,11 @@ fn admin_rows() -> Vec<Route> {
         .summary("Remove every second factor and recovery code of an account; its sessions end")
         .ok("200", MESSAGE)
         .errors(&["401", "403", "404"]),
+        admin(route(Get, &["/api/admin/audit"], users::admin_audit))
+            .summary("Audit events, newest first: sign-ins and failures, sign-ups, password, email, factor, identity and consent changes, sessions ended (and why: a reused refresh token is theft), deletions, admin and command-line actions")
+            .query(AUDIT_QUERY)
+            .ok("200", Answer::Json("AuditPage"))
+            .errors(&["400", "401", "403"]),
         admin(route(Get, &["/api/admin/users"], users::admin_list_users))
             .summary("Users, newest first, filtered by `q`")
             .query(ADMIN_LIST_QUERY)

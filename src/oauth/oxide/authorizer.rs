@@ -58,9 +58,14 @@ impl DbAuthorizer {
     pub(crate) async fn replayed(&self, row: &AuthorizationCodeRow) -> Result<(), ()> {
         tracing::warn!("an authorization code was presented again; its session is ended");
         if let Some(session_id) = &row.session_id {
-            sessions::revoke_session(&self.state.db, session_id, self.state.clock.now_naive())
-                .await
-                .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
+            sessions::revoke_session(
+                &self.state.db,
+                session_id,
+                self.state.clock.now_naive(),
+                None,
+            )
+            .await
+            .map_err(|e| record(&self.failure, OAuthError::ServerError(e.into())))?;
         }
         Ok(())
     }

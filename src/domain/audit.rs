@@ -1,0 +1,159 @@
+//! What the audit trail records: the kinds of events and who acts in them.
+
+/// The kind of an audit event, as stored and as filtered by (`sign_in.succeeded`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    /// A complete sign-in (every factor due proved): `detail` has its `amr` and `acr`.
+    SignInSucceeded,
+    /// A wrong password or code for an existing account: `detail.factor` says which.
+    SignInFailed,
+    /// An account made by a followed verification link (or at once, without verification).
+    SignUp,
+    PasswordChanged,
+    PasswordReset,
+    /// A session ended: `detail.reason` is `logout`, `logout_all`, `revoked` (from the
+    /// session list), `refresh_token_reused` (a retired refresh token came back: theft),
+    /// `admin`.
+    SessionEnded,
+    AccountDeleted,
+    /// An email change asked for (`detail.new_email`), confirmed by the new address, or
+    /// stopped from the old one.
+    EmailChangeRequested,
+    EmailChangeConfirmed,
+    EmailChangeCancelled,
+    /// A second factor confirmed (`detail.type`: `totp`, `passkey`), or removed.
+    FactorAdded,
+    FactorRemoved,
+    /// Every factor of the account removed by an admin or at the command line.
+    FactorsReset,
+    /// A new set of recovery codes.
+    RecoveryCodesRenewed,
+    /// An identity at another provider linked or unlinked (`detail.provider`).
+    IdentityLinked,
+    IdentityUnlinked,
+    /// A third-party client allowed (`detail.scopes`), or the permission withdrawn.
+    ConsentGiven,
+    ConsentWithdrawn,
+    /// A client registered or deleted at the command line.
+    ClientCreated,
+    ClientDeleted,
+    /// A signing key rotated in, or retired (`detail.kid`).
+    KeyRotated,
+    KeyRetired,
+    /// An admin changed an account: `detail` names the fields (`role`, `is_active`, ...).
+    AdminUserUpdated,
+    AdminUserDeleted,
+}
+
+impl AuditKind {
+    pub const ALL: [AuditKind; 24] = [
+        Self::SignInSucceeded,
+        Self::SignInFailed,
+        Self::SignUp,
+        Self::PasswordChanged,
+        Self::PasswordReset,
+        Self::SessionEnded,
+        Self::AccountDeleted,
+        Self::EmailChangeRequested,
+        Self::EmailChangeConfirmed,
+        Self::EmailChangeCancelled,
+        Self::FactorAdded,
+        Self::FactorRemoved,
+        Self::FactorsReset,
+        Self::RecoveryCodesRenewed,
+        Self::IdentityLinked,
+        Self::IdentityUnlinked,
+        Self::ConsentGiven,
+        Self::ConsentWithdrawn,
+        Self::ClientCreated,
+        Self::ClientDeleted,
+        Self::KeyRotated,
+        Self::KeyRetired,
+        Self::AdminUserUpdated,
+        Self::AdminUserDeleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignInSucceeded => "sign_in.succeeded",
+            Self::SignInFailed => "sign_in.failed",
+            Self::SignUp => "sign_up",
+            Self::PasswordChanged => "password.changed",
+            Self::PasswordReset => "password.reset",
+            Self::SessionEnded => "session.ended",
+            Self::AccountDeleted => "account.deleted",
+            Self::EmailChangeRequested => "email_change.requested",
+            Self::EmailChangeConfirmed => "email_change.confirmed",
+            Self::EmailChangeCancelled => "email_change.cancelled",
+            Self::FactorAdded => "factor.added",
+            Self::FactorRemoved => "factor.removed",
+            Self::FactorsReset => "factors.reset",
+            Self::RecoveryCodesRenewed => "recovery_codes.renewed",
+            Self::IdentityLinked => "identity.linked",
+            Self::IdentityUnlinked => "identity.unlinked",
+            Self::ConsentGiven => "consent.given",
+            Self::ConsentWithdrawn => "consent.withdrawn",
+            Self::ClientCreated => "client.created",
+            Self::ClientDeleted => "client.deleted",
+            Self::KeyRotated => "key.rotated",
+            Self::KeyRetired => "key.retired",
+            Self::AdminUserUpdated => "admin.user_updated",
+            Self::AdminUserDeleted => "admin.user_deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether the person the event concerns sees it in their own activity.
+    pub fn shown_to_the_person(self) -> bool {
+        !matches!(
+            self,
+            Self::AdminUserUpdated
+                | Self::AdminUserDeleted
+                | Self::ClientCreated
+                | Self::ClientDeleted
+                | Self::KeyRotated
+                | Self::KeyRetired
+        )
+    }
+}
+
+/// Who acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// The account's own person (or someone with its credentials).
+    User,
+    /// An admin through the admin API (`actor_id` names the admin).
+    Admin,
+    /// An operator at the command line.
+    Cli,
+    /// authd itself (theft detection, expiry).
+    System,
+}
+
+impl Actor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+            Self::Cli => "cli",
+            Self::System => "system",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditKind;
+
+    #[test]
+    fn kinds_round_trip_and_unknown_ones_are_refused() {
+        for k in AuditKind::ALL {
+            assert_eq!(AuditKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(AuditKind::parse("sign_in"), None);
+        assert_eq!(AuditKind::parse("SIGN_IN.SUCCEEDED"), None);
+    }
+}

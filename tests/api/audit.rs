@@ -1,0 +1,459 @@
+//! The audit trail: each kind caused through the real API lands once, with its actor and
+//! subject, readable from the other instance; the person's own activity in words; filters
+//! that are bad input get 400; retention.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::harness::{Backend, PASSWORD, TestApp, s, spawn_app, spawn_pair};
+
+both_backends!(
+    security_changes_and_operator_actions_leave_events,
+    each_change_leaves_one_event_with_its_actor,
+    a_person_sees_their_own_activity_in_words,
+    audit_filters_refuse_bad_input_and_page_with_a_cursor
+);
+
+/// Two instances on one PostgreSQL (SQLite serves one): changes through the first, reads
+/// through the second.
+async fn instances(backend: Backend) -> (TestApp, Option<TestApp>) {
+    match backend {
+        Backend::Postgres => {
+            let (a, b) = spawn_pair(backend, &[]).await;
+            (a, Some(b))
+        }
+        Backend::Sqlite => (spawn_app(backend).await, None),
+    }
+}
+
+/// The audit trail about `user` as stored, oldest first: `(kind, actor, detail)`.
+pub async fn trail(app: &TestApp, user: &str) -> Vec<(String, String, Value)> {
+    let filter = authd::storage::audit::Filter {
+        user_id: Some(user.to_owned()),
+        ..Default::default()
+    };
+    let mut rows = authd::storage::audit::list(&app.state.db, &filter, 1000)
+        .await
+        .unwrap();
+    rows.reverse();
+    rows.into_iter()
+        .map(|r| {
+            let detail = r
+                .detail
+                .as_deref()
+                .map(|d| serde_json::from_str(d).unwrap())
+                .unwrap_or(Value::Null);
+            (r.kind, r.actor, detail)
+        })
+        .collect()
+}
+
+/// The events about `user` of `kind`, through the admin API of `app`.
+async fn events(app: &TestApp, admin: &str, user: &str, kind: &str) -> Vec<Value> {
+    let page = app
+        .get(
+            &format!("/api/admin/audit?user_id={user}&kind={kind}&limit=200"),
+            Some(admin),
+        )
+        .await;
+    page.expect(200)["events"].as_array().unwrap().clone()
+}
+
+/// The one event about `user` of `kind`.
+async fn one(app: &TestApp, admin: &str, user: &str, kind: &str) -> Value {
+    let found = events(app, admin, user, kind).await;
+    assert_eq!(found.len(), 1, "one {kind} for {user}: {found:#?}");
+    found[0].clone()
+}
+
+async fn each_change_leaves_one_event_with_its_actor(backend: Backend) {
+    // Changes through A, read through B: one trail, in the database.
+    let (a, other) = instances(backend).await;
+    let b = other.as_ref().unwrap_or(&a);
+    let admin = a.admin("root@example.com").await;
+    let admin_id = s(&a.get("/api/users/me", Some(&admin)).await.expect(200)["id"]).to_owned();
+
+    let ann = a.verified_user("ann@example.com").await;
+    let up = one(b, &admin, &ann, "sign_up").await;
+    assert_eq!(up["actor"], "user");
+    assert_eq!(up["detail"]["email_verified"], true);
+
+    // A wrong password: a failure naming the factor, never the password typed.
+    a.post(
+        "/api/auth/login",
+        json!({"email": "ann@example.com", "password": "not-her-password-1"}),
+    )
+    .await
+    .expect(401);
+    let failed = one(b, &admin, &ann, "sign_in.failed").await;
+    assert_eq!(failed["outcome"], "failure");
+    assert_eq!(failed["detail"], json!({"factor": "password"}));
+    assert!(failed["ip"].is_string(), "{failed}");
+    let all = b.get("/api/admin/audit?limit=200", Some(&admin)).await;
+    assert!(
+        !all.text.contains("not-her-password-1") && !all.text.contains(PASSWORD),
+        "no password in the trail"
+    );
+
+    // A sign-in, its session and client.
+    let tokens = a.login("ann@example.com", Some("phone")).await;
+    let signed_in = one(b, &admin, &ann, "sign_in.succeeded").await;
+    assert_eq!(signed_in["detail"], json!({"amr": "pwd", "acr": "aal1"}));
+    assert_eq!(signed_in["client_id"], "authd-web");
+    assert!(signed_in["session_id"].is_string());
+    let all = b.get("/api/admin/audit?limit=200", Some(&admin)).await;
+    assert!(!all.text.contains(s(&tokens["refresh_token"])));
+    assert!(!all.text.contains(s(&tokens["access_token"])));
+
+    // A refresh token used again after its grace: theft, the session ended by the system.
+    let first = s(&tokens["refresh_token"]).to_owned();
+    a.post(
+        "/api/auth/refresh",
+        json!({"refresh_token": first, "device_id": "phone"}),
+    )
+    .await
+    .expect(200);
+    a.advance(std::time::Duration::from_secs(11));
+    a.post(
+        "/api/auth/refresh",
+        json!({"refresh_token": first, "device_id": "phone"}),
+    )
+    .await
+    .expect(401);
+    let theft = one(b, &admin, &ann, "session.ended").await;
+    assert_eq!(theft["actor"], "system");
+    assert_eq!(theft["detail"]["reason"], "refresh_token_reused");
+    assert_eq!(theft["session_id"], signed_in["session_id"]);
+
+    // Logout.
+    let tokens = a.login("ann@example.com", None).await;
+    a.post(
+        "/api/auth/logout",
+        json!({"refresh_token": tokens["refresh_token"]}),
+    )
+    .await
+    .expect(200);
+    let ended = events(b, &admin, &ann, "session.ended").await;
+    assert_eq!(ended.len(), 2, "{ended:#?}");
+    assert_eq!(ended[0]["detail"]["reason"], "logout", "newest first");
+    assert_eq!(ended[0]["actor_id"], json!(ann));
+
+    // A password change (another session open: it ends, with its own event).
+    let other = a.login("ann@example.com", None).await;
+    let here = a.login("ann@example.com", None).await;
+    a.post_auth(
+        "/api/users/me/password",
+        s(&here["access_token"]),
+        json!({"current_password": PASSWORD, "new_password": "next-pass-42"}),
+    )
+    .await
+    .expect(200);
+    one(b, &admin, &ann, "password.changed").await;
+    let ended = events(b, &admin, &ann, "session.ended").await;
+    assert_eq!(ended[0]["detail"]["reason"], "password_changed");
+    assert!(ended[0]["detail"]["sessions"].as_u64().unwrap() >= 1);
+    drop(other);
+
+    // A reset by the emailed link.
+    a.post(
+        "/api/auth/forgot-password",
+        json!({"email": "ann@example.com"}),
+    )
+    .await
+    .expect(200);
+    let mut token = None;
+    for _ in 0..100 {
+        token = a
+            .smtp
+            .for_recipient("ann@example.com")
+            .into_iter()
+            .find(|m| m.subject().starts_with("Reset your password"))
+            .map(|m| m.token());
+        if token.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let token = token.expect("a reset email");
+    a.post(
+        "/api/auth/reset-password",
+        json!({"token": token, "new_password": PASSWORD}),
+    )
+    .await
+    .expect(200);
+    one(b, &admin, &ann, "password.reset").await;
+
+    // Admin actions carry the admin.
+    a.send(
+        Method::PATCH,
+        &format!("/api/admin/users/{ann}"),
+        Some(&admin),
+        Some(json!({"role": "ADMIN"})),
+    )
+    .await
+    .expect(200);
+    let updated = one(b, &admin, &ann, "admin.user_updated").await;
+    assert_eq!(updated["actor"], "admin");
+    assert_eq!(updated["actor_id"], json!(admin_id));
+    assert_eq!(updated["detail"], json!({"role": "ADMIN"}));
+    a.login("ann@example.com", None).await;
+    a.send(
+        Method::DELETE,
+        &format!("/api/admin/users/{ann}/sessions"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect(204);
+    let ended = events(b, &admin, &ann, "session.ended").await;
+    assert_eq!(ended[0]["detail"]["reason"], "admin");
+    assert_eq!(ended[0]["actor_id"], json!(admin_id));
+
+    // Deletions: by the person, by an admin; the trail outlives the account.
+    let bob = a.verified_user("bob@example.com").await;
+    let bob_tokens = a.login("bob@example.com", None).await;
+    a.send(
+        Method::DELETE,
+        "/api/users/me",
+        Some(s(&bob_tokens["access_token"])),
+        Some(json!({"password": PASSWORD})),
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        one(b, &admin, &bob, "account.deleted").await["actor"],
+        "user"
+    );
+    let cy = a.verified_user("cy@example.com").await;
+    a.send(
+        Method::DELETE,
+        &format!("/api/admin/users/{cy}"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect(204);
+    assert_eq!(
+        one(b, &admin, &cy, "admin.user_deleted").await["actor_id"],
+        json!(admin_id)
+    );
+    one(b, &admin, &cy, "sign_up").await;
+
+    // Retention: the hourly clean-up's purge drops what is older than the window.
+    let later = a.state.clock.now_naive() + chrono::Duration::days(91);
+    let purged = authd::storage::audit::purge(
+        &a.state.db,
+        later - chrono::Duration::from_std(a.state.config.audit_retention).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(purged >= 15, "{purged}");
+    let left = b.get("/api/admin/audit", Some(&admin)).await;
+    assert_eq!(left.expect(200)["events"], json!([]));
+}
+
+async fn a_person_sees_their_own_activity_in_words(backend: Backend) {
+    let (a, other) = instances(backend).await;
+    let b = other.as_ref().unwrap_or(&a);
+    a.verified_user("dee@example.com").await;
+    a.verified_user("eve@example.com").await;
+    a.post(
+        "/api/auth/login",
+        json!({"email": "dee@example.com", "password": "wrong-password-9"}),
+    )
+    .await
+    .expect(401);
+    let r = a
+        .client
+        .post(a.url("/api/auth/login"))
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+        )
+        .json(&json!({"email": "dee@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let tokens: Value = r.json().await.unwrap();
+    a.login("eve@example.com", None).await;
+    let mine = b
+        .get("/api/users/me/activity", Some(s(&tokens["access_token"])))
+        .await;
+    let mine = mine.expect(200).as_array().unwrap().clone();
+    let what: Vec<&str> = mine.iter().map(|e| s(&e["what"])).collect();
+    assert_eq!(
+        what,
+        [
+            "Signed in with a password",
+            "A wrong password was typed",
+            "Account created"
+        ],
+        "{mine:#?}"
+    );
+    assert_eq!(mine[0]["device"], "Firefox on Linux");
+    assert_eq!(mine[1]["outcome"], "failure");
+    // Not an admin: the whole trail is closed.
+    b.get("/api/admin/audit", Some(s(&tokens["access_token"])))
+        .await
+        .expect(403);
+    b.get("/api/users/me/activity", None).await.expect(401);
+}
+
+async fn audit_filters_refuse_bad_input_and_page_with_a_cursor(backend: Backend) {
+    let (a, other) = instances(backend).await;
+    let b = other.as_ref().unwrap_or(&a);
+    let admin = a.admin("root@example.com").await;
+    let fay = a.verified_user("fay@example.com").await;
+    for _ in 0..5 {
+        a.login("fay@example.com", None).await;
+    }
+    for (bad, field) in [
+        ("since=yesterday", "since"),
+        ("until=2026-13-01T00:00:00Z", "until"),
+        (
+            "since=2020-01-01T00:00:00Z&until=2026-01-01T00:00:00Z",
+            "since",
+        ),
+        (
+            "since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z",
+            "until",
+        ),
+        ("kind=sign_in.succeeded,nope", "kind"),
+        ("kind=%27%20OR%201%3D1", "kind"),
+        ("user_id=%27%20OR%201%3D1%20--", "user_id"),
+        ("limit=0", "limit"),
+        ("limit=100000", "limit"),
+        ("cursor=abc", "cursor"),
+        ("cursor=MXwnIE9SIDE9MQ", "cursor"),
+    ] {
+        let r = b
+            .get(&format!("/api/admin/audit?{bad}"), Some(&admin))
+            .await;
+        assert!(
+            r.expect(400)["errors"][field].is_string(),
+            "{bad}: {}",
+            r.text
+        );
+    }
+    // LIKE and SQL metacharacters are only characters.
+    let r = b.get("/api/admin/audit?user_id=%25", Some(&admin)).await;
+    assert_eq!(r.expect(200)["events"], json!([]));
+
+    // Pages of two: every event of hers once, newest first, then no cursor.
+    let all = events(b, &admin, &fay, "sign_in.succeeded,sign_up").await;
+    assert_eq!(all.len(), 6);
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let path = match &cursor {
+            Some(c) => format!("/api/admin/audit?user_id={fay}&limit=2&cursor={c}"),
+            None => format!("/api/admin/audit?user_id={fay}&limit=2"),
+        };
+        let page = b.get(&path, Some(&admin)).await.expect(200).clone();
+        seen.extend(
+            page["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].clone()),
+        );
+        match page["next"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let ids: Vec<Value> = all.iter().map(|e| e["id"].clone()).collect();
+    assert_eq!(seen, ids);
+    let mut times: Vec<&str> = all.iter().map(|e| s(&e["at"])).collect();
+    let sorted = {
+        let mut t = times.clone();
+        t.sort_unstable_by(|x, y| y.cmp(x));
+        t
+    };
+    assert_eq!(times, sorted, "newest first");
+    times.clear();
+}
+
+async fn security_changes_and_operator_actions_leave_events(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let gus = app.verified_user("gus@example.com").await;
+    let tokens = app.login("gus@example.com", None).await;
+    let at = s(&tokens["access_token"]).to_owned();
+
+    // An email change: asked for, confirmed by the new address.
+    app.send(
+        Method::PATCH,
+        "/api/users/me",
+        Some(&at),
+        Some(json!({"email": "gus.new@example.com"})),
+    )
+    .await
+    .expect(200);
+    let token = app.smtp.wait_for("gus.new@example.com", 1).await.token();
+    app.post("/api/auth/verify-email", json!({"token": token}))
+        .await
+        .expect(200);
+    // New recovery codes need a factor: set one up, then renew, then remove it.
+    let (_, _, factor) = crate::factors::with_authenticator(&app, "gus.new@example.com").await;
+    let trail = trail(&app, &gus).await;
+    let kinds: Vec<&str> = trail.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "sign_up",
+            "sign_in.succeeded",
+            "email_change.requested",
+            "email_change.confirmed",
+            "sign_in.succeeded",
+            "factor.added"
+        ],
+        "{trail:?}"
+    );
+    assert_eq!(trail[2].2["new_email"], "gus.new@example.com");
+    assert_eq!(trail[3].2["old_email"], "gus@example.com");
+    assert!(!factor.is_empty());
+
+    // Operator actions at the command line: a client registered and deleted, a key rotated
+    // and retired; actor cli.
+    let client = app
+        .client("confidential", &["client_credentials"], &["api"], &[])
+        .await;
+    assert!(
+        authd::storage::clients::delete_client(
+            &app.state.db,
+            &client.id,
+            app.state.clock.now_naive()
+        )
+        .await
+        .unwrap()
+    );
+    let now = app.state.clock.now();
+    let key = authd::storage::signing_keys::rotate(
+        &app.state.db,
+        &app.state.keys,
+        now,
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let filter = authd::storage::audit::Filter {
+        client_id: Some(client.id.clone()),
+        ..Default::default()
+    };
+    let rows = authd::storage::audit::list(&app.state.db, &filter, 10)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(kinds, ["client.deleted", "client.created"]);
+    assert!(rows.iter().all(|r| r.actor == "cli"));
+    let filter = authd::storage::audit::Filter {
+        kinds: vec!["key.rotated".into()],
+        ..Default::default()
+    };
+    let rows = authd::storage::audit::list(&app.state.db, &filter, 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].detail.as_deref().unwrap().contains(&key.kid));
+}
