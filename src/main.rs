@@ -62,6 +62,49 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// The audit trail (see the README's Audit events).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// Which events: the filters of `GET /api/admin/audit`.
+#[derive(clap::Args)]
+struct AuditFilters {
+    /// Only events about this account (its id).
+    #[arg(long = "user", value_name = "USER_ID")]
+    user: Option<String>,
+    /// Only events of this client.
+    #[arg(long = "client", value_name = "CLIENT_ID")]
+    client: Option<String>,
+    /// Only these kinds, comma-separated (sign_in.failed,session.ended).
+    #[arg(long = "kind", value_name = "KINDS")]
+    kind: Option<String>,
+    /// Only events at or after this RFC 3339 time.
+    #[arg(long = "since", value_name = "TIME")]
+    since: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Print events, newest first, one JSON object per line.
+    List {
+        #[command(flatten)]
+        filters: AuditFilters,
+        /// Only events before this RFC 3339 time.
+        #[arg(long = "until", value_name = "TIME")]
+        until: Option<String>,
+        /// How many (1 to 200).
+        #[arg(long = "limit", value_name = "N", default_value_t = 50)]
+        limit: i64,
+    },
+    /// Print new events as they are written, oldest first, one JSON object per line, until
+    /// stopped: pipe it to a file or a log shipper.
+    Tail {
+        #[command(flatten)]
+        filters: AuditFilters,
+    },
 }
 
 #[derive(Subcommand)]
@@ -454,6 +497,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Audit { command } => {
+            let db = Database::connect(config.database_url.expose_secret()).await?;
+            db.migrate().await?;
+            audit(&db, command).await
+        }
         Command::Keys { command } => {
             let keys = KeyStore::new(
                 std::sync::Arc::new(authd::app::sealer(&config)?),
@@ -510,6 +558,87 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+    }
+}
+
+/// `authd audit list|tail`: the filters checked as the admin API checks them.
+async fn audit(db: &Database, command: AuditCommand) -> anyhow::Result<()> {
+    use authd::accounts::audit::AuditEventView;
+    use authd::http::requests::AuditQuery;
+    let (filters, until, limit, follow) = match command {
+        AuditCommand::List {
+            filters,
+            until,
+            limit,
+        } => (filters, until, limit, false),
+        AuditCommand::Tail { filters } => (filters, None, 200, true),
+    };
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("user_id", filters.user),
+        ("client_id", filters.client),
+        ("kind", filters.kind),
+        ("since", filters.since),
+        ("until", until),
+        ("limit", Some(limit.to_string())),
+    ] {
+        if let Some(v) = v {
+            query.append_pair(k, &v);
+        }
+    }
+    let query = AuditQuery::parse(Some(&query.finish())).map_err(|e| match e {
+        authd::error::ApiError::Validation(fields) => anyhow::anyhow!(
+            "{}",
+            fields
+                .iter()
+                .map(|(k, v)| format!("--{}: {v}", k.trim_end_matches("_id")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    })?;
+    let print = |row: authd::storage::audit::AuditEventRow| -> anyhow::Result<()> {
+        println!("{}", serde_json::to_string(&AuditEventView::from(row))?);
+        Ok(())
+    };
+    if !follow {
+        for row in authd::storage::audit::list(db, &query.filter, query.limit).await? {
+            print(row)?;
+        }
+        return Ok(());
+    }
+    // Follow: read what is new every second. An event's time is its writer's clock, and a
+    // transaction may commit a moment after an event of a later time, so each read looks back
+    // a few seconds and skips what was printed already.
+    let mut filter = query.filter;
+    filter.oldest_first = true;
+    if filter.since.is_none() {
+        filter.since = Some(chrono::Utc::now().naive_utc());
+    }
+    // Ids printed, with their times, for the look-back window.
+    let mut printed: std::collections::HashMap<String, chrono::NaiveDateTime> =
+        std::collections::HashMap::new();
+    loop {
+        let rows = authd::storage::audit::list(db, &filter, 1000).await?;
+        let full = rows.len() == 1000;
+        let mut newest = None;
+        for row in rows {
+            newest = Some(row.at);
+            if !printed.contains_key(&row.id) {
+                printed.insert(row.id.clone(), row.at);
+                print(row)?;
+            }
+        }
+        if let Some(newest) = newest {
+            let back = newest - chrono::Duration::seconds(5);
+            if filter.since.is_none_or(|s| back > s) {
+                filter.since = Some(back);
+                printed.retain(|_, at| *at >= back);
+            }
+        }
+        if !full {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     }
 }

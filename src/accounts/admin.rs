@@ -184,6 +184,10 @@ pub async fn create_admin(
         updated_at: now,
         last_login_at: None,
     };
-    users::insert_user(db, &user).await?;
+    let created = AuditEventRow::new(AuditKind::SignUp, now)
+        .by(Actor::Cli, None)
+        .user(&user.id)
+        .detail(serde_json::json!({"email_verified": true, "role": Role::Admin.as_str()}));
+    users::insert_user(db, &user, &[created]).await?;
     Ok(true)
 }

@@ -31,7 +31,7 @@ pub async fn create_anonymous(
         updated_at: now,
         last_login_at: None,
     };
-    users::insert_user(&state.db, &user).await?;
+    users::insert_user(&state.db, &user, &[]).await?;
     let issued = signin::complete_in_session(
         state,
         Proof::anonymous(user, now),

@@ -123,9 +123,11 @@ pub struct Filter {
     pub until: Option<NaiveDateTime>,
     /// The last event of the previous page (its time and id): this page is older.
     pub before: Option<(NaiveDateTime, String)>,
+    /// Oldest first (a follower reading what is new), instead of newest first.
+    pub oldest_first: bool,
 }
 
-/// Up to `limit` events matching `filter`, newest first.
+/// Up to `limit` events matching `filter`, newest first (or oldest first, when it says so).
 pub async fn list(
     db: &Database,
     filter: &Filter,
@@ -155,9 +157,13 @@ pub async fn list(
                     .and(audit_events::id.lt(id.clone()))),
             );
         }
+        query = if filter.oldest_first {
+            query.order((audit_events::at.asc(), audit_events::id.asc()))
+        } else {
+            query.order((audit_events::at.desc(), audit_events::id.desc()))
+        };
         Ok(query
             .select(AuditEventRow::as_select())
-            .order((audit_events::at.desc(), audit_events::id.desc()))
             .limit(limit)
             .load(c)
             .await?)

@@ -81,14 +81,22 @@ pub async fn find_taken_identifier(
     })
 }
 
-pub async fn insert_user(db: &Database, row: &UserRow) -> Result<(), StorageError> {
-    run!(db, |c| {
-        diesel::insert_into(users::table)
-            .values(row)
-            .execute(c)
-            .await?;
-        Ok(())
-    })
+/// `events` are recorded with the new user.
+pub async fn insert_user(
+    db: &Database,
+    row: &UserRow,
+    events: &[AuditEventRow],
+) -> Result<(), StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            diesel::insert_into(users::table)
+                .values(row)
+                .execute(c)
+                .await?;
+            record!(c, events);
+            Ok::<_, StorageError>(())
+        })
+        .await)
 }
 
 /// Applies `changes` and returns the user as it now is; `None` when there is no such user.

@@ -457,3 +457,90 @@ async fn security_changes_and_operator_actions_leave_events(backend: Backend) {
     assert_eq!(rows.len(), 1);
     assert!(rows[0].detail.as_deref().unwrap().contains(&key.kid));
 }
+
+/// `authd audit list` and `tail` from the command line, on the default SQLite: JSON lines,
+/// filters checked as the API checks them, and a follower that prints what is new.
+#[test]
+fn the_command_line_lists_and_follows_the_trail() {
+    use std::io::{BufRead as _, Write as _};
+    let dir = tempfile::tempdir().unwrap();
+    let authd = |args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_authd"));
+        c.args(args)
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("RUST_LOG");
+        c
+    };
+    let create_admin = |email: &str| {
+        let mut child = authd(&["users", "create-admin", "--email", email])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a-strong-pass-1\n")
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    };
+    create_admin("root@example.com");
+    create_admin("root@example.com");
+    let out = authd(&["audit", "list"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = lines.iter().map(|e| s(&e["kind"])).collect();
+    assert_eq!(kinds, ["admin.user_updated", "sign_up"], "newest first");
+    assert!(lines.iter().all(|e| e["actor"] == "cli"));
+    assert_eq!(lines[0]["user_id"], lines[1]["user_id"]);
+
+    let out = authd(&["audit", "list", "--since", "yesterday"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--since"));
+    let out = authd(&["audit", "list", "--kind", "sign_up,nope"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--kind"));
+
+    // A follower prints only what comes after it started (new admins are made until it has
+    // started and printed one; none of the earlier ones appears).
+    let mut tail = authd(&["audit", "tail", "--kind", "sign_up"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = tail.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut line = None;
+    for n in 0..15 {
+        create_admin(&format!("next{n}@example.com"));
+        if let Ok(l) = rx.recv_timeout(std::time::Duration::from_secs(2)) {
+            line = Some(l);
+            break;
+        }
+    }
+    tail.kill().unwrap();
+    tail.wait().unwrap();
+    let event: Value = serde_json::from_str(&line.expect("the follower printed")).unwrap();
+    assert_eq!(event["kind"], "sign_up");
+    assert_ne!(event["user_id"], lines[1]["user_id"], "only new events");
+}
