@@ -193,6 +193,23 @@ async fn render_security(
             }
         })
         .collect();
+    let activity = match crate::accounts::audit::activity(state, &browser.user).await {
+        Ok(activity) => activity,
+        Err(e) => return failed(state, headers, e),
+    };
+    let activity: Vec<_> = activity
+        .iter()
+        .take(10)
+        .map(|a| {
+            minijinja::context! {
+                what => a.what,
+                // "2026-12-06T02:30:49Z" as "2026-12-06 02:30 UTC".
+                at => format!("{} {} UTC", a.at.get(..10).unwrap_or(&a.at), a.at.get(11..16).unwrap_or("")),
+                device => a.device,
+                ip => a.ip,
+            }
+        })
+        .collect();
     let recent = browser.sign_in.level >= crate::domain::Level::Multi
         && state.clock.now_naive() - browser.sign_in.auth_time <= chrono::Duration::minutes(5);
     let user = &browser.user;
@@ -213,6 +230,7 @@ async fn render_security(
                 passkeys => state.passkeys.is_some(),
                 providers => providers,
                 identities => identities,
+                activity => activity,
                 continue_to => next,
                 error => said.error,
                 notice => said.notice,

@@ -988,6 +988,10 @@ async fn an_authenticator_app_set_up_and_used_in_chromium() {
         assert_eq!(codes.len(), 10);
         press(&client, "a.button").await;
         says(&client, "Authenticator app").await;
+        // The trail, in words: the app just added, the sign-in before it.
+        says(&client, "Recent activity").await;
+        says(&client, "Authenticator app added").await;
+        says(&client, "Signed in with a password").await;
         screenshot(&client, &format!("security-{label}")).await;
 
         // Signed out, then in again: the password, then the code.
