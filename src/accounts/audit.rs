@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::AccountError;
 use super::view::rfc3339;
-use crate::domain::AuditKind;
+use crate::domain::{AuditKind, device_in_words};
 use crate::state::AppState;
 use crate::storage::UserRow;
 use crate::storage::audit::{self as store, AuditEventRow, Filter};
@@ -138,7 +138,7 @@ pub async fn activity(state: &AppState, user: &UserRow) -> Result<Vec<ActivityVi
         .map(|row| ActivityView {
             what: described(&row),
             at: rfc3339(row.at),
-            device: row.user_agent.as_deref().and_then(device),
+            device: row.user_agent.as_deref().and_then(device_in_words),
             kind: row.kind,
             outcome: row.outcome,
             ip: row.ip,
@@ -234,53 +234,9 @@ fn described(row: &AuditEventRow) -> String {
     }
 }
 
-/// "Firefox on Linux" from a user agent; `None` when neither is recognised.
-fn device(user_agent: &str) -> Option<String> {
-    let browser = [
-        ("Edg/", "Edge"),
-        ("OPR/", "Opera"),
-        ("Firefox/", "Firefox"),
-        ("Chrome/", "Chrome"),
-        ("Safari/", "Safari"),
-        ("curl/", "curl"),
-    ]
-    .into_iter()
-    .find(|(mark, _)| user_agent.contains(mark))
-    .map(|(_, name)| name);
-    let system = [
-        ("Android", "Android"),
-        ("iPhone", "iOS"),
-        ("iPad", "iPadOS"),
-        ("Windows", "Windows"),
-        ("Mac OS X", "macOS"),
-        ("CrOS", "ChromeOS"),
-        ("Linux", "Linux"),
-    ]
-    .into_iter()
-    .find(|(mark, _)| user_agent.contains(mark))
-    .map(|(_, name)| name);
-    match (browser, system) {
-        (Some(b), Some(s)) => Some(format!("{b} on {s}")),
-        (Some(b), None) => Some(b.to_owned()),
-        (None, Some(s)) => Some(s.to_owned()),
-        (None, None) => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn devices_in_words() {
-        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-        assert_eq!(device(firefox).as_deref(), Some("Firefox on Linux"));
-        let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
-        assert_eq!(device(iphone).as_deref(), Some("Safari on iOS"));
-        let edge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
-        assert_eq!(device(edge).as_deref(), Some("Edge on Windows"));
-        assert_eq!(device("reqwest"), None);
-    }
 
     #[test]
     fn cursors_round_trip_and_junk_is_refused() {

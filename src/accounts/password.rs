@@ -82,9 +82,28 @@ pub async fn reset_password(
         .map_err(|m| AccountError::Invalid("new_password", m.into()))?;
     let new_hash = state.hasher.hash(&password).await?;
     match users::reset_password(&state.db, &hash, &new_hash, state.clock.now_naive()).await? {
-        TokenUse::Done(user) => Ok(guard::cleared(state, &user.id).await?),
+        TokenUse::Done(user) => {
+            guard::cleared(state, &user.id).await?;
+            password_changed_notice(state, &user).await
+        }
         TokenUse::Invalid | TokenUse::Conflict => Err(AccountError::InvalidToken),
     }
+}
+
+/// Tells the account's address its password changed (by the account, or by a reset link).
+pub(super) async fn password_changed_notice(
+    state: &AppState,
+    user: &UserRow,
+) -> Result<(), AccountError> {
+    crate::signin::factors::notice(
+        state,
+        user,
+        "Your password was changed",
+        "The password of your account was just changed, and your other devices were signed out."
+            .into(),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Checks the current password of `user`; a wrong one is a 401.
@@ -163,5 +182,5 @@ pub async fn change_password(
         .detail(serde_json::json!({"reason": "password_changed"}));
     sessions::revoke_user_sessions(&state.db, &user.id, Some(session_id), now, Some(&ended))
         .await?;
-    Ok(())
+    password_changed_notice(state, user).await
 }

@@ -198,6 +198,9 @@ pub async fn update_profile(
         .await?
         .ok_or(AccountError::NotFound("User not found"))?;
 
+    if changes.password_hash.is_some() {
+        super::password::password_changed_notice(state, &updated).await?;
+    }
     if let Some(email) = new_email {
         start_email_change(state, user, &email, now).await?;
     }

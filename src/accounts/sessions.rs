@@ -78,8 +78,19 @@ pub async fn refresh_for(
             SignIn::from(&*sign_in),
             token,
         )?),
-        RotateOutcome::Reused => {
+        RotateOutcome::Reused { user } => {
             tracing::warn!("a retired refresh token was presented again; its session is ended");
+            crate::signin::factors::notice(
+                state,
+                &user,
+                "We signed out a device of yours",
+                "A sign-in token of your account that had already been replaced was used again: \
+                 it may have been copied off one of your devices. We ended that device's session \
+                 as a precaution; sign in there again. If you did not expect this, change your \
+                 password and sign out everywhere."
+                    .into(),
+            )
+            .await?;
             Err(AccountError::InvalidRefreshToken)
         }
         RotateOutcome::Disabled => Err(AccountError::AccountDisabled),

@@ -10,7 +10,7 @@ mod phone;
 mod user;
 mod username;
 
-pub use audit::{Actor, AuditKind};
+pub use audit::{Actor, AuditKind, device_in_words};
 pub use authn::{Level, Method, Methods};
 pub use email::EmailAddress;
 pub use names::{FullName, PersonName};

@@ -286,8 +286,12 @@ impl FromRequestParts<AppState> for ClientMeta {
                     .map(|ConnectInfo(addr)| addr.ip())
             })
             .map(|ip| ip.to_string());
+        let browser = super::cookies::read(state, &parts.headers, super::cookies::Cookie::Browser)
+            .and_then(|v| crate::tokens::OpaqueToken::from_presented(&v))
+            .map(|v| v.hash().as_str().to_owned());
         Ok(ClientMeta {
             device_id: None,
+            browser,
             user_agent,
             ip,
         })

@@ -243,7 +243,15 @@ async fn complete(
         Some(p) => Record::Replace(&row, &p.id),
         None => Record::New(&row),
     };
-    let issued = session::open(state, Some(record), &sign_in, &proof.user, session).await?;
+    let issued = session::open(
+        state,
+        Some(record),
+        &sign_in,
+        &proof.user,
+        session,
+        Some(meta),
+    )
+    .await?;
     Ok((sign_in, issued))
 }
 
@@ -256,7 +264,7 @@ pub async fn open_session_under(
     grant: SessionGrant,
     meta: ClientMeta,
 ) -> Result<Issued, SignInError> {
-    session::open(state, None, sign_in, user, Some((grant, meta)))
+    session::open(state, None, sign_in, user, Some((grant, meta)), None)
         .await?
         .ok_or_else(|| SignInError::Unexpected(anyhow::anyhow!("no session was opened")))
 }
@@ -356,7 +364,7 @@ pub async fn begin_second_step(
             .transpose()
             .map_err(anyhow::Error::from)?,
     };
-    crate::storage::sign_ins::open(&state.db, Some(Record::New(&row)), None).await?;
+    crate::storage::sign_ins::open(&state.db, Some(Record::New(&row)), None, None).await?;
     Ok(Pending {
         token,
         user: proof.user,
@@ -480,7 +488,9 @@ pub async fn finish_in_session(
 ) -> Result<(Issued, factors::Proved), SignInError> {
     let stepped = second_step(state, challenge, answer, &meta).await?;
     let sign_in = SignIn::from(&stepped.done);
-    let (session, refresh, token) = session::rows(state, &stepped.user, &sign_in, grant, meta);
+    let device = session::device_key(&meta);
+    let (session, refresh, token) =
+        session::rows(state, &stepped.user, &sign_in, grant, meta.clone());
     let completed = crate::storage::sign_ins::complete_pending(
         &state.db,
         &stepped.pending.id,
@@ -488,10 +498,13 @@ pub async fn finish_in_session(
         &stepped.done,
         crate::storage::sign_ins::Completion::Own,
         Some((&session, &refresh)),
+        device.as_deref(),
     )
     .await?;
-    if !completed {
-        return Err(SignInError::InvalidChallenge);
+    match completed {
+        None => return Err(SignInError::InvalidChallenge),
+        Some(true) => session::tell_new_device(state, &stepped.user, Some(&meta)).await?,
+        Some(false) => {}
     }
     let mut user = stepped.user;
     user.last_login_at = Some(stepped.done.auth_time);
@@ -536,10 +549,13 @@ pub async fn finish_in_browser(
         &stepped.done,
         completion,
         None,
+        session::device_key(meta).as_deref(),
     )
     .await?;
-    if !completed {
-        return Err(SignInError::InvalidChallenge);
+    match completed {
+        None => return Err(SignInError::InvalidChallenge),
+        Some(true) => session::tell_new_device(state, &stepped.user, Some(meta)).await?,
+        Some(false) => {}
     }
     Ok((
         BrowserSignIn {

@@ -14,6 +14,9 @@ use crate::tokens::{AccessClaims, OpaqueToken, jwt};
 #[derive(Debug, Clone, Default)]
 pub struct ClientMeta {
     pub device_id: Option<String>,
+    /// What recognises the browser (the hash of its id cookie) on authd's pages; a sign-in
+    /// from a browser or device the account has not used before is told to its address.
+    pub browser: Option<String>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
 }
@@ -41,7 +44,8 @@ pub struct Issued {
     pub sign_in: SignIn,
 }
 
-/// The one writer of sessions: writes the sign-in `record` when there is one, and opens a
+/// The one writer of sessions: writes the sign-in `record` when there is one (remembering
+/// `device`, and telling the account's address when it is new to the account), and opens a
 /// session of `user` under `sign_in` when `session` asks for one, in one transaction. `None`
 /// when no session was asked for.
 pub(super) async fn open(
@@ -50,19 +54,73 @@ pub(super) async fn open(
     sign_in: &SignIn,
     user: &UserRow,
     session: Option<(SessionGrant, ClientMeta)>,
+    device: Option<&ClientMeta>,
 ) -> Result<Option<Issued>, SignInError> {
+    let key = device.and_then(device_key);
     let Some((grant, meta)) = session else {
-        sign_ins::open(&state.db, record, None).await?;
+        if sign_ins::open(&state.db, record, None, key.as_deref()).await? {
+            tell_new_device(state, user, device).await?;
+        }
         return Ok(None);
     };
     let (session, refresh, token) = rows(state, user, sign_in, grant, meta);
     let recorded = record.is_some();
-    sign_ins::open(&state.db, record, Some((&session, &refresh))).await?;
+    if sign_ins::open(
+        &state.db,
+        record,
+        Some((&session, &refresh)),
+        key.as_deref(),
+    )
+    .await?
+    {
+        tell_new_device(state, user, device).await?;
+    }
     let mut user = user.clone();
     if recorded {
         user.last_login_at = Some(session.created_at);
     }
     Ok(Some(issue(state, user, session, sign_in.clone(), token)?))
+}
+
+/// What recognises the device of `meta`: the browser's id on authd's pages, or the device id
+/// a frontend sends (hashed either way); `None` when there is neither.
+pub(super) fn device_key(meta: &ClientMeta) -> Option<String> {
+    meta.browser.clone().or_else(|| {
+        let id = meta.device_id.as_deref()?;
+        Some(
+            OpaqueToken::from_presented(&format!("device:{id}"))?
+                .hash()
+                .as_str()
+                .to_owned(),
+        )
+    })
+}
+
+/// Tells `user`'s address that a browser or device new to the account signed in to it.
+pub(super) async fn tell_new_device(
+    state: &AppState,
+    user: &UserRow,
+    meta: Option<&ClientMeta>,
+) -> Result<(), SignInError> {
+    let device = meta
+        .and_then(|m| m.user_agent.as_deref())
+        .and_then(crate::domain::device_in_words)
+        .unwrap_or_else(|| "an unrecognised browser".to_owned());
+    let from = meta
+        .and_then(|m| m.ip.as_deref())
+        .map(|ip| format!(" at the address {ip}"))
+        .unwrap_or_default();
+    let at = state.clock.now().format("%Y-%m-%d %H:%M UTC");
+    super::factors::notice(
+        state,
+        user,
+        "New sign-in to your account",
+        format!(
+            "Your account was signed in to from a browser or device it had not used before: \
+             {device}{from}, on {at}."
+        ),
+    )
+    .await
 }
 
 /// A new session of `user` under `sign_in` and its first refresh token, as rows to write.

@@ -258,6 +258,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    known_devices (user_id, device_hash) {
+        user_id -> Text,
+        device_hash -> Text,
+        first_seen -> Timestamp,
+        last_seen -> Timestamp,
+    }
+}
+
 diesel::joinable!(authorization_codes -> clients (client_id));
 diesel::joinable!(authorization_codes -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
@@ -276,6 +285,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     authorization_codes,
     identities,
+    known_devices,
     clients,
     consents,
     ended_sessions,

@@ -34,8 +34,9 @@ pub enum RotateOutcome {
     DeviceMismatch,
     /// The user is disabled.
     Disabled,
-    /// A token retired longer than the grace window ago came back: the session is now ended.
-    Reused,
+    /// A token retired longer than the grace window ago came back: the session (of this user)
+    /// is now ended.
+    Reused { user: Box<UserRow> },
 }
 
 /// How far a retired token's chain of successors is followed inside the grace window.
@@ -186,7 +187,9 @@ pub async fn rotate_refresh_token(
                         .session(&session.id)
                         .detail(serde_json::json!({"reason": "refresh_token_reused"}));
                     record!(c, [&theft]);
-                    return Ok(RotateOutcome::Reused);
+                    return Ok(RotateOutcome::Reused {
+                        user: Box::new(user),
+                    });
                 }
                 let Some(next) = row
                     .successor_sealed

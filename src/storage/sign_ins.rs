@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
 use super::audit::{AuditEventRow, record};
-use super::schema::{clients, refresh_tokens, sessions, sign_ins, users};
+use super::schema::{clients, known_devices, refresh_tokens, sessions, sign_ins, users};
 use super::{
     Database, RefreshTokenRow, SessionRow, SignInRow, StorageError, UserRow, run, run_read,
 };
@@ -39,20 +39,62 @@ macro_rules! end {
     }};
 }
 
+/// Inside a transaction on `$c`: remembers device `$device` (a hash, or `None`) of user
+/// `$user`. Evaluates to whether it is new to an account that had signed in elsewhere before.
+macro_rules! seen_device {
+    ($c:ident, $user:expr, $device:expr, $now:expr) => {{
+        match $device {
+            None => false,
+            Some(device) => {
+                let inserted = diesel::insert_into(known_devices::table)
+                    .values((
+                        known_devices::user_id.eq($user),
+                        known_devices::device_hash.eq(device),
+                        known_devices::first_seen.eq($now),
+                        known_devices::last_seen.eq($now),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute($c)
+                    .await?;
+                if inserted == 0 {
+                    diesel::update(known_devices::table.find(($user, device)))
+                        .set(known_devices::last_seen.eq($now))
+                        .execute($c)
+                        .await?;
+                    false
+                } else {
+                    let others: i64 = known_devices::table
+                        .filter(known_devices::user_id.eq($user))
+                        .filter(known_devices::device_hash.ne(device))
+                        .count()
+                        .get_result($c)
+                        .await?;
+                    others > 0
+                }
+            }
+        }
+    }};
+}
+
 /// The audit event of a complete sign-in `row` at `at` (none for an anonymous one), with the
 /// session opened under it.
 fn signed_in(
     row: &SignInRow,
     at: NaiveDateTime,
     session: Option<&SessionRow>,
+    new_device: bool,
 ) -> Option<AuditEventRow> {
     if row.due.is_some() || row.acr == crate::domain::Level::Anonymous.as_str() {
         return None;
     }
+    let mut detail = serde_json::json!({"amr": row.amr, "acr": row.acr});
+    if new_device {
+        detail["new_device"] = true.into();
+    }
     let mut event = AuditEventRow::new(AuditKind::SignInSucceeded, at)
         .user(&row.user_id)
         .from(row.ip.as_deref(), row.user_agent.as_deref())
-        .detail(serde_json::json!({"amr": row.amr, "acr": row.acr}));
+        .detail(detail);
     if let Some(session) = session {
         event = event.client(&session.client_id).session(&session.id);
     }
@@ -72,14 +114,18 @@ pub enum Record<'a> {
 }
 
 /// Writes a sign-in `record` (when there is one) and opens `session` with its first refresh
-/// token under it, in one transaction. A complete sign-in is the user's last login.
+/// token under it, in one transaction. A complete sign-in is the user's last login, and
+/// remembers `device` (a hash). Returns whether the sign-in came from a device new to an
+/// account that had signed in elsewhere before.
 pub async fn open(
     db: &Database,
     record: Option<Record<'_>>,
     session: Option<(&SessionRow, &RefreshTokenRow)>,
-) -> Result<(), StorageError> {
+    device: Option<&str>,
+) -> Result<bool, StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
+            let mut new_device = false;
             if let Some(record) = record {
                 let sign_in = match record {
                     Record::New(row) => row,
@@ -116,10 +162,17 @@ pub async fn open(
                         .set(users::last_login_at.eq(sign_in.created_at))
                         .execute(c)
                         .await?;
+                    new_device = seen_device!(c, &sign_in.user_id, device, sign_in.created_at);
                 }
                 record!(
                     c,
-                    signed_in(sign_in, sign_in.created_at, session.map(|(s, _)| s)).iter()
+                    signed_in(
+                        sign_in,
+                        sign_in.created_at,
+                        session.map(|(s, _)| s),
+                        new_device
+                    )
+                    .iter()
                 );
             }
             if let Some((session, refresh)) = session {
@@ -132,7 +185,7 @@ pub async fn open(
                     .execute(c)
                     .await?;
             }
-            Ok::<_, StorageError>(())
+            Ok::<_, StorageError>(new_device)
         })
         .await)
 }
@@ -252,7 +305,8 @@ pub enum Completion<'a> {
 
 /// Completes pending sign-in `pending` (still pending, still named by `hash`: one conditional
 /// write, so a challenge completes once) as `done` says, where `completion` puts it; with
-/// `session`, opened under it in the same transaction. Returns whether this call completed it.
+/// `session`, opened under it in the same transaction; `device` remembered as [`open`] does.
+/// Returns `None` when this call did not complete it, else whether the device was new.
 pub async fn complete_pending(
     db: &Database,
     pending: &str,
@@ -260,7 +314,8 @@ pub async fn complete_pending(
     done: &SignInRow,
     completion: Completion<'_>,
     session: Option<(&SessionRow, &RefreshTokenRow)>,
-) -> Result<bool, StorageError> {
+    device: Option<&str>,
+) -> Result<Option<bool>, StorageError> {
     run!(db, |c| c
         .transaction(async |c| {
             // Taken by this call, or by none: the challenge is spent either way.
@@ -278,7 +333,7 @@ pub async fn complete_pending(
             .execute(c)
             .await?;
             if taken == 0 {
-                return Ok::<_, StorageError>(false);
+                return Ok::<_, StorageError>(None);
             }
             let becomes = match completion {
                 Completion::Own => pending,
@@ -309,9 +364,10 @@ pub async fn complete_pending(
                 .await?;
             let mut done = done.clone();
             done.due = None;
+            let new_device = seen_device!(c, &done.user_id, device, done.auth_time);
             record!(
                 c,
-                signed_in(&done, done.auth_time, session.map(|(s, _)| s)).iter()
+                signed_in(&done, done.auth_time, session.map(|(s, _)| s), new_device).iter()
             );
             if let Some((session, refresh)) = session {
                 diesel::insert_into(sessions::table)
@@ -323,7 +379,7 @@ pub async fn complete_pending(
                     .execute(c)
                     .await?;
             }
-            Ok(true)
+            Ok(Some(new_device))
         })
         .await)
 }

@@ -9,6 +9,7 @@ use crate::both_backends;
 use crate::harness::{Backend, PASSWORD, TestApp, s, spawn_app, spawn_pair};
 
 both_backends!(
+    a_sign_in_from_a_new_device_is_told,
     security_changes_and_operator_actions_leave_events,
     each_change_leaves_one_event_with_its_actor,
     a_person_sees_their_own_activity_in_words,
@@ -47,6 +48,22 @@ pub async fn trail(app: &TestApp, user: &str) -> Vec<(String, String, Value)> {
             (r.kind, r.actor, detail)
         })
         .collect()
+}
+
+/// Waits for an email to `to` whose subject starts with `subject`.
+pub async fn told(app: &TestApp, to: &str, subject: &str) -> crate::smtp::ReceivedMail {
+    for _ in 0..100 {
+        if let Some(m) = app
+            .smtp
+            .for_recipient(to)
+            .into_iter()
+            .find(|m| m.subject().starts_with(subject))
+        {
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no email {subject:?} to {to}");
 }
 
 /// The events about `user` of `kind`, through the admin API of `app`.
@@ -125,6 +142,7 @@ async fn each_change_leaves_one_event_with_its_actor(backend: Backend) {
     assert_eq!(theft["actor"], "system");
     assert_eq!(theft["detail"]["reason"], "refresh_token_reused");
     assert_eq!(theft["session_id"], signed_in["session_id"]);
+    told(&a, "ann@example.com", "We signed out a device of yours").await;
 
     // Logout.
     let tokens = a.login("ann@example.com", None).await;
@@ -150,6 +168,7 @@ async fn each_change_leaves_one_event_with_its_actor(backend: Backend) {
     .await
     .expect(200);
     one(b, &admin, &ann, "password.changed").await;
+    told(&a, "ann@example.com", "Your password was changed").await;
     let ended = events(b, &admin, &ann, "session.ended").await;
     assert_eq!(ended[0]["detail"]["reason"], "password_changed");
     assert!(ended[0]["detail"]["sessions"].as_u64().unwrap() >= 1);
@@ -543,4 +562,57 @@ fn the_command_line_lists_and_follows_the_trail() {
     let event: Value = serde_json::from_str(&line.expect("the follower printed")).unwrap();
     assert_eq!(event["kind"], "sign_up");
     assert_ne!(event["user_id"], lines[1]["user_id"], "only new events");
+}
+
+async fn a_sign_in_from_a_new_device_is_told(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let hal = app.verified_user("hal@example.com").await;
+    let login = |device: Option<&'static str>| {
+        let mut body = json!({"email": "hal@example.com", "password": PASSWORD});
+        if let Some(d) = device {
+            body["device_id"] = d.into();
+        }
+        app.client
+            .post(app.url("/api/auth/login"))
+            .header(
+                "user-agent",
+                "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+            )
+            .json(&body)
+            .send()
+    };
+    let notices = || {
+        app.smtp
+            .for_recipient("hal@example.com")
+            .into_iter()
+            .filter(|m| m.subject().starts_with("New sign-in"))
+            .collect::<Vec<_>>()
+    };
+    // The first device, again, and a login that names none: nothing to tell.
+    for device in [Some("laptop"), Some("laptop"), None] {
+        assert_eq!(login(device).await.unwrap().status(), 200);
+    }
+    // Another device: told, with the device in words.
+    assert_eq!(login(Some("phone")).await.unwrap().status(), 200);
+    let mut told = Vec::new();
+    for _ in 0..100 {
+        told = notices();
+        if !told.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(told.len(), 1);
+    let text = told[0].part("text/plain");
+    assert!(text.contains("Safari on iOS"), "{text}");
+    let trail = trail(&app, &hal).await;
+    let new: Vec<_> = trail
+        .iter()
+        .filter(|(k, _, d)| k == "sign_in.succeeded" && d["new_device"] == true)
+        .collect();
+    assert_eq!(new.len(), 1, "{trail:?}");
+    // Known now: no second notice.
+    assert_eq!(login(Some("phone")).await.unwrap().status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(notices().len(), 1);
 }

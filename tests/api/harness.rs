@@ -458,7 +458,7 @@ impl TestApp {
 
     /// Registers `email` and returns the verification token from the email it received.
     pub async fn register(&self, email: &str) -> String {
-        let before = self.smtp.for_recipient(email).len();
+        let before = self.smtp.flow_mails(email).len();
         self.post(
             "/api/auth/register",
             serde_json::json!({"email": email, "password": PASSWORD}),
@@ -470,7 +470,7 @@ impl TestApp {
 
     /// Registers and verifies `email`; returns the user's id.
     pub async fn verified_user(&self, email: &str) -> String {
-        let before = self.smtp.for_recipient(email).len();
+        let before = self.smtp.flow_mails(email).len();
         let reply = self
             .post(
                 "/api/auth/register",

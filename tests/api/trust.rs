@@ -360,7 +360,7 @@ async fn client_credentials_tokens_carry_no_user_scopes(backend: Backend) {
 
 /// Asks for a reset link for `email` and returns its token.
 async fn reset_link(app: &TestApp, email: &str) -> String {
-    let before = app.smtp.for_recipient(email).len();
+    let before = app.smtp.flow_mails(email).len();
     app.post("/api/auth/forgot-password", json!({"email": email}))
         .await
         .expect(200);
