@@ -2,7 +2,10 @@
 # steps are the ones .ci/run proves: the same Rust toolchain and `cargo build --release --locked`.
 #
 #   docker build -t authd .
-#   docker run -p 8080:8080 -e AUTHD_BIND=0.0.0.0:8080 -v authd-data:/data authd
+#   docker run -p 127.0.0.1:8080:8080 -e AUTHD_ISSUER=http://localhost:8080 -v authd-data:/data authd
+#
+# The image listens on every interface (AUTHD_BIND=0.0.0.0:8080), so it needs AUTHD_ISSUER: the
+# address clients reach it at (it refuses to start without one).
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .

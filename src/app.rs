@@ -40,6 +40,7 @@ impl Application {
     /// key: a start that cannot listen (the port taken) changes nothing on disk or in the
     /// database.
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        config.require_reachable_issuer()?;
         let sqlite_lock = single_instance_lock(&config)?;
         let listener = TcpListener::bind(config.bind)
             .await

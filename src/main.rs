@@ -227,8 +227,13 @@ With none set: 127.0.0.1:8080, SQLite in data/, emails as files in data/outbox/.
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a person at a terminal: escape codes in a file or journald break grep.
+    use std::io::IsTerminal as _;
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
@@ -264,6 +269,12 @@ async fn start() -> ExitCode {
         }
     };
     init_tracing(config.log_format);
+    // A typo in the environment would be ignored silently (the same one in authd.toml stops).
+    let names: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
+    for unknown in authd::config::unknown_settings(names.iter().map(String::as_str)) {
+        tracing::warn!("{unknown}");
+        eprintln!("authd: warning: {unknown}");
+    }
     match run(cli.command.unwrap_or(Command::Serve), config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -449,7 +460,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 println!("{key:<34} {value}");
             }
             // What `serve` would refuse, this refuses too.
-            config.require_shared_secret()
+            config.require_shared_secret()?;
+            config.require_reachable_issuer()
         }
         Command::Mail {
             command: MailCommand::List,

@@ -14,6 +14,7 @@ mod describe;
 mod source;
 mod upstream;
 
+pub use source::unknown_settings;
 pub use upstream::{UpstreamKind, UpstreamProvider};
 #[cfg(test)]
 mod tests;
@@ -174,6 +175,24 @@ impl Config {
                 "AUTHD_SECRET (or AUTHD_SECRET_FILE) is required with PostgreSQL: it seals the \
                  signing keys in the database, and every instance needs the same one. Generate it \
                  once with `openssl rand -base64 32`"
+            );
+        }
+        Ok(())
+    }
+
+    /// What `serve` and `config check` refuse: an issuer derived from a bind address on every
+    /// interface (`0.0.0.0`, `[::]`) names no host a client can reach, and every token, link and
+    /// discovery document would carry it.
+    pub fn require_reachable_issuer(&self) -> anyhow::Result<()> {
+        if !self.issuer_explicit && self.bind.ip().is_unspecified() {
+            bail!(
+                "AUTHD_ISSUER is required with AUTHD_BIND={}: on every interface, authd cannot \
+                 tell the address clients use, and {} reaches no one. Set it to that address, \
+                 e.g. AUTHD_ISSUER=https://auth.example.com (or http://localhost:{} to try it \
+                 on this machine)",
+                self.bind,
+                self.issuer,
+                self.bind.port()
             );
         }
         Ok(())

@@ -247,3 +247,53 @@ fn upstream_tables(path: &str, providers: toml::Table) -> anyhow::Result<HashMap
     }
     Ok(out)
 }
+
+/// Names in the environment that look like authd settings (`AUTHD_...`) but are none, each as
+/// a sentence with the nearest setting when one is close: a typo in the environment is
+/// otherwise silently ignored. The test harness's own names (`AUTHD_TEST_...`,
+/// `AUTHD_SCREENSHOTS_DIR`) and `AUTHD_CONFIG` are known.
+pub fn unknown_settings<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = names
+        .into_iter()
+        .filter(|n| n.starts_with("AUTHD_"))
+        .filter(|n| {
+            !KNOWN_SETTINGS.contains(n)
+                && !super::upstream::is_upstream_key(n)
+                && !n.starts_with("AUTHD_TEST_")
+                && !matches!(*n, "AUTHD_CONFIG" | "AUTHD_SCREENSHOTS_DIR")
+        })
+        .map(|n| {
+            let nearest = KNOWN_SETTINGS
+                .iter()
+                .map(|k| (distance(n, k), *k))
+                .min()
+                .filter(|(d, _)| *d <= 3);
+            match nearest {
+                Some((_, k)) => format!("{n} is not an authd setting (did you mean {k}?)"),
+                None => {
+                    format!("{n} is not an authd setting (see the README's configuration table)")
+                }
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Levenshtein distance, for the suggestion.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(prev + usize::from(ca != *cb));
+            prev = here;
+        }
+    }
+    row[b.len()]
+}

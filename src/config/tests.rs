@@ -246,3 +246,42 @@ scopes = ["openid", "email"]
     );
     assert!(err.contains("upstream.acme.client_idd"), "{err}");
 }
+
+#[test]
+fn a_bind_on_every_interface_needs_an_issuer() {
+    for bind in ["0.0.0.0:8080", "[::]:8080"] {
+        let c = Config::from_pairs([("AUTHD_BIND", bind)]).unwrap();
+        let err = format!("{:#}", c.require_reachable_issuer().unwrap_err());
+        assert!(err.contains("AUTHD_ISSUER is required"), "{err}");
+        assert!(err.contains("http://localhost:8080"), "{err}");
+        let c = Config::from_pairs([
+            ("AUTHD_BIND", bind),
+            ("AUTHD_ISSUER", "https://auth.example.com"),
+        ])
+        .unwrap();
+        c.require_reachable_issuer().unwrap();
+    }
+    Config::from_pairs([("AUTHD_BIND", "127.0.0.1:8080")])
+        .unwrap()
+        .require_reachable_issuer()
+        .unwrap();
+}
+
+#[test]
+fn typos_in_the_environment_are_named_with_the_nearest_setting() {
+    let said = super::unknown_settings([
+        "AUTHD_ISUER",
+        "AUTHD_BIND",
+        "AUTHD_UPSTREAM_ACME_CLIENT_ID",
+        "AUTHD_TEST_DATABASE_URL",
+        "AUTHD_COMPLETELY_ELSE",
+        "HOME",
+    ]);
+    assert_eq!(
+        said,
+        [
+            "AUTHD_COMPLETELY_ELSE is not an authd setting (see the README's configuration table)",
+            "AUTHD_ISUER is not an authd setting (did you mean AUTHD_ISSUER?)",
+        ]
+    );
+}

@@ -257,6 +257,79 @@ fn cli_migrate_and_keys_list() {
     let (code, _, stderr) = run(&["migrate"], &[("AUTHD_ACCESS_TOKEN_TTL", "soon")]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("AUTHD_ACCESS_TOKEN_TTL"), "{stderr}");
+
+    // Every interface and no issuer: `config check` and `serve` refuse, naming the way out.
+    let (code, _, stderr) = run(&["config", "check"], &[("AUTHD_BIND", "0.0.0.0:0")]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("AUTHD_ISSUER is required"), "{stderr}");
+    let mut serve = std::process::Command::new(bin)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env("AUTHD_BIND", "0.0.0.0:0")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut exited = None;
+    for _ in 0..100 {
+        exited = serve.try_wait().unwrap();
+        if exited.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if exited.is_none() {
+        serve.kill().unwrap();
+    }
+    let out = serve.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        exited.and_then(|s| s.code()),
+        Some(1),
+        "serve refused: {stderr}"
+    );
+    assert!(stderr.contains("AUTHD_ISSUER is required"), "{stderr}");
+    // Logs into a pipe (a file, journald) carry no colour codes, so `grep link=` finds them.
+    let mut serve = std::process::Command::new(bin)
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .env("AUTHD_BIND", "127.0.0.1:0")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = serve.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut listening = None;
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(20)) {
+        if line.contains("listening") {
+            listening = Some(line);
+            break;
+        }
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    let listening = listening.expect("serve logged that it listens");
+    assert!(!listening.contains('\u{1b}'), "{listening:?}");
+    // A typo in the environment is named, with the setting it probably meant.
+    let (code, _, stderr) = run(
+        &["config", "check"],
+        &[("AUTHD_ISUER", "https://x.example")],
+    );
+    assert_eq!(code, Some(0));
+    assert!(
+        stderr.contains("AUTHD_ISUER is not an authd setting (did you mean AUTHD_ISSUER?)"),
+        "{stderr}"
+    );
 }
 
 /// `/openapi.json` passes a standard OpenAPI 3.1 validator (openapi-spec-validator, installed
