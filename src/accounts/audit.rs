@@ -11,7 +11,8 @@ use super::view::rfc3339;
 use crate::domain::{AuditKind, device_in_words};
 use crate::state::AppState;
 use crate::storage::UserRow;
-use crate::storage::audit::{self as store, AuditEventRow, Filter};
+pub use crate::storage::audit::Filter;
+use crate::storage::audit::{self as store, AuditEventRow};
 
 /// How far back a person's own activity goes, and how much of it.
 const ACTIVITY_DAYS: i64 = 30;

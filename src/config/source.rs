@@ -178,9 +178,7 @@ pub(super) fn read_toml(path: &str) -> anyhow::Result<HashMap<String, String>> {
         .into_iter()
         .map(|(k, v)| {
             let upper = k.to_uppercase();
-            if !KNOWN_SETTINGS.contains(&upper.as_str())
-                && !super::upstream::is_upstream_key(&upper)
-            {
+            if !KNOWN_SETTINGS.contains(&upper.as_str()) && !is_upstream_key(&upper) {
                 bail!("{path}: {k} is not an authd setting (see the README's configuration table)");
             }
             let value = match v {
@@ -238,7 +236,7 @@ fn upstream_tables(path: &str, providers: toml::Table) -> anyhow::Result<HashMap
                     .join(","),
                 _ => bail!("{path}: upstream.{id}.{k} must be a string, boolean or list"),
             };
-            out.insert(super::upstream::key(&id, &k.to_ascii_uppercase()), value);
+            out.insert(upstream_key(&id, &k.to_ascii_uppercase()), value);
         }
         ids.push(id);
     }
@@ -258,7 +256,7 @@ pub fn unknown_settings<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Str
         .filter(|n| n.starts_with("AUTHD_"))
         .filter(|n| {
             !KNOWN_SETTINGS.contains(n)
-                && !super::upstream::is_upstream_key(n)
+                && !is_upstream_key(n)
                 && !n.starts_with("AUTHD_TEST_")
                 && !matches!(*n, "AUTHD_CONFIG" | "AUTHD_SCREENSHOTS_DIR")
         })
@@ -296,4 +294,18 @@ fn distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// The environment name of setting `key` of upstream provider `id`:
+/// `AUTHD_UPSTREAM_ACME_CLIENT_ID`.
+pub fn upstream_key(id: &str, key: &str) -> String {
+    format!(
+        "AUTHD_UPSTREAM_{}_{key}",
+        id.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+/// Whether `key` is one of the upstream settings (any provider's).
+pub(super) fn is_upstream_key(key: &str) -> bool {
+    key.starts_with("AUTHD_UPSTREAM_")
 }

@@ -7,6 +7,7 @@
 use anyhow::{Context, anyhow, bail};
 use secrecy::SecretString;
 
+pub use super::source::upstream_key as key;
 use super::source::{Source, base_url, boolean};
 
 /// What kind of provider, and where it is.
@@ -32,19 +33,6 @@ pub struct UpstreamProvider {
     pub allow_signup: bool,
     /// When set, the only email domains this provider may assert (lower case).
     pub email_domains: Option<Vec<String>>,
-}
-
-/// The environment name of the key `key` of provider `id`: `AUTHD_UPSTREAM_ACME_CLIENT_ID`.
-pub fn key(id: &str, key: &str) -> String {
-    format!(
-        "AUTHD_UPSTREAM_{}_{key}",
-        id.to_ascii_uppercase().replace('-', "_")
-    )
-}
-
-/// Whether `key` is one of the upstream settings (any provider's).
-pub(super) fn is_upstream_key(key: &str) -> bool {
-    key.starts_with("AUTHD_UPSTREAM_")
 }
 
 pub(super) fn providers(src: &Source) -> anyhow::Result<Vec<UpstreamProvider>> {

@@ -638,7 +638,7 @@ pub struct CodeRequest {
 
 /// `?user_id=&client_id=&kind=&since=&until=&cursor=&limit=` of the admin audit list.
 pub struct AuditQuery {
-    pub filter: crate::storage::audit::Filter,
+    pub filter: crate::accounts::audit::Filter,
     pub limit: i64,
 }
 
@@ -651,7 +651,7 @@ impl AuditQuery {
         use crate::domain::AuditKind;
         let mut c = Check::default();
         let mut query = AuditQuery {
-            filter: crate::storage::audit::Filter::default(),
+            filter: crate::accounts::audit::Filter::default(),
             limit: 50,
         };
         let id = |c: &mut Check, field: &'static str, v: &str| {
