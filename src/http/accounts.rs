@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -74,12 +74,7 @@ pub async fn register(
 
 const VERIFIED: &str = "Email verified successfully. You can now log in.";
 
-fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"))
-}
+use super::pages::wants_html;
 
 const CHOOSE_PASSWORD: &str = "Email verified. This address was signed up for more than once, \
     so no password was kept: we have sent it a link to choose one.";

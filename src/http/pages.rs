@@ -290,6 +290,94 @@ pub async fn stylesheet(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Whether the request comes from a browser navigating (it accepts HTML): it gets a page, never
+/// raw JSON.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+/// `GET /`: for a browser, where it is and the ways on; for a program, where discovery is.
+pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !wants_html(&headers) {
+        return axum::Json(serde_json::json!({
+            "issuer": state.config.issuer,
+            "openid_configuration": format!("{}/.well-known/openid-configuration", state.config.issuer),
+            "api_docs": format!("{}/docs", state.config.public_url),
+        }))
+        .into_response();
+    }
+    let said = format!(
+        "This is the sign-in service of {}. Applications send you here to sign in; you can \
+         also manage how you sign in.",
+        state.config.brand.name
+    );
+    message(
+        &state,
+        &headers,
+        StatusCode::OK,
+        "Sign-in service",
+        &[&said],
+        Some(Link {
+            href: "/account/security".into(),
+            text: "Your sign-in security",
+        }),
+    )
+}
+
+/// Every unknown address: a page for a browser, the API's 404 for anything else.
+pub async fn not_found(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !wants_html(&headers) {
+        return crate::error::ApiError::NotFound("Not found").into_response();
+    }
+    message(
+        &state,
+        &headers,
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        &["There is no page at this address. It may have moved, or the link was cut short."],
+        Some(Link {
+            href: "/".into(),
+            text: "Go to the start",
+        }),
+    )
+}
+
+/// A browser opening an address that only takes a form (a result page reloaded, say).
+pub fn method_not_allowed_page(state: &AppState, headers: &HeaderMap) -> Response {
+    message(
+        state,
+        headers,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "This page cannot be opened directly",
+        &["It answers a form. Go back to the form and send it again."],
+        Some(Link {
+            href: "/".into(),
+            text: "Go to the start",
+        }),
+    )
+}
+
+/// `GET /robots.txt`: an authorization server has nothing to index.
+pub async fn robots() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "User-agent: *\nDisallow: /\n",
+    )
+        .into_response()
+}
+
+/// `GET /favicon.ico`: nothing (204, cached a day), rather than a 404 in every browser's log.
+pub async fn favicon() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [(header::CACHE_CONTROL, "public, max-age=86400")],
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::MatchedPath;
+use axum::extract::{MatchedPath, State};
 use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
 use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -33,7 +33,7 @@ pub fn build_router(state: AppState) -> Router {
         }
     }
     let router = router
-        .fallback(|| async { ApiError::NotFound("Not found") })
+        .fallback(super::pages::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -160,7 +160,15 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
 
 /// 405 in the shape of the endpoint's family: an OAuth error on `/oauth/*` (what OAuth
 /// clients parse), the API's `{"message"}` elsewhere. axum adds the `Allow` header.
-async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> axum::response::Response {
+async fn method_not_allowed(
+    State(state): State<AppState>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    if method == Method::GET && super::pages::wants_html(&headers) {
+        return super::pages::method_not_allowed_page(&state, &headers);
+    }
     if uri.path().starts_with("/oauth/") {
         let body = serde_json::json!({
             "error": "invalid_request",

@@ -12,6 +12,7 @@ both_backends!(
     validation_names_every_bad_field,
     forged_and_tampered_tokens_are_refused,
     unknown_routes_and_methods,
+    a_browser_at_the_edges_gets_pages_not_json,
 );
 
 async fn malformed_bodies_are_4xx_in_the_error_shape(backend: Backend) {
@@ -227,4 +228,51 @@ async fn unknown_routes_and_methods(backend: Backend) {
     assert!(wrong_method.json["message"].is_string());
     let id = app.get("/healthz", None).await;
     assert!(id.header("x-request-id").is_some());
+}
+
+/// A person who types an address, follows a cut link or reloads a form's result sees a page
+/// with a way on; a program still gets JSON; nothing asks to be indexed.
+async fn a_browser_at_the_edges_gets_pages_not_json(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let browse = |path: &str| {
+        app.client
+            .get(app.url(path))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .send()
+    };
+    for (path, status, says) in [
+        ("/", 200, "Sign-in service"),
+        ("/nothing-here", 404, "Page not found"),
+        ("/api/auth/verify-email-typo?token=x", 404, "Page not found"),
+        ("/api/auth/login", 405, "cannot be opened directly"),
+        ("/account/reset-password", 405, "cannot be opened directly"),
+    ] {
+        let r = browse(path).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{path}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        let page = r.text().await.unwrap();
+        assert!(page.contains(says), "{path}: {page}");
+        assert!(page.contains("href=\"&#x2f;"), "a way on: {page}");
+        assert!(page.contains("<meta name=\"robots\" content=\"noindex\">"));
+    }
+    // Programs: JSON as before.
+    let root = app.get("/", None).await;
+    let root = root.expect(200);
+    assert_eq!(root["issuer"], json!(app.state.config.issuer));
+    assert!(s(&root["openid_configuration"]).ends_with("/.well-known/openid-configuration"));
+    assert_eq!(
+        app.get("/nothing-here", None).await.expect(404),
+        &json!({"message": "Not found"})
+    );
+    let robots = app.client.get(app.url("/robots.txt")).send().await.unwrap();
+    assert_eq!(robots.status(), 200);
+    assert_eq!(robots.text().await.unwrap(), "User-agent: *\nDisallow: /\n");
+    let icon = browse("/favicon.ico").await.unwrap();
+    assert_eq!(icon.status(), 204);
 }

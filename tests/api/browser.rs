@@ -1310,3 +1310,23 @@ async fn continue_with_another_provider_in_chromium() {
         client.close().await.unwrap();
     }
 }
+
+/// A person who types authd's address, or a wrong one, lands on a page with a way on (checked
+/// by axe like every page here), and the way on leads to the account's sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_and_a_wrong_address_are_pages_in_chromium() {
+    for (label, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
+        let Some((client, _driver)) = browser(width, height).await else {
+            return;
+        };
+        let app = spawn_app(Backend::Sqlite).await;
+        client.goto(&app.url("/no-such-page")).await.unwrap();
+        says(&client, "Page not found").await;
+        screenshot(&client, &format!("not-found-{label}")).await;
+        press(&client, "a.button").await;
+        says(&client, "Sign-in service").await;
+        screenshot(&client, &format!("start-{label}")).await;
+        press(&client, "a.button").await;
+        shows(&client, "input[name=\"password\"]").await;
+    }
+}

@@ -692,6 +692,15 @@ fn page_rows() -> Vec<Route> {
         page(route(Get, &["/assets/authd.js"], pages::script))
             .summary("The hosted pages' script (show-password toggle)")
             .ok("200", Answer::Other("text/javascript")),
+        page(route(Get, &["/"], pages::home))
+            .summary("For a browser, a page naming the service and the way to the account's sign-in security; for a program, the issuer and where discovery is")
+            .ok("200", Answer::Html),
+        page(route(Get, &["/robots.txt"], pages::robots))
+            .summary("Nothing here is for search engines")
+            .ok("200", Answer::Other("text/plain")),
+        page(route(Get, &["/favicon.ico"], pages::favicon))
+            .summary("No icon (204), so browsers stop asking")
+            .ok("204", Answer::Other("No content")),
     ]
 }
 
