@@ -99,8 +99,25 @@ pub async fn verify_link(
     let continue_to = url::form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "continue")
         .map(|(_, v)| v.into_owned());
-    let token = super::extract::query_token(query)
-        .ok_or_else(|| ApiError::field("token", "Token is required"))?;
+    let token = super::extract::query_token(query);
+    if wants_html(&headers) && token.is_none() {
+        // A link cut short by a mail program: a page, not the API's 400.
+        return Ok(super::pages::message(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            "This link is incomplete",
+            &[
+                "The confirmation link was cut short on its way. Open it from the email again, \
+               or copy the whole address into the browser.",
+            ],
+            Some(super::pages::Link {
+                href: "/account/sign-in".into(),
+                text: "Sign in",
+            }),
+        ));
+    }
+    let token = token.ok_or_else(|| ApiError::field("token", "Token is required"))?;
     if wants_html(&headers) {
         return Ok(super::account_pages::verify_page(
             &state,

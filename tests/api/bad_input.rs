@@ -246,6 +246,7 @@ async fn a_browser_at_the_edges_gets_pages_not_json(backend: Backend) {
         ("/api/auth/verify-email-typo?token=x", 404, "Page not found"),
         ("/api/auth/login", 405, "cannot be opened directly"),
         ("/account/reset-password", 405, "cannot be opened directly"),
+        ("/api/auth/verify", 400, "This link is incomplete"),
     ] {
         let r = browse(path).await.unwrap();
         assert_eq!(r.status().as_u16(), status, "{path}");
