@@ -370,12 +370,13 @@ pub struct LinkToProve {
     pub has_password: bool,
 }
 
-/// The pending link `token` names, for this browser, unused and unexpired.
-pub async fn link_to_prove(
+/// The live pending link `token` names, if it belongs to `browser`, with the account it would
+/// join: the one lookup behind the prove page and both proofs.
+async fn pending_link(
     state: &AppState,
     token: &str,
     browser: &TokenHash,
-) -> Result<Option<LinkToProve>, AccountError> {
+) -> Result<Option<(OpaqueToken, PendingLink, UserRow)>, AccountError> {
     let Some(token) = OpaqueToken::from_presented(token) else {
         return Ok(None);
     };
@@ -387,7 +388,18 @@ pub async fn link_to_prove(
         return Ok(None);
     };
     let user = users::find_user(&state.db, UserKey::Id(&row.subject)).await?;
-    let Some(user) = user else { return Ok(None) };
+    Ok(user.map(|user| (token, pending, user)))
+}
+
+/// The pending link `token` names, for this browser, unused and unexpired.
+pub async fn link_to_prove(
+    state: &AppState,
+    token: &str,
+    browser: &TokenHash,
+) -> Result<Option<LinkToProve>, AccountError> {
+    let Some((_, pending, user)) = pending_link(state, token, browser).await? else {
+        return Ok(None);
+    };
     Ok(Some(LinkToProve {
         back: pending.back.clone(),
         email: user.email.clone().unwrap_or_default(),
@@ -415,16 +427,7 @@ pub async fn prove_by_password(
     ip: Option<&str>,
 ) -> Result<Proved, Refusal> {
     let expired = || Refusal::Said("This link request expired. Please start again.".into());
-    let presented = OpaqueToken::from_presented(token).ok_or_else(expired)?;
-    let row =
-        one_time_tokens::find_one_time_token(&state.db, &presented.hash(), PURPOSE_LINK_IDENTITY)
-            .await?
-            .filter(|r| r.consumed_at.is_none() && r.expires_at > state.clock.now_naive())
-            .ok_or_else(expired)?;
-    let pending = open_link(state, &row)
-        .filter(|p| p.browser == browser.as_str())
-        .ok_or_else(expired)?;
-    let user = users::find_user(&state.db, UserKey::Id(&row.subject))
+    let (presented, pending, user) = pending_link(state, token, browser)
         .await?
         .ok_or_else(expired)?;
     let identifier = user
@@ -459,16 +462,7 @@ pub async fn prove_by_email(
     browser: &TokenHash,
 ) -> Result<(), Refusal> {
     let expired = || Refusal::Said("This link request expired. Please start again.".into());
-    let presented = OpaqueToken::from_presented(token).ok_or_else(expired)?;
-    let row =
-        one_time_tokens::find_one_time_token(&state.db, &presented.hash(), PURPOSE_LINK_IDENTITY)
-            .await?
-            .filter(|r| r.consumed_at.is_none() && r.expires_at > state.clock.now_naive())
-            .ok_or_else(expired)?;
-    let pending = open_link(state, &row)
-        .filter(|p| p.browser == browser.as_str())
-        .ok_or_else(expired)?;
-    let user = users::find_user(&state.db, UserKey::Id(&row.subject))
+    let (_, pending, user) = pending_link(state, token, browser)
         .await?
         .ok_or_else(expired)?;
     let Some(address) = user.email.clone() else {
