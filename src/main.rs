@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use authd::config::{Config, LogFormat};
 use authd::domain::EmailAddress;
-use authd::oauth::client::NewClient;
+use authd::oauth::client::{ClientChanges, NewClient};
 use authd::passwords::PasswordHasher;
 use authd::storage::{Database, clients, signing_keys};
 use authd::tokens::KeyStore;
@@ -16,7 +16,9 @@ use secrecy::ExposeSecret;
 #[command(
     name = "authd",
     version,
-    about = "A small OAuth 2.0 / OpenID Connect authorization server"
+    about = "A small OAuth 2.0 / OpenID Connect authorization server",
+    after_help = "Exit status: 0 done; 1 the command failed (the reason on stderr); 2 a bad \
+                  setting or bad arguments (the name on stderr)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -146,11 +148,11 @@ enum ClientsCommand {
         #[arg(long = "redirect-uri", value_name = "URI")]
         redirect_uris: Vec<String>,
         /// A grant the client may use. Repeat for several.
-        #[arg(long = "grant", required = true, value_parser = ["authorization_code", "refresh_token", "client_credentials", "password"])]
+        #[arg(long = "grant", value_name = "GRANT", required = true, value_parser = GRANTS)]
         grants: Vec<String>,
         /// A scope the client may ask for. Repeat for several; without any:
         /// openid profile email offline_access.
-        #[arg(long = "scope")]
+        #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
         /// Skip the consent page: the client belongs to whoever runs authd.
         #[arg(long)]
@@ -161,35 +163,93 @@ enum ClientsCommand {
         introspect: bool,
         /// Where the client may send a person after logout at /oauth/logout (repeatable;
         /// matched exactly).
-        #[arg(long = "post-logout-redirect-uri")]
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
         post_logout_redirect_uris: Vec<String>,
         /// Where authd POSTs a signed logout token when one of the client's sessions ends
         /// (logout, logout-all, password change, admin action): OpenID Connect Back-Channel
         /// Logout 1.0.
-        #[arg(long = "backchannel-logout-uri")]
+        #[arg(long = "backchannel-logout-uri", value_name = "URI")]
         backchannel_logout_uri: Option<String>,
         /// Sign-ins for this client need a second factor (a person without one is asked to
         /// set one up first).
         #[arg(long = "require-mfa")]
         require_mfa: bool,
     },
+    /// Change a client in place: each option given replaces what is registered (a repeated
+    /// one, the whole list); its id, sessions and tokens stay. Prints the client as JSON.
+    Update {
+        /// The client's id (`client_id` in `clients list`).
+        #[arg(value_name = "CLIENT_ID")]
+        id: String,
+        /// A new name for the consent page.
+        #[arg(long)]
+        name: Option<String>,
+        /// The addresses authorization responses may go to (repeat for several).
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// The grants it may use (repeat for several).
+        #[arg(long = "grant", value_name = "GRANT", value_parser = GRANTS)]
+        grants: Vec<String>,
+        /// The scopes it may ask for (repeat for several).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Whether it skips the consent page.
+        #[arg(long = "first-party", value_name = "BOOL")]
+        first_party: Option<bool>,
+        /// Whether it may introspect every client's tokens.
+        #[arg(long = "introspect", value_name = "BOOL")]
+        introspect: Option<bool>,
+        /// Where it may send a person after logout (repeat for several).
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Where logout tokens go.
+        #[arg(long = "backchannel-logout-uri", value_name = "URI")]
+        backchannel_logout_uri: Option<String>,
+        /// Send no more logout tokens.
+        #[arg(
+            long = "no-backchannel-logout",
+            conflicts_with = "backchannel_logout_uri"
+        )]
+        no_backchannel_logout: bool,
+        /// Whether its sign-ins need a second factor.
+        #[arg(long = "require-mfa", value_name = "BOOL")]
+        require_mfa: Option<bool>,
+        /// Make a new secret (printed once, as `client_secret`); the old one stops working at
+        /// once, so deploy the new one right after.
+        #[arg(long = "rotate-secret")]
+        rotate_secret: bool,
+    },
     /// List registered clients, one JSON object per line.
     List,
     /// Delete a client; its codes go with it, its sessions end and its tokens stop working.
-    Delete { id: String },
+    Delete {
+        /// The client's id (`client_id` in `clients list`).
+        #[arg(value_name = "CLIENT_ID")]
+        id: String,
+    },
 }
+
+const GRANTS: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "password",
+];
 
 #[derive(Subcommand)]
 enum UsersCommand {
-    /// Create an ADMIN (password read from stdin), or promote the account holding the email.
+    /// Create an ADMIN, or promote the account holding the email. The password is asked for
+    /// on a terminal (not shown as typed), or read as one line from stdin when piped.
     CreateAdmin {
-        #[arg(long)]
+        /// The admin's email address.
+        #[arg(long, value_name = "EMAIL")]
         email: String,
     },
     /// Remove every second factor and recovery code of the account holding the email (it lost
     /// them); its sessions end and its address is told.
     ResetMfa {
-        #[arg(long)]
+        /// The account's email address.
+        #[arg(long, value_name = "EMAIL")]
         email: String,
     },
 }
@@ -202,9 +262,15 @@ enum KeysCommand {
     /// AUTHD_KEY_ACTIVATION_DELAY.
     Rotate,
     /// Stop signing with a key; it stays published until the tokens it signed have expired.
-    Retire { kid: String },
+    Retire {
+        /// The key's id (`kid` in `keys list` and in the JWKS).
+        kid: String,
+    },
     /// Bring the PEM keys of an earlier authd's keys folder (AUTHD_KEYS_DIR) into the database.
-    Import { dir: std::path::PathBuf },
+    Import {
+        /// The folder holding the *.pem files.
+        dir: std::path::PathBuf,
+    },
 }
 
 const SETTINGS_HELP: &str = "\
@@ -305,17 +371,19 @@ fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// The password, from stdin: one line (a terminal shows what is typed; pipe it in to hide it).
+/// The password: asked for on a terminal without showing it, or one line piped to stdin.
 fn read_password() -> anyhow::Result<String> {
     use std::io::IsTerminal as _;
-    if std::io::stdin().is_terminal() {
-        eprint!("password for the new admin: ");
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .context("reading the password from stdin")?;
-    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("password for the new admin: ")
+            .context("reading the password from the terminal")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
     if password.is_empty() {
         anyhow::bail!("no password on stdin");
     }
@@ -430,6 +498,62 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     clients::insert_client(&db, &row).await?;
                     let mut out = client_json(&row);
                     if let Some(secret) = secret {
+                        out["client_secret"] = secret.expose().into();
+                    }
+                    println!("{out}");
+                }
+                ClientsCommand::Update {
+                    id,
+                    name,
+                    redirect_uris,
+                    grants,
+                    scopes,
+                    first_party,
+                    introspect,
+                    post_logout_redirect_uris,
+                    backchannel_logout_uri,
+                    no_backchannel_logout,
+                    require_mfa,
+                    rotate_secret,
+                } => {
+                    if id == authd::accounts::FIRST_PARTY_CLIENT {
+                        anyhow::bail!(
+                            "{id} is built in: authd's own account API issues tokens for it"
+                        );
+                    }
+                    let Some(old) = clients::find_client(&db, &id).await? else {
+                        anyhow::bail!("no client {id}");
+                    };
+                    let given = |list: Vec<String>| (!list.is_empty()).then_some(list);
+                    let changes = ClientChanges {
+                        name,
+                        redirect_uris: given(redirect_uris),
+                        grant_types: given(grants)
+                            .map(|g| g.iter().map(|g| g.parse()).collect::<Result<_, _>>())
+                            .transpose()
+                            .map_err(anyhow::Error::msg)?,
+                        scopes: given(scopes),
+                        first_party,
+                        can_introspect: introspect,
+                        post_logout_redirect_uris: given(post_logout_redirect_uris),
+                        backchannel_logout_uri: if no_backchannel_logout {
+                            Some(None)
+                        } else {
+                            backchannel_logout_uri.map(Some)
+                        },
+                        require_mfa,
+                        rotate_secret,
+                    };
+                    let update = changes.apply(&old).map_err(anyhow::Error::msg)?;
+                    let now = chrono::Utc::now().naive_utc();
+                    let rotated = update.secret.is_some();
+                    if !clients::update_client(&db, &update.row, &update.fields, rotated, now)
+                        .await?
+                    {
+                        anyhow::bail!("no client {id}");
+                    }
+                    let mut out = client_json(&update.row);
+                    if let Some(secret) = update.secret {
                         out["client_secret"] = secret.expose().into();
                     }
                     println!("{out}");

@@ -226,11 +226,13 @@ fn described(row: &AuditEventRow) -> String {
             row.client_id.as_deref().unwrap_or("an application")
         ),
         Some(AuditKind::ClientCreated) => "Client registered".to_owned(),
+        Some(AuditKind::ClientUpdated) => "Client changed".to_owned(),
         Some(AuditKind::ClientDeleted) => "Client deleted".to_owned(),
         Some(AuditKind::KeyRotated) => "Signing key rotated".to_owned(),
         Some(AuditKind::KeyRetired) => "Signing key retired".to_owned(),
         Some(AuditKind::AdminUserUpdated) => "Changed by an administrator".to_owned(),
         Some(AuditKind::AdminUserDeleted) => "Deleted by an administrator".to_owned(),
+        Some(AuditKind::RateLimited) => "Too many attempts: some were refused".to_owned(),
         None => row.kind.clone(),
     }
 }

@@ -82,12 +82,21 @@ async fn mail_allowed(
 ) -> Result<bool, AccountError> {
     use crate::storage::rate_limits;
     let bucket = rate_limits::bucket(&format!("mail:{purpose}"), address);
+    let now = state.clock.now_naive();
+    let refused =
+        crate::storage::audit::AuditEventRow::new(crate::domain::AuditKind::RateLimited, now)
+            .by(crate::domain::Actor::System, None)
+            .failed()
+            .detail(
+                serde_json::json!({ "limit": format!("mail:{purpose}"), "per": "email_address" }),
+            );
     let over = rate_limits::hit(
         &state.db,
         &bucket,
         MAILS_PER_ADDRESS_PER_HOUR,
         chrono::Duration::hours(1),
-        state.clock.now_naive(),
+        now,
+        &refused,
     )
     .await?;
     if over.is_some() {

@@ -5,7 +5,8 @@
 pub enum AuditKind {
     /// A complete sign-in (every factor due proved): `detail` has its `amr` and `acr`.
     SignInSucceeded,
-    /// A wrong password or code for an existing account: `detail.factor` says which.
+    /// A wrong password or code: `detail.factor` says which. For a name that no account
+    /// holds, `user_id` is empty and `detail.reason` is `unknown_account`.
     SignInFailed,
     /// An account made by a followed verification link (or at once, without verification).
     SignUp,
@@ -34,8 +35,10 @@ pub enum AuditKind {
     /// A third-party client allowed (`detail.scopes`), or the permission withdrawn.
     ConsentGiven,
     ConsentWithdrawn,
-    /// A client registered or deleted at the command line.
+    /// A client registered, changed (`detail.fields`, `detail.secret_rotated`) or deleted at
+    /// the command line.
     ClientCreated,
+    ClientUpdated,
     ClientDeleted,
     /// A signing key rotated in, or retired (`detail.kid`).
     KeyRotated,
@@ -43,10 +46,13 @@ pub enum AuditKind {
     /// An admin changed an account: `detail` names the fields (`role`, `is_active`, ...).
     AdminUserUpdated,
     AdminUserDeleted,
+    /// A request refused by a rate limit (`detail.limit` names which): the first refusal per
+    /// client address (or account) and window, not every one.
+    RateLimited,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 24] = [
+    pub const ALL: [AuditKind; 26] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignUp,
@@ -66,11 +72,13 @@ impl AuditKind {
         Self::ConsentGiven,
         Self::ConsentWithdrawn,
         Self::ClientCreated,
+        Self::ClientUpdated,
         Self::ClientDeleted,
         Self::KeyRotated,
         Self::KeyRetired,
         Self::AdminUserUpdated,
         Self::AdminUserDeleted,
+        Self::RateLimited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,11 +102,13 @@ impl AuditKind {
             Self::ConsentGiven => "consent.given",
             Self::ConsentWithdrawn => "consent.withdrawn",
             Self::ClientCreated => "client.created",
+            Self::ClientUpdated => "client.updated",
             Self::ClientDeleted => "client.deleted",
             Self::KeyRotated => "key.rotated",
             Self::KeyRetired => "key.retired",
             Self::AdminUserUpdated => "admin.user_updated",
             Self::AdminUserDeleted => "admin.user_deleted",
+            Self::RateLimited => "rate_limit.refused",
         }
     }
 
@@ -113,7 +123,9 @@ impl AuditKind {
             Self::AdminUserUpdated
                 | Self::AdminUserDeleted
                 | Self::ClientCreated
+                | Self::ClientUpdated
                 | Self::ClientDeleted
+                | Self::RateLimited
                 | Self::KeyRotated
                 | Self::KeyRetired
         )

@@ -335,6 +335,106 @@ impl NewClient {
     }
 }
 
+/// Changes to a registered client, as `authd clients update` gives them: each field given
+/// replaces the registered one (a list replaces the whole list); the id, type and sessions stay.
+#[derive(Debug, Default)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub scopes: Option<Vec<String>>,
+    pub first_party: Option<bool>,
+    pub can_introspect: Option<bool>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// `Some(None)` removes it.
+    pub backchannel_logout_uri: Option<Option<String>>,
+    pub require_mfa: Option<bool>,
+    /// A new secret replaces the old one at once (confidential clients only).
+    pub rotate_secret: bool,
+}
+
+/// A client changed: its new row, the names of the fields that changed, and a new secret to
+/// show once.
+pub struct ClientUpdate {
+    pub row: ClientRow,
+    pub fields: Vec<&'static str>,
+    pub secret: Option<OpaqueToken>,
+}
+
+impl ClientChanges {
+    /// Checks the changed registration as `clients create` checks a new one.
+    pub fn apply(self, old: &ClientRow) -> Result<ClientUpdate, String> {
+        let words = |s: &str| -> Vec<String> { s.split_whitespace().map(str::to_owned).collect() };
+        let client_type: ClientType = old.client_type.parse()?;
+        if self.rotate_secret && client_type != ClientType::Confidential {
+            return Err("--rotate-secret: a public client has no secret".into());
+        }
+        let grant_types = match self.grant_types {
+            Some(grants) => grants,
+            None => old
+                .grant_types
+                .split_whitespace()
+                .map(str::parse)
+                .collect::<Result<_, _>>()?,
+        };
+        let changed = NewClient {
+            name: self.name.unwrap_or_else(|| old.name.clone()),
+            client_type,
+            redirect_uris: self
+                .redirect_uris
+                .unwrap_or_else(|| words(&old.redirect_uris)),
+            grant_types,
+            scopes: self.scopes.unwrap_or_else(|| words(&old.scopes)),
+            first_party: self.first_party.unwrap_or(old.first_party),
+            can_introspect: self.can_introspect.unwrap_or(old.can_introspect),
+            post_logout_redirect_uris: self
+                .post_logout_redirect_uris
+                .unwrap_or_else(|| words(&old.post_logout_redirect_uris)),
+            backchannel_logout_uri: self
+                .backchannel_logout_uri
+                .unwrap_or_else(|| old.backchannel_logout_uri.clone()),
+            require_mfa: self.require_mfa.unwrap_or(old.require_mfa),
+        };
+        let (mut row, _) = changed.into_row(old.created_at)?;
+        row.id = old.id.clone();
+        row.secret_hash = old.secret_hash.clone();
+        let secret = self.rotate_secret.then(OpaqueToken::generate);
+        if let Some(secret) = &secret {
+            row.secret_hash = Some(secret.hash().as_str().to_owned());
+        }
+        let mut fields = Vec::new();
+        for (name, differs) in [
+            ("name", row.name != old.name),
+            ("redirect_uris", row.redirect_uris != old.redirect_uris),
+            ("grant_types", row.grant_types != old.grant_types),
+            ("scopes", row.scopes != old.scopes),
+            ("first_party", row.first_party != old.first_party),
+            ("can_introspect", row.can_introspect != old.can_introspect),
+            (
+                "post_logout_redirect_uris",
+                row.post_logout_redirect_uris != old.post_logout_redirect_uris,
+            ),
+            (
+                "backchannel_logout_uri",
+                row.backchannel_logout_uri != old.backchannel_logout_uri,
+            ),
+            ("require_mfa", row.require_mfa != old.require_mfa),
+        ] {
+            if differs {
+                fields.push(name);
+            }
+        }
+        if fields.is_empty() && secret.is_none() {
+            return Err("nothing to change: every value given is the registered one".into());
+        }
+        Ok(ClientUpdate {
+            row,
+            fields,
+            secret,
+        })
+    }
+}
+
 /// A URI in its one canonical form (WHATWG URL serialization: scheme and host in lower case,
 /// a default port dropped, dot segments resolved), so that what is registered, what a browser
 /// is sent to and what the token request repeats are compared alike. A string that does not

@@ -18,7 +18,7 @@
 use chrono::Duration;
 
 use super::SignInError;
-use crate::domain::AuditKind;
+use crate::domain::{Actor, AuditKind};
 use crate::state::AppState;
 use crate::storage::audit::AuditEventRow;
 use crate::storage::rate_limits;
@@ -90,8 +90,35 @@ pub async fn attempt(state: &AppState, who: &Guesser<'_>) -> Result<Budget, Sign
     let now = state.clock.now_naive();
     let window = Duration::minutes(WINDOW_MINUTES);
     let [from, account] = buckets(who);
-    let here = rate_limits::count(&state.db, &from, per_address, window, now).await?;
-    let everywhere = rate_limits::count(&state.db, &account, overall, window, now).await?;
+    let refused = |per: &str| {
+        let event = AuditEventRow::new(AuditKind::RateLimited, now)
+            .by(Actor::System, None)
+            .from(who.ip, None)
+            .failed()
+            .detail(serde_json::json!({ "limit": "password_guesses", "per": per }));
+        match who.account {
+            Account::User(id) => event.user(id),
+            Account::Unknown(_) => event,
+        }
+    };
+    let here = rate_limits::count(
+        &state.db,
+        &from,
+        per_address,
+        window,
+        now,
+        &refused("account_and_client_address"),
+    )
+    .await?;
+    let everywhere = rate_limits::count(
+        &state.db,
+        &account,
+        overall,
+        window,
+        now,
+        &refused("account"),
+    )
+    .await?;
     if let Some(wait) = here.wait {
         return Err(too_many(wait));
     }
@@ -105,7 +132,6 @@ pub async fn attempt(state: &AppState, who: &Guesser<'_>) -> Result<Budget, Sign
     }
 }
 
-/// The password was right: the attempt is given back.
 /// Records a wrong `factor` (`password`, `code`, `passkey`) for account `user_id` in the
 /// audit trail.
 pub async fn failed(
@@ -122,6 +148,26 @@ pub async fn failed(
     Ok(crate::storage::audit::insert(&state.db, &event).await?)
 }
 
+/// Records a wrong password for a name no account holds: `detail.identifier` is the email
+/// address or phone number typed (normalized), so an operator sees which names are tried; a
+/// username is not kept, as people type passwords into that field by mistake.
+pub async fn failed_unknown(
+    state: &AppState,
+    identifier: Option<&str>,
+    ip: Option<&str>,
+) -> Result<(), SignInError> {
+    let mut detail = serde_json::json!({ "factor": "password", "reason": "unknown_account" });
+    if let Some(name) = identifier {
+        detail["identifier"] = name.into();
+    }
+    let event = AuditEventRow::new(AuditKind::SignInFailed, state.clock.now_naive())
+        .from(ip, None)
+        .failed()
+        .detail(detail);
+    Ok(crate::storage::audit::insert(&state.db, &event).await?)
+}
+
+/// The password was right: the attempt is given back.
 pub async fn succeeded(state: &AppState, who: &Guesser<'_>) -> Result<(), SignInError> {
     if limits(state).is_none() {
         return Ok(());

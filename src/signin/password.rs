@@ -101,6 +101,11 @@ pub async fn verify_credentials(
             guard::succeeded(state, &guesser).await?;
             return Err(SignInError::EmailNotVerified);
         }
+        let kept = match &identifier {
+            Some(LoginIdentifier::Email(_) | LoginIdentifier::Phone(_)) => Some(name.as_str()),
+            _ => None,
+        };
+        guard::failed_unknown(state, kept, ip).await?;
         return Err(wrong());
     };
     if !state

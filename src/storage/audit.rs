@@ -2,6 +2,11 @@
 //! [`record!`] macro, for a `run!` body), read back by filter, newest first, and purged after
 //! the retention.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -96,14 +101,81 @@ impl AuditEventRow {
 macro_rules! record {
     ($c:ident, $events:expr) => {{
         for event in $events {
+            let event: &$crate::storage::audit::AuditEventRow = event;
             diesel::insert_into($crate::storage::schema::audit_events::table)
                 .values(event)
                 .execute($c)
                 .await?;
+            $crate::storage::audit::recorded(&event.kind);
         }
     }};
 }
 pub(crate) use record;
+
+tokio::task_local! {
+    /// The kinds of the events written by the `run!` body now running.
+    static RECORDED: RefCell<Vec<String>>;
+}
+
+/// Runs `work` (a `run!` body with its commit) and gives back, with its outcome, the kinds of
+/// the events it recorded: they count only once `run!` sees the work committed.
+#[doc(hidden)]
+pub async fn recording<F: Future>(work: F) -> (F::Output, Vec<String>) {
+    RECORDED
+        .scope(RefCell::new(Vec::new()), async {
+            let out = work.await;
+            (out, RECORDED.with(RefCell::take))
+        })
+        .await
+}
+
+#[doc(hidden)]
+pub fn recorded(kind: &str) {
+    let _ = RECORDED.try_with(|r| r.borrow_mut().push(kind.to_owned()));
+}
+
+/// Events committed by this process, per kind: `authd_audit_events_total` in `/metrics`.
+/// Counted after the commit, so a change rolled back counts nothing.
+#[derive(Default)]
+pub struct Committed {
+    per_kind: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Committed {
+    pub fn add(&self, kinds: Vec<String>) {
+        if kinds.is_empty() {
+            return;
+        }
+        let mut counts = self.per_kind.lock().expect("audit counts lock");
+        for kind in kinds {
+            *counts.entry(kind).or_default() += 1;
+        }
+    }
+
+    /// How many events of `kind` committed so far.
+    pub fn count(&self, kind: AuditKind) -> u64 {
+        let counts = self.per_kind.lock().expect("audit counts lock");
+        counts.get(kind.as_str()).copied().unwrap_or(0)
+    }
+
+    /// The counters in the Prometheus text format, every kind listed (at 0 until it happens).
+    pub fn render(&self) -> String {
+        let counts = self.per_kind.lock().expect("audit counts lock");
+        let mut out = String::from(
+            "# HELP authd_audit_events_total Audit events committed by this instance, by kind.\n\
+             # TYPE authd_audit_events_total counter\n",
+        );
+        for kind in AuditKind::ALL {
+            let n = counts.get(kind.as_str()).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "authd_audit_events_total{{kind=\"{}\"}} {n}",
+                kind.as_str()
+            );
+        }
+        out
+    }
+}
 
 /// Writes an event that goes with no other change (a failed sign-in).
 pub async fn insert(db: &Database, event: &AuditEventRow) -> Result<(), StorageError> {
@@ -177,4 +249,41 @@ pub async fn purge(db: &Database, before: NaiveDateTime) -> Result<usize, Storag
     )
     .execute(c)
     .await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An event counts in `/metrics` once its work commits; work rolled back counts nothing.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn only_committed_events_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+        let db = Database::connect(&url).await.unwrap();
+        db.migrate().await.unwrap();
+        let now = chrono::Utc::now().naive_utc();
+        let committed = AuditEventRow::new(AuditKind::KeyRotated, now);
+        insert(&db, &committed).await.unwrap();
+        assert_eq!(db.audited().count(AuditKind::KeyRotated), 1);
+
+        let rolled_back = AuditEventRow::new(AuditKind::KeyRotated, now);
+        let failed: Result<(), StorageError> = run!(db, |c| {
+            record!(c, [&rolled_back]);
+            Err(StorageError::Conflict("test"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(db.audited().count(AuditKind::KeyRotated), 1);
+        let stored = list(&db, &Filter::default(), 10).await.unwrap();
+        assert_eq!(
+            stored.len(),
+            1,
+            "the second event rolled back with its work"
+        );
+        assert!(
+            db.audited()
+                .render()
+                .contains("authd_audit_events_total{kind=\"key.rotated\"} 1\n")
+        );
+    }
 }

@@ -41,6 +41,47 @@ pub async fn list_clients(db: &Database) -> Result<Vec<ClientRow>, StorageError>
         .await?))
 }
 
+/// Stores a client's changed registration (`fields` name what changed, for the audit trail;
+/// never the secret). Its sessions and tokens go on. Returns whether the client still existed.
+pub async fn update_client(
+    db: &Database,
+    row: &ClientRow,
+    fields: &[&str],
+    secret_rotated: bool,
+    now: NaiveDateTime,
+) -> Result<bool, StorageError> {
+    run!(db, |c| c
+        .transaction(async |c| {
+            let n = diesel::update(clients::table.find(&row.id))
+                .set((
+                    clients::name.eq(&row.name),
+                    clients::secret_hash.eq(&row.secret_hash),
+                    clients::redirect_uris.eq(&row.redirect_uris),
+                    clients::grant_types.eq(&row.grant_types),
+                    clients::scopes.eq(&row.scopes),
+                    clients::first_party.eq(row.first_party),
+                    clients::can_introspect.eq(row.can_introspect),
+                    clients::post_logout_redirect_uris.eq(&row.post_logout_redirect_uris),
+                    clients::backchannel_logout_uri.eq(&row.backchannel_logout_uri),
+                    clients::require_mfa.eq(row.require_mfa),
+                ))
+                .execute(c)
+                .await?;
+            if n > 0 {
+                let updated = AuditEventRow::new(AuditKind::ClientUpdated, now)
+                    .by(Actor::Cli, None)
+                    .client(&row.id)
+                    .detail(serde_json::json!({
+                        "fields": fields,
+                        "secret_rotated": secret_rotated,
+                    }));
+                record!(c, [&updated]);
+            }
+            Ok::<_, StorageError>(n > 0)
+        })
+        .await)
+}
+
 /// Deletes a client with its codes, and ends every session it holds, so that none of its
 /// refresh or access tokens work any more. Returns whether the client existed.
 pub async fn delete_client(

@@ -162,9 +162,16 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NO
 const SQLITE_READER_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
      PRAGMA query_only = ON;";
 
-/// A pool for whichever backend `DATABASE_URL` names.
+/// A pool for whichever backend `DATABASE_URL` names, and the count of audit events it has
+/// committed (for `/metrics`).
 #[derive(Clone)]
-pub enum Database {
+pub struct Database {
+    pools: Pools,
+    audited: std::sync::Arc<audit::Committed>,
+}
+
+#[derive(Clone)]
+enum Pools {
     Postgres(Pool<AsyncPgConnection>),
     Sqlite(SqlitePools),
 }
@@ -206,24 +213,33 @@ macro_rules! with_conn {
 }
 
 /// Runs `$body` on a connection that may write (on SQLite, the one writer, inside a
-/// transaction that holds the write lock from its start: see [`begin_writing`]).
+/// transaction that holds the write lock from its start: see [`begin_writing`]). The audit
+/// events the body records count in `/metrics` once the work has committed.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! run {
     ($db:expr, |$c:ident| $body:expr) => {{
-        match $db.conn().await? {
-            $crate::storage::Conn::Postgres(mut pooled) => {
-                let $c: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
-                let done: Result<_, $crate::storage::StorageError> = async { $body }.await;
-                done
+        let db: &$crate::storage::Database = &$db;
+        let (done, recorded) = $crate::storage::audit::recording(async {
+            match db.conn().await? {
+                $crate::storage::Conn::Postgres(mut pooled) => {
+                    let $c: &mut ::diesel_async::AsyncPgConnection = &mut pooled;
+                    let done: Result<_, $crate::storage::StorageError> = async { $body }.await;
+                    done
+                }
+                $crate::storage::Conn::Sqlite(mut pooled) => {
+                    let $c: &mut $crate::storage::SqliteConn = &mut pooled;
+                    $crate::storage::begin_writing($c).await?;
+                    let done: Result<_, $crate::storage::StorageError> = async { $body }.await;
+                    $crate::storage::end_writing($c, done).await
+                }
             }
-            $crate::storage::Conn::Sqlite(mut pooled) => {
-                let $c: &mut $crate::storage::SqliteConn = &mut pooled;
-                $crate::storage::begin_writing($c).await?;
-                let done: Result<_, $crate::storage::StorageError> = async { $body }.await;
-                $crate::storage::end_writing($c, done).await
-            }
+        })
+        .await;
+        if done.is_ok() {
+            db.audited().add(recorded);
         }
+        done
     }};
 }
 pub(crate) use run;
@@ -354,6 +370,31 @@ impl Default for StatementLimits {
 const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 impl Database {
+    fn new(pools: Pools) -> Self {
+        Database {
+            pools,
+            audited: Default::default(),
+        }
+    }
+
+    /// The audit events this process has committed, by kind.
+    pub fn audited(&self) -> &audit::Committed {
+        &self.audited
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.pools, Pools::Postgres(_))
+    }
+
+    /// The PostgreSQL pool, for tests that reach under the storage layer.
+    #[doc(hidden)]
+    pub fn postgres_pool(&self) -> Option<&Pool<AsyncPgConnection>> {
+        match &self.pools {
+            Pools::Postgres(pool) => Some(pool),
+            Pools::Sqlite(_) => None,
+        }
+    }
+
     /// Opens a pool with the default statement limits (see [`Database::connect_with`]).
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         Self::connect_with(url, StatementLimits::default()).await
@@ -384,11 +425,11 @@ impl Database {
                     .build()
                     .context("building the SQLite pool")
             };
-            let db = Database::Sqlite(SqlitePools {
+            let db = Database::new(Pools::Sqlite(SqlitePools {
                 // One writer: contention becomes queueing, never SQLITE_BUSY mid-transaction.
                 writer: pool(1, SQLITE_PRAGMAS)?,
                 readers: pool(4, SQLITE_READER_PRAGMAS)?,
-            });
+            }));
             db.conn()
                 .await
                 .with_context(|| format!("opening the SQLite database {path}"))?;
@@ -420,7 +461,7 @@ impl Database {
                 .runtime(deadpool::Runtime::Tokio1)
                 .build()
                 .context("building the PostgreSQL pool")?;
-            let db = Database::Postgres(pool);
+            let db = Database::new(Pools::Postgres(pool));
             // Where, never with the password.
             let at = url::Url::parse(url)
                 .map(|u| {
@@ -452,18 +493,18 @@ impl Database {
     }
 
     async fn checkout(&self, read_only: bool) -> Result<Conn, StorageError> {
-        let conn = match self {
-            Database::Postgres(pool) => pool.get().await.map(Conn::Postgres),
-            Database::Sqlite(pools) if read_only => pools.readers.get().await.map(Conn::Sqlite),
-            Database::Sqlite(pools) => pools.writer.get().await.map(Conn::Sqlite),
+        let conn = match &self.pools {
+            Pools::Postgres(pool) => pool.get().await.map(Conn::Postgres),
+            Pools::Sqlite(pools) if read_only => pools.readers.get().await.map(Conn::Sqlite),
+            Pools::Sqlite(pools) => pools.writer.get().await.map(Conn::Sqlite),
         };
         conn.map_err(|e| StorageError::Unavailable(anyhow::anyhow!("database pool: {e}")))
     }
 
     pub fn backend_name(&self) -> &'static str {
-        match self {
-            Database::Postgres(_) => "postgres",
-            Database::Sqlite(_) => "sqlite",
+        match self.pools {
+            Pools::Postgres(_) => "postgres",
+            Pools::Sqlite(_) => "sqlite",
         }
     }
 

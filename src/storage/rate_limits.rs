@@ -4,19 +4,22 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
+use super::audit::{AuditEventRow, record};
 use super::schema::rate_limits;
 use super::{Database, StorageError, run};
 
 /// Counts one hit on `bucket`. Returns `None` while within `limit` hits per `window`, or the
-/// time until the window resets once over it.
+/// time until the window resets once over it. The first refusal of a window records
+/// `refused` (a sample: one event per bucket and window, however many follow).
 pub async fn hit(
     db: &Database,
     bucket: &str,
     limit: i32,
     window: Duration,
     now: NaiveDateTime,
+    refused: &AuditEventRow,
 ) -> Result<Option<Duration>, StorageError> {
-    Ok(count(db, bucket, limit, window, now).await?.wait)
+    Ok(count(db, bucket, limit, window, now, refused).await?.wait)
 }
 
 /// A hit as counted: how many the window holds now, and the wait once over the limit.
@@ -32,6 +35,7 @@ pub async fn count(
     limit: i32,
     window: Duration,
     now: NaiveDateTime,
+    refused: &AuditEventRow,
 ) -> Result<Counted, StorageError> {
     let window_open_since = now - window;
     run!(db, |c| c
@@ -66,6 +70,9 @@ pub async fn count(
                 .select((rate_limits::window_start, rate_limits::hits))
                 .first(c)
                 .await?;
+            if hits == limit.saturating_add(1) {
+                record!(c, [refused]);
+            }
             Ok::<_, StorageError>(Counted {
                 hits,
                 wait: (hits > limit).then(|| (start + window - now).max(Duration::seconds(1))),

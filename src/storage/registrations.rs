@@ -45,7 +45,7 @@ pub async fn replace_pending_registration(
     retry_of: Option<&str>,
     mail: Option<&OutboxRow>,
 ) -> Result<(), StorageError> {
-    let postgres = matches!(db, Database::Postgres(_));
+    let postgres = db.is_postgres();
     run!(db, |c| c
         .transaction(async |c| {
             // Registrations of one address replace each other one at a time (SQLite's single

@@ -101,7 +101,7 @@ pub async fn bootstrap(
     legacy_dir: Option<&Path>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let postgres = matches!(db, Database::Postgres(_));
+    let postgres = db.is_postgres();
     let added: Vec<String> = run!(db, |c| c
         .transaction(async |c| {
             if postgres {

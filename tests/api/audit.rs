@@ -13,7 +13,9 @@ both_backends!(
     security_changes_and_operator_actions_leave_events,
     each_change_leaves_one_event_with_its_actor,
     a_person_sees_their_own_activity_in_words,
-    audit_filters_refuse_bad_input_and_page_with_a_cursor
+    audit_filters_refuse_bad_input_and_page_with_a_cursor,
+    unknown_names_and_refusals_are_recorded_and_counted,
+    a_client_changes_in_place
 );
 
 /// Two instances on one PostgreSQL (SQLite serves one): changes through the first, reads
@@ -564,6 +566,76 @@ fn the_command_line_lists_and_follows_the_trail() {
     assert_ne!(event["user_id"], lines[1]["user_id"], "only new events");
 }
 
+/// `authd clients create` then `update` at the command line: the same id, a new name and
+/// secret (printed once), refusals with a reason and exit status, one `client.updated`.
+#[test]
+fn a_client_changes_at_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let authd = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_authd"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    let json_of = |out: &std::process::Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let created = json_of(&authd(&[
+        "clients",
+        "create",
+        "--name",
+        "Reports",
+        "--type",
+        "confidential",
+        "--grant",
+        "client_credentials",
+    ]));
+    let id = s(&created["client_id"]).to_owned();
+    let updated = json_of(&authd(&[
+        "clients",
+        "update",
+        &id,
+        "--name",
+        "Monthly reports",
+        "--rotate-secret",
+    ]));
+    assert_eq!(updated["client_id"], id.as_str());
+    assert_eq!(updated["name"], "Monthly reports");
+    assert!(updated["client_secret"].as_str().unwrap().len() >= 32);
+    assert_ne!(updated["client_secret"], created["client_secret"]);
+    let listed = String::from_utf8(authd(&["clients", "list"]).stdout).unwrap();
+    assert!(!listed.contains(s(&updated["client_secret"])), "shown once");
+
+    let refused = authd(&["clients", "update", &id, "--name", "Monthly reports"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing to change"));
+    let refused = authd(&["clients", "update", "c_nope", "--name", "x"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no client c_nope"));
+    let refused = authd(&["clients", "update", &id, "--first-party", "maybe"]);
+    assert_eq!(refused.status.code(), Some(2), "bad arguments");
+
+    let events =
+        String::from_utf8(authd(&["audit", "list", "--kind", "client.updated"]).stdout).unwrap();
+    let events: Vec<Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0]["detail"],
+        json!({"fields": ["name"], "secret_rotated": true})
+    );
+}
+
 async fn a_sign_in_from_a_new_device_is_told(backend: Backend) {
     let app = spawn_app(backend).await;
     let hal = app.verified_user("hal@example.com").await;
@@ -615,4 +687,219 @@ async fn a_sign_in_from_a_new_device_is_told(backend: Backend) {
     assert_eq!(login(Some("phone")).await.unwrap().status(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(notices().len(), 1);
+}
+
+/// Every event of `kind` in the trail (any account, or none), newest first.
+async fn all_of(app: &TestApp, admin: &str, kind: &str) -> Vec<Value> {
+    let page = app
+        .get(
+            &format!("/api/admin/audit?kind={kind}&limit=200"),
+            Some(admin),
+        )
+        .await;
+    page.expect(200)["events"].as_array().unwrap().clone()
+}
+
+async fn unknown_names_and_refusals_are_recorded_and_counted(backend: Backend) {
+    use std::time::Duration;
+    let app = crate::harness::spawn_app_with(
+        backend,
+        &[
+            ("AUTHD_RATE_LIMIT", "3"),
+            ("AUTHD_TRUST_FORWARDED_FOR", "true"),
+            ("AUTHD_METRICS_BIND", "127.0.0.1:0"),
+        ],
+    )
+    .await;
+    let admin = app.admin("root@example.com").await;
+    let ann = app.verified_user("ann@example.com").await;
+    let post_from = |ip: &'static str, path: &'static str, body: Value| {
+        let req = app
+            .client
+            .post(app.url(path))
+            .header("x-forwarded-for", ip)
+            .json(&body);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+
+    // Names no account holds: failures without a subject; an address or phone typed is kept,
+    // a username (where passwords get typed by mistake) is not.
+    let wrong = json!({"email": "nobody@example.com", "password": "a-guess-1234"});
+    assert_eq!(post_from("10.0.0.1", "/api/auth/login", wrong).await, 401);
+    let wrong = json!({"email": "Hunter2Secret", "password": "a-guess-1234"});
+    assert_eq!(post_from("10.0.0.2", "/api/auth/login", wrong).await, 401);
+    let failed = all_of(&app, &admin, "sign_in.failed").await;
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    for event in &failed {
+        assert!(event["user_id"].is_null(), "{event}");
+        assert_eq!(event["outcome"], "failure");
+        assert_eq!(event["detail"]["reason"], "unknown_account");
+    }
+    let named: Vec<&Value> = failed
+        .iter()
+        .filter_map(|e| e["detail"].get("identifier"))
+        .collect();
+    assert_eq!(named, [&json!("nobody@example.com")]);
+    let page = app.get("/api/admin/audit?limit=200", Some(&admin)).await;
+    assert!(!page.text.to_lowercase().contains("hunter2secret"));
+    assert!(!page.text.contains("a-guess-1234"));
+
+    // Six sign-ups from one address a minute, three allowed: one refusal event, not three.
+    for _ in 0..6 {
+        post_from("10.0.0.3", "/api/auth/register", json!({})).await;
+    }
+    assert_eq!(
+        post_from("10.0.0.3", "/api/auth/register", json!({})).await,
+        429
+    );
+    let refused = all_of(&app, &admin, "rate_limit.refused").await;
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert_eq!(refused[0]["ip"], "10.0.0.3");
+    assert_eq!(refused[0]["actor"], "system");
+    assert_eq!(
+        refused[0]["detail"],
+        json!({"limit": "register", "per": "client_address"})
+    );
+
+    // Password guesses at Ann's account: three wrong, then (a minute later, the address's
+    // request budget renewed) refused by the account's guess budget, twice: one event, hers.
+    let guess = || json!({"email": "ann@example.com", "password": "not-her-password-1"});
+    for _ in 0..3 {
+        assert_eq!(post_from("10.0.0.4", "/api/auth/login", guess()).await, 401);
+    }
+    for _ in 0..2 {
+        app.advance(Duration::from_secs(61));
+        assert_eq!(post_from("10.0.0.4", "/api/auth/login", guess()).await, 429);
+    }
+    let refused = all_of(&app, &admin, "rate_limit.refused").await;
+    assert_eq!(refused.len(), 2, "{refused:#?}");
+    assert_eq!(refused[0]["user_id"], ann.as_str());
+    assert_eq!(
+        refused[0]["detail"],
+        json!({"limit": "password_guesses", "per": "account_and_client_address"})
+    );
+
+    // The same counts in /metrics, every kind listed.
+    let metrics = app.metrics_base.clone().unwrap();
+    let text = app
+        .client
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"authd_audit_events_total{kind="rate_limit.refused"} 2"#,
+        r#"authd_audit_events_total{kind="sign_in.failed"} 5"#,
+        r#"authd_audit_events_total{kind="key.retired"} 0"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
+}
+
+async fn a_client_changes_in_place(backend: Backend) {
+    use authd::oauth::client::{ClientChanges, GrantType};
+    let app = spawn_app(backend).await;
+    let admin = app.admin("root@example.com").await;
+    let client = app
+        .client(
+            "confidential",
+            &["client_credentials", "authorization_code"],
+            &["api"],
+            &["https://app.example.com/cb"],
+        )
+        .await;
+    let old_secret = client.secret.clone().unwrap();
+    let token = |secret: String| {
+        let req = app
+            .client
+            .post(app.url("/oauth/token"))
+            .basic_auth(&client.id, Some(secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", "api")]);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(token(old_secret.clone()).await, 200);
+
+    let change = |changes: ClientChanges| {
+        let db = app.state.db.clone();
+        let id = client.id.clone();
+        let now = app.state.clock.now_naive();
+        async move {
+            let old = authd::storage::clients::find_client(&db, &id)
+                .await
+                .unwrap()
+                .unwrap();
+            let update = changes.apply(&old)?;
+            let rotated = update.secret.is_some();
+            assert!(
+                authd::storage::clients::update_client(
+                    &db,
+                    &update.row,
+                    &update.fields,
+                    rotated,
+                    now
+                )
+                .await
+                .unwrap()
+            );
+            Ok::<_, String>(update)
+        }
+    };
+    // A new redirect address and a new secret: the old secret stops, the new one works.
+    let update = change(ClientChanges {
+        redirect_uris: Some(vec!["https://app.example.com/callback".into()]),
+        rotate_secret: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(update.fields, ["redirect_uris"]);
+    let new_secret = update.secret.unwrap().expose().to_owned();
+    assert_eq!(token(old_secret).await, 401);
+    assert_eq!(token(new_secret.clone()).await, 200);
+    let app = &app;
+    let authorize = |redirect: &str| {
+        let path = format!(
+            "/oauth/authorize?response_type=code&client_id={}&redirect_uri={redirect}\
+             &scope=api&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGjSw9cIMs\
+             &code_challenge_method=S256&state=s",
+            client.id
+        );
+        async move { app.get(&path, None).await }
+    };
+    // The old address is no longer one the client may be answered at (an error page, never a
+    // redirect); the new one is.
+    assert_eq!(authorize("https://app.example.com/cb").await.status, 400);
+    assert_ne!(
+        authorize("https://app.example.com/callback").await.status,
+        400
+    );
+
+    // Checked as a new registration is; nothing changed is refused too.
+    let bad = change(ClientChanges {
+        grant_types: Some(vec![GrantType::AuthorizationCode]),
+        redirect_uris: Some(vec!["not a uri".into()]),
+        ..Default::default()
+    })
+    .await;
+    assert!(bad.err().unwrap().contains("--redirect-uri"));
+    let same = change(ClientChanges {
+        scopes: Some(vec!["api".into()]),
+        ..Default::default()
+    })
+    .await;
+    assert!(same.err().unwrap().contains("nothing to change"));
+
+    let updated = all_of(app, &admin, "client.updated").await;
+    assert_eq!(updated.len(), 1, "{updated:#?}");
+    assert_eq!(updated[0]["actor"], "cli");
+    assert_eq!(updated[0]["client_id"], client.id.as_str());
+    assert_eq!(
+        updated[0]["detail"],
+        json!({"fields": ["redirect_uris"], "secret_rotated": true})
+    );
+    let all = app.get("/api/admin/audit?limit=200", Some(&admin)).await;
+    assert!(!all.text.contains(&new_secret));
 }

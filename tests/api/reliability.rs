@@ -303,9 +303,7 @@ async fn skewed_postgres_instances_decide_by_one_clock() {
     );
     {
         use diesel_async::RunQueryDsl;
-        let authd::storage::Database::Postgres(pool) = &on_time.state.db else {
-            unreachable!()
-        };
+        let pool = on_time.state.db.postgres_pool().expect("a PostgreSQL test");
         let mut c = pool.get().await.unwrap();
         diesel::sql_query(format!(
             "UPDATE signing_keys SET retired_at = now() AT TIME ZONE 'UTC' WHERE kid = '{old}'"
