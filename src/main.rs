@@ -33,6 +33,10 @@ enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Ask the authd serving at AUTHD_BIND on this machine whether it is ready (`/readyz`):
+    /// exit 0 when it is, 1 when it is not or does not answer within 5 s. For a container's
+    /// health check.
+    Healthcheck,
     /// Write a consistent copy of the SQLite database to PATH, safely while authd runs
     /// (PostgreSQL: use pg_dump). The instance secret is not in it: keep that apart.
     Backup {
@@ -335,6 +339,9 @@ async fn start() -> ExitCode {
         }
     };
     init_tracing(config.log_format);
+    if authd::storage::audit::OFF {
+        tracing::warn!("built with bench-audit-off: no audit events are written (benchmarks only)");
+    }
     // A typo in the environment would be ignored silently (the same one in authd.toml stops).
     let names: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
     for unknown in authd::config::unknown_settings(names.iter().map(String::as_str)) {
@@ -402,6 +409,30 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let db = Database::connect(config.database_url.expose_secret()).await?;
             let applied = db.migrate().await?;
             println!("{applied} migration(s) applied");
+            Ok(())
+        }
+        Command::Healthcheck => {
+            // An unspecified bind address is reached on loopback.
+            let mut at = config.bind;
+            if at.ip().is_unspecified() {
+                at.set_ip(if at.is_ipv4() {
+                    std::net::Ipv4Addr::LOCALHOST.into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                });
+            }
+            let url = format!("http://{at}/readyz");
+            let answer = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(5))
+                .build()?
+                .get(&url)
+                .send()
+                .await
+                .with_context(|| format!("nothing answered at {url}"))?;
+            if !answer.status().is_success() {
+                anyhow::bail!("{url} answered {}: not ready", answer.status());
+            }
+            println!("ready");
             Ok(())
         }
         Command::Backup { path } => {

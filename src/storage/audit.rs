@@ -102,15 +102,21 @@ macro_rules! record {
     ($c:ident, $events:expr) => {{
         for event in $events {
             let event: &$crate::storage::audit::AuditEventRow = event;
-            diesel::insert_into($crate::storage::schema::audit_events::table)
-                .values(event)
-                .execute($c)
-                .await?;
-            $crate::storage::audit::recorded(&event.kind);
+            if !$crate::storage::audit::OFF {
+                diesel::insert_into($crate::storage::schema::audit_events::table)
+                    .values(event)
+                    .execute($c)
+                    .await?;
+                $crate::storage::audit::recorded(&event.kind);
+            }
         }
     }};
 }
 pub(crate) use record;
+
+/// Whether this is the benchmark's build without the trail (feature `bench-audit-off`).
+#[doc(hidden)]
+pub const OFF: bool = cfg!(feature = "bench-audit-off");
 
 tokio::task_local! {
     /// The kinds of the events written by the `run!` body now running.

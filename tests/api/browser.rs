@@ -32,18 +32,18 @@ impl Drop for Driver {
     }
 }
 
-/// The browser, or `None` (a skip) when it is not installed outside CI.
-async fn browser(width: u32, height: u32) -> Option<(Client, Driver)> {
+/// What the tests of this file need, as their `#[ignore]` says: they run with
+/// `cargo test -- --include-ignored` (as `.ci/run` does).
+const NEEDS: &str = "needs chromium, chromium-driver and `npm ci` in tests/conformance";
+
+/// The browser (the test fails, naming what to install, when it is not there).
+async fn browser(width: u32, height: u32) -> (Client, Driver) {
     let installed =
         std::path::Path::new(CHROMIUM).exists() && std::path::Path::new(CHROMEDRIVER).exists();
-    if !installed {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "Chromium and chromedriver are required under CI (apt-get install chromium chromium-driver)"
-        );
-        eprintln!("skipped: no {CHROMIUM} / {CHROMEDRIVER}");
-        return None;
-    }
+    assert!(
+        installed,
+        "no {CHROMIUM} / {CHROMEDRIVER}: apt-get install chromium chromium-driver ({NEEDS})"
+    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -90,7 +90,7 @@ async fn browser(width: u32, height: u32) -> Option<(Client, Driver)> {
             .connect(&url)
             .await
         {
-            Ok(client) => return Some((client, driver)),
+            Ok(client) => return (client, driver),
             Err(e) if attempt == 49 => panic!("no WebDriver session: {e}"),
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
@@ -156,14 +156,9 @@ async fn screenshot(client: &Client, name: &str) {
 async fn accessible(client: &Client, what: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/conformance/node_modules/axe-core/axe.min.js");
-    let Ok(axe) = std::fs::read_to_string(&path) else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "axe-core is required under CI (npm ci in tests/conformance)"
-        );
-        eprintln!("skipped: no axe-core for the accessibility check of {what}");
-        return;
-    };
+    let axe = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!("no axe-core to check {what}: run `npm ci` in tests/conformance ({NEEDS})")
+    });
     client.execute(&axe, vec![]).await.expect("axe-core loads");
     let found = client
         .execute_async(
@@ -261,11 +256,10 @@ async fn authorize_url(app: &TestApp, client_id: &str, callback: &str) -> String
 /// Sign-in (a wrong password, then the right one), consent, Deny and Allow, on a desktop and
 /// a phone-sized window; the callback receives `access_denied`, then a code that redeems.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn third_party_code_flow_finishes_in_chromium() {
     for (label, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
-        let Some((client, _driver)) = browser(width, height).await else {
-            return;
-        };
+        let (client, _driver) = browser(width, height).await;
         let app = spawn_app(Backend::Sqlite).await;
         app.verified_user("browser@example.com").await;
         let callback = callback_server().await;
@@ -340,10 +334,9 @@ async fn third_party_code_flow_finishes_in_chromium() {
 /// A first-party public client with PKCE: no consent page, the code arrives at once; then
 /// the same with `response_mode=form_post`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn first_party_pkce_flow_finishes_in_chromium() {
-    let Some((client, _driver)) = browser(1280, 800).await else {
-        return;
-    };
+    let (client, _driver) = browser(1280, 800).await;
     let app = spawn_app(Backend::Sqlite).await;
     app.verified_user("spa@example.com").await;
     let callback = callback_server().await;
@@ -449,11 +442,10 @@ async fn first_party_pkce_flow_finishes_in_chromium() {
 /// forgot password from the sign-in page, the emailed link, the reset page, and signing in
 /// with the new password; on a desktop and a phone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn account_pages_work_from_the_emails_in_chromium() {
     for (label, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
-        let Some((client, _driver)) = browser(width, height).await else {
-            return;
-        };
+        let (client, _driver) = browser(width, height).await;
         let app = spawn_app(Backend::Sqlite).await;
         let callback = callback_server().await;
         let spa = app
@@ -529,10 +521,9 @@ async fn account_pages_work_from_the_emails_in_chromium() {
 /// page to "create account", the emailed link, back to the authorization request, signed in
 /// without typing the password again (the link is followed in the browser of the sign-up).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn a_new_person_signs_up_through_the_hosted_pages() {
-    let Some((client, _driver)) = browser(390, 844).await else {
-        return;
-    };
+    let (client, _driver) = browser(390, 844).await;
     let app = spawn_app(Backend::Sqlite).await;
     let callback = callback_server().await;
     let partner = app
@@ -581,10 +572,9 @@ async fn a_new_person_signs_up_through_the_hosted_pages() {
 /// The pages reached from an unverified sign-in, an email-change notice and a sign-out
 /// request, on a phone: resend the confirmation link, stop an email change, confirm sign-out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn resend_stop_email_change_and_sign_out_in_chromium() {
-    let Some((client, _driver)) = browser(390, 844).await else {
-        return;
-    };
+    let (client, _driver) = browser(390, 844).await;
     let app = spawn_app(Backend::Sqlite).await;
     let callback = callback_server().await;
     let spa = app
@@ -652,11 +642,10 @@ async fn resend_stop_email_change_and_sign_out_in_chromium() {
 /// `/docs` is read on a phone as well as a desktop: nothing wider than the screen, the groups
 /// listed, and an example body opens where the schema has one (a `<details>`, no script).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn api_reference_reads_on_desktop_and_phone() {
     for (label, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
-        let Some((client, _driver)) = browser(width, height).await else {
-            return;
-        };
+        let (client, _driver) = browser(width, height).await;
         let app = spawn_app(Backend::Sqlite).await;
         client.goto(&app.url("/docs")).await.unwrap();
         shows(&client, "section#oauth").await;
@@ -758,10 +747,9 @@ async fn chromium_signed_in(client: &Client, url: &str, callback: &str) -> bool 
 /// into his account), then its "Allow" for his client (to get a code for hers); a link to
 /// sign-out with his ID token. Nothing of it works, and the victim sees why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn a_sibling_page_cannot_sign_in_approve_or_sign_out_in_chromium() {
-    let Some((client, _driver)) = browser(390, 844).await else {
-        return;
-    };
+    let (client, _driver) = browser(390, 844).await;
     let app = spawn_app(Backend::Sqlite).await;
     app.verified_user("victim@example.com").await;
     app.verified_user("mallory@example.com").await;
@@ -869,10 +857,9 @@ async fn a_sibling_page_cannot_sign_in_approve_or_sign_out_in_chromium() {
 /// A sign-in page left open until its cookie is gone: the post shows the form again with the
 /// address kept and a working button, and signing in from it goes on to the application.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn a_stale_sign_in_form_is_no_dead_end_in_chromium() {
-    let Some((client, _driver)) = browser(390, 844).await else {
-        return;
-    };
+    let (client, _driver) = browser(390, 844).await;
     let app = spawn_app(Backend::Sqlite).await;
     app.verified_user("slow@example.com").await;
     let callback = callback_server().await;
@@ -922,11 +909,10 @@ fn app_code(app: &TestApp, secret: &str) -> String {
 /// key, a first code, the recovery codes shown once), then signs in with it: the password, a
 /// wrong code, the right one; and once with a recovery code. On a phone and a desktop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn an_authenticator_app_set_up_and_used_in_chromium() {
     for (label, width, height) in [("phone", 390, 844), ("desktop", 1280, 800)] {
-        let Some((client, _driver)) = browser(width, height).await else {
-            return;
-        };
+        let (client, _driver) = browser(width, height).await;
         let app = spawn_app(Backend::Sqlite).await;
         app.verified_user("mfa@example.com").await;
         let callback = callback_server().await;
@@ -1115,12 +1101,11 @@ async fn forget(client: &Client, base: &str) {
 /// password (pwd, hwk, user); both aal2. Then the authenticator is cloned (its signature
 /// counter set back): the clone's assertion is refused. On a phone and a desktop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn a_passkey_added_and_used_in_chromium() {
     use axum::http::Method;
     for (label, width, height) in [("phone", 390, 844), ("desktop", 1280, 800)] {
-        let Some((client, _driver)) = browser(width, height).await else {
-            return;
-        };
+        let (client, _driver) = browser(width, height).await;
         let (app, base) = app_at_localhost().await;
         app.verified_user("key@example.com").await;
         let callback = callback_server().await;
@@ -1259,11 +1244,10 @@ async fn a_passkey_added_and_used_in_chromium() {
 /// person has an account here with the same address, so she proves it with her password once;
 /// then her security page lists the identity, unlinks it and links it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn continue_with_another_provider_in_chromium() {
     for (label, width, height) in [("phone", 390, 844), ("desktop", 1280, 800)] {
-        let Some((client, _driver)) = browser(width, height).await else {
-            return;
-        };
+        let (client, _driver) = browser(width, height).await;
         let p = crate::upstream::pair(Backend::Sqlite, &[], &[]).await;
         p.app.verified_user("ida@example.com").await;
         p.upstream.verified_user("ida@example.com").await;
@@ -1314,11 +1298,10 @@ async fn continue_with_another_provider_in_chromium() {
 /// A person who types authd's address, or a wrong one, lands on a page with a way on (checked
 /// by axe like every page here), and the way on leads to the account's sign-in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn the_start_and_a_wrong_address_are_pages_in_chromium() {
     for (label, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
-        let Some((client, _driver)) = browser(width, height).await else {
-            return;
-        };
+        let (client, _driver) = browser(width, height).await;
         let app = spawn_app(Backend::Sqlite).await;
         client.goto(&app.url("/no-such-page")).await.unwrap();
         says(&client, "Page not found").await;
