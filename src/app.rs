@@ -504,27 +504,31 @@ fn single_instance_lock(config: &Config) -> anyhow::Result<Option<std::fs::File>
 }
 
 /// Instances on one database must share an issuer, or each refuses the others' tokens. The
-/// first records its issuer; a later one with another is refused when its issuer was only
-/// derived from `AUTHD_BIND`, and when `AUTHD_ISSUER` was set on purpose, it becomes the
-/// recorded one with a loud warning.
+/// first records its issuer. A later one with another moves it, with a loud warning, when
+/// `AUTHD_ISSUER` was set on purpose or when no other instance can share the database (SQLite:
+/// a port changed on the embedded default); on PostgreSQL, an issuer only derived from
+/// `AUTHD_BIND` that differs is refused, naming both ways on.
 async fn check_issuer(db: &Database, config: &Config) -> anyhow::Result<()> {
     match instance::claim_issuer(db, &config.issuer).await? {
         instance::IssuerClaim::Agreed => Ok(()),
-        instance::IssuerClaim::Differs { recorded } if config.issuer_explicit => {
+        instance::IssuerClaim::Differs { recorded }
+            if config.issuer_explicit || !db.is_postgres() =>
+        {
             tracing::warn!(
                 previous = %recorded,
                 issuer = %config.issuer,
-                "AUTHD_ISSUER differs from the issuer recorded in the database: tokens issued \
-                 under the previous issuer are refused from now on, and any instance still \
-                 running with it refuses this one's tokens"
+                "the issuer moved: tokens issued under the previous issuer are refused from now \
+                 on (people sign in again), and any instance still running with it refuses this \
+                 one's tokens"
             );
             instance::set_issuer(db, &config.issuer).await?;
             Ok(())
         }
         instance::IssuerClaim::Differs { recorded } => anyhow::bail!(
             "AUTHD_ISSUER: this instance would issue tokens as {} (derived from AUTHD_BIND), \
-             but the database's instances use {recorded}; set AUTHD_ISSUER={recorded} on every \
-             instance",
+             but the database's instances use {recorded}. To keep serving as before, set \
+             AUTHD_ISSUER={recorded} on every instance (and reach them there); to move every \
+             instance to a new address, set AUTHD_ISSUER to it (signed-in people sign in again)",
             config.issuer
         ),
     }

@@ -138,8 +138,12 @@ pub enum TokenUser {
         /// Whether the session's client is first-party.
         first_party: bool,
     },
-    /// Not authd's, expired, or not a user's (a client's own token has no session).
+    /// Not authd's, or expired.
     Invalid,
+    /// One of authd's ID tokens, presented where its access token belongs.
+    IdToken,
+    /// A client's own token (`client_credentials`): it has no session and names no user.
+    ClientToken,
     /// Its session ended, or its user, client or the token itself is gone.
     Ended,
 }
@@ -155,10 +159,16 @@ pub async fn token_user(state: &AppState, token: &str) -> Result<TokenUser, Acco
         now,
         Expiry::Enforce,
     ) else {
-        return Ok(TokenUser::Invalid);
+        // A mix-up worth naming: the ID token from the same response.
+        let id_token = jwt::verify_id_token_hint(&state.keys, token, &state.config.issuer, now);
+        return Ok(if id_token.is_ok() {
+            TokenUser::IdToken
+        } else {
+            TokenUser::Invalid
+        });
     };
     let Some(session_id) = claims.sid.clone() else {
-        return Ok(TokenUser::Invalid);
+        return Ok(TokenUser::ClientToken);
     };
     let found = store::find_token_user(
         &state.db,

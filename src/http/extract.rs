@@ -200,8 +200,19 @@ pub async fn authenticate(
             claims,
             first_party,
         } => (*user, session_id, *claims, first_party),
-        // A client's own token (no session) is no user's: authd's user endpoints refuse it.
         TokenUser::Invalid => return Err(ApiError::Unauthorized("Invalid or expired token")),
+        TokenUser::IdToken => {
+            return Err(ApiError::Unauthorized(
+                "This is an ID token: send the access_token of the same token response",
+            ));
+        }
+        // A client's own token (no session) is no user's: authd's user endpoints refuse it.
+        TokenUser::ClientToken => {
+            return Err(ApiError::Unauthorized(
+                "This token was issued to a client for itself (client_credentials): it names no \
+                 user",
+            ));
+        }
         TokenUser::Ended => return Err(ApiError::Unauthorized("Session has ended")),
     };
     if usage == TokenUse::AccountApi && !first_party {

@@ -463,19 +463,34 @@ impl Database {
                 .context("building the PostgreSQL pool")?;
             let db = Database::new(Pools::Postgres(pool));
             // Where, never with the password.
-            let at = url::Url::parse(url)
-                .map(|u| {
-                    format!(
-                        "{}:{}{}",
-                        u.host_str().unwrap_or("localhost"),
-                        u.port().unwrap_or(5432),
-                        u.path()
-                    )
-                })
-                .unwrap_or_else(|_| "the DATABASE_URL given".to_owned());
-            db.conn()
-                .await
-                .with_context(|| format!("connecting to PostgreSQL at {at}"))?;
+            let parsed = url::Url::parse(url).ok();
+            let host = parsed
+                .as_ref()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "localhost".to_owned());
+            let port = parsed.as_ref().and_then(url::Url::port).unwrap_or(5432);
+            let at = parsed.as_ref().map_or_else(
+                || "the DATABASE_URL given".to_owned(),
+                |u| format!("{host}:{port}{}", u.path()),
+            );
+            if let Err(e) = db.conn().await {
+                // The driver's "error connecting to server" drops its cause: a plain
+                // connection to the same address tells it ("Connection refused").
+                let reach = tokio::time::timeout(
+                    Duration::from_secs(3),
+                    tokio::net::TcpStream::connect((host.as_str(), port)),
+                )
+                .await;
+                return Err(match reach {
+                    Ok(Err(io)) => anyhow::anyhow!("connecting to PostgreSQL at {at}: {io}"),
+                    Err(_) => {
+                        anyhow::anyhow!("connecting to PostgreSQL at {at}: no answer within 3 s")
+                    }
+                    Ok(Ok(_)) => {
+                        anyhow::Error::new(e).context(format!("connecting to PostgreSQL at {at}"))
+                    }
+                });
+            }
             Ok(db)
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://")

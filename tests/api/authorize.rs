@@ -774,6 +774,9 @@ async fn prompt_max_age_loopback_ports_and_iss(backend: Backend) {
         )
         .await;
     let id_token = s(&r.expect(200)["id_token"]).to_owned();
+    // The ID token where the access token belongs is named as such, not "invalid".
+    let mixed_up = app.get("/api/users/me", Some(&id_token)).await;
+    assert!(s(&mixed_up.expect(401)["message"]).starts_with("This is an ID token"));
     for bad in [
         "http://127.0.0.1:53127/callback/../evil",
         "http://127.0.0.1:53127/other",

@@ -418,3 +418,98 @@ async fn the_healthcheck_command_asks_the_server() {
     assert!(String::from_utf8_lossy(&down.stderr).contains("nothing answered"));
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+/// The embedded default moved to another port (no AUTHD_ISSUER): it starts, serving under the
+/// new address, and back again; nothing else can share its SQLite file, so nothing disagrees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_default_may_change_its_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve_at = |port: u16| {
+        let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_authd"))
+            .arg("serve")
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("AUTHD_ISSUER")
+            .env("AUTHD_BIND", format!("127.0.0.1:{port}"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = serve.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stderr).lines() {
+                if tx.send(line.unwrap_or_default()).is_err() {
+                    break;
+                }
+            }
+        });
+        (serve, rx)
+    };
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let client = reqwest::Client::new();
+    let (first, second) = (free(), free());
+    for port in [first, second, first] {
+        let (mut serve, lines) = serve_at(port);
+        let mut log = Vec::new();
+        let mut up = false;
+        while let Ok(line) = lines.recv_timeout(std::time::Duration::from_secs(20)) {
+            up = line.contains("listening");
+            log.push(line);
+            if up {
+                break;
+            }
+        }
+        if !up {
+            serve.kill().unwrap();
+        }
+        serve.try_wait().unwrap();
+        assert!(up, "serves at {port}: {log:#?}");
+        let discovery: serde_json::Value = client
+            .get(format!(
+                "http://127.0.0.1:{port}/.well-known/openid-configuration"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(discovery["issuer"], format!("http://127.0.0.1:{port}"));
+        serve.kill().unwrap();
+        serve.wait().unwrap();
+    }
+}
+
+/// A PostgreSQL that is not there is named with the reason the system gave.
+#[test]
+fn an_unreachable_postgres_is_named_with_its_reason() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_authd"))
+        .arg("migrate")
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres:hunter2@127.0.0.1:{closed}/authd"),
+        )
+        .env("AUTHD_SECRET", "a-secret-of-thirty-two-characters-or-more")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains(&format!("PostgreSQL at 127.0.0.1:{closed}/authd"))
+            && stderr.contains("Connection refused"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"));
+}

@@ -69,10 +69,11 @@ async fn client_credentials_grant(backend: Backend) {
     assert_eq!(s(&c["sub"]), service.id);
     assert_eq!(s(&c["client_id"]), service.id);
     assert!(c.get("sid").is_none());
-    // A client token is not a user's: authd's user endpoints refuse it.
-    app.get("/api/users/me", Some(s(&body["access_token"])))
-        .await
-        .expect(401);
+    // A client token is not a user's: authd's user endpoints refuse it, saying why.
+    let refused = app
+        .get("/api/users/me", Some(s(&body["access_token"])))
+        .await;
+    assert!(s(&refused.expect(401)["message"]).contains("client_credentials"));
 
     let post = app
         .token(
