@@ -272,7 +272,15 @@ enum KeysCommand {
     },
     /// Bring the PEM keys of an earlier authd's keys folder (AUTHD_KEYS_DIR) into the database.
     Import {
-        /// The folder holding the *.pem files.
+        /// The folder holding the {kid}.pem files.
+        #[arg(default_value = "keys")]
+        dir: std::path::PathBuf,
+    },
+    /// Write the public key of each published key to DIR/{kid}.pub.pem, for a service that
+    /// pins keys instead of reading the JWKS. Private keys never leave the database.
+    Export {
+        /// Where the files go (made if missing).
+        #[arg(default_value = "keys")]
         dir: std::path::PathBuf,
     },
 }
@@ -702,6 +710,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 KeysCommand::Import { dir } => {
                     let added = signing_keys::import(&db, &keys, &dir).await?;
                     println!("imported {} key(s) from {}", added.len(), dir.display());
+                }
+                KeysCommand::Export { dir } => {
+                    std::fs::create_dir_all(&dir)
+                        .with_context(|| format!("making {}", dir.display()))?;
+                    for key in keys.all().iter() {
+                        if keys.status(key, now) == authd::tokens::KeyStatus::Expired {
+                            continue;
+                        }
+                        let path = dir.join(format!("{}.pub.pem", key.kid));
+                        std::fs::write(&path, key.public_pem()?)
+                            .with_context(|| format!("writing {}", path.display()))?;
+                        println!("wrote {}", path.display());
+                    }
                 }
             }
             let all = keys.all();

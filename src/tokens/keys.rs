@@ -136,6 +136,18 @@ impl SigningKey {
         }
     }
 
+    /// The public key as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo), for a service that pins
+    /// keys instead of reading the JWKS.
+    pub fn public_pem(&self) -> anyhow::Result<String> {
+        use aws_lc_rs::encoding::{AsDer as _, PublicKeyX509Der};
+        let der: PublicKeyX509Der<'static> = self
+            .pair
+            .public_key()
+            .as_der()
+            .map_err(|_| anyhow::anyhow!("encoding the public key of {} failed", self.kid))?;
+        Ok(pem::encode(&pem::Pem::new("PUBLIC KEY", der.as_ref().to_vec())))
+    }
+
     pub fn jwk(&self) -> serde_json::Value {
         json!({"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid, "n": self.n, "e": self.e})
     }

@@ -513,3 +513,42 @@ fn an_unreachable_postgres_is_named_with_its_reason() {
     );
     assert!(!stderr.contains("hunter2"));
 }
+
+/// `authd keys export` writes each published key's public half to keys/ (the default folder),
+/// the same key the JWKS publishes; nothing private leaves the database.
+#[test]
+fn keys_export_writes_public_keys_to_the_keys_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let authd = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_authd"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let added = authd(&["keys", "rotate"]);
+    let kid = added
+        .strip_prefix("added ")
+        .and_then(|r| r.split(':').next())
+        .unwrap()
+        .to_owned();
+    let written = authd(&["keys", "export"]);
+    assert!(written.contains(&format!("keys/{kid}.pub.pem")), "{written}");
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files, [format!("{kid}.pub.pem")]);
+    let pem = std::fs::read(dir.path().join("keys").join(&files[0])).unwrap();
+    let text = String::from_utf8(pem.clone()).unwrap();
+    assert!(text.starts_with("-----BEGIN PUBLIC KEY-----"), "{text}");
+    assert!(!text.contains("PRIVATE"));
+    jsonwebtoken::DecodingKey::from_rsa_pem(&pem).expect("an RSA public key");
+}
