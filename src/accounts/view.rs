@@ -14,7 +14,7 @@ use crate::storage::UserRow;
     "first_name": null,
     "last_name": null,
     "phone": "+442079460958",
-    "role": "user",
+    "role": "CUSTOMER",
     "is_email_verified": true,
     "is_active": true,
     "is_anonymous": false,
@@ -76,7 +76,7 @@ impl From<&UserRow> for UserView {
     "token_type": "Bearer",
     "expires_in": 900,
     "refresh_token": "<refresh token>",
-    "user": {"id": "0193a7c2-5b1e-7d3a-9f10-2c4e8b6a1d55", "email": "ada@example.com", "role": "user"}
+    "user": {"id": "0193a7c2-5b1e-7d3a-9f10-2c4e8b6a1d55", "email": "ada@example.com", "role": "CUSTOMER"}
 })))]
 pub struct TokenResponse {
     pub access_token: String,

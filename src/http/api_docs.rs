@@ -99,10 +99,10 @@ pub async fn docs() -> Response {
                 Some(format!("JSON or form: {schema}")),
                 pretty(schemas, schema),
             ),
-            Body::Form(fields) => (Some(format!("form: {fields}")), None),
+            Body::Form(fields) => (Some(format!("form: {}", fields.replace('!', ""))), None),
         };
         let response_example = match route.ok.1 {
-            Answer::Json(schema) => pretty(schemas, schema),
+            Answer::Json(schema) | Answer::Either(schema, _) => pretty(schemas, schema),
             _ => None,
         };
         let op = DocOp {

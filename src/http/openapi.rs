@@ -53,6 +53,22 @@ pub struct MessageBody {
     pub message: String,
 }
 
+/// `POST /api/auth/register` with email verification on: the registration waits for its link.
+#[derive(Serialize, ToSchema)]
+#[schema(examples(json!({
+    "message": "Registration successful. Verification email sent to ada@example.com",
+    "user_id": "0193a7c2-5b1e-7d3a-9f10-2c4e8b6a1d55",
+    "userId": "0193a7c2-5b1e-7d3a-9f10-2c4e8b6a1d55"
+})))]
+pub struct RegisteredBody {
+    pub message: String,
+    /// The pending registration's id: the account's id once the link is followed.
+    pub user_id: String,
+    /// `user_id` again, for frontends that read camelCase.
+    #[serde(rename = "userId")]
+    pub user_id_camel: String,
+}
+
 /// `GET /api/admin/users`.
 #[derive(Serialize, ToSchema)]
 pub struct UserPageBody {
@@ -60,6 +76,30 @@ pub struct UserPageBody {
     pub page: i64,
     pub per_page: i64,
     pub total: i64,
+}
+
+/// The schema of a form's fields, from the row's list (`name!` is required; words after the
+/// name describe it). Every field is a string, as a form's are.
+fn form_schema(fields: &str) -> utoipa::openapi::schema::Schema {
+    let mut object = ObjectBuilder::new().schema_type(Type::Object);
+    for field in fields.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+        let (name, about) = field.split_once(' ').unwrap_or((field, ""));
+        let (name, required) = match name.strip_suffix('!') {
+            Some(name) => (name, true),
+            None => (name, false),
+        };
+        let mut property = ObjectBuilder::new().schema_type(Type::String);
+        if !about.is_empty() {
+            property = property.description(Some(
+                about.trim_matches(|c| c == '(' || c == ')').to_owned(),
+            ));
+        }
+        object = object.property(name, property);
+        if required {
+            object = object.required(name);
+        }
+    }
+    object.build().into()
 }
 
 fn json_content(schema: &str) -> utoipa::openapi::Content {
@@ -173,6 +213,7 @@ pub fn components() -> utoipa::openapi::Components {
         .schema_from::<OAuthErrorBody>()
         .schema_from::<MessageBody>()
         .schema_from::<UserPageBody>()
+        .schema_from::<RegisteredBody>()
         .security_scheme(
             "client_basic",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
@@ -211,6 +252,18 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         Answer::Json(schema) => ResponseBuilder::new()
             .description("Success")
             .content("application/json", json_content(schema)),
+        Answer::Either(one, other) => ResponseBuilder::new()
+            .description(format!("Success: {one} or {other}"))
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(
+                        utoipa::openapi::schema::OneOfBuilder::new()
+                            .item(Ref::from_schema_name(one))
+                            .item(Ref::from_schema_name(other)),
+                    ))
+                    .build(),
+            ),
         Answer::Document(what) => ResponseBuilder::new()
             .description(what)
             .content("application/json", ContentBuilder::new().build()),
@@ -240,19 +293,24 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         .responses(responses.build());
     op = match route.body {
         Body::None => op,
+        // Also taken as a form with the same fields, but listed once: a client generator
+        // makes one body type per listed content, and two of one schema collide.
         Body::Json(schema) => op.request_body(Some(
             RequestBodyBuilder::new()
+                .description(Some(
+                    "JSON, or a form (application/x-www-form-urlencoded) with the same fields",
+                ))
                 .content("application/json", json_content(schema))
-                .content("application/x-www-form-urlencoded", json_content(schema))
                 .required(Some(Required::True))
                 .build(),
         )),
         Body::Form(fields) => op.request_body(Some(
             RequestBodyBuilder::new()
-                .description(Some(format!("Form fields: {fields}")))
                 .content(
                     "application/x-www-form-urlencoded",
-                    ContentBuilder::new().build(),
+                    ContentBuilder::new()
+                        .schema(Some(form_schema(fields)))
+                        .build(),
                 )
                 .required(Some(Required::True))
                 .build(),

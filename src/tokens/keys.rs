@@ -145,7 +145,10 @@ impl SigningKey {
             .public_key()
             .as_der()
             .map_err(|_| anyhow::anyhow!("encoding the public key of {} failed", self.kid))?;
-        Ok(pem::encode(&pem::Pem::new("PUBLIC KEY", der.as_ref().to_vec())))
+        Ok(pem::encode(&pem::Pem::new(
+            "PUBLIC KEY",
+            der.as_ref().to_vec(),
+        )))
     }
 
     pub fn jwk(&self) -> serde_json::Value {

@@ -540,7 +540,10 @@ fn keys_export_writes_public_keys_to_the_keys_folder() {
         .unwrap()
         .to_owned();
     let written = authd(&["keys", "export"]);
-    assert!(written.contains(&format!("keys/{kid}.pub.pem")), "{written}");
+    assert!(
+        written.contains(&format!("keys/{kid}.pub.pem")),
+        "{written}"
+    );
     let files: Vec<_> = std::fs::read_dir(dir.path().join("keys"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

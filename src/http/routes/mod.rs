@@ -73,7 +73,8 @@ pub enum Body {
     None,
     /// A schema of the API document, accepted as JSON or as a form.
     Json(&'static str),
-    /// A form, with these fields.
+    /// A form, with these fields (comma-separated; `name!` is required, words after a name
+    /// describe it).
     Form(&'static str),
 }
 
@@ -82,6 +83,8 @@ pub enum Body {
 pub enum Answer {
     /// A JSON body of this schema.
     Json(&'static str),
+    /// A JSON body of one schema or the other.
+    Either(&'static str, &'static str),
     /// A JSON body described in words (discovery, JWKS, introspection...).
     Document(&'static str),
     /// An HTML page.

@@ -281,7 +281,7 @@ fn account_rows() -> Vec<Route> {
         auth(Post, &["/register"], accounts::register)
             .summary("Sign up: a pending registration and a verification email (with verification off: tokens)")
             .json("RegisterRequest")
-            .ok("201", MESSAGE)
+            .ok("201", Answer::Either("RegisteredBody", "TokenResponse"))
             .errors(&["400", "409", "429"]),
         auth(Get, &["/verify", "/verify-email-link", "/verify-email"], accounts::verify_link)
             .summary("Follow a verification link; browsers are sent to the frontend when one is configured")
@@ -437,7 +437,7 @@ fn admin_rows() -> Vec<Route> {
 fn oauth_rows() -> Vec<Route> {
     use HttpMethod::{Get, Post};
     let oauth = |row: Route| row.tag(Tag::OAuth);
-    const CLIENT_FIELDS: &str = "token, token_type_hint, client_id, client_secret";
+    const CLIENT_FIELDS: &str = "token!, token_type_hint, client_id, client_secret";
     vec![
         oauth(route(Get, &["/oauth/authorize"], authorize::authorize_get))
             .summary("Start an authorization: the sign-in or consent page, or a redirect back to the client")
@@ -462,7 +462,7 @@ fn oauth_rows() -> Vec<Route> {
         oauth(route(Post, &["/oauth/token"], oauth::token))
             .summary("The token endpoint: authorization_code, refresh_token, client_credentials, password")
             .client()
-            .form("grant_type, code, redirect_uri, code_verifier, refresh_token, username, password, scope, client_id, client_secret")
+            .form("grant_type!, code, redirect_uri, code_verifier, refresh_token, username, password, scope, client_id, client_secret")
             .ok("200", Answer::Json("OAuthTokenResponse"))
             .errors(&["400", "401", "429"]),
         oauth(route(Post, &["/oauth/revoke"], oauth::revoke))
