@@ -177,3 +177,31 @@ async fn a_generated_typescript_client_drives_the_api() {
     installed(present, "run `npm ci` in tests/conformance");
     run_generated_client("node", "generated_typescript.mjs", "gen.ts@example.com").await;
 }
+
+/// Tests that need set-up beyond Rust and PostgreSQL are listed as ignored by a plain
+/// `cargo test` (with their reason), never run and reported as passed without it.
+#[test]
+fn tests_that_need_set_up_are_listed_as_ignored() {
+    let listed = Command::new(std::env::current_exe().unwrap())
+        .args(["--list", "--ignored", "--format", "terse"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    for needs_set_up in [
+        "browser::a_passkey_added_and_used_in_chromium",
+        "conformance::openid_client_runs_the_whole_flow",
+        "conformance::authlib_runs_the_whole_flow",
+        "conformance::a_generated_python_client_drives_the_api",
+        "conformance::a_generated_typescript_client_drives_the_api",
+        "discovery::openapi_document_passes_a_validator",
+        "upstream::node_oidc_provider_signs_people_in",
+        "reliability::a_full_disk_under_sqlite_answers_503_and_readyz_says_so",
+        "faults::a_postgres_restart_under_load_gives_503_then_recovers",
+    ] {
+        assert!(
+            listed.contains(&format!("{needs_set_up}: test")),
+            "{needs_set_up} is #[ignore]d: {listed}"
+        );
+    }
+    assert!(!listed.contains("audit::"), "{listed}");
+}
