@@ -58,6 +58,9 @@ pub async fn find_live_session(
         .optional()?))
 }
 
+/// How stale a session's `last_used_at` may grow before a rotation writes it again.
+const LAST_USED_PRECISION: chrono::Duration = chrono::Duration::minutes(1);
+
 /// Rotates `presented`: retires it, mints `fresh` as its successor (sealed under `presented`
 /// so a retry within the grace window gets the same successor back) and returns the live
 /// token. One transaction; the conditional retire decides between concurrent callers.
@@ -144,10 +147,14 @@ pub async fn rotate_refresh_token(
                         .values(&next)
                         .execute(c)
                         .await?;
-                    diesel::update(sessions::table.find(&session.id))
-                        .set(sessions::last_used_at.eq(now))
-                        .execute(c)
-                        .await?;
+                    // To the minute: a device refreshing often costs one write of its
+                    // session a minute, not one per rotation.
+                    if now - session.last_used_at >= LAST_USED_PRECISION {
+                        diesel::update(sessions::table.find(&session.id))
+                            .set(sessions::last_used_at.eq(now))
+                            .execute(c)
+                            .await?;
+                    }
                     return Ok(RotateOutcome::Rotated {
                         session: Box::new(session),
                         user: Box::new(user),
