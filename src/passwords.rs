@@ -4,9 +4,13 @@
 //! Each hash needs 19 MiB of working memory. Rather than allocate and free it per hash (which
 //! glibc keeps mapped after a storm: hundreds of MiB of RSS that never come back, and a
 //! page-fault bill on every hash), each of the permitted concurrent hashes has one buffer,
-//! allocated on first use and reused: memory is bounded by cores × 19 MiB.
+//! allocated on first use and reused: memory is bounded by cores × 19 MiB. Once no hash has run
+//! for [`IDLE_RELEASE`], the buffers are freed and the allocator hands freed memory back to the
+//! system, so a login storm's memory comes back after it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString, rand_core::OsRng};
@@ -24,6 +28,17 @@ pub struct PasswordHasher {
     /// A real hash of a random password, made on first need: unknown users are checked
     /// against it so that the answer takes as long as for a known one.
     dummy: Arc<tokio::sync::OnceCell<String>>,
+    idle: Arc<Idle>,
+    idle_release: Duration,
+}
+
+/// How long the working memory outlives the last hash.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(30);
+
+/// When the last hash ended, and whether a task is waiting to free the buffers after it.
+struct Idle {
+    last: std::sync::Mutex<Instant>,
+    reaper: AtomicBool,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -41,7 +56,19 @@ impl PasswordHasher {
             permits: Arc::new(Semaphore::new(parallel)),
             buffers: Arc::new(std::sync::Mutex::new(buffers)),
             dummy: Arc::default(),
+            idle: Arc::new(Idle {
+                last: std::sync::Mutex::new(Instant::now()),
+                reaper: AtomicBool::new(false),
+            }),
+            idle_release: IDLE_RELEASE,
         })
+    }
+
+    /// The same hasher with another idle time before its memory is freed (for tests).
+    #[doc(hidden)]
+    pub fn with_idle_release(mut self, after: Duration) -> Self {
+        self.idle_release = after;
+        self
     }
 
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
@@ -100,7 +127,52 @@ impl PasswordHasher {
         .await
         .map_err(|e| anyhow!("password hashing task failed: {e}"))?;
         buffers.lock().expect("buffer pool").push(memory);
+        self.release_when_idle();
         Ok(result)
+    }
+
+    /// Frees the buffers once no hash has ended for [`IDLE_RELEASE`] (one waiting task at a
+    /// time). A hash in flight keeps its buffer; the next storm allocates them again.
+    fn release_when_idle(&self) {
+        *self.idle.last.lock().expect("idle clock") = Instant::now();
+        if self.idle.reaper.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (buffers, idle, after) = (self.buffers.clone(), self.idle.clone(), self.idle_release);
+        tokio::spawn(async move {
+            loop {
+                let since = idle.last.lock().expect("idle clock").elapsed();
+                if since >= after {
+                    break;
+                }
+                tokio::time::sleep(after - since).await;
+            }
+            for buffer in buffers.lock().expect("buffer pool").iter_mut() {
+                *buffer = Vec::new();
+            }
+            idle.reaper.store(false, Ordering::Release);
+            return_freed_memory();
+        });
+    }
+
+    /// How many bytes of working memory the pool holds now.
+    pub fn pooled_bytes(&self) -> usize {
+        let buffers = self.buffers.lock().expect("buffer pool");
+        buffers
+            .iter()
+            .map(|b| b.capacity() * std::mem::size_of::<Block>())
+            .sum()
+    }
+}
+
+/// Hands memory the allocator keeps after frees back to the system (glibc keeps freed
+/// 19 MiB buffers in its arenas for reuse; RSS would stay at a storm's peak for good).
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's own arenas; it reads
+    // and changes no memory of ours.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -172,6 +244,26 @@ fn verify_into(memory: &mut Vec<Block>, candidate: &[u8], stored: &str) -> anyho
 mod tests {
     use super::*;
     use argon2::password_hash::PasswordHasher as _;
+
+    /// The working memory is kept while hashes come, and freed once they stop.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn working_memory_is_freed_after_a_quiet_spell() {
+        let hasher = PasswordHasher::new()
+            .unwrap()
+            .with_idle_release(Duration::from_millis(300));
+        assert_eq!(hasher.pooled_bytes(), 0, "nothing before the first hash");
+        let password = Password::parse("correct-horse-9", None).unwrap();
+        let hash = hasher.hash(&password).await.unwrap();
+        assert_eq!(hasher.pooled_bytes(), 19_456 * 1024);
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            assert!(hasher.verify("correct-horse-9", Some(&hash)).await.unwrap());
+            assert!(hasher.pooled_bytes() > 0, "kept while hashes come");
+        }
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(hasher.pooled_bytes(), 0, "freed after a quiet spell");
+        assert!(hasher.verify("correct-horse-9", Some(&hash)).await.unwrap());
+    }
 
     #[test]
     fn pooled_memory_hashes_and_verifies_like_the_crate() {
