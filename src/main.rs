@@ -320,6 +320,7 @@ fn init_tracing(format: LogFormat) {
 }
 
 fn main() -> ExitCode {
+    authd::passwords::return_big_blocks_when_freed();
     // At least two workers, also on one core: a SQLite call runs on the worker that makes it
     // (`storage::SqliteCalls`), and one waiting for another process's lock must not stop the
     // rest of the server.

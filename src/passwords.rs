@@ -152,6 +152,7 @@ impl PasswordHasher {
             }
             idle.reaper.store(false, Ordering::Release);
             return_freed_memory();
+            tracing::debug!("argon2 working memory freed after a quiet spell");
         });
     }
 
@@ -165,8 +166,19 @@ impl PasswordHasher {
     }
 }
 
-/// Hands memory the allocator keeps after frees back to the system (glibc keeps freed
-/// 19 MiB buffers in its arenas for reuse; RSS would stay at a storm's peak for good).
+/// Has allocations of 1 MiB or more (the 19 MiB buffers) mapped from the system and unmapped
+/// when freed. glibc's default raises this threshold to the size of the first such block
+/// freed; from then on the buffers live in its arenas, and a freed one that borders an arena's
+/// top stays resident (trimming an arena waits for twice the threshold). Called once at start.
+pub fn return_big_blocks_when_freed() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt sets a tuning parameter of the allocator; it touches no memory of ours.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+/// Hands memory the allocator keeps after frees back to the system.
 fn return_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory of the allocator's own arenas; it reads

@@ -26,7 +26,7 @@ pub use login::{
     Challenge, ChallengeFactor, LoginOutcome, PasskeySignIn, SecondAnswer, login, login_for,
     passkey_login, passkey_options, verify_second_step,
 };
-pub use password::{change_password, forgot_password, reset_password};
+pub use password::{change_password, forgot_password, reset_link_usable, reset_password};
 pub use profile::{
     ProfileUpdate, SessionView, cancel_email_change, delete_account, end_session, list_sessions,
     update_profile,

@@ -90,6 +90,18 @@ pub async fn reset_password(
     }
 }
 
+/// Whether a reset link's token would still work (unused, unexpired, the newest): checked
+/// when its page opens, so a dead link says so before anyone types a password.
+pub async fn reset_link_usable(state: &AppState, token: &str) -> Result<bool, AccountError> {
+    let Some(token) = OpaqueToken::from_presented(token) else {
+        return Ok(false);
+    };
+    let row =
+        one_time_tokens::find_one_time_token(&state.db, &token.hash(), PURPOSE_RESET_PASSWORD)
+            .await?;
+    Ok(row.is_some_and(|r| r.consumed_at.is_none() && r.expires_at > state.clock.now_naive()))
+}
+
 /// Tells the account's address its password changed (by the account, or by a reset link).
 pub(super) async fn password_changed_notice(
     state: &AppState,

@@ -369,16 +369,16 @@ pub async fn sign_up(
         current: current.as_ref(),
     };
     match accounts::register(&state, registration, meta, Some(browser)).await {
-        Ok(accounts::RegisterOutcome::Pending { .. }) => pages::message(
+        // The address named, and a way to send the link again.
+        Ok(accounts::RegisterOutcome::Pending { email, .. }) => pages::render(
             &state,
             &headers,
-            StatusCode::OK,
-            "Check your email",
-            &[
-                "We have sent you a link to confirm your email address.",
-                "Follow it within 24 hours to finish creating your account; it brings you back \
-                 here.",
-            ],
+            Page {
+                template: "check_email.html",
+                title: "Check your email",
+                status: StatusCode::OK,
+                data: minijinja::context! { email => email },
+            },
             None,
         ),
         Ok(accounts::RegisterOutcome::SignedInBrowser(signed_in)) => {
@@ -529,11 +529,29 @@ pub async fn reset_password_page(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    reset_form(
-        &state,
-        &headers,
-        &query_token(query).unwrap_or_default(),
-        None,
+    let token = query_token(query).unwrap_or_default();
+    match accounts::reset_link_usable(&state, &token).await {
+        Ok(true) => reset_form(&state, &headers, &token, None),
+        Ok(false) => expired_reset_link(&state, &headers),
+        Err(e) => failure(&state, &headers, e),
+    }
+}
+
+/// A reset link that no longer works: say so, and offer a new one.
+fn expired_reset_link(state: &AppState, headers: &HeaderMap) -> Response {
+    pages::message(
+        state,
+        headers,
+        StatusCode::BAD_REQUEST,
+        "This link has expired",
+        &[
+            "Reset links work once, for one hour, and only the newest one works.",
+            "Ask for a new link and use it within the hour.",
+        ],
+        Some(Link {
+            href: "/account/forgot-password".into(),
+            text: "Send me a new link",
+        }),
     )
 }
 
@@ -584,20 +602,7 @@ pub async fn reset_password_form(
         Err(AccountError::Invalid(_, message)) => {
             reset_form(&state, &headers, &form.token, Some(&message))
         }
-        Err(AccountError::InvalidToken) => pages::message(
-            &state,
-            &headers,
-            StatusCode::BAD_REQUEST,
-            "This link has expired",
-            &[
-                "Reset links work once, for one hour, and only the newest one works.",
-                "Ask for a new link and use it within the hour.",
-            ],
-            Some(Link {
-                href: "/account/forgot-password".into(),
-                text: "Send me a new link",
-            }),
-        ),
+        Err(AccountError::InvalidToken) => expired_reset_link(&state, &headers),
         Err(e) => failure(&state, &headers, e),
     }
 }

@@ -18,6 +18,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("layout.html", include_str!("../../templates/layout.html")),
         ("sign_in.html", include_str!("../../templates/sign_in.html")),
         ("sign_up.html", include_str!("../../templates/sign_up.html")),
+        (
+            "check_email.html",
+            include_str!("../../templates/check_email.html"),
+        ),
         ("consent.html", include_str!("../../templates/consent.html")),
         ("message.html", include_str!("../../templates/message.html")),
         (
@@ -146,7 +150,10 @@ fn render_with_script<T: Serialize>(
                 logo_url: b.logo_url.as_deref(),
                 support_url: b.support_url.as_deref(),
             },
-            request_id => request_id(headers),
+            // For support to find a problem in the logs: on pages that report one only.
+            request_id => (page.status.is_client_error() || page.status.is_server_error())
+                .then(|| request_id(headers))
+                .flatten(),
         },
         ..minijinja::Value::from_serialize(&page.data),
         ..minijinja::context! { csrf => cookies::mint(state, cookies::Binding::Browser(&browser)) }

@@ -212,7 +212,9 @@ pub fn respond(
                 .contains(&"email")
                 .then(|| issued.user.email.clone())
                 .flatten(),
-            email_verified: issued.user.is_email_verified,
+            email_verified: scopes
+                .contains(&"email")
+                .then_some(issued.user.is_email_verified),
             name: scopes
                 .contains(&"profile")
                 .then(|| issued.user.full_name.clone())

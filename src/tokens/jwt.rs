@@ -67,7 +67,9 @@ pub struct IdTokenClaims {
     pub at_hash: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    pub email_verified: bool,
+    /// With `email` only (the `email` scope's claims, OIDC Core 5.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The session the ID token belongs to (OIDC Front/Back-Channel Logout), which

@@ -98,9 +98,29 @@ async fn forgot_and_reset_password(backend: Backend) {
     .expect(200);
     assert!(app.smtp.for_recipient("stranger@example.com").is_empty());
 
-    // The page the link opens without a frontend.
-    let page = app
+    // The page the link opens without a frontend: the used link says so before anyone types
+    // a password; a fresh one shows the form.
+    let used = app
         .get(&format!("/api/auth/reset-password?token={token}"), None)
+        .await;
+    assert_eq!(used.status, 400);
+    assert!(
+        used.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(used.text.contains("This link has expired"));
+    assert!(used.text.contains("forgot-password"), "a way to a new link");
+    assert!(!used.text.contains("new_password"));
+    app.post(
+        "/api/auth/forgot-password",
+        json!({"email": "forgetful@example.com"}),
+    )
+    .await
+    .expect(200);
+    let fresh = app.smtp.wait_for("forgetful@example.com", 3).await.token();
+    let page = app
+        .get(&format!("/api/auth/reset-password?token={fresh}"), None)
         .await;
     assert_eq!(page.status, 200);
     assert!(
@@ -108,7 +128,7 @@ async fn forgot_and_reset_password(backend: Backend) {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(page.text.contains(&token));
+    assert!(page.text.contains(&fresh));
 }
 
 async fn reset_links_expire_and_are_single_use(backend: Backend) {

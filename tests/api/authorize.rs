@@ -476,6 +476,21 @@ async fn requests_that_never_redirect_or_redirect_errors(backend: Backend) {
         query(&location(&no_pkce), "error").as_deref(),
         Some("invalid_request")
     );
+    // Each PKCE refusal says what is wrong (RFC 7636 section 4.4.1).
+    let described = query(&location(&no_pkce), "error_description").unwrap();
+    assert!(described.contains("must use PKCE"), "{described}");
+    let short = browser
+        .get(authorize_url(
+            &app,
+            &spa.id,
+            CB,
+            &[("code_challenge", "abc"), ("code_challenge_method", "S256")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let described = query(&location(&short), "error_description").unwrap();
+    assert!(described.contains("43 to 128 characters"), "{described}");
     let plain = browser
         .get(authorize_url(
             &app,
@@ -493,6 +508,8 @@ async fn requests_that_never_redirect_or_redirect_errors(backend: Backend) {
         query(&location(&plain), "error").as_deref(),
         Some("invalid_request")
     );
+    let described = query(&location(&plain), "error_description").unwrap();
+    assert!(described.contains("must be S256"), "{described}");
     let scope = browser
         .get(authorize_url(
             &app,

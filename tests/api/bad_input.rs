@@ -261,6 +261,8 @@ async fn a_browser_at_the_edges_gets_pages_not_json(backend: Backend) {
         assert!(page.contains(says), "{path}: {page}");
         assert!(page.contains("href=\"&#x2f;"), "a way on: {page}");
         assert!(page.contains("<meta name=\"robots\" content=\"noindex\">"));
+        // The request id, for support, on a page that reports a problem only.
+        assert_eq!(page.contains("Request id"), status >= 400, "{path}");
     }
     // Programs: JSON as before.
     let root = app.get("/", None).await;

@@ -551,6 +551,14 @@ async fn a_new_person_signs_up_through_the_hosted_pages() {
     fill(&client, "confirm_password", "nias-pass-42").await;
     press(&client, "button").await;
     says(&client, "Check your email").await;
+    // The page names the address, and offers to send the link again.
+    says(&client, "nia@example.com").await;
+    shows(
+        &client,
+        "form[action=\"/account/resend-verification\"] button",
+    )
+    .await;
+    screenshot(&client, "check-email-phone").await;
 
     let link = app.smtp.wait_for("nia@example.com", 1).await.link();
     client
@@ -1311,5 +1319,69 @@ async fn the_start_and_a_wrong_address_are_pages_in_chromium() {
         screenshot(&client, &format!("start-{label}")).await;
         press(&client, "a.button").await;
         shows(&client, "input[name=\"password\"]").await;
+    }
+}
+
+/// A Chrome DevTools command through chromedriver (`goog/cdp/execute`).
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
+        (
+            axum::http::Method::POST,
+            Some(json!({"cmd": self.cmd, "params": self.params}).to_string()),
+        )
+    }
+}
+
+/// The hosted pages on a device that prefers dark: dark colours, and still no accessibility
+/// violation (axe checks the contrast of every text) at both widths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
+async fn the_pages_read_well_in_the_dark_in_chromium() {
+    let app = spawn_app(Backend::Sqlite).await;
+    for (label, width, height) in [("desktop", 1280, 800), ("phone", 390, 844)] {
+        let (client, _driver) = browser(width, height).await;
+        client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setEmulatedMedia",
+                params: json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+            })
+            .await
+            .expect("dark emulated");
+        for (page, path, text) in [
+            ("sign-in", "/account/sign-in", "Sign in"),
+            ("sign-up", "/account/sign-up", "Create"),
+            ("forgot", "/account/forgot-password", "password"),
+            ("not-found", "/no-such-page", "Page not found"),
+            ("docs", "/docs", "OAuth 2.0 and OpenID Connect"),
+        ] {
+            client.goto(&app.url(path)).await.unwrap();
+            says(&client, text).await;
+            let background = client
+                .execute(
+                    "return getComputedStyle(document.body).backgroundColor",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(background, json!("rgb(11, 17, 32)"), "{path} is dark");
+            screenshot(&client, &format!("dark-{page}-{label}")).await;
+        }
     }
 }

@@ -215,6 +215,24 @@ async fn password_grant_with_id_token_and_refresh_rotation(backend: Backend) {
     let narrow = narrow.expect(200).clone();
     assert_eq!(s(&narrow["scope"]), "email");
     assert!(narrow.get("id_token").is_none(), "no openid, no ID token");
+    // Without the email scope, no email claim: email_verified neither (OIDC Core 5.4).
+    let openid_only = app
+        .token(
+            &[
+                ("grant_type", "password"),
+                ("client_id", "authd-web"),
+                ("username", "oauth@example.com"),
+                ("password", PASSWORD),
+                ("scope", "openid"),
+            ],
+            None,
+        )
+        .await;
+    let id = claims(s(&openid_only.expect(200)["id_token"]));
+    assert!(
+        id.get("email").is_none() && id.get("email_verified").is_none(),
+        "{id}"
+    );
 
     oauth_error(
         &app.token(

@@ -557,7 +557,11 @@ async fn the_sign_up_browser_continues_signed_in(backend: Backend) {
                 .await
                 .unwrap();
             assert_eq!(r.status().as_u16(), 200);
-            assert!(text(r).await.contains("Check your email"));
+            let page = text(r).await;
+            assert!(
+                page.contains("Check your email") && page.contains(who),
+                "{page}"
+            );
             let link = app.smtp.wait_for(who, 1).await.link();
             (browser, link.replace(crate::harness::ISSUER, &app.base))
         }

@@ -241,6 +241,38 @@ pub(super) fn query_with(params: &AuthorizeParams, key: &str, value: &str) -> St
         .finish()
 }
 
+/// The scopes as the consent page lists them: who you are first, then what the client sees,
+/// staying signed in last; other scopes between, alphabetically (a scope set has no order).
+fn in_consent_order(scope: &str) -> Vec<&str> {
+    let rank = |scope: &str| match scope {
+        "openid" => 0,
+        "profile" => 1,
+        "email" => 2,
+        "phone" => 3,
+        "address" => 4,
+        "offline_access" => 6,
+        _ => 5,
+    };
+    let mut ordered: Vec<&str> = scope.split_whitespace().collect();
+    ordered.sort_by_key(|s| (rank(s), *s));
+    ordered
+}
+
+#[cfg(test)]
+#[test]
+fn consent_lists_who_you_are_first_and_staying_signed_in_last() {
+    assert_eq!(
+        in_consent_order("email offline_access openid reports:read profile"),
+        [
+            "openid",
+            "profile",
+            "email",
+            "reports:read",
+            "offline_access"
+        ]
+    );
+}
+
 /// What each scope lets a client do, in plain words.
 pub(super) fn describe_scope(scope: &str) -> String {
     match scope {
@@ -263,9 +295,8 @@ pub(super) fn consent_page(
     notice: Option<&str>,
     cookies: Vec<HeaderValue>,
 ) -> Response {
-    let scopes: Vec<String> = pending
-        .scope
-        .split_whitespace()
+    let scopes: Vec<String> = in_consent_order(&pending.scope)
+        .into_iter()
         .map(describe_scope)
         .collect();
     let user = &browser.user;

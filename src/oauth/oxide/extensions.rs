@@ -14,6 +14,7 @@ use crate::oauth::OAuthError;
 pub(crate) struct RecordPkceAndNonce {
     /// Public clients must use PKCE.
     pub(crate) require_pkce: bool,
+    pub(crate) failure: Failure,
 }
 
 pub(crate) fn valid_pkce_token(s: &str) -> bool {
@@ -26,22 +27,42 @@ pub(crate) fn valid_pkce_token(s: &str) -> bool {
 impl async_authz::Extension for RecordPkceAndNonce {
     async fn extend(&mut self, request: &(dyn authz::Request + Sync)) -> Result<Extensions, ()> {
         let mut extensions = Extensions::new();
+        // RFC 7636 section 4.4.1: say what is wrong.
+        let refuse = |why: &str| fail(&self.failure, OAuthError::InvalidRequest(why.into()));
         match (
             request.extension("code_challenge"),
             request.extension("code_challenge_method"),
         ) {
-            (Some(challenge), Some(method)) if method == "S256" && valid_pkce_token(&challenge) => {
+            (Some(challenge), Some(method)) if method == "S256" => {
+                if !valid_pkce_token(&challenge) {
+                    return refuse(
+                        "code_challenge must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', \
+                         '_' and '~' (the BASE64URL of the verifier's SHA-256)",
+                    );
+                }
                 extensions.set_raw(
                     EXT_PKCE.into(),
                     Value::private(Some(challenge.into_owned())),
                 );
             }
             (None, None) if !self.require_pkce => {}
-            _ => return Err(()),
+            (None, None) => {
+                return refuse(
+                    "code_challenge and code_challenge_method=S256 are required: this client \
+                     must use PKCE",
+                );
+            }
+            (Some(_), None) => {
+                return refuse("code_challenge_method=S256 is required (plain is not supported)");
+            }
+            (None, Some(_)) => return refuse("code_challenge_method without a code_challenge"),
+            (Some(_), Some(_)) => {
+                return refuse("code_challenge_method must be S256 (plain is not supported)");
+            }
         }
         if let Some(nonce) = request.extension("nonce") {
             if nonce.len() > 512 {
-                return Err(());
+                return refuse("nonce is longer than 512 characters");
             }
             extensions.set_raw(EXT_NONCE.into(), Value::private(Some(nonce.into_owned())));
         }

@@ -198,7 +198,20 @@ pub(crate) async fn authorize(
     endpoint: &mut Endpoint,
     params: &Params,
 ) -> Result<Authorization, Refused> {
-    let pending = async_authz::authorization_code(endpoint, &AuthorizationQuery(params)).await?;
+    let pending = match async_authz::authorization_code(endpoint, &AuthorizationQuery(params)).await
+    {
+        Ok(pending) => pending,
+        // A refusal with a recorded reason says it (the PKCE check's, say).
+        Err(authz::Error::Redirect(url)) => {
+            let mut url: url::Url = url.into();
+            let recorded = endpoint.failure.lock().expect("failure slot").take();
+            if let Some(OAuthError::InvalidRequest(why)) = recorded {
+                url.query_pairs_mut().append_pair("error_description", &why);
+            }
+            return Err(Refused::Redirect(url));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let scope = sorted(&pending.pre_grant().scope);
     let redirect_uri = pending.pre_grant().redirect_uri.to_string();
     Ok(Authorization {

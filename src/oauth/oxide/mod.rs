@@ -94,7 +94,10 @@ impl Endpoint {
                 redirect_uri_given: true,
             },
             no_extension: (),
-            record_pkce: RecordPkceAndNonce { require_pkce: true },
+            record_pkce: RecordPkceAndNonce {
+                require_pkce: true,
+                failure: failure.clone(),
+            },
             verify_pkce: VerifyPkce {
                 failure: failure.clone(),
             },
