@@ -299,16 +299,7 @@ fn cli_migrate_and_keys_list() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = serve.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead as _;
-        for line in std::io::BufReader::new(stderr).lines() {
-            if tx.send(line.unwrap_or_default()).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = lines_of(serve.stderr.take().unwrap());
     let mut listening = None;
     while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(20)) {
         if line.contains("listening") {
@@ -434,16 +425,7 @@ async fn the_embedded_default_may_change_its_port() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr = serve.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead as _;
-            for line in std::io::BufReader::new(stderr).lines() {
-                if tx.send(line.unwrap_or_default()).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = lines_of(serve.stderr.take().unwrap());
         (serve, rx)
     };
     let free = || {
@@ -554,4 +536,18 @@ fn keys_export_writes_public_keys_to_the_keys_folder() {
     assert!(text.starts_with("-----BEGIN PUBLIC KEY-----"), "{text}");
     assert!(!text.contains("PRIVATE"));
     jsonwebtoken::DecodingKey::from_rsa_pem(&pem).expect("an RSA public key");
+}
+
+/// The lines a child writes to `stderr`, as they come.
+fn lines_of(stderr: std::process::ChildStderr) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
