@@ -8,6 +8,7 @@ mod api_docs;
 mod authorize;
 pub mod connections;
 pub mod cookies;
+mod cors;
 pub mod extract;
 mod factors;
 mod logout;

@@ -24,6 +24,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// in order, with why it is there.
 pub fn build_router(state: AppState) -> Router {
     let cors = cors_layer(&state.config.cors_origins);
+    let cors_state = state.clone();
     let state_limits = state.config.limits;
     let mut router = Router::new();
     for route in routes::table() {
@@ -62,6 +63,12 @@ pub fn build_router(state: AppState) -> Router {
         Some(cors) => router.layer(cors),
         None => router,
     };
+    // Outside the account API's CORS layer: browser apps' calls to the OAuth endpoints and
+    // metadata, answered without configuration (see `cors`).
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        cors_state,
+        super::cors::for_browser_apps,
+    ));
     router
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static("x-content-type-options"),

@@ -37,3 +37,36 @@ pub async fn registered(state: &AppState, id: &str) -> Result<Option<Client>, OA
         None => Ok(None),
     }
 }
+
+/// Whether a page at `origin` (`scheme://host[:port]`) belongs to a registered public client:
+/// the origin of one of its `http(s)` redirect URIs (any port for a loopback address, as
+/// redirects are matched). Such a page (a single-page app) may call the token, revocation and
+/// userinfo endpoints from the browser without further configuration.
+pub async fn is_public_client_origin(state: &AppState, origin: &str) -> Result<bool, OAuthError> {
+    let Ok(asked) = url::Url::parse(origin) else {
+        return Ok(false);
+    };
+    let loopback = |u: &url::Url| matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    for row in clients::list_clients(&state.db).await? {
+        if row.client_type != ClientType::Public.as_str() {
+            continue;
+        }
+        for uri in row.redirect_uris.split_whitespace() {
+            let Ok(registered) = url::Url::parse(uri) else {
+                continue;
+            };
+            if !matches!(registered.scheme(), "http" | "https") {
+                continue;
+            }
+            let same_host =
+                registered.scheme() == asked.scheme() && registered.host_str() == asked.host_str();
+            if same_host
+                && (registered.port_or_known_default() == asked.port_or_known_default()
+                    || loopback(&registered))
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}

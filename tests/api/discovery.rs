@@ -6,6 +6,7 @@ use crate::both_backends;
 use crate::harness::{Backend, ISSUER, Reply, s, spawn_app, spawn_app_with};
 
 both_backends!(
+    browser_apps_call_the_oauth_endpoints_without_configuration,
     discovery_and_jwks,
     health_and_readiness,
     prometheus_metrics,
@@ -550,4 +551,82 @@ fn lines_of(stderr: std::process::ChildStderr) -> std::sync::mpsc::Receiver<Stri
         }
     });
     rx
+}
+
+/// A single-page app on its own origin, with no AUTHD_CORS_ORIGINS: discovery and the JWKS
+/// answer any origin; the token endpoint answers the origin of a registered public client's
+/// redirect URI (preflight and the call, errors included), and no other.
+async fn browser_apps_call_the_oauth_endpoints_without_configuration(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.client(
+        "public",
+        &["authorization_code", "refresh_token"],
+        &["openid"],
+        &["http://localhost:5173/callback"],
+    )
+    .await;
+    app.client(
+        "confidential",
+        &["authorization_code"],
+        &["openid"],
+        &["https://server.example/cb"],
+    )
+    .await;
+    let allowed = |r: &reqwest::Response| {
+        r.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/jwks.json",
+    ] {
+        let r = app
+            .client
+            .get(app.url(path))
+            .header("origin", "https://anyone.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(allowed(&r).as_deref(), Some("*"), "{path}");
+        assert!(
+            r.headers()
+                .get("access-control-allow-credentials")
+                .is_none()
+        );
+    }
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/oauth/token"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let ok = preflight("http://localhost:5173").await.unwrap();
+    assert_eq!(ok.status(), 204);
+    assert_eq!(allowed(&ok).as_deref(), Some("http://localhost:5173"));
+    assert!(
+        ok.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    // The call itself: its error is readable by the app.
+    let call = app
+        .client
+        .post(app.url("/oauth/token"))
+        .header("origin", "http://localhost:5173")
+        .form(&[("grant_type", "authorization_code"), ("code", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 401, "invalid_client, readable by the app");
+    assert_eq!(allowed(&call).as_deref(), Some("http://localhost:5173"));
+    // Not a public client's origin: a confidential client's, or anyone's.
+    for origin in ["https://server.example", "https://evil.example"] {
+        let refused = preflight(origin).await.unwrap();
+        assert!(allowed(&refused).is_none(), "{origin}");
+    }
 }
