@@ -30,7 +30,7 @@ pub async fn for_browser_apps(
     request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path().to_owned();
+    // Most requests carry no Origin (servers, same-origin pages): through at once.
     let Some(origin) = request
         .headers()
         .get(header::ORIGIN)
@@ -39,6 +39,7 @@ pub async fn for_browser_apps(
     else {
         return next.run(request).await;
     };
+    let path = request.uri().path().to_owned();
     let allowed = if public_metadata(&path) {
         Some(HeaderValue::from_static("*"))
     } else if app_endpoint(&path) {
