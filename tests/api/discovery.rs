@@ -4,6 +4,7 @@ use serde_json::json;
 
 use crate::both_backends;
 use crate::harness::{Backend, ISSUER, Reply, s, spawn_app, spawn_app_with};
+use crate::upstream::free_port;
 
 both_backends!(
     browser_apps_call_the_oauth_endpoints_without_configuration,
@@ -400,12 +401,8 @@ async fn the_healthcheck_command_asks_the_server() {
         "{}",
         String::from_utf8_lossy(&ready.stderr)
     );
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
     let started = std::time::Instant::now();
-    let down = check(free.to_string()).await.unwrap();
+    let down = check(format!("127.0.0.1:{}", free_port())).await.unwrap();
     assert_eq!(down.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&down.stderr).contains("nothing answered"));
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
@@ -429,15 +426,8 @@ async fn the_embedded_default_may_change_its_port() {
         let rx = lines_of(serve.stderr.take().unwrap());
         (serve, rx)
     };
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
     let client = reqwest::Client::new();
-    let (first, second) = (free(), free());
+    let (first, second) = (free_port(), free_port());
     for port in [first, second, first] {
         let (mut serve, lines) = serve_at(port);
         let mut log = Vec::new();
@@ -473,11 +463,7 @@ async fn the_embedded_default_may_change_its_port() {
 /// A PostgreSQL that is not there is named with the reason the system gave.
 #[test]
 fn an_unreachable_postgres_is_named_with_its_reason() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = free_port();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_authd"))
         .arg("migrate")
         .env(
