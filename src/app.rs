@@ -67,10 +67,16 @@ impl Application {
         // From here on, time is the database's (see `clock`).
         let clock = Arc::new(Aligned::new(clock));
         align_clock(&db, &clock).await;
-        let keys = KeyStore::new(sealer.clone(), config.access_token_ttl);
-        signing_keys::bootstrap(&db, &keys, config.keys_dir.as_deref(), clock.now())
-            .await
-            .context("loading the signing keys")?;
+        let keys = KeyStore::new(sealer.clone(), config.access_token_ttl, config.signing_alg);
+        signing_keys::bootstrap(
+            &db,
+            &keys,
+            config.keys_dir.as_deref(),
+            clock.now(),
+            config.key_activation_delay,
+        )
+        .await
+        .context("loading the signing keys")?;
         let mailer = Mailer::from_config(&config, sealer.clone())?;
         let hasher = tokio::task::spawn_blocking(PasswordHasher::new).await??;
         tracing::info!(

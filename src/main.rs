@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use authd::config::{Config, LogFormat};
-use authd::domain::EmailAddress;
+use authd::domain::{EmailAddress, SigningAlg};
 use authd::oauth::client::{ClientChanges, NewClient};
 use authd::passwords::PasswordHasher;
 use authd::storage::{Database, clients, signing_keys};
@@ -178,6 +178,10 @@ enum ClientsCommand {
         /// set one up first).
         #[arg(long = "require-mfa")]
         require_mfa: bool,
+        /// How its ID tokens (and logout tokens) are signed, if not AUTHD_SIGNING_ALG
+        /// (`id_token_signed_response_alg`).
+        #[arg(long = "id-token-alg", value_name = "ALG", value_parser = parse_alg)]
+        id_token_alg: Option<SigningAlg>,
     },
     /// Change a client in place: each option given replaces what is registered (a repeated
     /// one, the whole list); its id, sessions and tokens stay. Prints the client as JSON.
@@ -218,6 +222,12 @@ enum ClientsCommand {
         /// Whether its sign-ins need a second factor.
         #[arg(long = "require-mfa", value_name = "BOOL")]
         require_mfa: Option<bool>,
+        /// How its ID tokens are signed.
+        #[arg(long = "id-token-alg", value_name = "ALG", value_parser = parse_alg)]
+        id_token_alg: Option<SigningAlg>,
+        /// Sign its ID tokens with AUTHD_SIGNING_ALG again.
+        #[arg(long = "default-id-token-alg", conflicts_with = "id_token_alg")]
+        default_id_token_alg: bool,
         /// Make a new secret (printed once, as `client_secret`); the old one stops working at
         /// once, so deploy the new one right after.
         #[arg(long = "rotate-secret")]
@@ -231,6 +241,11 @@ enum ClientsCommand {
         #[arg(value_name = "CLIENT_ID")]
         id: String,
     },
+}
+
+/// `--alg`, `--id-token-alg`: a JWS name authd signs with.
+fn parse_alg(name: &str) -> Result<SigningAlg, String> {
+    SigningAlg::parse(name).ok_or_else(|| "expected RS256, ES256 or EdDSA".to_owned())
 }
 
 const GRANTS: [&str; 4] = [
@@ -262,9 +277,13 @@ enum UsersCommand {
 enum KeysCommand {
     /// List the signing keys in the database with their status.
     List,
-    /// Add a key: in every instance's JWKS within 5 s, signing after
-    /// AUTHD_KEY_ACTIVATION_DELAY.
-    Rotate,
+    /// Add a key for each algorithm (RS256, ES256, EdDSA), or for one: in every instance's
+    /// JWKS within 5 s, signing after AUTHD_KEY_ACTIVATION_DELAY.
+    Rotate {
+        /// Only this algorithm's key.
+        #[arg(long, value_name = "ALG", value_parser = parse_alg)]
+        alg: Option<SigningAlg>,
+    },
     /// Stop signing with a key; it stays published until the tokens it signed have expired.
     Retire {
         /// The key's id (`kid` in `keys list` and in the JWKS).
@@ -294,7 +313,7 @@ AUTHD_CONFIG names); the README's configuration table says what each does:
   AUTHD_ACCESS_TOKEN_TTL  AUTHD_REFRESH_TOKEN_TTL  AUTHD_SESSION_MAX_AGE
   AUTHD_REFRESH_REUSE_GRACE  AUTHD_REQUIRE_EMAIL_VERIFICATION  AUTHD_KEY_ACTIVATION_DELAY
   AUTHD_ANONYMOUS_MAX_AGE  AUTHD_CORS_ORIGINS  AUTHD_LOG_FORMAT  AUTHD_RATE_LIMIT
-  AUTHD_REQUIRE_MFA_FOR  AUTHD_AUDIT_RETENTION
+  AUTHD_REQUIRE_MFA_FOR  AUTHD_AUDIT_RETENTION  AUTHD_SIGNING_ALG
   AUTHD_TRUST_FORWARDED_FOR  AUTHD_HEADER_READ_TIMEOUT  AUTHD_BODY_READ_TIMEOUT
   AUTHD_REQUEST_TIMEOUT  AUTHD_MAX_HEADER_BYTES  AUTHD_MAX_CONNECTIONS
   AUTHD_MAX_CONNECTIONS_PER_ADDRESS  AUTHD_SHUTDOWN_TIMEOUT  AUTHD_METRICS_BIND  AUTHD_BRAND_NAME  AUTHD_BRAND_LOGO_URL  AUTHD_BRAND_COLOR
@@ -379,6 +398,7 @@ fn client_json(row: &authd::storage::ClientRow) -> serde_json::Value {
         "can_introspect": row.can_introspect,
         "post_logout_redirect_uris": words(&row.post_logout_redirect_uris),
         "backchannel_logout_uri": row.backchannel_logout_uri,
+        "id_token_signed_response_alg": row.id_token_signed_response_alg,
         "require_mfa": row.require_mfa,
     })
 }
@@ -515,6 +535,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     post_logout_redirect_uris,
                     backchannel_logout_uri,
                     require_mfa,
+                    id_token_alg,
                 } => {
                     let new = NewClient {
                         name,
@@ -531,6 +552,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         post_logout_redirect_uris,
                         backchannel_logout_uri,
                         require_mfa,
+                        id_token_alg,
                     };
                     let (row, secret) = new
                         .into_row(chrono::Utc::now().naive_utc())
@@ -554,6 +576,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     backchannel_logout_uri,
                     no_backchannel_logout,
                     require_mfa,
+                    id_token_alg,
+                    default_id_token_alg,
                     rotate_secret,
                 } => {
                     if id == authd::accounts::FIRST_PARTY_CLIENT {
@@ -582,6 +606,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                             backchannel_logout_uri.map(Some)
                         },
                         require_mfa,
+                        id_token_alg: if default_id_token_alg {
+                            Some(None)
+                        } else {
+                            id_token_alg.map(Some)
+                        },
                         rotate_secret,
                     };
                     let update = changes.apply(&old).map_err(anyhow::Error::msg)?;
@@ -682,6 +711,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let keys = KeyStore::new(
                 std::sync::Arc::new(authd::app::sealer(&config)?),
                 config.access_token_ttl,
+                config.signing_alg,
             );
             let db = Database::connect(config.database_url.expose_secret()).await?;
             db.migrate().await?;
@@ -693,14 +723,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let bound = signing_keys::REFRESH_INTERVAL.as_secs();
             match command {
                 KeysCommand::List => {}
-                KeysCommand::Rotate => {
-                    let key =
-                        signing_keys::rotate(&db, &keys, now, config.key_activation_delay).await?;
-                    println!(
-                        "added {}: in every running instance's JWKS within {bound} s, signs from {} (AUTHD_KEY_ACTIVATION_DELAY)",
-                        key.kid,
-                        rfc3339(key.lifecycle.activates_at)
-                    );
+                KeysCommand::Rotate { alg } => {
+                    let algs = alg.map_or(SigningAlg::ALL.to_vec(), |a| vec![a]);
+                    let added =
+                        signing_keys::rotate(&db, &keys, now, config.key_activation_delay, &algs)
+                            .await?;
+                    for key in added {
+                        println!(
+                            "added {} ({}): in every running instance's JWKS within {bound} s, signs from {} (AUTHD_KEY_ACTIVATION_DELAY)",
+                            key.kid,
+                            key.alg,
+                            rfc3339(key.lifecycle.activates_at)
+                        );
+                    }
                 }
                 KeysCommand::Retire { kid } => {
                     signing_keys::retire(&db, &keys, &kid, now).await?;
@@ -732,10 +767,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             for key in all.iter() {
                 let status = keys.status(key, now);
-                let signer = keys.signing_key(now).is_some_and(|s| s.kid == key.kid);
+                let signer = keys
+                    .signing_key(now, key.alg)
+                    .is_some_and(|s| s.kid == key.kid);
                 println!(
-                    "{}  {:<8}{}  created {}  activates {}{}",
+                    "{}  {:<5}  {:<8}{}  created {}  activates {}{}",
                     key.kid,
+                    key.alg.as_str(),
                     status.as_str(),
                     if signer { " (signing)" } else { "" },
                     rfc3339(key.lifecycle.created_at),

@@ -71,6 +71,7 @@ impl Config {
                 self.require_email_verification.to_string(),
             ),
             ("AUTHD_KEY_ACTIVATION_DELAY", d(self.key_activation_delay)),
+            ("AUTHD_SIGNING_ALG", self.signing_alg.to_string()),
             ("AUTHD_ANONYMOUS_MAX_AGE", d(self.anonymous_max_age)),
             ("AUTHD_AUDIT_RETENTION", d(self.audit_retention)),
             (

@@ -6,9 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail};
+use anyhow::{Context as _, anyhow, bail};
 use lettre::message::Mailbox;
 use secrecy::SecretString;
+
+use crate::domain::SigningAlg;
 
 mod describe;
 mod source;
@@ -82,6 +84,9 @@ pub struct Config {
     pub refresh_reuse_grace: Duration,
     pub require_email_verification: bool,
     pub key_activation_delay: Duration,
+    /// What signs access tokens, and ID tokens for clients that name no algorithm
+    /// (`AUTHD_SIGNING_ALG`: RS256, ES256 or EdDSA).
+    pub signing_alg: SigningAlg,
     /// Anonymous users whose sessions have gone unused this long are deleted.
     pub anonymous_max_age: Duration,
     /// Audit events older than this are deleted.
@@ -259,6 +264,9 @@ impl Config {
                     boolean,
                 )?,
                 key_activation_delay: src.parse("AUTHD_KEY_ACTIVATION_DELAY", "10m", duration)?,
+                signing_alg: src.parse("AUTHD_SIGNING_ALG", "RS256", |s| {
+                    SigningAlg::parse(s).context("expected RS256, ES256 or EdDSA")
+                })?,
                 anonymous_max_age: src.parse("AUTHD_ANONYMOUS_MAX_AGE", "30d", duration)?,
                 audit_retention: src.parse("AUTHD_AUDIT_RETENTION", "90d", duration)?,
                 cors_origins,

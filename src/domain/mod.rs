@@ -7,6 +7,7 @@ mod email;
 mod names;
 mod password;
 mod phone;
+mod signing_alg;
 mod user;
 mod username;
 
@@ -16,5 +17,6 @@ pub use email::EmailAddress;
 pub use names::{FullName, PersonName};
 pub use password::Password;
 pub use phone::PhoneNumber;
+pub use signing_alg::SigningAlg;
 pub use user::{Role, UserId};
 pub use username::Username;

@@ -40,10 +40,24 @@ fn metadata(state: &AppState) -> Value {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": ["openid", "profile", "email", "phone", "offline_access"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": signing_algs(state),
         "acr_values_supported": crate::domain::Level::OFFERED.map(|l| l.as_str()),
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce", "at_hash", "sid", "email", "email_verified", "name", "given_name", "family_name", "preferred_username", "phone_number", "phone_number_verified"],
     })
+}
+
+/// `AUTHD_SIGNING_ALG` first (what a client that names none gets), then the others: every
+/// algorithm keeps a key, so a client may register any of them.
+fn signing_algs(state: &AppState) -> Vec<&'static str> {
+    let default = state.keys.default_alg();
+    std::iter::once(default)
+        .chain(
+            crate::domain::SigningAlg::ALL
+                .into_iter()
+                .filter(|a| *a != default),
+        )
+        .map(|a| a.as_str())
+        .collect()
 }
 
 /// Discovery changes only with a new release or configuration: clients may cache it.
@@ -79,7 +93,7 @@ pub async fn healthz() -> Json<Value> {
 
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database = state.db.ping().await;
-    let key = state.keys.signing_key(state.clock.now()).is_some();
+    let key = state.keys.any_signer(state.clock.now()).is_some();
     let status = if database && key {
         StatusCode::OK
     } else {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::NaiveDateTime;
 
+use crate::domain::SigningAlg;
 use crate::state::AppState;
 use crate::storage::logout_notices::{self, DueNotice};
 use crate::tokens::jwt::{self, BACKCHANNEL_LOGOUT_EVENT, LogoutTokenClaims};
@@ -77,7 +78,8 @@ async fn send(state: &AppState, http: &reqwest::Client, notice: &DueNotice) -> a
         sid: notice.session_id.clone(),
         events: serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
     };
-    let token = jwt::sign_logout_token(&state.keys, &claims)?;
+    let alg = notice.alg.as_deref().and_then(SigningAlg::parse);
+    let token = jwt::sign_logout_token(&state.keys, &claims, alg)?;
     let response = http
         .post(&notice.uri)
         .header("cache-control", "no-store")

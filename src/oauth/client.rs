@@ -3,8 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use anyhow::Context as _;
 use subtle::ConstantTimeEq as _;
 
+use crate::domain::SigningAlg;
 use crate::storage::ClientRow;
 use crate::tokens::OpaqueToken;
 
@@ -112,6 +114,9 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// Sign-ins for it need a second factor (`clients create --require-mfa`).
     pub require_mfa: bool,
+    /// How its ID and logout tokens are signed (`id_token_signed_response_alg`); `None`:
+    /// `AUTHD_SIGNING_ALG`.
+    pub id_token_alg: Option<SigningAlg>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -141,6 +146,14 @@ impl TryFrom<ClientRow> for Client {
             post_logout_redirect_uris: words(&row.post_logout_redirect_uris),
             backchannel_logout_uri: row.backchannel_logout_uri,
             require_mfa: row.require_mfa,
+            id_token_alg: row
+                .id_token_signed_response_alg
+                .as_deref()
+                .map(|a| {
+                    SigningAlg::parse(a)
+                        .with_context(|| format!("id_token_signed_response_alg {a:?}"))
+                })
+                .transpose()?,
         })
     }
 }
@@ -263,6 +276,8 @@ pub struct NewClient {
     pub backchannel_logout_uri: Option<String>,
     /// Sign-ins for the client need a second factor.
     pub require_mfa: bool,
+    /// How its ID tokens are signed; `None`: `AUTHD_SIGNING_ALG`.
+    pub id_token_alg: Option<SigningAlg>,
 }
 
 impl NewClient {
@@ -330,6 +345,7 @@ impl NewClient {
             post_logout_redirect_uris: post_logout_redirect_uris.join(" "),
             backchannel_logout_uri,
             require_mfa: self.require_mfa,
+            id_token_signed_response_alg: self.id_token_alg.map(|a| a.as_str().to_owned()),
         };
         Ok((row, secret))
     }
@@ -349,6 +365,8 @@ pub struct ClientChanges {
     /// `Some(None)` removes it.
     pub backchannel_logout_uri: Option<Option<String>>,
     pub require_mfa: Option<bool>,
+    /// `Some(None)`: back to `AUTHD_SIGNING_ALG`.
+    pub id_token_alg: Option<Option<SigningAlg>>,
     /// A new secret replaces the old one at once (confidential clients only).
     pub rotate_secret: bool,
 }
@@ -394,6 +412,13 @@ impl ClientChanges {
                 .backchannel_logout_uri
                 .unwrap_or_else(|| old.backchannel_logout_uri.clone()),
             require_mfa: self.require_mfa.unwrap_or(old.require_mfa),
+            id_token_alg: match self.id_token_alg {
+                Some(alg) => alg,
+                None => old
+                    .id_token_signed_response_alg
+                    .as_deref()
+                    .and_then(SigningAlg::parse),
+            },
         };
         let (mut row, _) = changed.into_row(old.created_at)?;
         row.id = old.id.clone();
@@ -419,6 +444,10 @@ impl ClientChanges {
                 row.backchannel_logout_uri != old.backchannel_logout_uri,
             ),
             ("require_mfa", row.require_mfa != old.require_mfa),
+            (
+                "id_token_signed_response_alg",
+                row.id_token_signed_response_alg != old.id_token_signed_response_alg,
+            ),
         ] {
             if differs {
                 fields.push(name);
@@ -501,6 +530,7 @@ mod tests {
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
             require_mfa: false,
+            id_token_alg: None,
         }
     }
 

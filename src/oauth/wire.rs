@@ -222,7 +222,7 @@ pub fn respond(
             sid: Some(issued.session.id.clone()),
         };
         Some(
-            jwt::sign_id_token(&state.keys, &claims)
+            jwt::sign_id_token(&state.keys, &claims, client.id_token_alg)
                 .map_err(|e| OAuthError::ServerError(e.into()))?,
         )
     } else {

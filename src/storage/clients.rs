@@ -64,6 +64,7 @@ pub async fn update_client(
                     clients::post_logout_redirect_uris.eq(&row.post_logout_redirect_uris),
                     clients::backchannel_logout_uri.eq(&row.backchannel_logout_uri),
                     clients::require_mfa.eq(row.require_mfa),
+                    clients::id_token_signed_response_alg.eq(&row.id_token_signed_response_alg),
                 ))
                 .execute(c)
                 .await?;

@@ -52,6 +52,8 @@ pub struct DueNotice {
     pub user_id: String,
     pub client_id: String,
     pub uri: String,
+    /// The client's `id_token_signed_response_alg`, which its logout tokens use too.
+    pub alg: Option<String>,
     pub attempts: i32,
 }
 
@@ -91,28 +93,31 @@ async fn claim_live(
         .set(sessions::logout_notified_at.eq(sessions::revoked_at))
         .execute(c)
         .await?;
-        let due: Vec<(String, String, String, Option<String>, i32)> = sessions::table
-            .inner_join(clients::table)
-            .filter(sessions::revoked_at.is_not_null())
-            .filter(sessions::logout_notified_at.is_null())
-            .filter(
-                sessions::logout_next_at
-                    .is_null()
-                    .or(sessions::logout_next_at.le(now)),
-            )
-            .order(sessions::revoked_at)
-            .limit(limit)
-            .select((
-                sessions::id,
-                sessions::user_id,
-                sessions::client_id,
-                clients::backchannel_logout_uri,
-                sessions::logout_attempts,
-            ))
-            .load(c)
-            .await?;
+        #[allow(clippy::type_complexity)]
+        let due: Vec<(String, String, String, Option<String>, Option<String>, i32)> =
+            sessions::table
+                .inner_join(clients::table)
+                .filter(sessions::revoked_at.is_not_null())
+                .filter(sessions::logout_notified_at.is_null())
+                .filter(
+                    sessions::logout_next_at
+                        .is_null()
+                        .or(sessions::logout_next_at.le(now)),
+                )
+                .order(sessions::revoked_at)
+                .limit(limit)
+                .select((
+                    sessions::id,
+                    sessions::user_id,
+                    sessions::client_id,
+                    clients::backchannel_logout_uri,
+                    clients::id_token_signed_response_alg,
+                    sessions::logout_attempts,
+                ))
+                .load(c)
+                .await?;
         let mut claimed = Vec::with_capacity(due.len());
-        for (session_id, user_id, client_id, uri, attempts) in due {
+        for (session_id, user_id, client_id, uri, alg, attempts) in due {
             let won = diesel::update(
                 sessions::table
                     .find(&session_id)
@@ -132,6 +137,7 @@ async fn claim_live(
                     user_id,
                     client_id,
                     uri: uri.unwrap_or_default(),
+                    alg,
                     attempts: attempts + 1,
                 });
             }
@@ -149,25 +155,28 @@ async fn claim_of_deleted_users(
 ) -> Result<Vec<DueNotice>, StorageError> {
     run!(db, |c| {
         let mut claimed = Vec::new();
-        let owed: Vec<(String, String, String, Option<String>, i32)> = ended_sessions::table
-            .inner_join(clients::table)
-            .filter(
-                ended_sessions::next_at
-                    .is_null()
-                    .or(ended_sessions::next_at.le(now)),
-            )
-            .order(ended_sessions::ended_at)
-            .limit(limit)
-            .select((
-                ended_sessions::session_id,
-                ended_sessions::user_id,
-                ended_sessions::client_id,
-                clients::backchannel_logout_uri,
-                ended_sessions::attempts,
-            ))
-            .load(c)
-            .await?;
-        for (session_id, user_id, client_id, uri, attempts) in owed {
+        #[allow(clippy::type_complexity)]
+        let owed: Vec<(String, String, String, Option<String>, Option<String>, i32)> =
+            ended_sessions::table
+                .inner_join(clients::table)
+                .filter(
+                    ended_sessions::next_at
+                        .is_null()
+                        .or(ended_sessions::next_at.le(now)),
+                )
+                .order(ended_sessions::ended_at)
+                .limit(limit)
+                .select((
+                    ended_sessions::session_id,
+                    ended_sessions::user_id,
+                    ended_sessions::client_id,
+                    clients::backchannel_logout_uri,
+                    clients::id_token_signed_response_alg,
+                    ended_sessions::attempts,
+                ))
+                .load(c)
+                .await?;
+        for (session_id, user_id, client_id, uri, alg, attempts) in owed {
             let won = diesel::update(
                 ended_sessions::table
                     .find(&session_id)
@@ -186,6 +195,7 @@ async fn claim_of_deleted_users(
                     user_id,
                     client_id,
                     uri: uri.unwrap_or_default(),
+                    alg,
                     attempts: attempts + 1,
                 });
             }

@@ -167,6 +167,8 @@ pub struct ClientRow {
     pub backchannel_logout_uri: Option<String>,
     /// Its sign-ins need a second factor.
     pub require_mfa: bool,
+    /// `RS256`, `ES256` or `EdDSA`; `None`: `AUTHD_SIGNING_ALG`.
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// A second factor (see `signin::factors`).

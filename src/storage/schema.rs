@@ -32,6 +32,7 @@ diesel::table! {
         post_logout_redirect_uris -> Text,
         backchannel_logout_uri -> Nullable<Text>,
         require_mfa -> Bool,
+        id_token_signed_response_alg -> Nullable<Text>,
     }
 }
 

@@ -15,7 +15,7 @@ use super::audit::{AuditEventRow, record};
 use super::schema::signing_keys as sk;
 use super::{Database, StorageError, run, run_read};
 use crate::domain::{Actor, AuditKind};
-use crate::tokens::{KeyLifecycle, KeyStore, SealedKey, SigningKey};
+use crate::tokens::{KeyLifecycle, KeyStore, SealedKey, SigningAlg, SigningKey};
 
 /// How often each instance reads the key set again: the bound within which a rotation or a
 /// retirement reaches every instance. `AUTHD_KEY_ACTIVATION_DELAY` must be longer.
@@ -90,16 +90,19 @@ pub async fn refresh(db: &Database, store: &KeyStore) -> anyhow::Result<()> {
     store.install(&keys)
 }
 
-/// At start-up: loads the key set and, when no key signs or will (every key retired, or
-/// none), adds one: the keys of
-/// `legacy_dir` (a keys folder from an earlier authd) when the database has none, or a new key
-/// that signs at once. Instances starting together make one key between them (an advisory
-/// lock on PostgreSQL; SQLite serves one instance).
+/// At start-up: loads the key set and gives every algorithm a key that signs or will: the
+/// keys of `legacy_dir` (a keys folder from an earlier authd) when the database has none,
+/// then a new key for each algorithm that has none left unretired. New keys sign at once when
+/// no key signs yet (a new database, or every key retired); beside keys that already sign
+/// (an upgrade that brings a new algorithm) they wait `activation_delay`, so that verifiers
+/// caching the JWKS learn them first. Instances starting together make one set between them
+/// (an advisory lock on PostgreSQL; SQLite serves one instance).
 pub async fn bootstrap(
     db: &Database,
     store: &KeyStore,
     legacy_dir: Option<&Path>,
     now: DateTime<Utc>,
+    activation_delay: Duration,
 ) -> anyhow::Result<()> {
     let postgres = db.is_postgres();
     let added: Vec<String> = run!(db, |c| c
@@ -111,11 +114,6 @@ pub async fn bootstrap(
             }
             let existing = load_all!(c);
             store.install(&existing)?;
-            // A key that signs, or will (a rotation's, pending): never a second one of this
-            // instance's own, which the others would not know yet.
-            if existing.iter().any(|k| k.lifecycle.retired_at.is_none()) {
-                return Ok::<_, StorageError>(Vec::new());
-            }
             let mut new = Vec::new();
             if let Some(dir) = legacy_dir.filter(|d| existing.is_empty() && d.is_dir()) {
                 for (pem, lifecycle) in crate::tokens::read_key_folder(dir)? {
@@ -129,13 +127,24 @@ pub async fn bootstrap(
             let mut all = existing.clone();
             all.extend(new.iter().cloned());
             store.install(&all)?;
-            if store.signing_key(now).is_none() {
-                new.push(generate(store, now, Duration::ZERO).await?);
+            // A key that signs, or will (a rotation's, pending), counts: never a second one of
+            // this instance's own, which the others would not know yet.
+            let delay = store.rotation_delay(now, activation_delay);
+            let covered: Vec<SigningAlg> = store
+                .all()
+                .iter()
+                .filter(|k| k.lifecycle.retired_at.is_none())
+                .map(|k| k.alg)
+                .collect();
+            for alg in SigningAlg::ALL {
+                if !covered.contains(&alg) {
+                    new.push(generate(store, now, delay, alg).await?);
+                }
             }
             for key in &new {
                 insert_key!(c, key);
             }
-            Ok(new.into_iter().map(|k| k.kid).collect())
+            Ok::<_, StorageError>(new.into_iter().map(|k| k.kid).collect())
         })
         .await)?;
     if !added.is_empty() {
@@ -148,36 +157,48 @@ async fn generate(
     store: &KeyStore,
     now: DateTime<Utc>,
     delay: Duration,
+    alg: SigningAlg,
 ) -> anyhow::Result<SealedKey> {
     // RSA generation takes tens of milliseconds of CPU: not on the async runtime's threads.
-    tokio::task::block_in_place(|| store.generate(now, delay))
+    tokio::task::block_in_place(|| store.generate(now, delay, alg))
 }
 
-/// `keys rotate`: a new key, published at once, signing after `activation_delay` (at once
-/// when no key signs).
+/// `keys rotate`: a new key for each of `algs`, published at once, signing after
+/// `activation_delay` (at once when no key signs).
 pub async fn rotate(
     db: &Database,
     store: &KeyStore,
     now: DateTime<Utc>,
     activation_delay: Duration,
-) -> anyhow::Result<std::sync::Arc<SigningKey>> {
+    algs: &[SigningAlg],
+) -> anyhow::Result<Vec<std::sync::Arc<SigningKey>>> {
     refresh(db, store).await?;
-    let key = generate(store, now, store.rotation_delay(now, activation_delay)).await?;
+    let delay = store.rotation_delay(now, activation_delay);
+    let mut keys = Vec::new();
+    for alg in algs {
+        keys.push((*alg, generate(store, now, delay, *alg).await?));
+    }
     run!(db, |c| {
-        insert_key!(c, &key);
-        let rotated = AuditEventRow::new(AuditKind::KeyRotated, now.naive_utc())
-            .by(Actor::Cli, None)
-            .detail(serde_json::json!({ "kid": key.kid }));
-        record!(c, [&rotated]);
+        for (alg, key) in &keys {
+            insert_key!(c, key);
+            let rotated = AuditEventRow::new(AuditKind::KeyRotated, now.naive_utc())
+                .by(Actor::Cli, None)
+                .detail(serde_json::json!({ "kid": key.kid, "alg": alg.as_str() }));
+            record!(c, [&rotated]);
+        }
         Ok::<_, StorageError>(())
     })?;
     refresh(db, store).await?;
-    store
-        .all()
-        .iter()
-        .find(|k| k.kid == key.kid)
-        .cloned()
-        .context("the new key did not load")
+    let loaded = store.all();
+    keys.iter()
+        .map(|(_, key)| {
+            loaded
+                .iter()
+                .find(|k| k.kid == key.kid)
+                .cloned()
+                .context("the new key did not load")
+        })
+        .collect()
 }
 
 /// `keys retire KID`: the key signs no more; it stays published until its tokens expire.

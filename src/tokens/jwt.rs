@@ -1,11 +1,13 @@
-//! Access tokens: RS256 JWTs per RFC 9068 (`typ: at+jwt`), verified against the key store.
+//! Access tokens: JWTs per RFC 9068 (`typ: at+jwt`) signed with `AUTHD_SIGNING_ALG`, ID and
+//! logout tokens with the client's `id_token_signed_response_alg` or that; all verified
+//! against the key store, each with the algorithm of the key its `kid` names and no other.
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use super::keys::KeyStore;
+use super::keys::{KeyStore, SigningAlg, SigningKey};
 
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
@@ -87,16 +89,7 @@ pub fn verify_id_token_hint(
     issuer: &str,
     now: DateTime<Utc>,
 ) -> Result<IdTokenClaims, JwtError> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Invalid)?;
-    if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some("JWT") {
-        return Err(JwtError::Invalid);
-    }
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|kid| keys.verifying_key(kid, now))
-        .ok_or(JwtError::Invalid)?;
-    let mut validation = Validation::new(Algorithm::RS256);
+    let (key, mut validation) = verifier(keys, token, "JWT", now)?;
     validation.set_issuer(&[issuer]);
     validation.validate_aud = false;
     validation.validate_exp = false;
@@ -106,12 +99,43 @@ pub fn verify_id_token_hint(
         .map_err(|_| JwtError::Invalid)
 }
 
-pub fn sign_access_token(keys: &KeyStore, claims: &AccessClaims) -> Result<String, JwtError> {
-    sign(keys, ACCESS_TOKEN_TYP, claims.iat, claims)
+/// The key a token's `kid` names, and a validation that accepts that key's algorithm only:
+/// a header naming another (`none`, `HS256` with the public key as secret, RS256 over an
+/// EC key) is refused before any signature is checked.
+fn verifier(
+    keys: &KeyStore,
+    token: &str,
+    typ: &str,
+    now: DateTime<Utc>,
+) -> Result<(std::sync::Arc<SigningKey>, Validation), JwtError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Invalid)?;
+    if header.typ.as_deref() != Some(typ) {
+        return Err(JwtError::Invalid);
+    }
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| keys.verifying_key(kid, now))
+        .ok_or(JwtError::Invalid)?;
+    let alg: Algorithm = super::keys::jwt_algorithm(key.alg);
+    if header.alg != alg {
+        return Err(JwtError::Invalid);
+    }
+    Ok((key, Validation::new(alg)))
 }
 
-pub fn sign_id_token(keys: &KeyStore, claims: &IdTokenClaims) -> Result<String, JwtError> {
-    sign(keys, "JWT", claims.iat, claims)
+/// Signed with `AUTHD_SIGNING_ALG`'s key.
+pub fn sign_access_token(keys: &KeyStore, claims: &AccessClaims) -> Result<String, JwtError> {
+    sign(keys, ACCESS_TOKEN_TYP, claims.iat, claims, None)
+}
+
+/// Signed with `alg` (the client's `id_token_signed_response_alg`), or the default.
+pub fn sign_id_token(
+    keys: &KeyStore,
+    claims: &IdTokenClaims,
+    alg: Option<SigningAlg>,
+) -> Result<String, JwtError> {
+    sign(keys, "JWT", claims.iat, claims, alg)
 }
 
 /// The `events` member that makes a JWT a logout token.
@@ -131,9 +155,14 @@ pub struct LogoutTokenClaims {
     pub events: serde_json::Value,
 }
 
-/// Signed with `typ: logout+jwt` (section 2.4), so it cannot pass for an ID token.
-pub fn sign_logout_token(keys: &KeyStore, claims: &LogoutTokenClaims) -> Result<String, JwtError> {
-    sign(keys, "logout+jwt", claims.iat, claims)
+/// Signed with `typ: logout+jwt` (section 2.4), so it cannot pass for an ID token, and with
+/// the algorithm of the client's ID tokens (section 2.4).
+pub fn sign_logout_token(
+    keys: &KeyStore,
+    claims: &LogoutTokenClaims,
+    alg: Option<SigningAlg>,
+) -> Result<String, JwtError> {
+    sign(keys, "logout+jwt", claims.iat, claims, alg)
 }
 
 /// `at_hash` (OIDC Core 3.1.3.6): the left half of the SHA-256 of the access token, base64url.
@@ -143,26 +172,25 @@ pub fn at_hash(access_token: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
 
-/// Signs with the key that is active at `iat`.
+/// Signs with the key of `alg` (or the default algorithm) that is active at `iat`.
 fn sign<T: Serialize>(
     keys: &KeyStore,
     typ: &str,
     iat: i64,
     claims: &T,
+    alg: Option<SigningAlg>,
 ) -> Result<String, JwtError> {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let issued = DateTime::from_timestamp(iat, 0).ok_or(JwtError::Invalid)?;
-    let key = keys.signing_key(issued).ok_or(JwtError::NoKey)?;
+    let key = keys.signer_for(issued, alg).ok_or(JwtError::NoKey)?;
     // JWS compact serialization (RFC 7515 section 7.1), signed with the key parsed once;
     // verification, here and at resource servers, is any standard JWT library's.
-    let header = serde_json::json!({"typ": typ, "alg": "RS256", "kid": key.kid});
+    let header = serde_json::json!({"typ": typ, "alg": key.alg.as_str(), "kid": key.kid});
     let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(JwtError::Encode)?);
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(JwtError::Encode)?));
-    let signature = key
-        .sign_rs256(token.as_bytes())
-        .map_err(JwtError::Signing)?;
+    let signature = key.sign(token.as_bytes()).map_err(JwtError::Signing)?;
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(signature));
     Ok(token)
@@ -186,16 +214,7 @@ pub fn verify_access_token(
     now: DateTime<Utc>,
     expiry: Expiry,
 ) -> Result<AccessClaims, JwtError> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Invalid)?;
-    if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
-        return Err(JwtError::Invalid);
-    }
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|kid| keys.verifying_key(kid, now))
-        .ok_or(JwtError::Invalid)?;
-    let mut validation = Validation::new(Algorithm::RS256);
+    let (key, mut validation) = verifier(keys, token, ACCESS_TOKEN_TYP, now)?;
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);
     validation.validate_exp = false;

@@ -5,5 +5,7 @@ pub mod keys;
 mod opaque;
 
 pub use jwt::{AccessClaims, JwtError};
-pub use keys::{KeyLifecycle, KeyStatus, KeyStore, SealedKey, SigningKey, read_key_folder};
+pub use keys::{
+    KeyLifecycle, KeyStatus, KeyStore, SealedKey, SigningAlg, SigningKey, read_key_folder,
+};
 pub use opaque::{OpaqueToken, TokenHash};

@@ -455,9 +455,11 @@ async fn security_changes_and_operator_actions_leave_events(backend: Backend) {
         &app.state.keys,
         now,
         std::time::Duration::from_secs(60),
+        &[authd::tokens::SigningAlg::Es256],
     )
     .await
-    .unwrap();
+    .unwrap()
+    .remove(0);
     let filter = authd::storage::audit::Filter {
         client_id: Some(client.id.clone()),
         ..Default::default()
@@ -622,6 +624,28 @@ fn a_client_changes_at_the_command_line() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no client c_nope"));
     let refused = authd(&["clients", "update", &id, "--first-party", "maybe"]);
     assert_eq!(refused.status.code(), Some(2), "bad arguments");
+    let refused = authd(&["clients", "update", &id, "--id-token-alg", "HS256"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "not an algorithm authd signs with"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("expected RS256, ES256 or EdDSA"));
+    let es = json_of(&authd(&[
+        "clients",
+        "update",
+        &id,
+        "--id-token-alg",
+        "ES256",
+    ]));
+    assert_eq!(es["id_token_signed_response_alg"], "ES256");
+    let back = json_of(&authd(&[
+        "clients",
+        "update",
+        &id,
+        "--default-id-token-alg",
+    ]));
+    assert_eq!(back["id_token_signed_response_alg"], Value::Null);
 
     let events =
         String::from_utf8(authd(&["audit", "list", "--kind", "client.updated"]).stdout).unwrap();
@@ -629,10 +653,15 @@ fn a_client_changes_at_the_command_line() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(events.len(), 1);
+    assert_eq!(events.len(), 3);
+    // Newest first.
+    assert_eq!(
+        events[2]["detail"],
+        json!({"fields": ["name"], "secret_rotated": true})
+    );
     assert_eq!(
         events[0]["detail"],
-        json!({"fields": ["name"], "secret_rotated": true})
+        json!({"fields": ["id_token_signed_response_alg"], "secret_rotated": false})
     );
 }
 

@@ -1007,6 +1007,7 @@ async fn rp_initiated_logout(backend: Backend) {
             post_logout_redirect_uris: vec![bye.into()],
             backchannel_logout_uri: None,
             require_mfa: false,
+            id_token_alg: None,
         })
         .await;
     let secret = rp.secret.clone().unwrap();
@@ -1193,6 +1194,7 @@ async fn backchannel_logout(backend: Backend) {
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: Some(receiver.clone()),
             require_mfa: false,
+            id_token_alg: None,
         })
         .await;
     let discovery = app.get("/.well-known/openid-configuration", None).await;

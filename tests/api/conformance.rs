@@ -8,7 +8,9 @@
 
 use std::process::Command;
 
-use crate::harness::{Backend, PASSWORD, spawn_app_at_own_address};
+use authd::tokens::SigningAlg;
+
+use crate::harness::{Backend, PASSWORD, spawn_app_at_own_address, spawn_app_at_own_address_with};
 
 const CALLBACK: &str = "http://127.0.0.1:9/cb";
 const AFTER_LOGOUT: &str = "http://127.0.0.1:9/bye";
@@ -25,11 +27,17 @@ fn installed(present: bool, how: &str) -> bool {
 
 /// Runs `program` with `args` (the script first) in tests/conformance, and checks that it
 /// passed.
-async fn passes(program: &'static str, script: &'static str, args: Vec<String>) {
+async fn passes(
+    program: &'static str,
+    script: &'static str,
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+) {
     let output = tokio::task::spawn_blocking(move || {
         Command::new(program)
             .current_dir(conformance_dir())
             .args(&args)
+            .envs(env)
             .output()
             .unwrap_or_else(|e| panic!("{program} runs: {e}"))
     })
@@ -44,12 +52,39 @@ async fn passes(program: &'static str, script: &'static str, args: Vec<String>) 
     assert!(stdout.contains("all checks passed"), "{stdout}");
 }
 
+/// How the tokens are signed in a run: `AUTHD_SIGNING_ALG`, and the client's own ID token
+/// algorithm if it names one. The script is told what to expect (`ID_TOKEN_ALG`,
+/// `ACCESS_TOKEN_ALG`).
+#[derive(Clone, Copy)]
+struct Signing {
+    server: SigningAlg,
+    client: Option<SigningAlg>,
+}
+
+const RS256: Signing = Signing {
+    server: SigningAlg::Rs256,
+    client: None,
+};
+
 /// Starts authd with a verified `email` and a first-party confidential client for it, runs
 /// `program script` with the issuer, client id, secret, callback, email, password and
 /// post-logout address, and checks that it passed.
 async fn run_relying_party(program: &'static str, script: &'static str, email: &str) {
+    run_relying_party_signing(program, script, email, RS256).await
+}
+
+async fn run_relying_party_signing(
+    program: &'static str,
+    script: &'static str,
+    email: &str,
+    signing: Signing,
+) {
     use authd::oauth::client::{ClientType, GrantType, NewClient};
-    let app = spawn_app_at_own_address(Backend::Sqlite).await;
+    let app = spawn_app_at_own_address_with(
+        Backend::Sqlite,
+        &[("AUTHD_SIGNING_ALG", signing.server.as_str())],
+    )
+    .await;
     app.verified_user(email).await;
     // Where the relying party's backend takes back-channel logout tokens (the Node script
     // listens there).
@@ -72,6 +107,7 @@ async fn run_relying_party(program: &'static str, script: &'static str, email: &
                 "http://127.0.0.1:{backchannel_port}/backchannel-logout"
             )),
             require_mfa: false,
+            id_token_alg: signing.client,
         })
         .await;
     let args = [
@@ -85,7 +121,13 @@ async fn run_relying_party(program: &'static str, script: &'static str, email: &
         AFTER_LOGOUT.to_owned(),
         backchannel_port.to_string(),
     ];
-    passes(program, script, args.to_vec()).await;
+    let mut env = vec![("ACCESS_TOKEN_ALG", signing.server.to_string())];
+    if let Some(alg) = signing.client {
+        env.push(("ID_TOKEN_ALG", alg.to_string()));
+    } else {
+        env.push(("ID_TOKEN_ALG", signing.server.to_string()));
+    }
+    passes(program, script, args.to_vec(), env).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,6 +138,24 @@ async fn openid_client_runs_the_whole_flow() {
         .exists();
     if installed(present, "run `npm ci` in tests/conformance") {
         run_relying_party("node", "openid_client.mjs", "rp@example.com").await;
+    }
+}
+
+/// The same flow for a client registered for EdDSA ID tokens (`clients create --id-token-alg
+/// EdDSA`), which openid-client is told to require; access tokens stay RS256, and its logout
+/// tokens are EdDSA too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs node and `npm ci` in tests/conformance"]
+async fn openid_client_runs_the_whole_flow_with_eddsa_id_tokens() {
+    let present = conformance_dir()
+        .join("node_modules/openid-client")
+        .exists();
+    if installed(present, "run `npm ci` in tests/conformance") {
+        let signing = Signing {
+            server: SigningAlg::Rs256,
+            client: Some(SigningAlg::EdDsa),
+        };
+        run_relying_party_signing("node", "openid_client.mjs", "ed@example.com", signing).await;
     }
 }
 
@@ -124,6 +184,24 @@ async fn authlib_runs_the_whole_flow() {
     }
 }
 
+/// Authlib against an authd that signs everything with ES256 (`AUTHD_SIGNING_ALG=ES256`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs `pip install -r tests/conformance/requirements.txt` (in a venv)"]
+async fn authlib_runs_the_whole_flow_with_es256() {
+    let present = Command::new("python3")
+        .args(["-c", "import authlib, requests"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let how = "pip install -r tests/conformance/requirements.txt";
+    if installed(present, how) {
+        let signing = Signing {
+            server: SigningAlg::Es256,
+            client: None,
+        };
+        run_relying_party_signing("python3", "authlib_client.py", "es@example.com", signing).await;
+    }
+}
+
 /// Runs `program script` with the issuer, a verified user's email and password, and a
 /// client_credentials client, and checks that it passed.
 async fn run_generated_client(program: &'static str, script: &'static str, email: &str) {
@@ -140,7 +218,7 @@ async fn run_generated_client(program: &'static str, script: &'static str, email
         service.id.clone(),
         service.secret.clone().unwrap(),
     ];
-    passes(program, script, args).await;
+    passes(program, script, args, Vec::new()).await;
 }
 
 /// A Python client generated by openapi-python-client from `/openapi.json`: every endpoint
@@ -182,6 +260,8 @@ fn tests_that_need_set_up_are_listed_as_ignored() {
         "browser::a_passkey_added_and_used_in_chromium",
         "conformance::openid_client_runs_the_whole_flow",
         "conformance::authlib_runs_the_whole_flow",
+        "conformance::authlib_runs_the_whole_flow_with_es256",
+        "conformance::openid_client_runs_the_whole_flow_with_eddsa_id_tokens",
         "conformance::a_generated_python_client_drives_the_api",
         "conformance::a_generated_typescript_client_drives_the_api",
         "discovery::openapi_document_passes_a_validator",

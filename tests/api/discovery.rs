@@ -1,6 +1,6 @@
 //! Discovery, the JWKS, health probes and the command line.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::harness::{Backend, ISSUER, Reply, s, spawn_app, spawn_app_with};
@@ -28,7 +28,8 @@ async fn discovery_and_jwks(backend: Backend) {
         );
         assert_eq!(
             doc["id_token_signing_alg_values_supported"],
-            json!(["RS256"])
+            json!(["RS256", "ES256", "EdDSA"]),
+            "AUTHD_SIGNING_ALG first"
         );
     }
     let jwks = app.get("/.well-known/jwks.json", None).await;
@@ -37,8 +38,27 @@ async fn discovery_and_jwks(backend: Backend) {
             .unwrap()
             .starts_with("public, max-age=")
     );
-    let keys = jwks.expect(200)["keys"].as_array().unwrap().clone();
-    assert_eq!(keys.len(), 1);
+    let all = jwks.expect(200)["keys"].as_array().unwrap().clone();
+    let shapes: std::collections::BTreeSet<(&str, &str, &str)> = all
+        .iter()
+        .map(|k| (s(&k["alg"]), s(&k["kty"]), k["crv"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            ("EdDSA", "OKP", "Ed25519"),
+            ("ES256", "EC", "P-256"),
+            ("RS256", "RSA", "-")
+        ]
+        .into_iter()
+        .collect(),
+        "a key per algorithm"
+    );
+    for key in &all {
+        assert_eq!(s(&key["use"]), "sig");
+        assert!(key.get("d").is_none(), "no private parts published");
+    }
+    let keys: Vec<&Value> = all.iter().filter(|k| k["alg"] == "RS256").collect();
     assert_eq!(s(&keys[0]["kty"]), "RSA");
     assert_eq!(s(&keys[0]["alg"]), "RS256");
     assert_eq!(s(&keys[0]["use"]), "sig");
@@ -54,18 +74,20 @@ async fn discovery_and_jwks(backend: Backend) {
     let stored = authd::storage::signing_keys::load(&app.state.db)
         .await
         .unwrap();
-    assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].kid, s(&keys[0]["kid"]));
-    let pem = app.private_pem(&stored[0].kid).await;
-    assert!(
-        String::from_utf8(pem)
-            .unwrap()
-            .contains("BEGIN PRIVATE KEY")
-    );
-    assert!(
-        !String::from_utf8_lossy(&stored[0].sealed).contains("PRIVATE KEY"),
-        "sealed at rest"
-    );
+    assert_eq!(stored.len(), 3);
+    for key in &stored {
+        assert!(all.iter().any(|k| k["kid"] == key.kid.as_str()));
+        let pem = app.private_pem(&key.kid).await;
+        assert!(
+            String::from_utf8(pem)
+                .unwrap()
+                .contains("BEGIN PRIVATE KEY")
+        );
+        assert!(
+            !String::from_utf8_lossy(&key.sealed).contains("PRIVATE KEY"),
+            "sealed at rest"
+        );
+    }
 }
 
 async fn health_and_readiness(backend: Backend) {
@@ -502,10 +524,10 @@ fn keys_export_writes_public_keys_to_the_keys_folder() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
-    let added = authd(&["keys", "rotate"]);
+    let added = authd(&["keys", "rotate", "--alg", "ES256"]);
     let kid = added
         .strip_prefix("added ")
-        .and_then(|r| r.split(':').next())
+        .and_then(|r| r.split(" (ES256)").next())
         .unwrap()
         .to_owned();
     let written = authd(&["keys", "export"]);
@@ -522,7 +544,7 @@ fn keys_export_writes_public_keys_to_the_keys_folder() {
     let text = String::from_utf8(pem.clone()).unwrap();
     assert!(text.starts_with("-----BEGIN PUBLIC KEY-----"), "{text}");
     assert!(!text.contains("PRIVATE"));
-    jsonwebtoken::DecodingKey::from_rsa_pem(&pem).expect("an RSA public key");
+    jsonwebtoken::DecodingKey::from_ec_pem(&pem).expect("a P-256 public key");
 }
 
 /// The lines a child writes to `stderr`, as they come.

@@ -448,6 +448,7 @@ async fn first_party(app: &TestApp, require_mfa: bool) -> crate::harness::TestCl
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
         require_mfa,
+        id_token_alg: None,
     })
     .await
 }

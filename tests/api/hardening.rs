@@ -210,6 +210,7 @@ async fn redirect_uris_are_safe_and_canonical(backend: Backend) {
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
         require_mfa: false,
+        id_token_alg: None,
     };
     for bad in [
         "javascript:alert(document.cookie)//",

@@ -125,6 +125,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the app with its issuer at its real address, for clients that fetch discovery.
 pub async fn spawn_app_at_own_address(backend: Backend) -> TestApp {
+    spawn_app_at_own_address_with(backend, &[]).await
+}
+
+/// [`spawn_app_at_own_address`] with extra settings.
+pub async fn spawn_app_at_own_address_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
     // Bind to learn a free port, then let the app bind it; nothing else races for it here.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -133,7 +138,12 @@ pub async fn spawn_app_at_own_address(backend: Backend) -> TestApp {
         .port();
     let bind = format!("127.0.0.1:{port}");
     let issuer = format!("http://127.0.0.1:{port}");
-    spawn_app_with(backend, &[("AUTHD_BIND", &bind), ("AUTHD_ISSUER", &issuer)]).await
+    let mut settings = vec![
+        ("AUTHD_BIND", bind.as_str()),
+        ("AUTHD_ISSUER", issuer.as_str()),
+    ];
+    settings.extend_from_slice(extra);
+    spawn_app_with(backend, &settings).await
 }
 
 /// Starts the app with extra settings (`AUTHD_*` pairs) on top of the test defaults.
@@ -325,6 +335,7 @@ impl TestApp {
         let keys = authd::tokens::KeyStore::new(
             Arc::new(authd::app::sealer(&self.state.config).unwrap()),
             self.state.config.access_token_ttl,
+            self.state.config.signing_alg,
         );
         authd::storage::signing_keys::refresh(&self.state.db, &keys)
             .await
@@ -600,6 +611,7 @@ impl TestApp {
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
             require_mfa: false,
+            id_token_alg: None,
         })
         .await
     }
@@ -618,6 +630,7 @@ impl TestApp {
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
             require_mfa: false,
+            id_token_alg: None,
         })
         .await
     }

@@ -39,14 +39,19 @@ async fn two_instances_on_one_postgres_behave_as_one() {
     )
     .await;
     let kids = jwks_kids(&a).await;
-    assert_eq!(kids.len(), 1, "one key made, not one per instance");
+    assert_eq!(
+        kids.len(),
+        3,
+        "one key per algorithm made, not a set per instance"
+    );
     assert_eq!(jwks_kids(&b).await, kids, "the same JWKS behind either");
 
     // Registered through A, confirmed and signed in through B; A's token works at B.
     a.verified_user("both@example.com").await;
     let from_a = a.login("both@example.com", Some("laptop")).await;
     let token = s(&from_a["access_token"]).to_owned();
-    assert_eq!(kid(&token), kids[0]);
+    let signer = kid(&token);
+    assert!(kids.contains(&signer));
     b.get("/api/users/me", Some(&token)).await.expect(200);
     b.get("/oauth/userinfo", Some(&token)).await.expect(200);
     let rotated = b
@@ -96,9 +101,11 @@ async fn two_instances_on_one_postgres_behave_as_one() {
         &cli,
         a.state.clock.now(),
         Duration::from_secs(600),
+        &[authd::tokens::SigningAlg::Rs256],
     )
     .await
-    .unwrap();
+    .unwrap()
+    .remove(0);
     loop {
         if jwks_kids(&b).await.contains(&new.kid) {
             break;
@@ -110,7 +117,7 @@ async fn two_instances_on_one_postgres_behave_as_one() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let again = b.login("both@example.com", None).await;
-    assert_eq!(kid(s(&again["access_token"])), kids[0], "not signing yet");
+    assert_eq!(kid(s(&again["access_token"])), signer, "not signing yet");
 
     // Password guesses are counted once, wherever they land.
     let guess = |app: &TestApp| {
@@ -212,7 +219,11 @@ async fn on_postgres_keys_from_an_earlier_keys_folder_are_imported_on_first_star
     let dir = folder.path().display().to_string();
     let app = spawn_app_with(Backend::Postgres, &[("AUTHD_KEYS_DIR", &dir)]).await;
     let kids = jwks_kids(&app).await;
-    assert_eq!(kids.len(), 1);
+    assert_eq!(
+        kids.len(),
+        3,
+        "the imported RSA key, and new ES256 and EdDSA keys"
+    );
     app.verified_user("old@example.com").await;
     let token = app.login("old@example.com", None).await;
     // Signed by the imported key: the published key is the old key's public half.
@@ -223,9 +234,20 @@ async fn on_postgres_keys_from_an_earlier_keys_folder_are_imported_on_first_star
             .modulus()
             .big_endian_without_leading_zero(),
     );
-    let jwks = app.get("/.well-known/jwks.json", None).await;
-    assert_eq!(s(&jwks.expect(200)["keys"][0]["n"]), modulus);
-    assert_eq!(kid(s(&token["access_token"])), kids[0]);
+    let jwks = app
+        .get("/.well-known/jwks.json", None)
+        .await
+        .expect(200)
+        .clone();
+    let rsa: Vec<&serde_json::Value> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["kty"] == "RSA")
+        .collect();
+    assert_eq!(rsa.len(), 1);
+    assert_eq!(s(&rsa[0]["n"]), modulus);
+    assert_eq!(kid(s(&token["access_token"])), s(&rsa[0]["kid"]));
 }
 
 crate::both_backends!(

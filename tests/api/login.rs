@@ -90,20 +90,27 @@ async fn wrong_and_unknown_credentials_look_the_same(backend: Backend) {
 }
 
 /// What a resource server does: fetch the JWKS, pick the key by `kid`, check RS256 and claims.
+/// What a resource server does with an access token: the key its `kid` names in the JWKS,
+/// with that key's algorithm (RS256 unless `AUTHD_SIGNING_ALG` says otherwise).
 pub fn verify_with_jwks(jwks: &Value, token: &str) -> Value {
     let header = jsonwebtoken::decode_header(token).expect("a JWT header");
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[ISSUER]);
-    validation.set_audience(&[ISSUER]);
-    // Tests move authd's clock forward; check `exp` against it, not the wall clock.
-    validation.validate_exp = false;
-    assert_eq!(header.alg, Algorithm::RS256);
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     let set: JwkSet = serde_json::from_value(jwks.clone()).expect("a JWK set");
     let jwk = set
         .find(header.kid.as_deref().expect("a kid"))
         .expect("the kid is published");
-    let key = DecodingKey::from_jwk(jwk).expect("an RSA JWK");
+    let alg: Algorithm = jwk
+        .common
+        .key_algorithm
+        .map(|a| a.to_string().parse().expect("a JWS algorithm"))
+        .expect("the JWK names its alg");
+    assert_eq!(header.alg, alg, "the header's alg is the key's");
+    let mut validation = Validation::new(alg);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[ISSUER]);
+    // Tests move authd's clock forward; check `exp` against it, not the wall clock.
+    validation.validate_exp = false;
+    let key = DecodingKey::from_jwk(jwk).expect("a public JWK");
     jsonwebtoken::decode::<Value>(token, &key, &validation)
         .expect("a valid token")
         .claims

@@ -276,11 +276,18 @@ async fn skewed_postgres_instances_decide_by_one_clock() {
     // A rotation, then the old key retired early (as `keys retire` allowed before).
     let keys = on_time.cli_keys().await;
     let now = on_time.state.clock.now();
-    let old = keys.signing_key(now).unwrap().kid.clone();
-    let new =
-        authd::storage::signing_keys::rotate(&on_time.state.db, &keys, now, Duration::from_secs(1))
-            .await
-            .unwrap();
+    let rsa = authd::tokens::SigningAlg::Rs256;
+    let old = keys.signing_key(now, rsa).unwrap().kid.clone();
+    let new = authd::storage::signing_keys::rotate(
+        &on_time.state.db,
+        &keys,
+        now,
+        Duration::from_secs(1),
+        &[rsa],
+    )
+    .await
+    .unwrap()
+    .remove(0);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let refused = authd::storage::signing_keys::retire(
         &on_time.state.db,
@@ -306,7 +313,7 @@ async fn skewed_postgres_instances_decide_by_one_clock() {
     }
     for app in [&on_time, &behind, &ahead] {
         app.refresh_keys().await;
-        let signer = app.state.keys.signing_key(app.state.clock.now());
+        let signer = app.state.keys.signing_key(app.state.clock.now(), rsa);
         assert_eq!(signer.map(|k| k.kid.clone()), Some(new.kid.clone()));
     }
     behind.verified_user("clock@example.com").await;

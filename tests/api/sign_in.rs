@@ -313,6 +313,7 @@ async fn sign_out_asks_unless_the_hint_names_this_sign_in(backend: Backend) {
             post_logout_redirect_uris: vec![bye.into()],
             backchannel_logout_uri: None,
             require_mfa: false,
+            id_token_alg: None,
         })
         .await;
     let secret = rp.secret.clone().unwrap();

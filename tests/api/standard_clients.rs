@@ -266,9 +266,11 @@ async fn resource_server_across_key_rotation(backend: Backend) {
         &cli,
         app.state.clock.now(),
         Duration::ZERO,
+        &[authd::tokens::SigningAlg::Rs256],
     )
     .await
-    .unwrap();
+    .unwrap()
+    .remove(0);
     app.refresh_keys().await; // what every running authd does every 5 s
     let second = app.login("rs@example.com", None).await;
     assert_eq!(

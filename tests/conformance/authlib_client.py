@@ -1,9 +1,13 @@
 """Drives authd with Authlib (unmodified), as a Python relying party would: discovery, the
 authorization code flow with PKCE, state and nonce, the ID token verified against the JWKS,
-userinfo, refresh, and introspection. Run by tests/api/conformance.rs; exits non-zero on the
-first failure."""
+userinfo, refresh, and introspection. ID_TOKEN_ALG and ACCESS_TOKEN_ALG (default RS256) say
+how the tokens must be signed. Run by tests/api/conformance.rs; exits non-zero on the first
+failure."""
 
+import base64
 import html
+import json
+import os
 import re
 import sys
 from urllib.parse import urljoin
@@ -68,6 +72,10 @@ claims = jwt.decode(
 )
 claims.validate()
 check(claims["sub"], "the ID token names its subject")
+for kind, want in [("id_token", "ID_TOKEN_ALG"), ("access_token", "ACCESS_TOKEN_ALG")]:
+    head = token[kind].split(".")[0]
+    alg = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))["alg"]
+    check(alg == os.environ.get(want, "RS256"), f"{kind} signed with {alg}")
 
 info = session.get(meta["userinfo_endpoint"], timeout=10).json()
 check(info.get("email") == username and info.get("sub") == claims["sub"], f"userinfo: {info}")

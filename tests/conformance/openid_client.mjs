@@ -2,8 +2,10 @@
 // authorization code flow with PKCE, nonce, state and max_age (ID token checked through the
 // JWKS, RFC 9207 iss checked), userinfo, refresh, prompt=none with and without a sign-in,
 // response_mode=form_post, a native app's loopback port, RP-initiated logout, and back-channel
-// logout tokens verified with jose. Run by tests/api/conformance.rs; exits non-zero on the first
-// failure.
+// logout tokens verified with jose. With ID_TOKEN_ALG set, the client is registered for it
+// (`id_token_signed_response_alg`, which openid-client then requires) and ACCESS_TOKEN_ALG is
+// what the access tokens must carry. Run by tests/api/conformance.rs; exits non-zero on the
+// first failure.
 import { createServer } from 'node:http';
 import * as client from 'openid-client';
 import * as jose from 'jose';
@@ -16,7 +18,12 @@ const fail = (message) => {
 };
 const check = (condition, message) => condition || fail(message);
 
-const config = await client.discovery(new URL(issuer), clientId, clientSecret, undefined, {
+const idTokenAlg = process.env.ID_TOKEN_ALG || 'RS256';
+const accessTokenAlg = process.env.ACCESS_TOKEN_ALG || 'RS256';
+const metadata = process.env.ID_TOKEN_ALG
+  ? { client_secret: clientSecret, id_token_signed_response_alg: idTokenAlg }
+  : clientSecret;
+const config = await client.discovery(new URL(issuer), clientId, metadata, undefined, {
   execute: [client.allowInsecureRequests],
 });
 
@@ -92,6 +99,12 @@ const tokens = await client.authorizationCodeGrant(config, callback, { ...first.
 const claims = tokens.claims();
 check(claims && claims.sub, 'the ID token names its subject');
 check(typeof claims.auth_time === 'number', 'the ID token carries auth_time');
+const signedWith = (token) => jose.decodeProtectedHeader(token).alg;
+check(signedWith(tokens.id_token) === idTokenAlg, `ID token signed with ${signedWith(tokens.id_token)}`);
+check(
+  signedWith(tokens.access_token) === accessTokenAlg,
+  `access token signed with ${signedWith(tokens.access_token)}`,
+);
 const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
 check(info.email === username, `userinfo says ${info.email}`);
 const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
@@ -145,7 +158,7 @@ const backchannel = createServer(async (req, res2) => {
       issuer: config.serverMetadata().issuer,
       audience: clientId,
       typ: 'logout+jwt',
-      algorithms: ['RS256'],
+      algorithms: [idTokenAlg], // the client's ID token algorithm (Back-Channel Logout 2.4)
     });
     check(protectedHeader.typ === 'logout+jwt', 'typ logout+jwt');
     check(payload.events && payload.events['http://schemas.openid.net/event/backchannel-logout'], 'the logout event');
