@@ -1,9 +1,9 @@
 //! The raw cost of what authd's hot paths must do, measured with the very crates and
-//! parameters authd uses: RS256 signatures (aws-lc, RSA-2048) per CPU-second on one core, and
-//! argon2id verifications (m=19456 KiB, t=2, p=1) per second on all cores. `bench/run` divides
-//! authd's throughput by these.
+//! parameters authd uses: RS256 signatures (aws-lc, RSA-2048), ES256 (P-256) and EdDSA
+//! (Ed25519) per CPU-second on one core, and argon2id verifications (m=19456 KiB, t=2, p=1) per
+//! second on all cores. `bench/run` divides authd's throughput by these.
 //!
-//!     cargo run --release --example raw_ceilings [rs256|argon2]
+//!     cargo run --release --example raw_ceilings [rs256|es256|eddsa|argon2]
 //!
 //! With an argument, only that ceiling: `bench/run` measures each next to the round it divides,
 //! so that the machine's drift between the two stays small.
@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
-use aws_lc_rs::signature::RSA_PKCS1_SHA256;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RSA_PKCS1_SHA256,
+};
 
 fn cpu_time() -> Duration {
     // CLOCK_PROCESS_CPUTIME_ID through /proc: user + system ticks of this process.
@@ -29,16 +31,43 @@ fn cpu_time() -> Duration {
 
 fn main() {
     let only = std::env::args().nth(1);
-    if only.as_deref() != Some("argon2") {
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    if wanted("rs256") {
         rs256();
     }
-    if only.as_deref() != Some("rs256") {
+    if wanted("es256") {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("a P-256 key");
+        let rng = SystemRandom::new();
+        signs_per_cpu_second("es256", |m| {
+            pair.sign(&rng, m).expect("a signature");
+        });
+    }
+    if wanted("eddsa") {
+        let pair = Ed25519KeyPair::generate().expect("an Ed25519 key");
+        signs_per_cpu_second("eddsa", |m| {
+            std::hint::black_box(pair.sign(m));
+        });
+    }
+    if wanted("argon2") {
         argon2();
     }
     println!(
         "cores {}",
         std::thread::available_parallelism().map_or(2, |n| n.get())
     );
+}
+
+/// Signs a message the size of an access token's header and claims for 4 s.
+fn signs_per_cpu_second(name: &str, mut sign: impl FnMut(&[u8])) {
+    let message = vec![b'a'; 420];
+    let (cpu0, wall0) = (cpu_time(), Instant::now());
+    let mut signs = 0u64;
+    while wall0.elapsed() < Duration::from_secs(4) {
+        sign(&message);
+        signs += 1;
+    }
+    let cpu = (cpu_time() - cpu0).as_secs_f64().max(0.01);
+    println!("{name}_signs_per_cpu_second {:.0}", signs as f64 / cpu);
 }
 
 fn rs256() {
