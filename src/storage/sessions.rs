@@ -63,11 +63,17 @@ const LAST_USED_PRECISION: chrono::Duration = chrono::Duration::minutes(1);
 
 /// Rotates `presented`: retires it, mints `fresh` as its successor (sealed under `presented`
 /// so a retry within the grace window gets the same successor back) and returns the live
-/// token. One transaction; the conditional retire decides between concurrent callers.
+/// token. The conditional retire decides between concurrent callers.
 ///
-/// Long: the checks, the conditional retire and the grace-window walk must run in that one
-/// transaction on the one connection `run!` hands it (for either backend); they read best in
-/// order, as the rotation rules are written.
+/// Two statements on PostgreSQL, each its own round trip and atomic by itself: the read of
+/// token, session, user and sign-in, then one statement that retires the token, inserts its
+/// successor and (once a minute) marks the session used — no transaction around them (under
+/// READ COMMITTED it would see nothing more). On SQLite the same steps run as separate
+/// statements inside the writer's transaction (`run!`), in-process. The rare paths (a race
+/// lost, a token within the grace window, a reused one) follow in order.
+///
+/// Long: the checks, the conditional retire and the grace-window walk read best in order, as
+/// the rotation rules are written, on the one connection `run!` hands them.
 pub async fn rotate_refresh_token(
     db: &Database,
     presented: &OpaqueToken,
@@ -78,149 +84,212 @@ pub async fn rotate_refresh_token(
     policy: RotationPolicy,
 ) -> Result<RotateOutcome, StorageError> {
     let presented_hash = presented.hash();
-    run!(db, |c| c
-        .transaction(async |c| {
-            // The token, its session, the session's user and sign-in in one read.
-            let Some((mut row, session, user, sign_in)) = refresh_tokens::table
-                .inner_join(
-                    sessions::table
-                        .inner_join(users::table)
-                        .inner_join(sign_ins::table),
+    let postgres = db.is_postgres();
+    run!(db, |c| {
+        // The token, its session, the session's user and sign-in in one read.
+        let Some((mut row, session, user, sign_in)) = refresh_tokens::table
+            .inner_join(
+                sessions::table
+                    .inner_join(users::table)
+                    .inner_join(sign_ins::table),
+            )
+            .filter(refresh_tokens::token_hash.eq(presented_hash.as_str()))
+            .select((
+                RefreshTokenRow::as_select(),
+                SessionRow::as_select(),
+                UserRow::as_select(),
+                SignInRow::as_select(),
+            ))
+            .first::<(RefreshTokenRow, SessionRow, UserRow, SignInRow)>(c)
+            .await
+            .optional()?
+        else {
+            return Ok(RotateOutcome::Invalid);
+        };
+        if session.revoked_at.is_some() || session.expires_at <= now {
+            return Ok(RotateOutcome::Invalid);
+        }
+        // A token is only good for the client it was issued to; checked before anything
+        // is written, so presenting it elsewhere retires nothing.
+        if session.client_id != client_id {
+            return Ok(RotateOutcome::Invalid);
+        }
+        // A session bound to a device refreshes only for that device: a token copied off
+        // it, presented without the device's id, is refused like one with another id.
+        if let Some(bound) = &session.device_id
+            && device_id != Some(bound.as_str())
+        {
+            return Ok(RotateOutcome::DeviceMismatch);
+        }
+        if !user.is_active {
+            return Ok(RotateOutcome::Disabled);
+        }
+
+        if row.retired_at.is_none() {
+            if row.expires_at <= now {
+                return Ok(RotateOutcome::Invalid);
+            }
+            let successor = Successor {
+                presented: presented_hash.as_str(),
+                sealed: presented.seal(&fresh),
+                fresh: fresh.hash().as_str().to_owned(),
+                session_id: &session.id,
+                now,
+                expires_at: (now + policy.refresh_ttl).min(session.expires_at),
+                // To the minute: a device refreshing often costs one write of its session a
+                // minute, not one per rotation.
+                used_before: now - LAST_USED_PRECISION,
+            };
+            let won = if postgres {
+                retire_with_successor!(c, &successor) == 1
+            } else {
+                let won = diesel::update(
+                    refresh_tokens::table
+                        .find(successor.presented)
+                        .filter(refresh_tokens::retired_at.is_null()),
                 )
-                .filter(refresh_tokens::token_hash.eq(presented_hash.as_str()))
-                .select((
-                    RefreshTokenRow::as_select(),
-                    SessionRow::as_select(),
-                    UserRow::as_select(),
-                    SignInRow::as_select(),
+                .set((
+                    refresh_tokens::retired_at.eq(now),
+                    refresh_tokens::successor_sealed.eq(&successor.sealed),
                 ))
-                .first::<(RefreshTokenRow, SessionRow, UserRow, SignInRow)>(c)
+                .execute(c)
+                .await?
+                    == 1;
+                if won {
+                    diesel::insert_into(refresh_tokens::table)
+                        .values((
+                            refresh_tokens::token_hash.eq(&successor.fresh),
+                            refresh_tokens::session_id.eq(&session.id),
+                            refresh_tokens::created_at.eq(now),
+                            refresh_tokens::expires_at.eq(successor.expires_at),
+                        ))
+                        .execute(c)
+                        .await?;
+                    diesel::update(
+                        sessions::table
+                            .find(&session.id)
+                            .filter(sessions::last_used_at.le(successor.used_before)),
+                    )
+                    .set(sessions::last_used_at.eq(now))
+                    .execute(c)
+                    .await?;
+                }
+                won
+            };
+            if won {
+                return Ok(RotateOutcome::Rotated {
+                    session: Box::new(session),
+                    user: Box::new(user),
+                    sign_in: Box::new(sign_in),
+                    token: fresh,
+                });
+            }
+            // Another request retired it first; read what it left behind.
+            row = refresh_tokens::table
+                .find(presented_hash.as_str())
+                .select(RefreshTokenRow::as_select())
+                .first(c)
+                .await?;
+        }
+
+        // A retired token: within the grace window its holder gets the live successor;
+        // later it can only be a copy in someone else's hands.
+        let mut holder = presented.clone();
+        for _ in 0..MAX_CHAIN {
+            let Some(retired_at) = row.retired_at else {
+                return Ok(RotateOutcome::Rotated {
+                    session: Box::new(session),
+                    user: Box::new(user),
+                    sign_in: Box::new(sign_in),
+                    token: holder,
+                });
+            };
+            if now - retired_at > policy.reuse_grace {
+                let theft = AuditEventRow::new(AuditKind::SessionEnded, now)
+                    .user(&session.user_id)
+                    .by(Actor::System, None)
+                    .client(&session.client_id)
+                    .session(&session.id)
+                    .detail(serde_json::json!({"reason": "refresh_token_reused"}));
+                c.transaction(async |c| {
+                    diesel::update(sessions::table.find(&session.id))
+                        .set(sessions::revoked_at.eq(now))
+                        .execute(c)
+                        .await?;
+                    record!(c, [&theft]);
+                    Ok::<_, StorageError>(())
+                })
+                .await?;
+                return Ok(RotateOutcome::Reused {
+                    user: Box::new(user),
+                });
+            }
+            let Some(next) = row
+                .successor_sealed
+                .as_deref()
+                .and_then(|s| holder.unseal(s))
+            else {
+                return Ok(RotateOutcome::Invalid);
+            };
+            let Some(next_row) = refresh_tokens::table
+                .find(next.hash().as_str())
+                .select(RefreshTokenRow::as_select())
+                .first(c)
                 .await
                 .optional()?
             else {
                 return Ok(RotateOutcome::Invalid);
             };
-            if session.revoked_at.is_some() || session.expires_at <= now {
-                return Ok(RotateOutcome::Invalid);
-            }
-            // A token is only good for the client it was issued to; checked before anything
-            // is written, so presenting it elsewhere retires nothing.
-            if session.client_id != client_id {
-                return Ok(RotateOutcome::Invalid);
-            }
-            // A session bound to a device refreshes only for that device: a token copied off
-            // it, presented without the device's id, is refused like one with another id.
-            if let Some(bound) = &session.device_id
-                && device_id != Some(bound.as_str())
-            {
-                return Ok(RotateOutcome::DeviceMismatch);
-            }
-            if !user.is_active {
-                return Ok(RotateOutcome::Disabled);
-            }
-
-            if row.retired_at.is_none() {
-                if row.expires_at <= now {
-                    return Ok(RotateOutcome::Invalid);
-                }
-                let won = diesel::update(
-                    refresh_tokens::table
-                        .find(presented_hash.as_str())
-                        .filter(refresh_tokens::retired_at.is_null()),
-                )
-                .set((
-                    refresh_tokens::retired_at.eq(now),
-                    refresh_tokens::successor_sealed.eq(presented.seal(&fresh)),
-                ))
-                .execute(c)
-                .await?;
-                if won == 1 {
-                    let next = RefreshTokenRow {
-                        token_hash: fresh.hash().as_str().to_owned(),
-                        session_id: session.id.clone(),
-                        created_at: now,
-                        expires_at: (now + policy.refresh_ttl).min(session.expires_at),
-                        retired_at: None,
-                        successor_sealed: None,
-                    };
-                    diesel::insert_into(refresh_tokens::table)
-                        .values(&next)
-                        .execute(c)
-                        .await?;
-                    // To the minute: a device refreshing often costs one write of its
-                    // session a minute, not one per rotation.
-                    if now - session.last_used_at >= LAST_USED_PRECISION {
-                        diesel::update(sessions::table.find(&session.id))
-                            .set(sessions::last_used_at.eq(now))
-                            .execute(c)
-                            .await?;
-                    }
-                    return Ok(RotateOutcome::Rotated {
-                        session: Box::new(session),
-                        user: Box::new(user),
-                        sign_in: Box::new(sign_in),
-                        token: fresh,
-                    });
-                }
-                // Another request retired it first; read what it left behind.
-                row = refresh_tokens::table
-                    .find(presented_hash.as_str())
-                    .select(RefreshTokenRow::as_select())
-                    .first(c)
-                    .await?;
-            }
-
-            // A retired token: within the grace window its holder gets the live successor;
-            // later it can only be a copy in someone else's hands.
-            let mut holder = presented.clone();
-            for _ in 0..MAX_CHAIN {
-                let Some(retired_at) = row.retired_at else {
-                    return Ok(RotateOutcome::Rotated {
-                        session: Box::new(session),
-                        user: Box::new(user),
-                        sign_in: Box::new(sign_in),
-                        token: holder,
-                    });
-                };
-                if now - retired_at > policy.reuse_grace {
-                    diesel::update(sessions::table.find(&session.id))
-                        .set(sessions::revoked_at.eq(now))
-                        .execute(c)
-                        .await?;
-                    let theft = AuditEventRow::new(AuditKind::SessionEnded, now)
-                        .user(&session.user_id)
-                        .by(Actor::System, None)
-                        .client(&session.client_id)
-                        .session(&session.id)
-                        .detail(serde_json::json!({"reason": "refresh_token_reused"}));
-                    record!(c, [&theft]);
-                    return Ok(RotateOutcome::Reused {
-                        user: Box::new(user),
-                    });
-                }
-                let Some(next) = row
-                    .successor_sealed
-                    .as_deref()
-                    .and_then(|s| holder.unseal(s))
-                else {
-                    return Ok(RotateOutcome::Invalid);
-                };
-                let Some(next_row) = refresh_tokens::table
-                    .find(next.hash().as_str())
-                    .select(RefreshTokenRow::as_select())
-                    .first(c)
-                    .await
-                    .optional()?
-                else {
-                    return Ok(RotateOutcome::Invalid);
-                };
-                holder = next;
-                row = next_row;
-            }
-            Ok(RotateOutcome::Invalid)
-        })
-        .await)
+            holder = next;
+            row = next_row;
+        }
+        Ok(RotateOutcome::Invalid)
+    })
 }
+
+/// What a winning rotation writes.
+struct Successor<'a> {
+    presented: &'a str,
+    sealed: String,
+    fresh: String,
+    session_id: &'a str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+    /// The session's `last_used_at` is written when it is older than this.
+    used_before: NaiveDateTime,
+}
+
+/// PostgreSQL: the retire, the successor and the session's use in one statement (data-modifying
+/// CTEs run once each, atomically with the statement); inserts one row when the presented token
+/// was still live, none when another request retired it first. (A macro: the query is typed
+/// for each backend `run!` expands the body for, and runs on PostgreSQL only.)
+macro_rules! retire_with_successor {
+    ($c:ident, $s:expr) => {{
+        use diesel::sql_types::{Text, Timestamp};
+        let s: &Successor<'_> = $s;
+        diesel::sql_query(
+            "WITH retired AS ( \
+               UPDATE refresh_tokens SET retired_at = $1, successor_sealed = $2 \
+               WHERE token_hash = $3 AND retired_at IS NULL RETURNING session_id \
+             ), used AS ( \
+               UPDATE sessions SET last_used_at = $1 \
+               WHERE id = $4 AND last_used_at <= $5 AND EXISTS (SELECT 1 FROM retired) \
+             ) \
+             INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at) \
+             SELECT $6, session_id, $1, $7 FROM retired",
+        )
+        .bind::<Timestamp, _>(s.now)
+        .bind::<Text, _>(&s.sealed)
+        .bind::<Text, _>(s.presented)
+        .bind::<Text, _>(s.session_id)
+        .bind::<Timestamp, _>(s.used_before)
+        .bind::<Text, _>(&s.fresh)
+        .bind::<Timestamp, _>(s.expires_at)
+        .execute($c)
+        .await?
+    }};
+}
+use retire_with_successor;
 
 /// Ends one session. Returns whether a live session was ended.
 /// Ends one session; `ended` (a `session.ended` event) is recorded with its user, client and

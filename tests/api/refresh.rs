@@ -17,6 +17,7 @@ both_backends!(
     expired_access_tokens_are_refused,
     malformed_refresh_requests,
     housekeeping_purges_only_what_nobody_can_use,
+    the_session_list_shows_use_to_the_minute,
 );
 
 async fn refresh(app: &TestApp, token: &Value, device: Option<&str>) -> crate::harness::Reply {
@@ -259,4 +260,51 @@ async fn housekeeping_purges_only_what_nobody_can_use(backend: Backend) {
         .expect(200);
     // The stale sign-up is gone: the address can start again.
     app.register("never@example.com").await;
+}
+
+/// A rotation marks its session used (what the session list shows), at most once a minute:
+/// refreshes within the minute leave it, the first one after moves it.
+async fn the_session_list_shows_use_to_the_minute(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.verified_user("minute@example.com").await;
+    let first = app.login("minute@example.com", None).await;
+    let last_used = |tokens: Value| {
+        let app = &app;
+        async move {
+            let list = app
+                .get("/api/users/me/sessions", Some(s(&tokens["access_token"])))
+                .await
+                .expect(200)
+                .clone();
+            let at = s(&list[0]["last_used_at"]);
+            chrono::DateTime::parse_from_rfc3339(at).unwrap()
+        }
+    };
+    let signed_in = last_used(first.clone()).await;
+    app.advance(Duration::from_secs(20));
+    let soon = refresh(&app, &first["refresh_token"], None)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        last_used(soon.clone()).await,
+        signed_in,
+        "within the minute: not written"
+    );
+    app.advance(Duration::from_secs(50));
+    let later = refresh(&app, &soon["refresh_token"], None)
+        .await
+        .expect(200)
+        .clone();
+    let moved = last_used(later.clone()).await;
+    // (The clock is the database's, moved on by the test: a second or two of real time too.)
+    let apart = (moved - signed_in).num_seconds();
+    assert!(
+        (70..=73).contains(&apart),
+        "written after a minute: {apart} s"
+    );
+    // And the rotation itself happened: the successor works, its predecessor is retired.
+    refresh(&app, &later["refresh_token"], None)
+        .await
+        .expect(200);
 }
