@@ -120,7 +120,8 @@ impl From<crate::accounts::AccountError> for ApiError {
             crate::accounts::AccountError::InvalidCredentials => {
                 ApiError::Unauthorized("Invalid credentials")
             }
-            crate::accounts::AccountError::InvalidRefreshToken => {
+            crate::accounts::AccountError::InvalidRefreshToken
+            | crate::accounts::AccountError::DpopKeyMismatch => {
                 ApiError::Unauthorized("Invalid refresh token")
             }
             crate::accounts::AccountError::EmailNotVerified => {

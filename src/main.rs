@@ -182,6 +182,10 @@ enum ClientsCommand {
         /// (`id_token_signed_response_alg`).
         #[arg(long = "id-token-alg", value_name = "ALG", value_parser = parse_alg)]
         id_token_alg: Option<SigningAlg>,
+        /// Its token requests must prove possession of a key (DPoP, RFC 9449): its tokens are
+        /// then always bound to that key.
+        #[arg(long = "require-dpop")]
+        require_dpop: bool,
     },
     /// Change a client in place: each option given replaces what is registered (a repeated
     /// one, the whole list); its id, sessions and tokens stay. Prints the client as JSON.
@@ -228,6 +232,9 @@ enum ClientsCommand {
         /// Sign its ID tokens with AUTHD_SIGNING_ALG again.
         #[arg(long = "default-id-token-alg", conflicts_with = "id_token_alg")]
         default_id_token_alg: bool,
+        /// Whether its token requests must carry a DPoP proof.
+        #[arg(long = "require-dpop", value_name = "BOOL")]
+        require_dpop: Option<bool>,
         /// Make a new secret (printed once, as `client_secret`); the old one stops working at
         /// once, so deploy the new one right after.
         #[arg(long = "rotate-secret")]
@@ -399,6 +406,7 @@ fn client_json(row: &authd::storage::ClientRow) -> serde_json::Value {
         "post_logout_redirect_uris": words(&row.post_logout_redirect_uris),
         "backchannel_logout_uri": row.backchannel_logout_uri,
         "id_token_signed_response_alg": row.id_token_signed_response_alg,
+        "require_dpop": row.require_dpop,
         "require_mfa": row.require_mfa,
     })
 }
@@ -536,6 +544,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     backchannel_logout_uri,
                     require_mfa,
                     id_token_alg,
+                    require_dpop,
                 } => {
                     let new = NewClient {
                         name,
@@ -553,6 +562,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         backchannel_logout_uri,
                         require_mfa,
                         id_token_alg,
+                        require_dpop,
                     };
                     let (row, secret) = new
                         .into_row(chrono::Utc::now().naive_utc())
@@ -578,6 +588,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     require_mfa,
                     id_token_alg,
                     default_id_token_alg,
+                    require_dpop,
                     rotate_secret,
                 } => {
                     if id == authd::accounts::FIRST_PARTY_CLIENT {
@@ -611,6 +622,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         } else {
                             id_token_alg.map(Some)
                         },
+                        require_dpop,
                         rotate_secret,
                     };
                     let update = changes.apply(&old).map_err(anyhow::Error::msg)?;

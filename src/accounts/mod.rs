@@ -144,6 +144,9 @@ pub enum AccountError {
     InUse(&'static str),
     #[error("Invalid refresh token")]
     InvalidRefreshToken,
+    /// A refresh token bound to a DPoP key, presented without a proof of that key.
+    #[error("Invalid refresh token")]
+    DpopKeyMismatch,
     #[error("Current password is incorrect")]
     WrongPassword,
     /// A second factor's code that is wrong, used already, or of another time.

@@ -6,11 +6,11 @@ use chrono::Duration;
 use super::view::{TokenResponse, UserView};
 use super::{AccountError, FIRST_PARTY_CLIENT};
 use crate::domain::AuditKind;
-use crate::signin::{self, Issued, SignIn};
+use crate::signin::{self, DpopBinding, Issued, SignIn};
 use crate::state::AppState;
 use crate::storage::UserRow;
 use crate::storage::audit::AuditEventRow;
-use crate::storage::sessions::{self as store, RotateOutcome, RotationPolicy};
+use crate::storage::sessions::{self as store, Presenter, RotateOutcome, RotationPolicy};
 use crate::tokens::jwt::{self, Expiry};
 use crate::tokens::{AccessClaims, OpaqueToken};
 
@@ -36,18 +36,22 @@ pub async fn refresh(
     presented: &str,
     device_id: Option<&str>,
 ) -> Result<TokenResponse, AccountError> {
-    Ok(refresh_for(state, presented, device_id, FIRST_PARTY_CLIENT)
-        .await?
-        .into())
+    Ok(
+        refresh_for(state, presented, device_id, FIRST_PARTY_CLIENT, None)
+            .await?
+            .into(),
+    )
 }
 
 /// Exchanges a refresh token of `client_id`'s for new tokens (rotation with a reuse grace
-/// window). A token of another client is refused like an unknown one.
+/// window). A token of another client is refused like an unknown one; one bound to a DPoP key
+/// needs `dpop` to name that key. The new access token is bound to `dpop`'s key, if any.
 pub async fn refresh_for(
     state: &AppState,
     presented: &str,
     device_id: Option<&str>,
     client_id: &str,
+    dpop: Option<&DpopBinding>,
 ) -> Result<Issued, AccountError> {
     let presented =
         OpaqueToken::from_presented(presented).ok_or(AccountError::InvalidRefreshToken)?;
@@ -59,8 +63,11 @@ pub async fn refresh_for(
         &state.db,
         &presented,
         OpaqueToken::generate(),
-        client_id,
-        device_id,
+        Presenter {
+            client_id,
+            device_id,
+            dpop_jkt: dpop.map(|d| d.jkt.as_str()),
+        },
         state.clock.now_naive(),
         policy,
     )
@@ -77,6 +84,7 @@ pub async fn refresh_for(
             *session,
             SignIn::from(&*sign_in),
             token,
+            dpop.map(|d| d.jkt.as_str()),
         )?),
         RotateOutcome::Reused { user } => {
             tracing::warn!("a retired refresh token was presented again; its session is ended");
@@ -94,6 +102,7 @@ pub async fn refresh_for(
             Err(AccountError::InvalidRefreshToken)
         }
         RotateOutcome::Disabled => Err(AccountError::AccountDisabled),
+        RotateOutcome::KeyMismatch => Err(AccountError::DpopKeyMismatch),
         RotateOutcome::Invalid | RotateOutcome::DeviceMismatch => {
             Err(AccountError::InvalidRefreshToken)
         }

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::extract::{AuthUser, Payload, TokenUse, authenticate, bearer};
+use super::extract::{AuthUser, Payload, Presented, TokenUse, authenticate, bearer};
 use super::requests::{
     AnonymousRequest, EmailRequest, LoginInput, LoginRequest, LogoutRequest, RefreshInput,
     RefreshRequest, RegisterRequest, ResetPasswordInput, ResetPasswordRequest, TokenRequest,
@@ -31,8 +31,16 @@ pub async fn register(
     // its Bearer token. An id alone (ids travel as `sub` to other services) could claim
     // someone else's anonymous data.
     let anonymous = match bearer(&headers)? {
-        Some(token) => Some(authenticate(&state, token, TokenUse::AccountApi).await?)
-            .filter(|a| a.user.is_anonymous),
+        Some(token) => {
+            let presented = Presented {
+                token,
+                dpop: None,
+                method: "POST",
+                path: "/api/auth/register",
+            };
+            Some(authenticate(&state, &presented, TokenUse::AccountApi).await?)
+                .filter(|a| a.user.is_anonymous)
+        }
         None => None,
     };
     match (&anonymous, reg.anonymous_id) {

@@ -186,13 +186,118 @@ pub fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     }
 }
 
-/// Checks an access token as authd's own endpoints do: signature, claims, a live session of a
-/// still-registered client, and, for the account API, a first-party client.
+/// The one `DPoP` header of a request (RFC 9449 section 4.1); `Err` when it is sent twice or
+/// is not text.
+pub fn dpop_proof(headers: &HeaderMap) -> Result<Option<&str>, String> {
+    let mut values = headers.get_all("dpop").iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err("send one DPoP header".into());
+    }
+    first
+        .to_str()
+        .map(|v| Some(v.trim()))
+        .map_err(|_| "the DPoP header is not a JWT".into())
+}
+
+/// An access token as a request presents it: `Authorization: Bearer`, or `Authorization: DPoP`
+/// with a proof in the `DPoP` header (RFC 9449 section 7.1), for the request `method path`.
+pub struct Presented<'a> {
+    pub token: &'a str,
+    /// The scheme was `DPoP`: the proof, if one came.
+    pub dpop: Option<Option<&'a str>>,
+    pub method: &'a str,
+    pub path: &'a str,
+}
+
+impl<'a> Presented<'a> {
+    /// The request's token; `Ok(None)` when it has no `Authorization` header.
+    pub fn read(parts: &'a Parts) -> Result<Option<Self>, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(None);
+        };
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("Invalid token"))?;
+        let (scheme, token) = value
+            .split_once(' ')
+            .map(|(s, t)| (s, t.trim()))
+            .filter(|(_, t)| !t.is_empty())
+            .ok_or(ApiError::Unauthorized("Invalid token"))?;
+        let dpop = if scheme.eq_ignore_ascii_case("bearer") {
+            None
+        } else if scheme.eq_ignore_ascii_case("dpop") {
+            Some(
+                dpop_proof(&parts.headers)
+                    .map_err(|_| ApiError::Unauthorized("Invalid DPoP proof"))?,
+            )
+        } else {
+            return Err(ApiError::Unauthorized("Invalid token"));
+        };
+        Ok(Some(Presented {
+            token,
+            dpop,
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+        }))
+    }
+}
+
+/// A DPoP-bound token (`cnf.jkt`) is good only with the `DPoP` scheme and a fresh proof by
+/// that key, for this request and this token; an unbound one only as `Bearer`.
+async fn check_binding(
+    state: &AppState,
+    claims: &AccessClaims,
+    presented: &Presented<'_>,
+) -> Result<(), ApiError> {
+    let bound = claims.cnf.as_ref().map(|c| c.jkt.as_str());
+    match (bound, presented.dpop) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(ApiError::Unauthorized(
+            "This token is not bound to a DPoP key: send it as Bearer",
+        )),
+        (Some(_), None) => Err(ApiError::Unauthorized(
+            "This token is bound to a DPoP key: send it as `Authorization: DPoP` with a proof",
+        )),
+        (Some(_), Some(None)) => Err(ApiError::Unauthorized("A DPoP proof is required")),
+        (Some(jkt), Some(Some(proof))) => {
+            let url = format!("{}{}", state.config.issuer, presented.path);
+            let expected = crate::oauth::dpop::Expected {
+                method: presented.method,
+                url: &url,
+                access_token: Some(presented.token),
+                now: state.clock.now().timestamp(),
+            };
+            let key = crate::oauth::dpop::check(state, proof, &expected)
+                .await
+                .map_err(|e| match e {
+                    crate::oauth::dpop::CheckError::Invalid(why) => {
+                        tracing::debug!(%why, "DPoP proof refused");
+                        ApiError::Unauthorized("Invalid DPoP proof")
+                    }
+                    crate::oauth::dpop::CheckError::Storage(cause) => ApiError::Internal(cause),
+                })?;
+            if key.jkt != jkt {
+                return Err(ApiError::Unauthorized(
+                    "The DPoP proof is not by the key this token is bound to",
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks an access token as authd's own endpoints do: signature, claims, its DPoP binding,
+/// a live session of a still-registered client, and, for the account API, a first-party
+/// client.
 pub async fn authenticate(
     state: &AppState,
-    token: &str,
+    presented: &Presented<'_>,
     usage: TokenUse,
 ) -> Result<AuthUser, ApiError> {
+    let token = presented.token;
     let (user, session_id, claims, first_party) = match accounts::token_user(state, token).await? {
         TokenUser::Live {
             user,
@@ -215,6 +320,7 @@ pub async fn authenticate(
         }
         TokenUser::Ended => return Err(ApiError::Unauthorized("Session has ended")),
     };
+    check_binding(state, &claims, presented).await?;
     if usage == TokenUse::AccountApi && !first_party {
         // A third-party application's token, however it was scoped, never manages the account.
         return Err(ApiError::Forbidden(
@@ -238,9 +344,9 @@ impl FromRequestParts<AppState> for AuthUser {
     /// `AUTHD_REQUIRE_MFA_FOR` covers, signed in without a second factor, may only read itself,
     /// set a factor up, and sign out.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token =
-            bearer(&parts.headers)?.ok_or(ApiError::Unauthorized("Missing bearer token"))?;
-        let auth = authenticate(state, token, TokenUse::AccountApi).await?;
+        let presented =
+            Presented::read(parts)?.ok_or(ApiError::Unauthorized("Missing bearer token"))?;
+        let auth = authenticate(state, &presented, TokenUse::AccountApi).await?;
         if state.config.require_mfa_for.covers(&auth.user.role)
             && !with_second_factor(&auth.claims)
             && !sets_up_a_factor(parts)
@@ -305,6 +411,8 @@ impl FromRequestParts<AppState> for ClientMeta {
             browser,
             user_agent,
             ip,
+            // Set by the token endpoint once the request's DPoP proof holds.
+            dpop: None,
         })
     }
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::extract::{TokenUse, authenticate, bearer, read_body};
+use super::extract::{Presented, TokenUse, authenticate, dpop_proof, read_body};
 use crate::accounts::AccountError;
 use crate::accounts::limits;
 use crate::error::ApiError;
@@ -206,24 +206,31 @@ pub async fn userinfo(State(state): State<AppState>, request: Request) -> Respon
         response
     };
     let (parts, body) = request.into_parts();
-    let token = match bearer(&parts.headers) {
-        Ok(Some(token)) => token.to_owned(),
+    let from_body;
+    let presented = match Presented::read(&parts) {
+        Ok(Some(presented)) => presented,
         Ok(None) if is_form(&parts.headers) => {
             let Ok(body) = read_body(body).await else {
                 return denied(Some("invalid_request"), StatusCode::BAD_REQUEST);
             };
-            match Params::parse(&body)
+            from_body = match Params::parse(&body)
                 .ok()
                 .and_then(|p| p.get("access_token").map(str::to_owned))
             {
                 Some(token) => token,
                 None => return denied(None, StatusCode::UNAUTHORIZED),
+            };
+            Presented {
+                token: &from_body,
+                dpop: None,
+                method: parts.method.as_str(),
+                path: parts.uri.path(),
             }
         }
         Ok(None) => return denied(None, StatusCode::UNAUTHORIZED),
         Err(_) => return denied(Some("invalid_token"), StatusCode::UNAUTHORIZED),
     };
-    let auth = match authenticate(&state, &token, TokenUse::AnyClient).await {
+    let auth = match authenticate(&state, &presented, TokenUse::AnyClient).await {
         Ok(auth) => auth,
         Err(ApiError::Internal(cause)) => return ApiError::Internal(cause).into_response(),
         Err(_) => return denied(Some("invalid_token"), StatusCode::UNAUTHORIZED),
@@ -241,11 +248,14 @@ async fn run(
     meta: ClientMeta,
     request: Request,
 ) -> Result<crate::oauth::wire::TokenResponse, OAuthError> {
+    let proof = dpop_proof(request.headers())
+        .map_err(OAuthError::InvalidDpopProof)?
+        .map(str::to_owned);
     let (params, basic) = read_form(request).await?;
     if params.get("grant_type") == Some("password") {
         limited(limits::per_client(state, "login", &meta).await)?;
     }
-    token::exchange(state, &params, basic, meta).await
+    token::exchange(state, &params, basic, meta, proof.as_deref()).await
 }
 
 fn limited(result: Result<(), AccountError>) -> Result<(), OAuthError> {

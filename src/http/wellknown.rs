@@ -31,6 +31,7 @@ fn metadata(state: &AppState) -> Value {
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": crate::oauth::dpop::ALGS,
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "introspection_endpoint": format!("{issuer}/oauth/introspect"),
         "userinfo_endpoint": format!("{issuer}/oauth/userinfo"),

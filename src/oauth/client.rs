@@ -117,6 +117,8 @@ pub struct Client {
     /// How its ID and logout tokens are signed (`id_token_signed_response_alg`); `None`:
     /// `AUTHD_SIGNING_ALG`.
     pub id_token_alg: Option<SigningAlg>,
+    /// Its token requests must prove a DPoP key (`dpop_bound_access_tokens`).
+    pub require_dpop: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -154,6 +156,7 @@ impl TryFrom<ClientRow> for Client {
                         .with_context(|| format!("id_token_signed_response_alg {a:?}"))
                 })
                 .transpose()?,
+            require_dpop: row.require_dpop,
         })
     }
 }
@@ -174,6 +177,12 @@ impl Client {
 
     /// The scopes granted for a request: all the client may have when none are asked for,
     /// else the asked ones if each is allowed. `Err` names the first one not allowed.
+    ///
+    /// An OpenID request (one asking for `openid`, which the client may have) drops the values
+    /// the client may not have instead (OIDC Core 3.1.2.1: scope values not understood SHOULD
+    /// be ignored; RFC 6749 section 3.3 lets the server grant less), and the token response's
+    /// `scope` says what was granted. A plain OAuth request is refused naming the value, so a
+    /// mistyped scope is found at once.
     pub fn grant_scopes(&self, requested: Option<&str>) -> Result<Vec<String>, String> {
         // Unasked, a client gets its scopes but not `openid`: an ID token is for a request
         // that asks for one (OIDC Core 3.1.2.1).
@@ -187,9 +196,15 @@ impl Client {
         match requested.map(str::split_whitespace) {
             None => Ok(default()),
             Some(asked) => {
+                let allowed = |scope: &str| self.scopes.iter().any(|s| s == scope);
+                let openid = requested.is_some_and(|r| r.split_whitespace().any(|s| s == "openid"))
+                    && allowed("openid");
                 let mut granted: Vec<String> = Vec::new();
                 for scope in asked {
-                    if !self.scopes.iter().any(|s| s == scope) {
+                    if !allowed(scope) {
+                        if openid {
+                            continue;
+                        }
                         return Err(scope.to_owned());
                     }
                     if !granted.iter().any(|g| g == scope) {
@@ -278,6 +293,8 @@ pub struct NewClient {
     pub require_mfa: bool,
     /// How its ID tokens are signed; `None`: `AUTHD_SIGNING_ALG`.
     pub id_token_alg: Option<SigningAlg>,
+    /// Its token requests must carry a DPoP proof.
+    pub require_dpop: bool,
 }
 
 impl NewClient {
@@ -346,6 +363,7 @@ impl NewClient {
             backchannel_logout_uri,
             require_mfa: self.require_mfa,
             id_token_signed_response_alg: self.id_token_alg.map(|a| a.as_str().to_owned()),
+            require_dpop: self.require_dpop,
         };
         Ok((row, secret))
     }
@@ -367,6 +385,7 @@ pub struct ClientChanges {
     pub require_mfa: Option<bool>,
     /// `Some(None)`: back to `AUTHD_SIGNING_ALG`.
     pub id_token_alg: Option<Option<SigningAlg>>,
+    pub require_dpop: Option<bool>,
     /// A new secret replaces the old one at once (confidential clients only).
     pub rotate_secret: bool,
 }
@@ -419,6 +438,7 @@ impl ClientChanges {
                     .as_deref()
                     .and_then(SigningAlg::parse),
             },
+            require_dpop: self.require_dpop.unwrap_or(old.require_dpop),
         };
         let (mut row, _) = changed.into_row(old.created_at)?;
         row.id = old.id.clone();
@@ -448,6 +468,7 @@ impl ClientChanges {
                 "id_token_signed_response_alg",
                 row.id_token_signed_response_alg != old.id_token_signed_response_alg,
             ),
+            ("require_dpop", row.require_dpop != old.require_dpop),
         ] {
             if differs {
                 fields.push(name);
@@ -531,6 +552,7 @@ mod tests {
             backchannel_logout_uri: None,
             require_mfa: false,
             id_token_alg: None,
+            require_dpop: false,
         }
     }
 
@@ -640,6 +662,15 @@ mod tests {
             "no openid unasked"
         );
         assert_eq!(client.grant_scopes(Some("admin")).unwrap_err(), "admin");
+        assert_eq!(
+            client.grant_scopes(Some("openid admin email")).unwrap(),
+            vec!["openid", "email"],
+            "an OpenID request drops what the client may not have"
+        );
+        assert_eq!(
+            client.grant_scopes(Some("openid admin")).unwrap(),
+            vec!["openid"]
+        );
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub enum OAuthError {
     UnsupportedGrantType(String),
     #[error("invalid_scope")]
     InvalidScope(String),
+    /// A DPoP proof missing where the client must send one, or not valid (RFC 9449 section 5).
+    #[error("invalid_dpop_proof")]
+    InvalidDpopProof(String),
     #[error("slow_down")]
     SlowDown { retry_after_secs: u64 },
     #[error("server_error")]
@@ -30,7 +33,8 @@ impl OAuthError {
             | OAuthError::InvalidGrant(d)
             | OAuthError::UnauthorizedClient(d)
             | OAuthError::UnsupportedGrantType(d)
-            | OAuthError::InvalidScope(d) => d.clone(),
+            | OAuthError::InvalidScope(d)
+            | OAuthError::InvalidDpopProof(d) => d.clone(),
             OAuthError::InvalidClient { description, .. } => description.clone(),
             OAuthError::SlowDown { .. } => "Too many requests, please try again later".into(),
             OAuthError::ServerError(_) => "The server could not complete the request".into(),

@@ -94,9 +94,16 @@ async fn introspect_any(state: &AppState, token: &str) -> Result<Value, OAuthErr
         if !live {
             return Ok(inactive);
         }
+        // A DPoP-bound token says so, and to which key (RFC 9449 section 6.2): the resource
+        // server checks the request's proof against it.
+        let token_type = if claims.cnf.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        };
         let mut answer = json!({
             "active": true,
-            "token_type": "Bearer",
+            "token_type": token_type,
             "scope": claims.scope,
             "client_id": claims.client_id,
             "sub": claims.sub,
@@ -111,6 +118,9 @@ async fn introspect_any(state: &AppState, token: &str) -> Result<Value, OAuthErr
         }
         if let Some(role) = claims.role {
             answer["role"] = role.into();
+        }
+        if let Some(cnf) = claims.cnf {
+            answer["cnf"] = json!({"jkt": cnf.jkt});
         }
         return Ok(answer);
     }

@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod backchannel;
 pub mod client;
 pub mod client_auth;
+pub mod dpop;
 mod error;
 pub(crate) mod grants;
 pub mod introspection;

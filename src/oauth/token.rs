@@ -3,21 +3,60 @@
 //! are in `oauth::wire`; client authentication is `oauth::client::authenticate`.
 
 use super::OAuthError;
+use super::client::{Client, ClientType};
 use super::client_auth::authenticate;
+use super::dpop::{self, CheckError, Expected, ProvenKey};
 use super::grants;
 use super::wire::{ClientAuth, Params, TokenRequest, TokenResponse};
-use crate::signin::ClientMeta;
+use crate::signin::{ClientMeta, DpopBinding};
 use crate::state::AppState;
 
-/// Runs one token request.
+/// Runs one token request. `dpop` is the request's DPoP proof, if it sent one: checked here,
+/// and what is issued is then bound to its key (`token_type` `DPoP`).
 pub async fn exchange(
     state: &AppState,
     params: &Params,
     basic: Option<(String, String)>,
     meta: ClientMeta,
+    dpop: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let request = TokenRequest::parse(params)?;
     let auth = ClientAuth::from_request(params, basic)?;
+    let key = match dpop {
+        Some(proof) => Some(proven_key(state, proof).await?),
+        None => None,
+    };
+    let mut answer = dispatch(state, request, auth, meta, key.as_ref()).await?;
+    if key.is_some() {
+        answer.token_type = "DPoP";
+    }
+    Ok(answer)
+}
+
+/// The key a token request's DPoP proof was made with.
+async fn proven_key(state: &AppState, proof: &str) -> Result<ProvenKey, OAuthError> {
+    let url = format!("{}/oauth/token", state.config.issuer);
+    let expected = Expected {
+        method: "POST",
+        url: &url,
+        access_token: None,
+        now: state.clock.now().timestamp(),
+    };
+    dpop::check(state, proof, &expected)
+        .await
+        .map_err(|e| match e {
+            CheckError::Invalid(why) => OAuthError::InvalidDpopProof(why.0),
+            CheckError::Storage(cause) => OAuthError::ServerError(cause),
+        })
+}
+
+async fn dispatch(
+    state: &AppState,
+    request: TokenRequest,
+    auth: Option<ClientAuth>,
+    mut meta: ClientMeta,
+    key: Option<&ProvenKey>,
+) -> Result<TokenResponse, OAuthError> {
     match request {
         TokenRequest::Password {
             username,
@@ -26,6 +65,7 @@ pub async fn exchange(
         } => {
             let auth = auth.ok_or_else(|| OAuthError::invalid_client(false))?;
             let client = authenticate(state, &auth).await?;
+            meta.dpop = binding(&client, key)?;
             grants::password::grant(state, &client, &username, &password, scope.as_deref(), meta)
                 .await
         }
@@ -40,12 +80,13 @@ pub async fn exchange(
                 &refresh_token,
                 scope.as_deref(),
                 device_id.as_deref(),
+                key,
             )
             .await
         }
         TokenRequest::ClientCredentials { scope } => {
             let auth = auth.ok_or_else(|| OAuthError::invalid_client(false))?;
-            grants::client_credentials::grant(state, auth, scope.as_deref()).await
+            grants::client_credentials::grant(state, auth, scope.as_deref(), key).await
         }
         TokenRequest::AuthorizationCode {
             code,
@@ -60,8 +101,27 @@ pub async fn exchange(
                 redirect_uri.as_deref(),
                 code_verifier.as_deref(),
                 meta,
+                key,
             )
             .await
         }
+    }
+}
+
+/// What a token request for `client` binds, given the key it proved (if any): refused when
+/// the client must prove one and did not.
+pub(crate) fn binding(
+    client: &Client,
+    key: Option<&ProvenKey>,
+) -> Result<Option<DpopBinding>, OAuthError> {
+    match key {
+        Some(key) => Ok(Some(DpopBinding {
+            jkt: key.jkt.clone(),
+            bind_refresh: client.client_type == ClientType::Public,
+        })),
+        None if client.require_dpop => Err(OAuthError::InvalidDpopProof(
+            "this client must send a DPoP proof with its token requests".into(),
+        )),
+        None => Ok(None),
     }
 }

@@ -20,7 +20,7 @@ use chrono::NaiveDateTime;
 
 pub use browser::{BrowserSignIn, Step};
 pub use password::{LoginIdentifier, verify_credentials};
-pub use session::{ClientMeta, Issued, SessionGrant, issue, sign_access_token};
+pub use session::{ClientMeta, DpopBinding, Issued, SessionGrant, issue, sign_access_token};
 
 use crate::domain::{Level, Method, Methods};
 use crate::state::AppState;
@@ -508,7 +508,10 @@ pub async fn finish_in_session(
     }
     let mut user = stepped.user;
     user.last_login_at = Some(stepped.done.auth_time);
-    Ok((issue(state, user, session, sign_in, token)?, stepped.proved))
+    Ok((
+        issue(state, user, session, sign_in, token, None)?,
+        stepped.proved,
+    ))
 }
 
 /// Completes a browser's second step with `answer`: the browser's sign-in, with a new cookie.

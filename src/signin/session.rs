@@ -8,6 +8,7 @@ use super::{SignIn, SignInError};
 use crate::state::AppState;
 use crate::storage::sign_ins::{self, Record};
 use crate::storage::{RefreshTokenRow, SessionRow, UserRow};
+use crate::tokens::jwt::Confirmation;
 use crate::tokens::{AccessClaims, OpaqueToken, jwt};
 
 /// What a client tells about itself at login.
@@ -19,6 +20,18 @@ pub struct ClientMeta {
     pub browser: Option<String>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// The DPoP key the token request proved (`oauth::dpop`): what its access tokens are bound
+    /// to, and, when `bind_refresh` (a public client), its refresh tokens.
+    pub dpop: Option<DpopBinding>,
+}
+
+/// A key a token request proved possession of (DPoP).
+#[derive(Debug, Clone, Default)]
+pub struct DpopBinding {
+    /// Its RFC 7638 thumbprint: the access tokens' `cnf.jkt`.
+    pub jkt: String,
+    /// Bind the session's refresh tokens to it too (a public client's: RFC 9449 section 5).
+    pub bind_refresh: bool,
 }
 
 pub(crate) fn chrono(d: std::time::Duration) -> Duration {
@@ -63,6 +76,7 @@ pub(super) async fn open(
         }
         return Ok(None);
     };
+    let bound = meta.dpop.as_ref().map(|d| d.jkt.clone());
     let (session, refresh, token) = rows(state, user, sign_in, grant, meta);
     let recorded = record.is_some();
     if sign_ins::open(
@@ -79,7 +93,14 @@ pub(super) async fn open(
     if recorded {
         user.last_login_at = Some(session.created_at);
     }
-    Ok(Some(issue(state, user, session, sign_in.clone(), token)?))
+    Ok(Some(issue(
+        state,
+        user,
+        session,
+        sign_in.clone(),
+        token,
+        bound.as_deref(),
+    )?))
 }
 
 /// What recognises the device of `meta`: the browser's id on authd's pages, or the device id
@@ -145,6 +166,7 @@ pub(super) fn rows(
         expires_at: now + chrono(state.config.session_max_age),
         revoked_at: None,
         sign_in_id: sign_in.id.clone(),
+        dpop_jkt: meta.dpop.filter(|d| d.bind_refresh).map(|d| d.jkt),
     };
     let token = OpaqueToken::generate();
     let refresh = RefreshTokenRow {
@@ -158,12 +180,14 @@ pub(super) fn rows(
     (session, refresh, token)
 }
 
-/// Signs an access token for a session of `user`, opened under `sign_in`.
+/// Signs an access token for a session of `user`, opened under `sign_in`; bound to the DPoP
+/// key `bound` (its thumbprint) when the request proved one.
 pub fn sign_access_token(
     state: &AppState,
     user: &UserRow,
     session: &SessionRow,
     sign_in: &SignIn,
+    bound: Option<&str>,
 ) -> Result<(String, u64), SignInError> {
     let now = state.clock.now().timestamp();
     let ttl = state.config.access_token_ttl.as_secs();
@@ -188,20 +212,23 @@ pub fn sign_access_token(
                 .map(str::to_owned)
                 .collect()
         }),
+        cnf: bound.map(Confirmation::key),
     };
     let token = jwt::sign_access_token(&state.keys, &claims).context("signing an access token")?;
     Ok((token, ttl))
 }
 
-/// A session's tokens: a fresh access token beside `refresh`.
+/// A session's tokens: a fresh access token beside `refresh`, bound to the DPoP key `bound`
+/// when the request proved one.
 pub fn issue(
     state: &AppState,
     user: UserRow,
     session: SessionRow,
     sign_in: SignIn,
     refresh: OpaqueToken,
+    bound: Option<&str>,
 ) -> Result<Issued, SignInError> {
-    let (access_token, expires_in) = sign_access_token(state, &user, &session, &sign_in)?;
+    let (access_token, expires_in) = sign_access_token(state, &user, &session, &sign_in, bound)?;
     Ok(Issued {
         access_token,
         expires_in,

@@ -65,6 +65,7 @@ pub async fn update_client(
                     clients::backchannel_logout_uri.eq(&row.backchannel_logout_uri),
                     clients::require_mfa.eq(row.require_mfa),
                     clients::id_token_signed_response_alg.eq(&row.id_token_signed_response_alg),
+                    clients::require_dpop.eq(row.require_dpop),
                 ))
                 .execute(c)
                 .await?;

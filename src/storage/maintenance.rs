@@ -5,7 +5,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::schema::{
-    authorization_codes, one_time_tokens, pending_registrations, refresh_tokens, sessions, sign_ins,
+    authorization_codes, dpop_proofs, one_time_tokens, pending_registrations, refresh_tokens,
+    sessions, sign_ins,
 };
 use super::{Database, StorageError, run};
 
@@ -37,6 +38,9 @@ pub async fn purge_expired(db: &Database, now: NaiveDateTime) -> Result<usize, S
         )
         .execute(c)
         .await?;
+        n += diesel::delete(dpop_proofs::table.filter(dpop_proofs::expires_at.lt(now)))
+            .execute(c)
+            .await?;
         // Ended sessions (and their tokens, by cascade) are refused whether present or not.
         n += diesel::delete(
             sessions::table.filter(

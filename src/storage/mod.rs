@@ -64,6 +64,7 @@ pub mod audit;
 pub mod clients;
 pub mod codes;
 pub mod consents;
+pub mod dpop;
 mod error;
 pub mod factors;
 pub mod identities;

@@ -93,6 +93,9 @@ pub struct SessionRow {
     pub revoked_at: Option<NaiveDateTime>,
     /// The sign-in the session came from (`sign_ins`): when, how and at what level.
     pub sign_in_id: String,
+    /// The DPoP key (RFC 7638 thumbprint) the session's refresh tokens are bound to: a public
+    /// client that proved one when the session opened must prove it again to refresh.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The authentication record (see `signin`): who signed in, when, how and at what level.
@@ -169,6 +172,8 @@ pub struct ClientRow {
     pub require_mfa: bool,
     /// `RS256`, `ES256` or `EdDSA`; `None`: `AUTHD_SIGNING_ALG`.
     pub id_token_signed_response_alg: Option<String>,
+    /// Its token requests must carry a DPoP proof (`dpop_bound_access_tokens`).
+    pub require_dpop: bool,
 }
 
 /// A second factor (see `signin::factors`).

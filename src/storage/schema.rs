@@ -33,6 +33,7 @@ diesel::table! {
         backchannel_logout_uri -> Nullable<Text>,
         require_mfa -> Bool,
         id_token_signed_response_alg -> Nullable<Text>,
+        require_dpop -> Bool,
     }
 }
 
@@ -129,6 +130,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    dpop_proofs (id) {
+        id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     rate_limits (bucket) {
         bucket -> Text,
         window_start -> Timestamp,
@@ -171,6 +179,7 @@ diesel::table! {
         logout_attempts -> Integer,
         logout_next_at -> Nullable<Timestamp>,
         sign_in_id -> Text,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -289,6 +298,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     known_devices,
     clients,
     consents,
+    dpop_proofs,
     ended_sessions,
     factors,
     one_time_tokens,

@@ -32,11 +32,23 @@ pub enum RotateOutcome {
     Invalid,
     /// The session is bound to another device.
     DeviceMismatch,
+    /// The session's refresh tokens are bound to a DPoP key the request did not prove.
+    KeyMismatch,
     /// The user is disabled.
     Disabled,
     /// A token retired longer than the grace window ago came back: the session (of this user)
     /// is now ended.
     Reused { user: Box<UserRow> },
+}
+
+/// Who presents a refresh token: the client it must belong to, and what a session bound to a
+/// device or a DPoP key needs to see.
+#[derive(Clone, Copy)]
+pub struct Presenter<'a> {
+    pub client_id: &'a str,
+    pub device_id: Option<&'a str>,
+    /// The thumbprint of the DPoP key the request proved.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// How far a retired token's chain of successors is followed inside the grace window.
@@ -78,11 +90,15 @@ pub async fn rotate_refresh_token(
     db: &Database,
     presented: &OpaqueToken,
     fresh: OpaqueToken,
-    client_id: &str,
-    device_id: Option<&str>,
+    by: Presenter<'_>,
     now: NaiveDateTime,
     policy: RotationPolicy,
 ) -> Result<RotateOutcome, StorageError> {
+    let Presenter {
+        client_id,
+        device_id,
+        dpop_jkt,
+    } = by;
     let presented_hash = presented.hash();
     let postgres = db.is_postgres();
     run!(db, |c| {
@@ -120,6 +136,13 @@ pub async fn rotate_refresh_token(
             && device_id != Some(bound.as_str())
         {
             return Ok(RotateOutcome::DeviceMismatch);
+        }
+        // A public client's session opened with a DPoP proof refreshes only with a proof of
+        // the same key: the token alone, copied off the device, is not enough.
+        if let Some(bound) = &session.dpop_jkt
+            && dpop_jkt != Some(bound.as_str())
+        {
+            return Ok(RotateOutcome::KeyMismatch);
         }
         if !user.is_active {
             return Ok(RotateOutcome::Disabled);

@@ -34,6 +34,23 @@ pub struct AccessClaims {
     pub acr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amr: Option<Vec<String>>,
+    /// The key the token is bound to (DPoP, RFC 9449 section 6): only its holder may use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// `cnf` (RFC 7800): the thumbprint of the key a DPoP-bound token needs a proof of.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Confirmation {
+    pub jkt: String,
+}
+
+impl Confirmation {
+    pub fn key(jkt: &str) -> Self {
+        Confirmation {
+            jkt: jkt.to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -524,6 +524,27 @@ async fn requests_that_never_redirect_or_redirect_errors(backend: Backend) {
         query(&location(&scope), "error").as_deref(),
         Some("invalid_scope")
     );
+    // An OpenID request ignores what the client may not have (OIDC Core 3.1.2.1), and the
+    // token response says what was granted.
+    let p2 = pkce();
+    let openid = authorize_url(
+        &app,
+        &spa.id,
+        CB,
+        &[
+            ("scope", "openid admin email"),
+            ("code_challenge", &p2.challenge),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    app.verified_user("scopes@example.com").await;
+    let fresh = crate::authorize::browser();
+    let code = code_after_sign_in(&app, &fresh, &openid, "scopes@example.com").await;
+    let granted = exchange(&app, &spa.id, &code, Some(&p2.verifier), None)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(s(&granted["scope"]), "openid", "admin and email dropped");
     let mut token_url = url::Url::parse(&authorize_url(&app, &spa.id, CB, &pk)).unwrap();
     let pairs: Vec<(String, String)> = token_url
         .query_pairs()
@@ -1008,6 +1029,7 @@ async fn rp_initiated_logout(backend: Backend) {
             backchannel_logout_uri: None,
             require_mfa: false,
             id_token_alg: None,
+            require_dpop: false,
         })
         .await;
     let secret = rp.secret.clone().unwrap();
@@ -1195,6 +1217,7 @@ async fn backchannel_logout(backend: Backend) {
             backchannel_logout_uri: Some(receiver.clone()),
             require_mfa: false,
             id_token_alg: None,
+            require_dpop: false,
         })
         .await;
     let discovery = app.get("/.well-known/openid-configuration", None).await;

@@ -1385,3 +1385,174 @@ async fn the_pages_read_well_in_the_dark_in_chromium() {
         }
     }
 }
+
+/// Serves `examples/spa/` as a static site would (`python3 -m http.server` in the README), with
+/// what `config` holds (set it once the client is registered) as its `config.json`; returns the
+/// site's address (its own redirect URI).
+async fn spa_site(config: std::sync::Arc<std::sync::Mutex<String>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/spa");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let root = root.clone();
+            let config = config.lock().unwrap().clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let n = stream.read(&mut buf).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let path = request
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .split('?')
+                    .next()
+                    .unwrap_or("/")
+                    .to_owned();
+                let file = match path.as_str() {
+                    "/" => Some(("index.html", "text/html; charset=utf-8")),
+                    "/app.js" => Some(("app.js", "text/javascript")),
+                    "/vendor/oauth4webapi.js" => {
+                        Some(("vendor/oauth4webapi.js", "text/javascript"))
+                    }
+                    "/config.json" => Some(("config.json", "application/json")),
+                    _ => None,
+                };
+                let (status, kind, body) = match file {
+                    Some(("config.json", kind)) => ("200 OK", kind, config.into_bytes()),
+                    Some((name, kind)) => ("200 OK", kind, std::fs::read(root.join(name)).unwrap()),
+                    None => ("404 Not Found", "text/plain", b"not found".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.write_all(&body).await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{}/", addr.port())
+}
+
+/// Waits until the page's `#id` is shown (not `hidden`) and returns its text.
+async fn visible_text(client: &Client, id: &str) -> String {
+    for _ in 0..100 {
+        let found = client
+            .execute(
+                "const e = document.getElementById(arguments[0]);
+                 return e && !e.closest('[hidden]') ? e.textContent : null;",
+                vec![json!(id)],
+            )
+            .await
+            .unwrap();
+        if let Some(text) = found.as_str().filter(|t| !t.is_empty()) {
+            return text.to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = client.source().await.unwrap_or_default();
+    panic!("#{id} never showed: {page}");
+}
+
+async fn spa_tokens(client: &Client) -> serde_json::Value {
+    let saved = client
+        .execute("return sessionStorage.getItem('tokens');", vec![])
+        .await
+        .unwrap();
+    saved
+        .as_str()
+        .map(|t| serde_json::from_str(t).unwrap())
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// `examples/spa/` (oauth4webapi, vendored) on its own origin against an authd with no CORS
+/// setting: discovery, sign-in, consent, the code exchanged with PKCE from the page, the ID
+/// token's claims and userinfo shown, a refresh, and a sign-out that revokes the refresh token
+/// and comes back through RP-initiated logout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
+async fn the_spa_example_signs_in_refreshes_and_signs_out_in_chromium() {
+    use authd::oauth::client::{ClientType, GrantType, NewClient};
+    let (client, _driver) = browser(1280, 800).await;
+    let app = crate::harness::spawn_app_at_own_address(Backend::Sqlite).await;
+    app.verified_user("spa@example.com").await;
+    // The site's address is known once it listens; the client is registered for it after.
+    let config = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let site = spa_site(config.clone()).await;
+    let spa = app
+        .register_client(NewClient {
+            name: "Example app".into(),
+            client_type: ClientType::Public,
+            redirect_uris: vec![site.clone()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: vec![
+                "openid".into(),
+                "email".into(),
+                "profile".into(),
+                "offline_access".into(),
+            ],
+            first_party: false,
+            can_introspect: false,
+            post_logout_redirect_uris: vec![site.clone()],
+            backchannel_logout_uri: None,
+            require_mfa: false,
+            id_token_alg: None,
+            require_dpop: false,
+        })
+        .await;
+    *config.lock().unwrap() = json!({"issuer": app.base, "client_id": spa.id}).to_string();
+
+    client.goto(&site).await.unwrap();
+    shows(&client, "body[data-ready]").await;
+    screenshot(&client, "spa-signed-out").await;
+    press(&client, "#sign-in").await;
+    fill(&client, "username", "spa@example.com").await;
+    fill(&client, "password", PASSWORD).await;
+    press(&client, "button").await;
+    shows(&client, "button[value=\"approve\"]").await;
+    press(&client, "button[value=\"approve\"]").await;
+
+    assert_eq!(visible_text(&client, "who").await, "spa@example.com");
+    let userinfo: serde_json::Value =
+        serde_json::from_str(&visible_text(&client, "userinfo").await).unwrap();
+    assert_eq!(userinfo["email"], "spa@example.com");
+    let at = client.current_url().await.unwrap();
+    assert_eq!(at.as_str(), site, "the code left the address bar");
+    screenshot(&client, "spa-signed-in").await;
+    let first = spa_tokens(&client).await;
+    assert!(first["refresh_token"].is_string(), "{first}");
+
+    press(&client, "#refresh").await;
+    assert!(
+        visible_text(&client, "refreshed")
+            .await
+            .starts_with("Refreshed")
+    );
+    let second = spa_tokens(&client).await;
+    assert_ne!(second["refresh_token"], first["refresh_token"], "rotated");
+    assert_ne!(second["access_token"], first["access_token"]);
+
+    press(&client, "#sign-out").await;
+    assert_eq!(visible_text(&client, "status").await, "You are signed out.");
+    shows(&client, "#sign-in").await;
+    assert_eq!(spa_tokens(&client).await, serde_json::Value::Null);
+    let refused = app
+        .token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", s(&second["refresh_token"])),
+                ("client_id", &spa.id),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(refused.status, 400, "revoked: {}", refused.text);
+    app.get("/oauth/userinfo", Some(s(&second["access_token"])))
+        .await
+        .expect(401);
+    // Signed out of authd too: signing in again asks for the password.
+    press(&client, "#sign-in").await;
+    shows(&client, "input[name=\"password\"]").await;
+    client.close().await.unwrap();
+}

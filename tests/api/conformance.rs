@@ -108,6 +108,7 @@ async fn run_relying_party_signing(
             )),
             require_mfa: false,
             id_token_alg: signing.client,
+            require_dpop: false,
         })
         .await;
     let args = [
@@ -157,6 +158,46 @@ async fn openid_client_runs_the_whole_flow_with_eddsa_id_tokens() {
         };
         run_relying_party_signing("node", "openid_client.mjs", "ed@example.com", signing).await;
     }
+}
+
+/// DPoP with openid-client's own support, as a public first-party client: bound access and
+/// refresh tokens, userinfo and the account API with proofs, and refusals without them or
+/// with another key (`tests/conformance/openid_client_dpop.mjs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs node and `npm ci` in tests/conformance"]
+async fn openid_client_binds_tokens_with_dpop() {
+    use authd::oauth::client::{ClientType, GrantType, NewClient};
+    let present = conformance_dir()
+        .join("node_modules/openid-client")
+        .exists();
+    installed(present, "run `npm ci` in tests/conformance");
+    let app = spawn_app_at_own_address(Backend::Sqlite).await;
+    app.verified_user("dpop@example.com").await;
+    let spa = app
+        .register_client(NewClient {
+            name: "DPoP app".into(),
+            client_type: ClientType::Public,
+            redirect_uris: vec![CALLBACK.into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: vec![],
+            first_party: true,
+            can_introspect: false,
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            require_mfa: false,
+            id_token_alg: None,
+            require_dpop: false,
+        })
+        .await;
+    let args = vec![
+        "openid_client_dpop.mjs".to_owned(),
+        app.base.clone(),
+        spa.id.clone(),
+        CALLBACK.to_owned(),
+        "dpop@example.com".to_owned(),
+        PASSWORD.to_owned(),
+    ];
+    passes("node", "openid_client_dpop.mjs", args, Vec::new()).await;
 }
 
 /// Step-up by `acr_values` and `max_age`, with an authenticator app added in between.
@@ -258,10 +299,12 @@ fn tests_that_need_set_up_are_listed_as_ignored() {
     let listed = String::from_utf8_lossy(&listed.stdout);
     for needs_set_up in [
         "browser::a_passkey_added_and_used_in_chromium",
+        "browser::the_spa_example_signs_in_refreshes_and_signs_out_in_chromium",
         "conformance::openid_client_runs_the_whole_flow",
         "conformance::authlib_runs_the_whole_flow",
         "conformance::authlib_runs_the_whole_flow_with_es256",
         "conformance::openid_client_runs_the_whole_flow_with_eddsa_id_tokens",
+        "conformance::openid_client_binds_tokens_with_dpop",
         "conformance::a_generated_python_client_drives_the_api",
         "conformance::a_generated_typescript_client_drives_the_api",
         "discovery::openapi_document_passes_a_validator",

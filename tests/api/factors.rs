@@ -449,6 +449,7 @@ async fn first_party(app: &TestApp, require_mfa: bool) -> crate::harness::TestCl
         backchannel_logout_uri: None,
         require_mfa,
         id_token_alg: None,
+        require_dpop: false,
     })
     .await
 }

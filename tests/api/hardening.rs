@@ -211,6 +211,7 @@ async fn redirect_uris_are_safe_and_canonical(backend: Backend) {
         backchannel_logout_uri: None,
         require_mfa: false,
         id_token_alg: None,
+        require_dpop: false,
     };
     for bad in [
         "javascript:alert(document.cookie)//",

@@ -612,6 +612,7 @@ impl TestApp {
             backchannel_logout_uri: None,
             require_mfa: false,
             id_token_alg: None,
+            require_dpop: false,
         })
         .await
     }
@@ -631,6 +632,7 @@ impl TestApp {
             backchannel_logout_uri: None,
             require_mfa: false,
             id_token_alg: None,
+            require_dpop: false,
         })
         .await
     }

@@ -145,6 +145,7 @@ async fn openid_client(app: &TestApp, id_token_alg: Option<SigningAlg>) -> TestC
         backchannel_logout_uri: None,
         require_mfa: false,
         id_token_alg,
+        require_dpop: false,
     })
     .await
 }

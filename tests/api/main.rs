@@ -15,6 +15,7 @@ mod bad_input;
 mod browser;
 mod conformance;
 mod discovery;
+mod dpop;
 mod factors;
 mod faults;
 mod hardening;

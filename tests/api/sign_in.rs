@@ -314,6 +314,7 @@ async fn sign_out_asks_unless_the_hint_names_this_sign_in(backend: Backend) {
             backchannel_logout_uri: None,
             require_mfa: false,
             id_token_alg: None,
+            require_dpop: false,
         })
         .await;
     let secret = rp.secret.clone().unwrap();

@@ -292,6 +292,31 @@ async fn resource_server_across_key_rotation(backend: Backend) {
         "the old key is still published"
     );
     assert_eq!(call("forged.token.value".into()).await, 401);
+    // A DPoP-bound token (a thief's copy, without the key): the example takes Bearer tokens
+    // only, and refuses it rather than ignore its binding.
+    let service = app
+        .client("confidential", &["client_credentials"], &["api"], &[])
+        .await;
+    let proof = crate::dpop::Key::new().proof(
+        "POST",
+        &app.url("/oauth/token"),
+        app.state.clock.now().timestamp(),
+        None,
+    );
+    let bound = app
+        .client
+        .post(app.url("/oauth/token"))
+        .basic_auth(&service.id, service.secret.as_deref())
+        .header("dpop", proof)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(bound["token_type"], "DPoP");
+    assert_eq!(call(s(&bound["access_token"]).to_owned()).await, 401);
 
     // With the default interval, tokens naming made-up kids cannot make it hammer authd.
     let guarded = resource_server::JwksVerifier::new(&app.base, &app.base);

@@ -6,6 +6,7 @@
 use crate::accounts::AccountError;
 use crate::oauth::OAuthError;
 use crate::oauth::client::{Client, ClientType, GrantType};
+use crate::oauth::dpop::ProvenKey;
 use crate::oauth::oxide::{
     self, Authorization, CodeRequest, Endpoint, IssueFor, Minted, Redemption, Refused,
 };
@@ -240,12 +241,14 @@ pub async fn grant(
     code: &str,
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
-    meta: ClientMeta,
+    mut meta: ClientMeta,
+    key: Option<&ProvenKey>,
 ) -> Result<TokenResponse, OAuthError> {
-    let mut endpoint = Endpoint::new(state, IssueFor::CodeOwner(meta));
-    endpoint.redeems = "authorization code";
     // Who asks is established before anything about the client is said.
     let client = crate::oauth::client_auth::authenticate(state, &auth).await?;
+    meta.dpop = crate::oauth::token::binding(&client, key)?;
+    let mut endpoint = Endpoint::new(state, IssueFor::CodeOwner(meta));
+    endpoint.redeems = "authorization code";
     if !client.allows(GrantType::AuthorizationCode) {
         return Err(OAuthError::UnauthorizedClient(
             "this client may not use the authorization_code grant".into(),

@@ -3,6 +3,7 @@
 
 use crate::oauth::OAuthError;
 use crate::oauth::client::{ClientType, GrantType};
+use crate::oauth::dpop::ProvenKey;
 use crate::oauth::oxide::{self, Endpoint, IssueFor, Minted, Request, auth_tuple};
 use crate::oauth::wire::{ClientAuth, TokenResponse};
 use crate::state::AppState;
@@ -12,6 +13,7 @@ pub async fn grant(
     state: &AppState,
     auth: ClientAuth,
     scope: Option<&str>,
+    key: Option<&ProvenKey>,
 ) -> Result<TokenResponse, OAuthError> {
     // Who asks is established before anything about the client is said.
     let client = crate::oauth::client_auth::authenticate(state, &auth).await?;
@@ -29,7 +31,9 @@ pub async fn grant(
         scope,
         auth: Some(auth_tuple(&auth)),
     };
+    let bound = crate::oauth::token::binding(&client, key)?;
     let mut endpoint = Endpoint::new(state, IssueFor::Client);
+    endpoint.issuer.dpop = bound;
     endpoint.registrar.for_client_itself = true;
     endpoint.registrar.knows(&client);
     let minted =

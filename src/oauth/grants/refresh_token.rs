@@ -2,6 +2,7 @@
 //! authd's sessions: the same rotation, grace window and theft detection as `/api/auth/refresh`.
 
 use crate::oauth::OAuthError;
+use crate::oauth::dpop::ProvenKey;
 use crate::oauth::oxide::{self, Endpoint, IssueFor, Minted, Request, auth_tuple};
 use crate::oauth::wire::{ClientAuth, Minting, TokenResponse, respond};
 use crate::state::AppState;
@@ -14,6 +15,7 @@ pub async fn grant(
     refresh_token: &str,
     scope: Option<&str>,
     device_id: Option<&str>,
+    key: Option<&ProvenKey>,
 ) -> Result<TokenResponse, OAuthError> {
     let basic = auth.as_ref().is_some_and(|a| a.basic);
     let request = Request {
@@ -25,6 +27,9 @@ pub async fn grant(
     let mut endpoint = Endpoint::new(state, IssueFor::Client);
     endpoint.redeems = "refresh token";
     endpoint.issuer.device_id = device_id.map(str::to_owned);
+    // Whether the key binds the refresh token too depends on the client, which the issuer
+    // learns (a public client's: RFC 9449 section 5).
+    endpoint.issuer.proven = key.cloned();
     let Minted::Session(issued) = oxide::refresh(&mut endpoint, &request, basic).await? else {
         return Err(OAuthError::ServerError(anyhow::anyhow!(
             "refresh minted something other than a session"

@@ -9,13 +9,14 @@ use super::*;
 use crate::accounts::{self, AccountError};
 use crate::oauth::OAuthError;
 use crate::oauth::client::GrantType;
-use crate::signin::{self, ClientMeta, SessionGrant};
+use crate::oauth::dpop::ProvenKey;
+use crate::signin::{self, ClientMeta, DpopBinding, SessionGrant};
 use crate::state::AppState;
 use crate::storage::users::UserKey;
 use crate::storage::{codes, sessions, users};
 use crate::tokens::AccessClaims;
 use crate::tokens::OpaqueToken;
-use crate::tokens::jwt;
+use crate::tokens::jwt::{self, Confirmation};
 
 /// What the issuer minted, for the caller to shape the answer.
 pub(crate) enum Minted {
@@ -49,6 +50,10 @@ pub(crate) struct DbIssuer {
     pub(crate) issue_for: IssueFor,
     /// The `device_id` a refresh request presents (a session bound to one requires it).
     pub(crate) device_id: Option<String>,
+    /// What a client's own token is bound to (DPoP).
+    pub(crate) dpop: Option<DpopBinding>,
+    /// The DPoP key a refresh request proved.
+    pub(crate) proven: Option<ProvenKey>,
     pub(crate) known: KnownClient,
 }
 
@@ -144,6 +149,7 @@ impl Issuer for DbIssuer {
             auth_time: None,
             acr: None,
             amr: None,
+            cnf: self.dpop.as_ref().map(|d| Confirmation::key(&d.jkt)),
         };
         let token = jwt::sign_access_token(&self.state.keys, &claims).map_err(|e| {
             record(&self.failure, OAuthError::ServerError(e.into()));
@@ -181,11 +187,16 @@ impl Issuer for DbIssuer {
                 ),
             );
         }
+        let dpop = match crate::oauth::token::binding(&client, self.proven.as_ref()) {
+            Ok(dpop) => dpop,
+            Err(e) => return fail(&self.failure, e),
+        };
         let issued = accounts::refresh_for(
             &self.state,
             token,
             self.device_id.as_deref(),
             &grant.client_id,
+            dpop.as_ref(),
         )
         .await
         .map_err(|e| {
@@ -196,6 +207,10 @@ impl Issuer for DbIssuer {
                 AccountError::AccountDisabled => {
                     OAuthError::InvalidGrant("Account disabled".into())
                 }
+                AccountError::DpopKeyMismatch => OAuthError::InvalidDpopProof(
+                    "this refresh token is bound to a DPoP key: prove possession of that key"
+                        .into(),
+                ),
                 other => OAuthError::from(other),
             };
             record(&self.failure, error);
@@ -219,9 +234,15 @@ impl Issuer for DbIssuer {
                 .filter(|s| asked.contains(s))
                 .collect::<Vec<_>>()
                 .join(" ");
-            let (token, _) =
-                signin::sign_access_token(&self.state, &issued.user, &narrowed, &issued.sign_in)
-                    .map_err(|e| record(&self.failure, OAuthError::from(AccountError::from(e))))?;
+            let bound = dpop.as_ref().map(|d| d.jkt.as_str());
+            let (token, _) = signin::sign_access_token(
+                &self.state,
+                &issued.user,
+                &narrowed,
+                &issued.sign_in,
+                bound,
+            )
+            .map_err(|e| record(&self.failure, OAuthError::from(AccountError::from(e))))?;
             issued.access_token = token;
             issued.session = narrowed;
         }

@@ -84,6 +84,8 @@ impl Endpoint {
                 minted: None,
                 issue_for,
                 device_id: None,
+                dpop: None,
+                proven: None,
                 known,
             },
             authorizer: DbAuthorizer {
