@@ -58,6 +58,11 @@ enum Command {
         #[command(subcommand)]
         command: ClientsCommand,
     },
+    /// Resource servers (RFC 8707): services whose tokens name them as their audience.
+    Resources {
+        #[command(subcommand)]
+        command: ResourcesCommand,
+    },
     /// The effective configuration.
     Config {
         #[command(subcommand)]
@@ -253,6 +258,40 @@ enum ClientsCommand {
 /// `--alg`, `--id-token-alg`: a JWS name authd signs with.
 fn parse_alg(name: &str) -> Result<SigningAlg, String> {
     SigningAlg::parse(name).ok_or_else(|| "expected RS256, ES256 or EdDSA".to_owned())
+}
+
+#[derive(Subcommand)]
+enum ResourcesCommand {
+    /// Register a service: a token asked for with `resource=URI` then has `aud` = URI and
+    /// only the service's scopes. Prints it as JSON.
+    Create {
+        /// What its tokens' `aud` is and what clients name as `resource` (an http(s) URL).
+        #[arg(long, value_name = "URI")]
+        identifier: String,
+        /// A name for people (default: the URL's host).
+        #[arg(long)]
+        name: Option<String>,
+        /// A scope the service takes (repeat for several).
+        #[arg(long = "scope", value_name = "SCOPE", required = true)]
+        scopes: Vec<String>,
+    },
+    /// List the registered resource servers, one JSON object per line.
+    List,
+    /// Delete a resource server: requests naming it are refused; tokens already issued for it
+    /// stay valid until they expire.
+    Delete {
+        /// Its identifier.
+        #[arg(value_name = "URI")]
+        identifier: String,
+    },
+}
+
+fn resource_json(row: &authd::storage::ResourceRow) -> serde_json::Value {
+    serde_json::json!({
+        "identifier": row.identifier,
+        "name": row.name,
+        "scopes": row.scopes.split_whitespace().collect::<Vec<_>>(),
+    })
 }
 
 const GRANTS: [&str; 4] = [
@@ -654,6 +693,43 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         anyhow::bail!("no client {id}");
                     }
                     println!("deleted {id}");
+                }
+            }
+            Ok(())
+        }
+        Command::Resources { command } => {
+            use authd::storage::resources;
+            let db = Database::connect(config.database_url.expose_secret()).await?;
+            db.migrate().await?;
+            match command {
+                ResourcesCommand::Create {
+                    identifier,
+                    name,
+                    scopes,
+                } => {
+                    let row = authd::oauth::resource::NewResource {
+                        identifier,
+                        name,
+                        scopes,
+                    }
+                    .into_row(chrono::Utc::now().naive_utc())
+                    .map_err(anyhow::Error::msg)?;
+                    if !resources::insert_resource(&db, &row).await? {
+                        anyhow::bail!("{} is registered already", row.identifier);
+                    }
+                    println!("{}", resource_json(&row));
+                }
+                ResourcesCommand::List => {
+                    for row in resources::list_resources(&db).await? {
+                        println!("{}", resource_json(&row));
+                    }
+                }
+                ResourcesCommand::Delete { identifier } => {
+                    let now = chrono::Utc::now().naive_utc();
+                    if !resources::delete_resource(&db, &identifier, now).await? {
+                        anyhow::bail!("no resource server {identifier}");
+                    }
+                    println!("deleted {identifier}");
                 }
             }
             Ok(())

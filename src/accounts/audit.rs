@@ -228,6 +228,8 @@ fn described(row: &AuditEventRow) -> String {
         Some(AuditKind::ClientCreated) => "Client registered".to_owned(),
         Some(AuditKind::ClientUpdated) => "Client changed".to_owned(),
         Some(AuditKind::ClientDeleted) => "Client deleted".to_owned(),
+        Some(AuditKind::ResourceCreated) => "Resource server registered".to_owned(),
+        Some(AuditKind::ResourceDeleted) => "Resource server deleted".to_owned(),
         Some(AuditKind::KeyRotated) => "Signing key rotated".to_owned(),
         Some(AuditKind::KeyRetired) => "Signing key retired".to_owned(),
         Some(AuditKind::AdminUserUpdated) => "Changed by an administrator".to_owned(),

@@ -51,6 +51,7 @@ pub const FIRST_PARTY_SCOPE: &str = "openid profile email offline_access";
 /// A session of the built-in client of `/api/auth/*`.
 pub fn first_party_grant() -> SessionGrant {
     SessionGrant {
+        resource: None,
         client_id: FIRST_PARTY_CLIENT.to_owned(),
         scope: FIRST_PARTY_SCOPE.to_owned(),
     }

@@ -164,7 +164,7 @@ pub async fn token_user(state: &AppState, token: &str) -> Result<TokenUser, Acco
         &state.keys,
         token,
         &state.config.issuer,
-        state.audience(),
+        Some(state.audience()),
         now,
         Expiry::Enforce,
     ) else {

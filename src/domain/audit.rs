@@ -40,6 +40,10 @@ pub enum AuditKind {
     ClientCreated,
     ClientUpdated,
     ClientDeleted,
+    /// A resource server (RFC 8707) registered or deleted at the command line
+    /// (`detail.identifier`).
+    ResourceCreated,
+    ResourceDeleted,
     /// A signing key rotated in, or retired (`detail.kid`).
     KeyRotated,
     KeyRetired,
@@ -52,7 +56,7 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 26] = [
+    pub const ALL: [AuditKind; 28] = [
         Self::SignInSucceeded,
         Self::SignInFailed,
         Self::SignUp,
@@ -74,6 +78,8 @@ impl AuditKind {
         Self::ClientCreated,
         Self::ClientUpdated,
         Self::ClientDeleted,
+        Self::ResourceCreated,
+        Self::ResourceDeleted,
         Self::KeyRotated,
         Self::KeyRetired,
         Self::AdminUserUpdated,
@@ -104,6 +110,8 @@ impl AuditKind {
             Self::ClientCreated => "client.created",
             Self::ClientUpdated => "client.updated",
             Self::ClientDeleted => "client.deleted",
+            Self::ResourceCreated => "resource.created",
+            Self::ResourceDeleted => "resource.deleted",
             Self::KeyRotated => "key.rotated",
             Self::KeyRetired => "key.retired",
             Self::AdminUserUpdated => "admin.user_updated",
@@ -125,6 +133,8 @@ impl AuditKind {
                 | Self::ClientCreated
                 | Self::ClientUpdated
                 | Self::ClientDeleted
+                | Self::ResourceCreated
+                | Self::ResourceDeleted
                 | Self::RateLimited
                 | Self::KeyRotated
                 | Self::KeyRetired

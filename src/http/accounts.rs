@@ -243,7 +243,7 @@ pub async fn logout(
             &state.keys,
             token,
             &state.config.issuer,
-            state.audience(),
+            Some(state.audience()),
             state.clock.now(),
             Expiry::Ignore,
         )

@@ -260,6 +260,34 @@ fn unsupported(params: &AuthorizeParams) -> Option<(&'static str, &'static str)>
     }
 }
 
+/// `resource` (RFC 8707): a registered resource server whose scopes cover the request's (the
+/// user scopes aside); the code, and the session it opens, are then for it.
+async fn resource_refusal(
+    state: &AppState,
+    params: &AuthorizeParams,
+    pending: &PendingAuthorization,
+) -> Result<Option<(&'static str, &'static str)>, AuthorizeError> {
+    let Some(identifier) = params.get("resource") else {
+        return Ok(None);
+    };
+    let found = crate::storage::resources::find_resource(&state.db, identifier)
+        .await
+        .map_err(|e| AuthorizeError::Server(e.into()))?;
+    let Some(resource) = found.map(crate::oauth::resource::Resource::from) else {
+        return Ok(Some((
+            "invalid_target",
+            "resource is not a registered resource server",
+        )));
+    };
+    if resource.admits(pending.scope.split_whitespace()).is_err() {
+        return Ok(Some((
+            "invalid_scope",
+            "a requested scope is not one of the resource server's",
+        )));
+    }
+    Ok(None)
+}
+
 /// `id_token_hint`: the `sub` of an ID token authd issued to this client; anything else is an
 /// invalid request.
 fn hinted_sub(
@@ -292,6 +320,9 @@ pub async fn decision(
 ) -> Result<Decision, AuthorizeError> {
     let refuse = |error, description| Ok(Decision::Refuse { error, description });
     if let Some((error, description)) = unsupported(params) {
+        return refuse(error, description);
+    }
+    if let Some((error, description)) = resource_refusal(state, params, pending).await? {
         return refuse(error, description);
     }
     let mut asked = match Asked::parse(params) {

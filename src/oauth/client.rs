@@ -13,16 +13,7 @@ use crate::tokens::OpaqueToken;
 /// What a client may ask for when it names no scopes of its own.
 pub const DEFAULT_SCOPES: &str = "openid profile email offline_access";
 
-/// Scopes about a user (OIDC Core 5.4, and `offline_access`): meaningless in a token a client
-/// gets for itself (`client_credentials`), which has no user.
-pub const USER_SCOPES: [&str; 6] = [
-    "openid",
-    "profile",
-    "email",
-    "phone",
-    "address",
-    "offline_access",
-];
+pub use crate::domain::USER_SCOPES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientType {

@@ -17,6 +17,10 @@ pub enum OAuthError {
     UnsupportedGrantType(String),
     #[error("invalid_scope")]
     InvalidScope(String),
+    /// A `resource` that is not a registered resource server, or not the one granted
+    /// (RFC 8707 section 2).
+    #[error("invalid_target")]
+    InvalidTarget(String),
     /// A DPoP proof missing where the client must send one, or not valid (RFC 9449 section 5).
     #[error("invalid_dpop_proof")]
     InvalidDpopProof(String),
@@ -34,7 +38,8 @@ impl OAuthError {
             | OAuthError::UnauthorizedClient(d)
             | OAuthError::UnsupportedGrantType(d)
             | OAuthError::InvalidScope(d)
-            | OAuthError::InvalidDpopProof(d) => d.clone(),
+            | OAuthError::InvalidDpopProof(d)
+            | OAuthError::InvalidTarget(d) => d.clone(),
             OAuthError::InvalidClient { description, .. } => description.clone(),
             OAuthError::SlowDown { .. } => "Too many requests, please try again later".into(),
             OAuthError::ServerError(_) => "The server could not complete the request".into(),

@@ -23,7 +23,8 @@ pub async fn revoke(state: &AppState, client: &Client, token: &str) -> Result<()
             &state.keys,
             token,
             &state.config.issuer,
-            state.audience(),
+            // Any audience: a resource server asks about the tokens issued for it too.
+            None,
             now,
             Expiry::Ignore,
         );
@@ -73,7 +74,8 @@ async fn introspect_any(state: &AppState, token: &str) -> Result<Value, OAuthErr
             &state.keys,
             token,
             &state.config.issuer,
-            state.audience(),
+            // Any audience: a resource server asks about the tokens issued for it too.
+            None,
             now,
             Expiry::Enforce,
         ) else {

@@ -10,6 +10,7 @@ mod error;
 pub(crate) mod grants;
 pub mod introspection;
 mod oxide;
+pub mod resource;
 pub mod token;
 pub mod userinfo;
 pub mod wire;

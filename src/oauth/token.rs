@@ -7,6 +7,7 @@ use super::client::{Client, ClientType};
 use super::client_auth::authenticate;
 use super::dpop::{self, CheckError, Expected, ProvenKey};
 use super::grants;
+use super::resource::Resource;
 use super::wire::{ClientAuth, Params, TokenRequest, TokenResponse};
 use crate::signin::{ClientMeta, DpopBinding};
 use crate::state::AppState;
@@ -26,7 +27,15 @@ pub async fn exchange(
         Some(proof) => Some(proven_key(state, proof).await?),
         None => None,
     };
-    let mut answer = dispatch(state, request, auth, meta, key.as_ref()).await?;
+    let resource = match params.get("resource") {
+        Some(identifier) => Some(registered_resource(state, identifier).await?),
+        None => None,
+    };
+    let asked = Asked {
+        key: key.as_ref(),
+        resource: resource.as_ref(),
+    };
+    let mut answer = dispatch(state, request, auth, meta, asked).await?;
     if key.is_some() {
         answer.token_type = "DPoP";
     }
@@ -50,13 +59,34 @@ async fn proven_key(state: &AppState, proof: &str) -> Result<ProvenKey, OAuthErr
         })
 }
 
+/// The resource server `resource` names (RFC 8707), if registered.
+async fn registered_resource(state: &AppState, identifier: &str) -> Result<Resource, OAuthError> {
+    crate::storage::resources::find_resource(&state.db, identifier)
+        .await?
+        .map(Resource::from)
+        .ok_or_else(|| {
+            OAuthError::InvalidTarget(format!(
+                "resource {identifier} is not a registered resource server"
+            ))
+        })
+}
+
+/// What a token request asks for beside its grant: a DPoP key it proved, and the resource
+/// server its tokens are for.
+#[derive(Clone, Copy)]
+pub(crate) struct Asked<'a> {
+    pub key: Option<&'a ProvenKey>,
+    pub resource: Option<&'a Resource>,
+}
+
 async fn dispatch(
     state: &AppState,
     request: TokenRequest,
     auth: Option<ClientAuth>,
     mut meta: ClientMeta,
-    key: Option<&ProvenKey>,
+    asked: Asked<'_>,
 ) -> Result<TokenResponse, OAuthError> {
+    let key = asked.key;
     match request {
         TokenRequest::Password {
             username,
@@ -66,8 +96,15 @@ async fn dispatch(
             let auth = auth.ok_or_else(|| OAuthError::invalid_client(false))?;
             let client = authenticate(state, &auth).await?;
             meta.dpop = binding(&client, key)?;
-            grants::password::grant(state, &client, &username, &password, scope.as_deref(), meta)
-                .await
+            grants::password::grant(
+                state,
+                &client,
+                (&username, &password),
+                scope.as_deref(),
+                meta,
+                asked.resource,
+            )
+            .await
         }
         TokenRequest::RefreshToken {
             refresh_token,
@@ -80,13 +117,13 @@ async fn dispatch(
                 &refresh_token,
                 scope.as_deref(),
                 device_id.as_deref(),
-                key,
+                asked,
             )
             .await
         }
         TokenRequest::ClientCredentials { scope } => {
             let auth = auth.ok_or_else(|| OAuthError::invalid_client(false))?;
-            grants::client_credentials::grant(state, auth, scope.as_deref(), key).await
+            grants::client_credentials::grant(state, auth, scope.as_deref(), asked).await
         }
         TokenRequest::AuthorizationCode {
             code,
@@ -101,7 +138,7 @@ async fn dispatch(
                 redirect_uri.as_deref(),
                 code_verifier.as_deref(),
                 meta,
-                key,
+                asked,
             )
             .await
         }

@@ -5,6 +5,7 @@ use anyhow::Context as _;
 use chrono::Duration;
 
 use super::{SignIn, SignInError};
+use crate::domain::without_user_scopes;
 use crate::state::AppState;
 use crate::storage::sign_ins::{self, Record};
 use crate::storage::{RefreshTokenRow, SessionRow, UserRow};
@@ -43,6 +44,8 @@ pub(crate) fn chrono(d: std::time::Duration) -> Duration {
 pub struct SessionGrant {
     pub client_id: String,
     pub scope: String,
+    /// The resource server (RFC 8707) its access tokens are for; `None`: authd itself.
+    pub resource: Option<String>,
 }
 
 /// What opening or refreshing a session produced: the same for `/api/auth/*` and
@@ -167,6 +170,7 @@ pub(super) fn rows(
         revoked_at: None,
         sign_in_id: sign_in.id.clone(),
         dpop_jkt: meta.dpop.filter(|d| d.bind_refresh).map(|d| d.jkt),
+        resource: grant.resource,
     };
     let token = OpaqueToken::generate();
     let refresh = RefreshTokenRow {
@@ -191,15 +195,20 @@ pub fn sign_access_token(
 ) -> Result<(String, u64), SignInError> {
     let now = state.clock.now().timestamp();
     let ttl = state.config.access_token_ttl.as_secs();
+    // For a resource server: its identifier as the audience, its scopes only (RFC 8707).
+    let (aud, scope) = match &session.resource {
+        Some(resource) => (resource.clone(), without_user_scopes(&session.scope)),
+        None => (state.audience().to_owned(), session.scope.clone()),
+    };
     let claims = AccessClaims {
         iss: state.config.issuer.clone(),
         sub: user.id.clone(),
-        aud: state.audience().to_owned(),
+        aud,
         exp: now + ttl as i64,
         iat: now,
         jti: uuid::Uuid::new_v4().to_string(),
         client_id: session.client_id.clone(),
-        scope: session.scope.clone(),
+        scope,
         sid: Some(session.id.clone()),
         role: Some(user.role.clone()),
         auth_time: Some(sign_in.auth_time_secs()),

@@ -75,6 +75,7 @@ pub mod one_time_tokens;
 pub mod outbox;
 pub mod rate_limits;
 pub mod registrations;
+pub mod resources;
 pub mod revocations;
 mod rows;
 pub mod schema;

@@ -96,6 +96,9 @@ pub struct SessionRow {
     /// The DPoP key (RFC 7638 thumbprint) the session's refresh tokens are bound to: a public
     /// client that proved one when the session opened must prove it again to refresh.
     pub dpop_jkt: Option<String>,
+    /// The resource server (RFC 8707) the session's access tokens are for (`aud`); `None`:
+    /// authd itself.
+    pub resource: Option<String>,
 }
 
 /// The authentication record (see `signin`): who signed in, when, how and at what level.
@@ -216,6 +219,20 @@ pub struct AuthorizationCodeRow {
     pub redirect_uri_given: bool,
     /// The sign-in the code was granted under.
     pub sign_in_id: String,
+    /// The resource server (RFC 8707) the code's tokens are for.
+    pub resource: Option<String>,
+}
+
+/// A resource server (RFC 8707, see `oauth::resource`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = resources, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ResourceRow {
+    /// What its tokens' `aud` is, and what a request names as `resource`.
+    pub identifier: String,
+    pub name: String,
+    /// Space-separated: the scopes a token for it may carry.
+    pub scopes: String,
+    pub created_at: NaiveDateTime,
 }
 
 /// An email waiting to be sent (see `storage::outbox`).

@@ -14,6 +14,7 @@ diesel::table! {
         session_id -> Nullable<Text>,
         redirect_uri_given -> Bool,
         sign_in_id -> Text,
+        resource -> Nullable<Text>,
     }
 }
 
@@ -137,6 +138,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    resources (identifier) {
+        identifier -> Text,
+        name -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     rate_limits (bucket) {
         bucket -> Text,
         window_start -> Timestamp,
@@ -180,6 +190,7 @@ diesel::table! {
         logout_next_at -> Nullable<Timestamp>,
         sign_in_id -> Text,
         dpop_jkt -> Nullable<Text>,
+        resource -> Nullable<Text>,
     }
 }
 
@@ -307,6 +318,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pending_registrations,
     rate_limits,
     recovery_codes,
+    resources,
     refresh_tokens,
     revoked_access_tokens,
     sessions,

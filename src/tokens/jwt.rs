@@ -221,19 +221,23 @@ pub enum Expiry {
     Ignore,
 }
 
-/// Verifies signature, `alg`, `typ`, `kid`, `iss` and `aud`; expiry is checked against `now`
-/// from the caller's clock.
+/// Verifies signature, `alg`, `typ`, `kid`, `iss` and `aud` (when `audience` names one: a token
+/// for a resource server has its own); expiry is checked against `now` from the caller's
+/// clock.
 pub fn verify_access_token(
     keys: &KeyStore,
     token: &str,
     issuer: &str,
-    audience: &str,
+    audience: Option<&str>,
     now: DateTime<Utc>,
     expiry: Expiry,
 ) -> Result<AccessClaims, JwtError> {
     let (key, mut validation) = verifier(keys, token, ACCESS_TOKEN_TYP, now)?;
     validation.set_issuer(&[issuer]);
-    validation.set_audience(&[audience]);
+    match audience {
+        Some(audience) => validation.set_audience(&[audience]),
+        None => validation.validate_aud = false,
+    }
     validation.validate_exp = false;
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     let data = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)

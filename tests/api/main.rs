@@ -27,6 +27,7 @@ mod passkeys;
 mod refresh;
 mod register;
 mod reliability;
+mod resources;
 mod seeds;
 mod sign_in;
 mod trust;

@@ -6,10 +6,10 @@
 use crate::accounts::AccountError;
 use crate::oauth::OAuthError;
 use crate::oauth::client::{Client, ClientType, GrantType};
-use crate::oauth::dpop::ProvenKey;
 use crate::oauth::oxide::{
     self, Authorization, CodeRequest, Endpoint, IssueFor, Minted, Redemption, Refused,
 };
+use crate::oauth::token::Asked;
 use crate::oauth::wire::{ClientAuth, Minting, Params, TokenResponse, respond};
 use crate::signin::{ClientMeta, SignIn};
 use crate::state::AppState;
@@ -242,11 +242,25 @@ pub async fn grant(
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
     mut meta: ClientMeta,
-    key: Option<&ProvenKey>,
+    asked: Asked<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     // Who asks is established before anything about the client is said.
     let client = crate::oauth::client_auth::authenticate(state, &auth).await?;
-    meta.dpop = crate::oauth::token::binding(&client, key)?;
+    meta.dpop = crate::oauth::token::binding(&client, asked.key)?;
+    // A `resource` here must be the one the authorization request named (RFC 8707 section 2.2).
+    if let Some(resource) = asked.resource {
+        let granted = match OpaqueToken::from_presented(code) {
+            Some(token) => codes::find_code(&state.db, &token.hash())
+                .await?
+                .and_then(|row| row.resource),
+            None => None,
+        };
+        if granted.as_deref() != Some(resource.identifier.as_str()) {
+            return Err(OAuthError::InvalidTarget(
+                "resource is not the one the authorization request named".into(),
+            ));
+        }
+    }
     let mut endpoint = Endpoint::new(state, IssueFor::CodeOwner(meta));
     endpoint.redeems = "authorization code";
     if !client.allows(GrantType::AuthorizationCode) {

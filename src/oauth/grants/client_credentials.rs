@@ -3,8 +3,8 @@
 
 use crate::oauth::OAuthError;
 use crate::oauth::client::{ClientType, GrantType};
-use crate::oauth::dpop::ProvenKey;
 use crate::oauth::oxide::{self, Endpoint, IssueFor, Minted, Request, auth_tuple};
+use crate::oauth::token::Asked;
 use crate::oauth::wire::{ClientAuth, TokenResponse};
 use crate::state::AppState;
 
@@ -13,7 +13,7 @@ pub async fn grant(
     state: &AppState,
     auth: ClientAuth,
     scope: Option<&str>,
-    key: Option<&ProvenKey>,
+    asked: Asked<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     // Who asks is established before anything about the client is said.
     let client = crate::oauth::client_auth::authenticate(state, &auth).await?;
@@ -25,15 +25,47 @@ pub async fn grant(
             "this client may not use the client_credentials grant".into(),
         ));
     }
+    let bound = crate::oauth::token::binding(&client, asked.key)?;
+    // For a resource server (RFC 8707): its scopes only; unasked, the client's that are its.
+    let narrowed;
+    let scope = match asked.resource {
+        Some(resource) => {
+            narrowed = match scope {
+                Some(scope) => {
+                    resource
+                        .admits(scope.split_whitespace())
+                        .map_err(OAuthError::InvalidScope)?;
+                    scope.to_owned()
+                }
+                None => {
+                    let theirs: Vec<&str> = client
+                        .scopes
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|s| resource.scopes.iter().any(|r| r == s))
+                        .collect();
+                    if theirs.is_empty() {
+                        return Err(OAuthError::InvalidScope(format!(
+                            "this client may have none of {}'s scopes",
+                            resource.identifier
+                        )));
+                    }
+                    theirs.join(" ")
+                }
+            };
+            Some(narrowed.as_str())
+        }
+        None => scope,
+    };
     let request = Request {
         grant_type: "client_credentials",
         refresh_token: None,
         scope,
         auth: Some(auth_tuple(&auth)),
     };
-    let bound = crate::oauth::token::binding(&client, key)?;
     let mut endpoint = Endpoint::new(state, IssueFor::Client);
     endpoint.issuer.dpop = bound;
+    endpoint.issuer.resource = asked.resource.map(|r| r.identifier.clone());
     endpoint.registrar.for_client_itself = true;
     endpoint.registrar.knows(&client);
     let minted =

@@ -4,6 +4,7 @@
 use crate::accounts::{self, AccountError};
 use crate::oauth::OAuthError;
 use crate::oauth::client::{Client, GrantType};
+use crate::oauth::resource::Resource;
 use crate::oauth::wire::{Minting, TokenResponse, respond};
 use crate::signin::{ClientMeta, LoginIdentifier, SessionGrant};
 use crate::state::AppState;
@@ -11,10 +12,10 @@ use crate::state::AppState;
 pub async fn grant(
     state: &AppState,
     client: &Client,
-    username: &str,
-    password: &str,
+    (username, password): (&str, &str),
     scope: Option<&str>,
     meta: ClientMeta,
+    resource: Option<&Resource>,
 ) -> Result<TokenResponse, OAuthError> {
     if !client.allows(GrantType::Password) {
         return Err(OAuthError::UnauthorizedClient(
@@ -24,9 +25,15 @@ pub async fn grant(
     let scopes = client.grant_scopes(scope).map_err(|s| {
         OAuthError::InvalidScope(format!("scope {s} is not allowed for this client"))
     })?;
+    if let Some(resource) = resource {
+        resource
+            .admits(scopes.iter().map(String::as_str))
+            .map_err(OAuthError::InvalidScope)?;
+    }
     let session = SessionGrant {
         client_id: client.id.clone(),
         scope: scopes.join(" "),
+        resource: resource.map(|r| r.identifier.clone()),
     };
     let issued = accounts::login_for(
         state,

@@ -95,6 +95,7 @@ impl Authorizer for DbAuthorizer {
             session_id: None,
             redirect_uri_given: self.redirect_uri_given,
             sign_in_id,
+            resource: private_value(&grant.extensions, EXT_RESOURCE),
         };
         codes::insert_code(&self.state.db, &row)
             .await
@@ -166,6 +167,9 @@ impl Authorizer for DbAuthorizer {
         }
         if let Some(nonce) = row.nonce {
             extensions.set_raw(EXT_NONCE.into(), Value::private(Some(nonce)));
+        }
+        if let Some(resource) = row.resource {
+            extensions.set_raw(EXT_RESOURCE.into(), Value::private(Some(resource)));
         }
         extensions.set_raw(EXT_SIGN_IN.into(), Value::private(Some(row.sign_in_id)));
         extensions.set_raw(EXT_CODE.into(), Value::private(Some(row.code_hash)));

@@ -60,6 +60,13 @@ impl async_authz::Extension for RecordPkceAndNonce {
                 return refuse("code_challenge_method must be S256 (plain is not supported)");
             }
         }
+        // Checked against the registered resources by the authorize decision, before here.
+        if let Some(resource) = request.extension("resource") {
+            extensions.set_raw(
+                EXT_RESOURCE.into(),
+                Value::private(Some(resource.into_owned())),
+            );
+        }
         if let Some(nonce) = request.extension("nonce") {
             if nonce.len() > 512 {
                 return refuse("nonce is longer than 512 characters");
@@ -94,7 +101,7 @@ impl async_token::Extension for VerifyPkce {
             );
         }
         let mut carried = Extensions::new();
-        for key in [EXT_NONCE, EXT_SIGN_IN, EXT_CODE] {
+        for key in [EXT_NONCE, EXT_SIGN_IN, EXT_CODE, EXT_RESOURCE] {
             if let Some(value) = private_value(&data, key) {
                 carried.set_raw(key.into(), Value::private(Some(value)));
             }

@@ -54,6 +54,8 @@ pub(crate) struct DbIssuer {
     pub(crate) dpop: Option<DpopBinding>,
     /// The DPoP key a refresh request proved.
     pub(crate) proven: Option<ProvenKey>,
+    /// The resource server a client's own token is for (RFC 8707): its `aud`.
+    pub(crate) resource: Option<String>,
     pub(crate) known: KnownClient,
 }
 
@@ -64,6 +66,8 @@ pub(crate) const EXT_NONCE: &str = "authd_nonce";
 pub(crate) const EXT_SIGN_IN: &str = "authd_sign_in";
 /// The hash of the code being redeemed, to record the session it opens.
 pub(crate) const EXT_CODE: &str = "authd_code";
+/// The resource server (RFC 8707) the code's tokens are for.
+pub(crate) const EXT_RESOURCE: &str = "authd_resource";
 
 pub(crate) fn private_value(extensions: &Extensions, key: &str) -> Option<String> {
     extensions
@@ -102,6 +106,7 @@ impl DbIssuer {
         let session = SessionGrant {
             client_id: grant.client_id.clone(),
             scope: sorted(&grant.scope),
+            resource: private_value(&grant.extensions, EXT_RESOURCE),
         };
         let issued = signin::open_session_under(&self.state, &sign_in, &user, session, meta)
             .await
@@ -138,7 +143,10 @@ impl Issuer for DbIssuer {
         let claims = AccessClaims {
             iss: self.state.config.issuer.clone(),
             sub: grant.client_id.clone(),
-            aud: self.state.audience().to_owned(),
+            aud: self
+                .resource
+                .clone()
+                .unwrap_or_else(|| self.state.audience().to_owned()),
             exp: now.timestamp() + ttl as i64,
             iat: now.timestamp(),
             jti: uuid::Uuid::new_v4().to_string(),

@@ -86,6 +86,7 @@ impl Endpoint {
                 device_id: None,
                 dpop: None,
                 proven: None,
+                resource: None,
                 known,
             },
             authorizer: DbAuthorizer {
