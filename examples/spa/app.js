@@ -1,7 +1,9 @@
 // A single-page app signing people in with authd: the authorization code flow with PKCE as
-// a public client, through oauth4webapi (vendored in vendor/, no CDN). It asks for consent,
-// shows the ID token's claims and userinfo, refreshes, and signs out (revoking the refresh
-// token, then RP-initiated logout). Served as static files; see README.md beside it.
+// a public client, through oauth4webapi (vendored in vendor/, no CDN). Its tokens are
+// DPoP-bound (RFC 9449) to a key the page cannot export, kept in IndexedDB: a copied access or
+// refresh token is useless without it. It asks for consent, shows the ID token's claims and
+// userinfo, refreshes, and signs out (revoking the refresh token, then RP-initiated logout).
+// Served as static files; see README.md beside it.
 import * as oauth from './vendor/oauth4webapi.js';
 
 const out = (id, text) => {
@@ -26,6 +28,31 @@ const options = issuer.protocol === 'http:' ? { [oauth.allowInsecureRequests]: t
 const as = await oauth
   .discoveryRequest(issuer, options)
   .then((response) => oauth.processDiscoveryResponse(issuer, response));
+
+// The DPoP key: made once, non-extractable, kept in IndexedDB (a CryptoKey survives there
+// across the redirect to authd and back; its private half never leaves the browser's crypto).
+function keyStore(operation) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('authd-example', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('keys');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const request = operation(open.result.transaction('keys', 'readwrite').objectStore('keys'));
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    };
+  });
+}
+async function dpopKey() {
+  let keyPair = await keyStore((store) => store.get('dpop'));
+  if (!keyPair) {
+    keyPair = await oauth.generateKeyPair('ES256');
+    await keyStore((store) => store.put(keyPair, 'dpop'));
+  }
+  return keyPair;
+}
+const DPoP = oauth.DPoP(client, await dpopKey());
+const withDPoP = { ...options, DPoP };
 
 // Tokens live in this tab's session storage: gone when the tab closes, never in a cookie.
 const saved = () => JSON.parse(sessionStorage.getItem('tokens') || 'null');
@@ -58,7 +85,7 @@ async function finishSignIn(current) {
   if (!pending) throw new Error('no sign-in was started in this tab');
   const params = oauth.validateAuthResponse(as, client, current, pending.state);
   const response = await oauth.authorizationCodeGrantRequest(
-    as, client, clientAuth, params, redirectUri, pending.verifier, options,
+    as, client, clientAuth, params, redirectUri, pending.verifier, withDPoP,
   );
   const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
     expectedNonce: pending.nonce,
@@ -69,6 +96,7 @@ async function finishSignIn(current) {
     access_token: result.access_token,
     refresh_token: result.refresh_token,
     id_token: result.id_token,
+    token_type: result.token_type,
     sub: claims.sub,
     claims,
   });
@@ -76,14 +104,14 @@ async function finishSignIn(current) {
 
 async function userinfo() {
   const tokens = saved();
-  const response = await oauth.userInfoRequest(as, client, tokens.access_token, options);
+  const response = await oauth.userInfoRequest(as, client, tokens.access_token, withDPoP);
   return oauth.processUserInfoResponse(as, client, tokens.sub, response);
 }
 
 async function refresh() {
   const tokens = saved();
   const response = await oauth.refreshTokenGrantRequest(
-    as, client, clientAuth, tokens.refresh_token, options,
+    as, client, clientAuth, tokens.refresh_token, withDPoP,
   );
   const result = await oauth.processRefreshTokenResponse(as, client, response);
   save({
@@ -107,6 +135,8 @@ async function signOut() {
     );
     await oauth.processRevocationResponse(response);
   }
+  // A new key for the next sign-in.
+  await keyStore((store) => store.delete('dpop'));
   const url = new URL(as.end_session_endpoint);
   url.search = new URLSearchParams({
     client_id: client.client_id,

@@ -15,22 +15,41 @@ use crate::tokens::OpaqueToken;
 
 pub const RESET_TTL_HOURS: i64 = 1;
 
-fn reset_link(state: &AppState, token: &OpaqueToken) -> String {
+/// The link in the reset email: the frontend's page when one is configured, else authd's,
+/// carrying the authorization request the person was signing in to (only ever a path on
+/// `/oauth/authorize`), so the journey ends back at the application.
+fn reset_link(state: &AppState, token: &OpaqueToken, continue_to: Option<&str>) -> String {
     match &state.config.frontend_url {
         Some(front) => format!("{front}/reset-password?token={}", token.expose()),
-        None => format!(
-            "{}/api/auth/reset-password?token={}",
-            state.config.public_url,
-            token.expose()
-        ),
+        None => {
+            let mut link = format!(
+                "{}/api/auth/reset-password?token={}",
+                state.config.public_url,
+                token.expose()
+            );
+            if let Some(to) = continue_to.filter(|t| super::is_authorize_path(t)) {
+                link.push('&');
+                link.push_str(
+                    &url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("continue", to)
+                        .finish(),
+                );
+            }
+            link
+        }
     }
 }
 
 /// Sends a reset link when the address belongs to an account. The answer, and the time it
 /// takes, are the same either way: the lookup, the write and the email all happen off the
 /// request path.
-pub async fn forgot_password(state: &AppState, email: &EmailAddress) -> Result<(), AccountError> {
+pub async fn forgot_password(
+    state: &AppState,
+    email: &EmailAddress,
+    continue_to: Option<&str>,
+) -> Result<(), AccountError> {
     let (state, email) = (state.clone(), email.clone());
+    let continue_to = continue_to.map(str::to_owned);
     super::off_request("sending a reset link", async move {
         let found = users::find_user(&state.db, UserKey::Email(&email.normalized())).await?;
         match found {
@@ -40,7 +59,7 @@ pub async fn forgot_password(state: &AppState, email: &EmailAddress) -> Result<(
                     && !user.is_anonymous
                     && super::mail_allowed(&state, "reset", &email.normalized()).await? =>
             {
-                send_reset_link(&state, &user).await
+                send_reset_link(&state, &user, continue_to.as_deref()).await
             }
             _ => Ok(()),
         }
@@ -49,7 +68,11 @@ pub async fn forgot_password(state: &AppState, email: &EmailAddress) -> Result<(
 }
 
 /// Stores a fresh reset token for `user` (the only live one) and queues its link.
-pub(super) async fn send_reset_link(state: &AppState, user: &UserRow) -> Result<(), AccountError> {
+pub(super) async fn send_reset_link(
+    state: &AppState,
+    user: &UserRow,
+    continue_to: Option<&str>,
+) -> Result<(), AccountError> {
     let now = state.clock.now_naive();
     let (token, row) = super::one_time_token(
         PURPOSE_RESET_PASSWORD,
@@ -59,7 +82,7 @@ pub(super) async fn send_reset_link(state: &AppState, user: &UserRow) -> Result<
     );
     one_time_tokens::replace_one_time_token(&state.db, &row).await?;
     let to = user.email.clone().unwrap_or_default();
-    let email = Email::reset_password(reset_link(state, &token));
+    let email = Email::reset_password(reset_link(state, &token, continue_to));
     state.mailer.queue(&state.db, &to, &email, now).await?;
     Ok(())
 }

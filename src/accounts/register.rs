@@ -281,7 +281,7 @@ pub(super) async fn complete_registration(
                 signed_up_in,
             }) => {
                 if password_required {
-                    send_reset_link(state, &user).await?;
+                    send_reset_link(state, &user, None).await?;
                 }
                 return Ok(Verified {
                     user: *user,

@@ -410,8 +410,21 @@ pub async fn sign_up(
     }
 }
 
-/// `GET /account/forgot-password`.
-pub async fn forgot_password_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// `continue` of a query: an authorization request to go back to, or nothing.
+fn continue_of(query: Option<&str>) -> Option<String> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "continue")
+        .map(|(_, v)| v.into_owned())
+        .filter(|to| accounts::is_authorize_path(to))
+}
+
+/// `GET /account/forgot-password`, from the sign-in page with the authorization request it
+/// was for (`continue`), which the reset link then carries.
+pub async fn forgot_password_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     pages::render(
         &state,
         &headers,
@@ -419,7 +432,7 @@ pub async fn forgot_password_page(State(state): State<AppState>, headers: Header
             template: "forgot_password.html",
             title: "Forgot your password?",
             status: StatusCode::OK,
-            data: (),
+            data: minijinja::context! { continue_to => continue_of(query.as_deref()) },
         },
         None,
     )
@@ -429,6 +442,9 @@ pub async fn forgot_password_page(State(state): State<AppState>, headers: Header
 pub struct EmailForm {
     #[serde(default)]
     email: String,
+    /// The authorization request the person was signing in to.
+    #[serde(rename = "continue", default)]
+    continue_to: Option<String>,
 }
 
 /// `POST /account/forgot-password`: the same answer whether or not the address is known.
@@ -457,7 +473,11 @@ pub async fn forgot_password_form(
             }),
         );
     };
-    if let Err(e) = accounts::forgot_password(&state, &email).await {
+    let continue_to = form
+        .continue_to
+        .as_deref()
+        .filter(|to| accounts::is_authorize_path(to));
+    if let Err(e) = accounts::forgot_password(&state, &email, continue_to).await {
         return failure(&state, &headers, e);
     }
     pages::message(
@@ -504,7 +524,12 @@ pub async fn resend_verification_form(
     )
 }
 
-fn reset_form(state: &AppState, headers: &HeaderMap, token: &str, error: Option<&str>) -> Response {
+fn reset_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    (token, continue_to): (&str, Option<&str>),
+    error: Option<&str>,
+) -> Response {
     pages::render(
         state,
         headers,
@@ -516,7 +541,7 @@ fn reset_form(state: &AppState, headers: &HeaderMap, token: &str, error: Option<
             } else {
                 StatusCode::OK
             },
-            data: minijinja::context! { token => token, error => error },
+            data: minijinja::context! { token => token, continue_to => continue_to, error => error },
         },
         None,
     )
@@ -529,9 +554,10 @@ pub async fn reset_password_page(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let continue_to = continue_of(query.as_deref());
     let token = query_token(query).unwrap_or_default();
     match accounts::reset_link_usable(&state, &token).await {
-        Ok(true) => reset_form(&state, &headers, &token, None),
+        Ok(true) => reset_form(&state, &headers, (&token, continue_to.as_deref()), None),
         Ok(false) => expired_reset_link(&state, &headers),
         Err(e) => failure(&state, &headers, e),
     }
@@ -563,6 +589,9 @@ pub struct ResetForm {
     new_password: String,
     #[serde(default)]
     confirm_password: String,
+    /// The authorization request to go back to once the password is saved.
+    #[serde(rename = "continue", default)]
+    continue_to: Option<String>,
 }
 
 /// `POST /account/reset-password`: the reset page's form.
@@ -578,15 +607,16 @@ pub async fn reset_password_form(
     if let Err(e) = limits::per_client(&state, "reset-password", &meta).await {
         return too_many(&state, &headers, e);
     }
+    let continue_to = form
+        .continue_to
+        .as_deref()
+        .filter(|to| accounts::is_authorize_path(to));
+    let again = (form.token.as_str(), continue_to);
     if form.new_password != form.confirm_password {
-        return reset_form(
-            &state,
-            &headers,
-            &form.token,
-            Some("The two passwords differ."),
-        );
+        return reset_form(&state, &headers, again, Some("The two passwords differ."));
     }
     match accounts::reset_password(&state, &form.token, &form.new_password).await {
+        // Back to the application's sign-in, when the journey started there.
         Ok(()) => pages::message(
             &state,
             &headers,
@@ -595,12 +625,21 @@ pub async fn reset_password_form(
             &[
                 "Your new password is saved, and every device that was signed in has been \
                  signed out.",
-                SIGN_IN_HINT,
+                if continue_to.is_some() {
+                    "Sign in with it to go on to the application."
+                } else {
+                    SIGN_IN_HINT
+                },
             ],
-            sign_in_link(&state),
+            continue_to
+                .map(|to| Link {
+                    href: to.to_owned(),
+                    text: "Sign in and continue",
+                })
+                .or_else(|| sign_in_link(&state)),
         ),
         Err(AccountError::Invalid(_, message)) => {
-            reset_form(&state, &headers, &form.token, Some(&message))
+            reset_form(&state, &headers, again, Some(&message))
         }
         Err(AccountError::InvalidToken) => expired_reset_link(&state, &headers),
         Err(e) => failure(&state, &headers, e),

@@ -284,7 +284,7 @@ pub async fn forgot_password(
     Payload(body): Payload<EmailRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     limits::per_client(&state, "forgot-password", &meta).await?;
-    accounts::forgot_password(&state, &body.email()?).await?;
+    accounts::forgot_password(&state, &body.email()?, None).await?;
     Ok(Json(
         json!({"message": "If your email is registered, you will receive a password reset link"}),
     ))

@@ -17,6 +17,7 @@ both_backends!(
     email_change_waits_for_the_new_address,
     sessions_list_and_end,
     self_service_deletion,
+    the_reset_journey_goes_back_only_to_an_authorization_request,
 );
 
 async fn forgot_and_reset_password(backend: Backend) {
@@ -527,4 +528,97 @@ async fn self_service_deletion(backend: Backend) {
     // Personal data is gone: the address registers again as a new user.
     let again = app.verified_user("leaver@example.com").await;
     assert_ne!(again, id);
+}
+
+/// The forgot → reset journey carries the authorization request it started from (`continue`)
+/// through the email and back; anything but a path on `/oauth/authorize` is dropped on the way
+/// (the attack: a crafted forgot-password link that would end at the attacker's site).
+async fn the_reset_journey_goes_back_only_to_an_authorization_request(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.verified_user("journey@example.com").await;
+    let page = |path: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url(&path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let form = |path: &'static str, fields: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url(path))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let authorize = "/oauth/authorize?client_id=c_app&response_type=code&scope=openid";
+    let encoded = |to: &str| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("continue", to)
+            .finish()
+    };
+    let evil = "https://evil.example/steal";
+    assert!(
+        !page(format!("/account/forgot-password?{}", encoded(evil)))
+            .await
+            .contains("evil")
+    );
+    let kept = page(format!("/account/forgot-password?{}", encoded(authorize))).await;
+    assert!(kept.contains("name=\"continue\""), "{kept}");
+
+    form(
+        "/account/forgot-password",
+        vec![
+            ("email", "journey@example.com".into()),
+            ("continue", evil.into()),
+        ],
+    )
+    .await;
+    let first = app.smtp.wait_for("journey@example.com", 2).await.link();
+    assert!(!first.contains("evil"), "{first}");
+    form(
+        "/account/forgot-password",
+        vec![
+            ("email", "journey@example.com".into()),
+            ("continue", authorize.into()),
+        ],
+    )
+    .await;
+    let link = app.smtp.wait_for("journey@example.com", 3).await.link();
+    assert!(link.contains(&encoded(authorize)), "{link}");
+    let path = link.replace(crate::harness::ISSUER, "");
+    let reset = page(path.clone()).await;
+    assert!(reset.contains("name=\"continue\""), "{reset}");
+    let token = url::Url::parse(&link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .unwrap()
+        .1
+        .into_owned();
+    // A tampered form: the way back is not the attacker's.
+    let done = form(
+        "/account/reset-password",
+        vec![
+            ("token", token),
+            ("new_password", "journey-pass-77".into()),
+            ("confirm_password", "journey-pass-77".into()),
+            ("continue", evil.into()),
+        ],
+    )
+    .await;
+    assert!(done.contains("Password changed"), "{done}");
+    assert!(!done.contains("evil"), "{done}");
 }

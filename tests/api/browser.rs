@@ -476,11 +476,11 @@ async fn account_pages_work_from_the_emails_in_chromium() {
         says(&client, "Email confirmed").await;
         screenshot(&client, &format!("verified-{label}")).await;
 
-        // Forgot password, from the sign-in page.
+        // Forgot password, from the sign-in page: the journey keeps the authorization request.
         let url = authorize_url(&app, &spa.id, &callback).await;
         client.goto(&url).await.unwrap();
-        shows(&client, "a[href=\"/account/forgot-password\"]").await;
-        press(&client, "a[href=\"/account/forgot-password\"]").await;
+        shows(&client, "p.forgot a").await;
+        press(&client, "p.forgot a").await;
         shows(&client, "input[name=\"email\"]").await;
         screenshot(&client, &format!("forgot-password-{label}")).await;
         fill(&client, "email", "pages@example.com").await;
@@ -506,8 +506,9 @@ async fn account_pages_work_from_the_emails_in_chromium() {
         says(&client, "Password changed").await;
         screenshot(&client, &format!("reset-password-done-{label}")).await;
 
-        // And sign in with it.
-        client.goto(&url).await.unwrap();
+        // And on to the application it started from: its sign-in, then its callback.
+        press(&client, "a.button[href^=\"/oauth/authorize\"]").await;
+        says(&client, "to continue to").await;
         fill(&client, "username", "pages@example.com").await;
         fill(&client, "password", "brand-new-pass-7").await;
         press(&client, "button").await;
@@ -1467,9 +1468,9 @@ async fn spa_tokens(client: &Client) -> serde_json::Value {
 }
 
 /// `examples/spa/` (oauth4webapi, vendored) on its own origin against an authd with no CORS
-/// setting: discovery, sign-in, consent, the code exchanged with PKCE from the page, the ID
-/// token's claims and userinfo shown, a refresh, and a sign-out that revokes the refresh token
-/// and comes back through RP-initiated logout.
+/// setting: discovery, sign-in, consent, the code exchanged with PKCE from the page, tokens
+/// DPoP-bound to the page's key, the ID token's claims and userinfo shown, a refresh, and a
+/// sign-out that revokes the refresh token and comes back through RP-initiated logout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
 async fn the_spa_example_signs_in_refreshes_and_signs_out_in_chromium() {
@@ -1522,6 +1523,13 @@ async fn the_spa_example_signs_in_refreshes_and_signs_out_in_chromium() {
     screenshot(&client, "spa-signed-in").await;
     let first = spa_tokens(&client).await;
     assert!(first["refresh_token"].is_string(), "{first}");
+    // DPoP-bound to the page's key (oauth4webapi's own DPoP): copied out, the token is refused.
+    assert_eq!(first["token_type"], "dpop", "{first}");
+    let claims = crate::authorize::claims(s(&first["access_token"]));
+    assert!(claims["cnf"]["jkt"].is_string(), "{claims}");
+    app.get("/oauth/userinfo", Some(s(&first["access_token"])))
+        .await
+        .expect(401);
 
     press(&client, "#refresh").await;
     assert!(

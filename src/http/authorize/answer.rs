@@ -211,6 +211,13 @@ pub(super) fn login_page(
                         .append_pair("oauth_request", &params.to_query())
                         .finish()
                 ),
+                // The journey through a reset comes back to this request.
+                forgot => format!(
+                    "/account/forgot-password?{}",
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .append_pair("continue", &format!("/oauth/authorize?{}", params.to_query()))
+                        .finish()
+                ),
                 error => page.error,
                 notice => page.notice,
                 // What was typed, or else the client's `login_hint` (OIDC Core 3.1.2.1).
