@@ -200,6 +200,48 @@ async fn openid_client_binds_tokens_with_dpop() {
     passes("node", "openid_client_dpop.mjs", args, Vec::new()).await;
 }
 
+/// RFC 8707 with openid-client, the tokens verified with jose as two resource servers would
+/// (`tests/conformance/openid_client_resource.mjs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs node and `npm ci` in tests/conformance"]
+async fn openid_client_asks_for_a_token_for_one_service() {
+    let present = conformance_dir()
+        .join("node_modules/openid-client")
+        .exists();
+    installed(present, "run `npm ci` in tests/conformance");
+    let app = spawn_app_at_own_address(Backend::Sqlite).await;
+    let (reports, billing) = ("https://reports.example.com", "https://billing.example.com");
+    for (identifier, scope) in [(reports, "reports:read"), (billing, "billing:read")] {
+        let row = authd::oauth::resource::NewResource {
+            identifier: identifier.into(),
+            name: None,
+            scopes: vec![scope.into()],
+        }
+        .into_row(app.state.clock.now_naive())
+        .unwrap();
+        authd::storage::resources::insert_resource(&app.state.db, &row)
+            .await
+            .unwrap();
+    }
+    let service = app
+        .client(
+            "confidential",
+            &["client_credentials"],
+            &["reports:read", "billing:read"],
+            &[],
+        )
+        .await;
+    let args = vec![
+        "openid_client_resource.mjs".to_owned(),
+        app.base.clone(),
+        service.id.clone(),
+        service.secret.clone().unwrap(),
+        reports.to_owned(),
+        billing.to_owned(),
+    ];
+    passes("node", "openid_client_resource.mjs", args, Vec::new()).await;
+}
+
 /// Step-up by `acr_values` and `max_age`, with an authenticator app added in between.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs node and `npm ci` in tests/conformance"]
@@ -305,6 +347,7 @@ fn tests_that_need_set_up_are_listed_as_ignored() {
         "conformance::authlib_runs_the_whole_flow_with_es256",
         "conformance::openid_client_runs_the_whole_flow_with_eddsa_id_tokens",
         "conformance::openid_client_binds_tokens_with_dpop",
+        "conformance::openid_client_asks_for_a_token_for_one_service",
         "conformance::a_generated_python_client_drives_the_api",
         "conformance::a_generated_typescript_client_drives_the_api",
         "discovery::openapi_document_passes_a_validator",
