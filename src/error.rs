@@ -18,6 +18,10 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// A DPoP proof without the server's nonce (RFC 9449 section 8): the nonce to use, sent
+    /// as the answer's `DPoP-Nonce`.
+    #[error("A DPoP nonce is required: make the proof again with this answer's DPoP-Nonce")]
+    UseDpopNonce(String),
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("{0}")]
@@ -48,7 +52,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::UseDpopNonce(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -106,6 +110,15 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            ApiError::UseDpopNonce(nonce) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("DPoP error=\"use_dpop_nonce\""),
+                );
+                if let Ok(value) = HeaderValue::from_str(nonce) {
+                    response.headers_mut().insert("dpop-nonce", value);
+                }
             }
             _ => {}
         }

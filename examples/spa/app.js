@@ -53,6 +53,16 @@ async function dpopKey() {
 }
 const DPoP = oauth.DPoP(client, await dpopKey());
 const withDPoP = { ...options, DPoP };
+// An authd that requires DPoP nonces (AUTHD_DPOP_REQUIRE_NONCE) first answers use_dpop_nonce;
+// the DPoP handle keeps the nonce it sent, so once more is enough.
+async function once(attempt) {
+  try {
+    return await attempt();
+  } catch (e) {
+    if (oauth.isDPoPNonceError(e)) return attempt();
+    throw e;
+  }
+}
 
 // Tokens live in this tab's session storage: gone when the tab closes, never in a cookie.
 const saved = () => JSON.parse(sessionStorage.getItem('tokens') || 'null');
@@ -84,12 +94,14 @@ async function finishSignIn(current) {
   history.replaceState(null, '', redirectUri);
   if (!pending) throw new Error('no sign-in was started in this tab');
   const params = oauth.validateAuthResponse(as, client, current, pending.state);
-  const response = await oauth.authorizationCodeGrantRequest(
-    as, client, clientAuth, params, redirectUri, pending.verifier, withDPoP,
-  );
-  const result = await oauth.processAuthorizationCodeResponse(as, client, response, {
-    expectedNonce: pending.nonce,
-    requireIdToken: true,
+  const result = await once(async () => {
+    const response = await oauth.authorizationCodeGrantRequest(
+      as, client, clientAuth, params, redirectUri, pending.verifier, withDPoP,
+    );
+    return oauth.processAuthorizationCodeResponse(as, client, response, {
+      expectedNonce: pending.nonce,
+      requireIdToken: true,
+    });
   });
   const claims = oauth.getValidatedIdTokenClaims(result);
   save({
@@ -104,16 +116,20 @@ async function finishSignIn(current) {
 
 async function userinfo() {
   const tokens = saved();
-  const response = await oauth.userInfoRequest(as, client, tokens.access_token, withDPoP);
-  return oauth.processUserInfoResponse(as, client, tokens.sub, response);
+  return once(async () => {
+    const response = await oauth.userInfoRequest(as, client, tokens.access_token, withDPoP);
+    return oauth.processUserInfoResponse(as, client, tokens.sub, response);
+  });
 }
 
 async function refresh() {
   const tokens = saved();
-  const response = await oauth.refreshTokenGrantRequest(
-    as, client, clientAuth, tokens.refresh_token, withDPoP,
-  );
-  const result = await oauth.processRefreshTokenResponse(as, client, response);
+  const result = await once(async () => {
+    const response = await oauth.refreshTokenGrantRequest(
+      as, client, clientAuth, tokens.refresh_token, withDPoP,
+    );
+    return oauth.processRefreshTokenResponse(as, client, response);
+  });
   save({
     ...tokens,
     access_token: result.access_token,

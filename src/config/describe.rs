@@ -72,6 +72,10 @@ impl Config {
             ),
             ("AUTHD_KEY_ACTIVATION_DELAY", d(self.key_activation_delay)),
             ("AUTHD_SIGNING_ALG", self.signing_alg.to_string()),
+            (
+                "AUTHD_DPOP_REQUIRE_NONCE",
+                self.dpop_require_nonce.to_string(),
+            ),
             ("AUTHD_ANONYMOUS_MAX_AGE", d(self.anonymous_max_age)),
             ("AUTHD_AUDIT_RETENTION", d(self.audit_retention)),
             (

@@ -87,6 +87,8 @@ pub struct Config {
     /// What signs access tokens, and ID tokens for clients that name no algorithm
     /// (`AUTHD_SIGNING_ALG`: RS256, ES256 or EdDSA).
     pub signing_alg: SigningAlg,
+    /// Every DPoP proof must carry a server nonce (`AUTHD_DPOP_REQUIRE_NONCE`).
+    pub dpop_require_nonce: bool,
     /// Anonymous users whose sessions have gone unused this long are deleted.
     pub anonymous_max_age: Duration,
     /// Audit events older than this are deleted.
@@ -267,6 +269,7 @@ impl Config {
                 signing_alg: src.parse("AUTHD_SIGNING_ALG", "RS256", |s| {
                     SigningAlg::parse(s).context("expected RS256, ES256 or EdDSA")
                 })?,
+                dpop_require_nonce: src.parse("AUTHD_DPOP_REQUIRE_NONCE", "false", boolean)?,
                 anonymous_max_age: src.parse("AUTHD_ANONYMOUS_MAX_AGE", "30d", duration)?,
                 audit_retention: src.parse("AUTHD_AUDIT_RETENTION", "90d", duration)?,
                 cors_origins,

@@ -94,7 +94,8 @@ fn allow(headers: &mut HeaderMap, origin: HeaderValue, preflight: bool) {
     } else {
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("www-authenticate, retry-after"),
+            // A browser app reads the DPoP nonce to put in its next proof (RFC 9449 section 8).
+            HeaderValue::from_static("www-authenticate, retry-after, dpop-nonce"),
         );
     }
 }

@@ -277,6 +277,9 @@ async fn check_binding(
                         tracing::debug!(%why, "DPoP proof refused");
                         ApiError::Unauthorized("Invalid DPoP proof")
                     }
+                    crate::oauth::dpop::CheckError::UseNonce => ApiError::UseDpopNonce(
+                        crate::oauth::dpop::nonce(state, state.clock.now().timestamp()),
+                    ),
                     crate::oauth::dpop::CheckError::Storage(cause) => ApiError::Internal(cause),
                 })?;
             if key.jkt != jkt {

@@ -117,9 +117,23 @@ fn is_form(headers: &HeaderMap) -> bool {
 }
 
 pub async fn token(State(state): State<AppState>, meta: ClientMeta, request: Request) -> Response {
-    match run(&state, meta, request).await {
+    let with_proof = request.headers().contains_key("dpop");
+    let mut response = match run(&state, meta, request).await {
         Ok(body) => (StatusCode::OK, no_store(), Json(body)).into_response(),
         Err(error) => OAuthErrorResponse(error).into_response(),
+    };
+    // A client using DPoP gets the nonce to put in its next proofs (RFC 9449 section 8).
+    if with_proof {
+        with_dpop_nonce(&state, &mut response);
+    }
+    response
+}
+
+/// Adds a fresh `DPoP-Nonce` to `response`.
+pub(super) fn with_dpop_nonce(state: &AppState, response: &mut Response) {
+    let nonce = crate::oauth::dpop::nonce(state, state.clock.now().timestamp());
+    if let Ok(value) = HeaderValue::from_str(&nonce) {
+        response.headers_mut().insert("dpop-nonce", value);
     }
 }
 
@@ -233,6 +247,7 @@ pub async fn userinfo(State(state): State<AppState>, request: Request) -> Respon
     let auth = match authenticate(&state, &presented, TokenUse::AnyClient).await {
         Ok(auth) => auth,
         Err(ApiError::Internal(cause)) => return ApiError::Internal(cause).into_response(),
+        Err(e @ ApiError::UseDpopNonce(_)) => return e.into_response(),
         Err(_) => return denied(Some("invalid_token"), StatusCode::UNAUTHORIZED),
     };
     let scopes: Vec<&str> = auth.claims.scope.split_whitespace().collect();

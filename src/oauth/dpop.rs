@@ -4,6 +4,12 @@
 //! presented (userinfo, the account API) it must come with a fresh proof by the same key, for
 //! that request and that token. A proof is used once (its `jti`, kept in the database until
 //! its `iat` window has passed, so every instance refuses a replay).
+//!
+//! Nonces (RFC 9449 section 8): authd hands out `DPoP-Nonce` values with every answer to a
+//! request that carried a proof, stateless (a time window and its MAC under the instance
+//! secret, so any instance takes another's) and good for 5 to 10 minutes. A proof that carries
+//! one must carry a good one; with `AUTHD_DPOP_REQUIRE_NONCE=true` every proof must (then a
+//! proof made in advance is useless, whatever the client's clock says).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -35,6 +41,8 @@ fn invalid(why: &str) -> InvalidProof {
 pub struct ProvenKey {
     pub jkt: String,
     jti: String,
+    /// The server nonce the proof carried, if any (checked by [`check`]).
+    nonce: Option<String>,
 }
 
 /// What the proof must be about.
@@ -57,6 +65,8 @@ struct Claims {
     iat: i64,
     #[serde(default)]
     ath: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 /// Parts of a private or symmetric key: never in a proof's `jwk`.
@@ -145,6 +155,7 @@ pub fn verify(proof: &str, expected: &Expected<'_>) -> Result<ProvenKey, Invalid
     Ok(ProvenKey {
         jkt: jwk.thumbprint(ThumbprintHash::SHA256),
         jti: claims.jti,
+        nonce: claims.nonce,
     })
 }
 
@@ -161,13 +172,21 @@ fn same_url(htu: &str, expected: &str) -> bool {
     matches!((strip(htu), strip(expected)), (Some(a), Some(b)) if a == b)
 }
 
-/// [`verify`], and that the proof was not used before (by any instance).
+/// [`verify`], its nonce (as the server requires), and that the proof was not used before (by
+/// any instance).
 pub async fn check(
     state: &AppState,
     proof: &str,
     expected: &Expected<'_>,
 ) -> Result<ProvenKey, CheckError> {
     let key = verify(proof, expected).map_err(CheckError::Invalid)?;
+    match key.nonce.as_deref() {
+        Some(nonce) if !nonce_is_good(state, nonce, expected.now) => {
+            return Err(CheckError::UseNonce);
+        }
+        None if state.config.dpop_require_nonce => return Err(CheckError::UseNonce),
+        _ => {}
+    }
     let used_until = chrono::DateTime::from_timestamp(expected.now + 2 * IAT_WINDOW_SECS, 0)
         .unwrap_or_default()
         .naive_utc();
@@ -192,6 +211,43 @@ fn replay_key(jkt: &str, jti: &str) -> String {
 pub enum CheckError {
     #[error(transparent)]
     Invalid(InvalidProof),
+    /// The proof lacks the nonce authd requires, or carries one that is not (or no longer)
+    /// authd's: the client retries with the `DPoP-Nonce` of the answer.
+    #[error("a DPoP nonce is required: use the DPoP-Nonce of this answer")]
+    UseNonce,
     #[error(transparent)]
     Storage(anyhow::Error),
+}
+
+/// How long a nonce window lasts; a nonce is good in its window and the next.
+const NONCE_WINDOW_SECS: i64 = 300;
+
+/// The nonce of the window `now` falls in: the window and a MAC of it, base64url.
+pub fn nonce(state: &AppState, now: i64) -> String {
+    nonce_of(state, now.div_euclid(NONCE_WINDOW_SECS))
+}
+
+fn nonce_of(state: &AppState, window: i64) -> String {
+    let tag = state
+        .sealer
+        .mac(&[b"authd dpop nonce v1", &window.to_be_bytes()]);
+    let mut raw = window.to_be_bytes().to_vec();
+    raw.extend_from_slice(&tag[..16]);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// Whether `nonce` is one authd made, for this window or the one before.
+fn nonce_is_good(state: &AppState, nonce: &str, now: i64) -> bool {
+    use subtle::ConstantTimeEq as _;
+    let Some(window) = URL_SAFE_NO_PAD
+        .decode(nonce)
+        .ok()
+        .filter(|raw| raw.len() == 24)
+        .map(|raw| i64::from_be_bytes(raw[..8].try_into().unwrap_or_default()))
+    else {
+        return false;
+    };
+    let current = now.div_euclid(NONCE_WINDOW_SECS);
+    (window == current || window == current - 1)
+        && bool::from(nonce_of(state, window).as_bytes().ct_eq(nonce.as_bytes()))
 }

@@ -24,6 +24,9 @@ pub enum OAuthError {
     /// A DPoP proof missing where the client must send one, or not valid (RFC 9449 section 5).
     #[error("invalid_dpop_proof")]
     InvalidDpopProof(String),
+    /// The proof needs the server's nonce (RFC 9449 section 8): the answer's `DPoP-Nonce`.
+    #[error("use_dpop_nonce")]
+    UseDpopNonce,
     #[error("slow_down")]
     SlowDown { retry_after_secs: u64 },
     #[error("server_error")]
@@ -42,6 +45,9 @@ impl OAuthError {
             | OAuthError::InvalidTarget(d) => d.clone(),
             OAuthError::InvalidClient { description, .. } => description.clone(),
             OAuthError::SlowDown { .. } => "Too many requests, please try again later".into(),
+            OAuthError::UseDpopNonce => {
+                "The DPoP proof must carry the nonce of this answer's DPoP-Nonce header".into()
+            }
             OAuthError::ServerError(_) => "The server could not complete the request".into(),
         }
     }

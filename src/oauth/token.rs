@@ -55,6 +55,7 @@ async fn proven_key(state: &AppState, proof: &str) -> Result<ProvenKey, OAuthErr
         .await
         .map_err(|e| match e {
             CheckError::Invalid(why) => OAuthError::InvalidDpopProof(why.0),
+            CheckError::UseNonce => OAuthError::UseDpopNonce,
             CheckError::Storage(cause) => OAuthError::ServerError(cause),
         })
 }

@@ -1476,7 +1476,12 @@ async fn spa_tokens(client: &Client) -> serde_json::Value {
 async fn the_spa_example_signs_in_refreshes_and_signs_out_in_chromium() {
     use authd::oauth::client::{ClientType, GrantType, NewClient};
     let (client, _driver) = browser(1280, 800).await;
-    let app = crate::harness::spawn_app_at_own_address(Backend::Sqlite).await;
+    // With DPoP nonces required: oauth4webapi's handle keeps the nonce of each answer.
+    let app = crate::harness::spawn_app_at_own_address_with(
+        Backend::Sqlite,
+        &[("AUTHD_DPOP_REQUIRE_NONCE", "true")],
+    )
+    .await;
     app.verified_user("spa@example.com").await;
     // The site's address is known once it listens; the client is registered for it after.
     let config = std::sync::Arc::new(std::sync::Mutex::new(String::new()));

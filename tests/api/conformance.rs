@@ -160,7 +160,8 @@ async fn openid_client_runs_the_whole_flow_with_eddsa_id_tokens() {
     }
 }
 
-/// DPoP with openid-client's own support, as a public first-party client: bound access and
+/// DPoP with openid-client's own support, as a public first-party client, against an authd that
+/// requires server nonces (openid-client answers `use_dpop_nonce` itself): bound access and
 /// refresh tokens, userinfo and the account API with proofs, and refusals without them or
 /// with another key (`tests/conformance/openid_client_dpop.mjs`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,7 +172,9 @@ async fn openid_client_binds_tokens_with_dpop() {
         .join("node_modules/openid-client")
         .exists();
     installed(present, "run `npm ci` in tests/conformance");
-    let app = spawn_app_at_own_address(Backend::Sqlite).await;
+    let app =
+        spawn_app_at_own_address_with(Backend::Sqlite, &[("AUTHD_DPOP_REQUIRE_NONCE", "true")])
+            .await;
     app.verified_user("dpop@example.com").await;
     let spa = app
         .register_client(NewClient {

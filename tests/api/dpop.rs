@@ -17,6 +17,7 @@ use crate::harness::{Backend, ISSUER, PASSWORD, Reply, TestApp, TestClient, s, s
 both_backends!(
     token_endpoint_proofs_that_do_not_hold_are_refused,
     a_bound_token_works_only_with_a_fresh_proof_by_its_key,
+    with_nonces_required_a_proof_made_in_advance_is_useless,
 );
 
 /// A client's DPoP key.
@@ -68,12 +69,27 @@ impl Key {
 
     /// An honest proof for `method url` at `now` (and `token`, hashed into `ath`).
     pub fn proof(&self, method: &str, url: &str, now: i64, token: Option<&str>) -> String {
+        self.proof_with(method, url, now, token, None)
+    }
+
+    /// [`Key::proof`] carrying the server's `nonce`.
+    fn proof_with(
+        &self,
+        method: &str,
+        url: &str,
+        now: i64,
+        token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> String {
         let mut claims = json!({
             "jti": uuid::Uuid::new_v4().to_string(),
             "htm": method,
             "htu": url,
             "iat": now,
         });
+        if let Some(nonce) = nonce {
+            claims["nonce"] = nonce.into();
+        }
         if let Some(token) = token {
             claims["ath"] = URL_SAFE_NO_PAD
                 .encode(Sha256::digest(token.as_bytes()))
@@ -393,4 +409,80 @@ async fn a_proof_is_used_once_across_instances() {
         &token_with(&b, &grant, &service, Some(&proof)).await,
         "the same proof at the other instance",
     );
+}
+
+/// `AUTHD_DPOP_REQUIRE_NONCE=true`: a proof without authd's nonce, with a made-up one, or with
+/// one from more than two windows ago is answered `use_dpop_nonce` with a fresh nonce (at the
+/// token endpoint as an OAuth error, at the account API as a `DPoP` challenge); with it, the
+/// request goes through. Every answer to a request with a proof carries a nonce.
+async fn with_nonces_required_a_proof_made_in_advance_is_useless(backend: Backend) {
+    let app =
+        crate::harness::spawn_app_with(backend, &[("AUTHD_DPOP_REQUIRE_NONCE", "true")]).await;
+    app.verified_user("nonce@example.com").await;
+    let web = app
+        .client_with("confidential", &["password"], &[], &[], true)
+        .await;
+    let key = Key::new();
+    let now = || app.state.clock.now().timestamp();
+    let grant = [
+        ("grant_type", "password"),
+        ("username", "nonce@example.com"),
+        ("password", PASSWORD),
+    ];
+    let asked = token_with(
+        &app,
+        &grant,
+        &web,
+        Some(&key.proof("POST", &token_url(), now(), None)),
+    )
+    .await;
+    assert_eq!(asked.status, 400, "{}", asked.text);
+    assert_eq!(asked.json["error"], "use_dpop_nonce");
+    let nonce = asked
+        .header("dpop-nonce")
+        .expect("a nonce to use")
+        .to_owned();
+    let forged = key.proof_with(
+        "POST",
+        &token_url(),
+        now(),
+        None,
+        Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+    );
+    let refused = token_with(&app, &grant, &web, Some(&forged)).await;
+    assert_eq!(refused.json["error"], "use_dpop_nonce", "a made-up nonce");
+    let proof = key.proof_with("POST", &token_url(), now(), None, Some(&nonce));
+    let tokens = token_with(&app, &grant, &web, Some(&proof)).await;
+    assert!(tokens.header("dpop-nonce").is_some());
+    let token = s(&tokens.expect(200)["access_token"]).to_owned();
+
+    let me = |proof: String| {
+        let request = app
+            .client
+            .get(app.url("/api/users/me"))
+            .header("authorization", format!("DPoP {token}"))
+            .header("dpop", proof);
+        async move { Reply::read_public(request.send().await.unwrap()).await }
+    };
+    let me_url = format!("{ISSUER}/api/users/me");
+    let challenged = me(key.proof("GET", &me_url, now(), Some(&token))).await;
+    assert_eq!(challenged.status, 401);
+    assert_eq!(
+        challenged.header("www-authenticate"),
+        Some("DPoP error=\"use_dpop_nonce\"")
+    );
+    let fresh = challenged.header("dpop-nonce").expect("a nonce").to_owned();
+    me(key.proof_with("GET", &me_url, now(), Some(&token), Some(&fresh)))
+        .await
+        .expect(200);
+    // A nonce from more than two windows ago is refused: proofs cannot be stocked.
+    app.advance(std::time::Duration::from_secs(11 * 60));
+    let stale = token_with(
+        &app,
+        &grant,
+        &web,
+        Some(&key.proof_with("POST", &token_url(), now(), None, Some(&nonce))),
+    )
+    .await;
+    assert_eq!(stale.json["error"], "use_dpop_nonce", "{}", stale.text);
 }
