@@ -259,6 +259,22 @@ fn sign_up_form(
                 errors => errors,
                 client_name => client_name,
                 back => authorize_path(&form.oauth_request),
+                // An address with an account already: sign in, or reset its password, and go
+                // on to the same application either way.
+                taken => errors.iter().any(|e| e == "Email already in use"),
+                sign_in => authorize_path(&form.oauth_request)
+                    .unwrap_or_else(|| "/account/sign-in".to_owned()),
+                forgot => format!(
+                    "/account/forgot-password{}",
+                    authorize_path(&form.oauth_request)
+                        .map(|to| format!(
+                            "?{}",
+                            url::form_urlencoded::Serializer::new(String::new())
+                                .append_pair("continue", &to)
+                                .finish()
+                        ))
+                        .unwrap_or_default()
+                ),
                 upstream => super::upstream::buttons(
                     state,
                     &if form.oauth_request.is_empty() {
@@ -403,6 +419,7 @@ pub async fn sign_up(
             &headers,
             AccountError::Unexpected(anyhow::anyhow!("a hosted sign-up opened an API session")),
         ),
+        // The address has an account: the way on is signing in, or resetting its password.
         Err(AccountError::InUse(message)) => {
             sign_up_form(&state, &headers, &form, name, vec![message.to_owned()])
         }

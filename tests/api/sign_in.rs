@@ -29,6 +29,7 @@ both_backends!(
     tokens_say_when_and_how_the_user_signed_in,
     bad_sign_in_parameters_are_answered_as_the_specs_say,
     https_issuer_cookies_carry_the_host_prefix,
+    an_address_in_use_offers_sign_in_and_a_new_password,
 );
 
 /// A browser whose cookies the test can plant, as an attacker on a sibling host would.
@@ -1019,4 +1020,67 @@ async fn https_issuer_cookies_carry_the_host_prefix(backend: Backend) {
         query(&location(&r), "error").as_deref(),
         Some("login_required")
     );
+}
+
+/// Signing up with an address that has an account: the page says so and offers the ways on,
+/// both leading back to the same authorization request (signing in, or a new password).
+async fn an_address_in_use_offers_sign_in_and_a_new_password(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.verified_user("taken@example.com").await;
+    let partner = third_party(&app).await;
+    let url = authorize_url(&app, &partner.id, CB, &[("scope", "openid email")]);
+    let browser = browser();
+    let page = unescape(&text(browser.get(&url).send().await.unwrap()).await);
+    let href = page
+        .split("href=\"/account/sign-up?")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let form_page = text(
+        browser
+            .get(app.url(&format!("/account/sign-up?{href}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut form = form_fields(&form_page);
+    for (k, v) in [
+        ("email", "taken@example.com"),
+        ("password", "new-pass-123"),
+        ("confirm_password", "new-pass-123"),
+    ] {
+        form.push((k.into(), v.into()));
+    }
+    let r = browser
+        .post(app.url("/account/sign-up"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let page = unescape(&text(r).await);
+    assert!(page.contains("Email already in use"), "{page}");
+    let links: Vec<&str> = page
+        .split("class=\"taken\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .unwrap()
+        .split("href=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    assert_eq!(links.len(), 2, "{page}");
+    assert!(links[0].starts_with("/oauth/authorize?"), "{links:?}");
+    assert!(links[0].contains(&partner.id));
+    assert!(
+        links[1].starts_with("/account/forgot-password?continue=%2Foauth%2Fauthorize%3F"),
+        "{links:?}"
+    );
+    // The sign-in link is the authorization request itself: its sign-in page.
+    let signing_in = text(browser.get(app.url(links[0])).send().await.unwrap()).await;
+    assert!(signing_in.contains("name=\"password\""), "{signing_in}");
 }
