@@ -3,13 +3,13 @@
 //! are in `oauth::wire`; client authentication is `oauth::client::authenticate`.
 
 use super::OAuthError;
-use super::client::{Client, ClientType};
 use super::client_auth::authenticate;
 use super::dpop::{self, CheckError, Expected, ProvenKey};
 use super::grants;
+use super::grants::asked::{Asked, binding};
 use super::resource::Resource;
 use super::wire::{ClientAuth, Params, TokenRequest, TokenResponse};
-use crate::signin::{ClientMeta, DpopBinding};
+use crate::signin::ClientMeta;
 use crate::state::AppState;
 
 /// Runs one token request. `dpop` is the request's DPoP proof, if it sent one: checked here,
@@ -70,14 +70,6 @@ async fn registered_resource(state: &AppState, identifier: &str) -> Result<Resou
                 "resource {identifier} is not a registered resource server"
             ))
         })
-}
-
-/// What a token request asks for beside its grant: a DPoP key it proved, and the resource
-/// server its tokens are for.
-#[derive(Clone, Copy)]
-pub(crate) struct Asked<'a> {
-    pub key: Option<&'a ProvenKey>,
-    pub resource: Option<&'a Resource>,
 }
 
 async fn dispatch(
@@ -143,23 +135,5 @@ async fn dispatch(
             )
             .await
         }
-    }
-}
-
-/// What a token request for `client` binds, given the key it proved (if any): refused when
-/// the client must prove one and did not.
-pub(crate) fn binding(
-    client: &Client,
-    key: Option<&ProvenKey>,
-) -> Result<Option<DpopBinding>, OAuthError> {
-    match key {
-        Some(key) => Ok(Some(DpopBinding {
-            jkt: key.jkt.clone(),
-            bind_refresh: client.client_type == ClientType::Public,
-        })),
-        None if client.require_dpop => Err(OAuthError::InvalidDpopProof(
-            "this client must send a DPoP proof with its token requests".into(),
-        )),
-        None => Ok(None),
     }
 }

@@ -157,9 +157,12 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 const MIGRATION_LOCK: i64 = 0x0061_7574_6864;
 
 /// The writer does not wait inside SQLite for a lock another process holds: that would hold a
-/// runtime worker for the whole wait. `begin_writing` waits between short tries instead.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 20;";
+/// runtime worker for the whole wait. `begin_writing` waits between short tries instead. Only
+/// while the connection is set up (once per writer connection) may it wait longer: switching
+/// a new file to WAL needs the database to itself for a moment, and a CLI command starting
+/// beside another one on a new database saw "database is locked" at once without it.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 20;";
 /// Readers never write (`query_only`), so they never take the write lock.
 const SQLITE_READER_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
      PRAGMA query_only = ON;";

@@ -6,10 +6,10 @@
 use crate::accounts::AccountError;
 use crate::oauth::OAuthError;
 use crate::oauth::client::{Client, ClientType, GrantType};
+use crate::oauth::grants::asked::Asked;
 use crate::oauth::oxide::{
     self, Authorization, CodeRequest, Endpoint, IssueFor, Minted, Redemption, Refused,
 };
-use crate::oauth::token::Asked;
 use crate::oauth::wire::{ClientAuth, Minting, Params, TokenResponse, respond};
 use crate::signin::{ClientMeta, SignIn};
 use crate::state::AppState;
@@ -246,7 +246,7 @@ pub async fn grant(
 ) -> Result<TokenResponse, OAuthError> {
     // Who asks is established before anything about the client is said.
     let client = crate::oauth::client_auth::authenticate(state, &auth).await?;
-    meta.dpop = crate::oauth::token::binding(&client, asked.key)?;
+    meta.dpop = crate::oauth::grants::asked::binding(&client, asked.key)?;
     // A `resource` here must be the one the authorization request named (RFC 8707 section 2.2).
     if let Some(resource) = asked.resource {
         let granted = match OpaqueToken::from_presented(code) {

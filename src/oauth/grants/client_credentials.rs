@@ -3,8 +3,8 @@
 
 use crate::oauth::OAuthError;
 use crate::oauth::client::{ClientType, GrantType};
+use crate::oauth::grants::asked::Asked;
 use crate::oauth::oxide::{self, Endpoint, IssueFor, Minted, Request, auth_tuple};
-use crate::oauth::token::Asked;
 use crate::oauth::wire::{ClientAuth, TokenResponse};
 use crate::state::AppState;
 
@@ -25,7 +25,7 @@ pub async fn grant(
             "this client may not use the client_credentials grant".into(),
         ));
     }
-    let bound = crate::oauth::token::binding(&client, asked.key)?;
+    let bound = crate::oauth::grants::asked::binding(&client, asked.key)?;
     // For a resource server (RFC 8707): its scopes only; unasked, the client's that are its.
     let narrowed;
     let scope = match asked.resource {

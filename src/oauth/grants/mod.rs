@@ -2,6 +2,7 @@
 //! state machine (over the primitives in `oauth::oxide`) or authd's own logic, issue, answer.
 //! Nothing here knows HTTP; the wire types are `oauth::wire`.
 
+pub mod asked;
 pub mod authorization_code;
 pub mod client_credentials;
 pub mod password;

@@ -2,8 +2,8 @@
 //! authd's sessions: the same rotation, grace window and theft detection as `/api/auth/refresh`.
 
 use crate::oauth::OAuthError;
+use crate::oauth::grants::asked::Asked;
 use crate::oauth::oxide::{self, Endpoint, IssueFor, Minted, Request, auth_tuple};
-use crate::oauth::token::Asked;
 use crate::oauth::wire::{ClientAuth, Minting, TokenResponse, respond};
 use crate::state::AppState;
 use crate::tokens::OpaqueToken;

@@ -195,7 +195,7 @@ impl Issuer for DbIssuer {
                 ),
             );
         }
-        let dpop = match crate::oauth::token::binding(&client, self.proven.as_ref()) {
+        let dpop = match crate::oauth::grants::asked::binding(&client, self.proven.as_ref()) {
             Ok(dpop) => dpop,
             Err(e) => return fail(&self.failure, e),
         };
