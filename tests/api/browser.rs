@@ -575,6 +575,29 @@ async fn a_new_person_signs_up_through_the_hosted_pages() {
     press(&client, "button[value=\"approve\"]").await;
     let back = landed_at(&client, &callback).await;
     assert!(param(&back, "code").is_some());
+
+    // Signing up again with the same address: the page says so and offers the ways on.
+    let oauth_request = url.split_once('?').unwrap().1;
+    let again = format!(
+        "{}/account/sign-up?{}",
+        app.base,
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("oauth_request", oauth_request)
+            .finish()
+    );
+    client.goto(&again).await.unwrap();
+    fill(&client, "email", "nia@example.com").await;
+    fill(&client, "password", "nias-pass-43").await;
+    fill(&client, "confirm_password", "nias-pass-43").await;
+    press(&client, "button").await;
+    says(&client, "Email already in use").await;
+    shows(&client, "p.taken a[href^=\"/oauth/authorize?\"]").await;
+    shows(
+        &client,
+        "p.taken a[href^=\"/account/forgot-password?continue=\"]",
+    )
+    .await;
+    screenshot(&client, "sign-up-taken-phone").await;
     client.close().await.unwrap();
 }
 

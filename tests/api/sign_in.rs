@@ -517,6 +517,47 @@ async fn a_stale_form_is_shown_again_filled_in(backend: Backend) {
     assert!(query(&location(&back), "code").is_some());
 }
 
+/// From the authorization request `url`'s sign-in page to "create account", and its form sent
+/// for `email` (with a good password), as a browser would.
+async fn sign_up_from(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    url: &str,
+    email: &str,
+) -> reqwest::Response {
+    let page = unescape(&text(browser.get(url).send().await.unwrap()).await);
+    let href = page
+        .split("href=\"/account/sign-up?")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let form_page = text(
+        browser
+            .get(app.url(&format!("/account/sign-up?{href}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut form = form_fields(&form_page);
+    for (k, v) in [
+        ("email", email),
+        ("password", "new-pass-123"),
+        ("confirm_password", "new-pass-123"),
+    ] {
+        form.push((k.into(), v.into()));
+    }
+    browser
+        .post(app.url("/account/sign-up"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The hosted sign-up proved the password in this browser, the emailed link the mailbox: the
 /// link followed in the same browser signs the person in, and "Continue" brings the code. In
 /// another browser, the sign-in page that follows has the address filled in.
@@ -528,37 +569,7 @@ async fn the_sign_up_browser_continues_signed_in(backend: Backend) {
         let (app, url) = (&app, url.clone());
         async move {
             let browser = browser();
-            let page = unescape(&text(browser.get(&url).send().await.unwrap()).await);
-            let href = page
-                .split("href=\"/account/sign-up?")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
-                .to_owned();
-            let form_page = text(
-                browser
-                    .get(app.url(&format!("/account/sign-up?{href}")))
-                    .send()
-                    .await
-                    .unwrap(),
-            )
-            .await;
-            let mut form = form_fields(&form_page);
-            for (k, v) in [
-                ("email", who),
-                ("password", "new-pass-123"),
-                ("confirm_password", "new-pass-123"),
-            ] {
-                form.push((k.into(), v.into()));
-            }
-            let r = browser
-                .post(app.url("/account/sign-up"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
+            let r = sign_up_from(app, &browser, &url, who).await;
             assert_eq!(r.status().as_u16(), 200);
             let page = text(r).await;
             assert!(
@@ -1030,37 +1041,7 @@ async fn an_address_in_use_offers_sign_in_and_a_new_password(backend: Backend) {
     let partner = third_party(&app).await;
     let url = authorize_url(&app, &partner.id, CB, &[("scope", "openid email")]);
     let browser = browser();
-    let page = unescape(&text(browser.get(&url).send().await.unwrap()).await);
-    let href = page
-        .split("href=\"/account/sign-up?")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    let form_page = text(
-        browser
-            .get(app.url(&format!("/account/sign-up?{href}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let mut form = form_fields(&form_page);
-    for (k, v) in [
-        ("email", "taken@example.com"),
-        ("password", "new-pass-123"),
-        ("confirm_password", "new-pass-123"),
-    ] {
-        form.push((k.into(), v.into()));
-    }
-    let r = browser
-        .post(app.url("/account/sign-up"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = sign_up_from(&app, &browser, &url, "taken@example.com").await;
     assert_eq!(r.status().as_u16(), 400);
     let page = unescape(&text(r).await);
     assert!(page.contains("Email already in use"), "{page}");

@@ -9,6 +9,7 @@
 import { createServer } from 'node:http';
 import * as client from 'openid-client';
 import * as jose from 'jose';
+import { hidden, person, unescape } from './person.mjs';
 
 const [issuer, clientId, clientSecret, redirectUri, username, password, postLogout, backchannelPort] =
   process.argv.slice(2);
@@ -28,36 +29,7 @@ const config = await client.discovery(new URL(issuer), clientId, metadata, undef
 });
 
 // The person at the browser: a cookie jar, and authd's sign-in form.
-const jar = new Map();
-async function browse(url, init = {}) {
-  const target = new URL(url);
-  const headers = new Headers(init.headers || {});
-  // A browser's jar: cookies by name and path, sent where their path covers the request's.
-  const sent = [...jar]
-    .map(([key, value]) => [...key.split('\u0000'), value])
-    .filter(([, path]) => target.pathname.startsWith(path))
-    .map(([name, , value]) => `${name}=${value}`);
-  if (sent.length) headers.set('cookie', sent.join('; '));
-  const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-  for (const cookie of res.headers.getSetCookie()) {
-    const [pair, ...attributes] = cookie.split(';').map((part) => part.trim());
-    const path = attributes.find((a) => /^path=/i.test(a))?.slice(5) || '/';
-    const at = pair.indexOf('=');
-    const key = `${pair.slice(0, at)}\u0000${path}`;
-    const value = pair.slice(at + 1);
-    if (value === '' || attributes.some((a) => /^max-age=0$/i.test(a))) jar.delete(key);
-    else jar.set(key, value);
-  }
-  return res;
-}
-const unescape = (s) =>
-  s.replace(/&quot;/g, '"').replace(/&#x27;|&#39;/g, "'").replace(/&#x2f;/g, '/')
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-const hidden = (html) =>
-  [...html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)].map((m) => [
-    unescape(m[1]),
-    unescape(m[2]),
-  ]);
+const { browse } = person(issuer);
 
 async function signIn(authUrl) {
   let res = await browse(authUrl);

@@ -5,6 +5,7 @@
 // tests/api/conformance.rs; exits non-zero on the first failure.
 import { createHmac } from 'node:crypto';
 import * as client from 'openid-client';
+import { person } from './person.mjs';
 
 const [issuer, clientId, clientSecret, redirectUri, username, password] = process.argv.slice(2);
 const fail = (message) => {
@@ -36,43 +37,7 @@ const config = await client.discovery(new URL(issuer), clientId, clientSecret, u
 const metadata = config.serverMetadata();
 check(metadata.acr_values_supported?.includes('aal2'), 'discovery offers aal2');
 
-const jar = new Map();
-async function browse(url, init = {}) {
-  const target = new URL(url);
-  const headers = new Headers(init.headers || {});
-  // A browser's jar: cookies by name and path, sent where their path covers the request's.
-  const sent = [...jar]
-    .map(([key, value]) => [...key.split('\u0000'), value])
-    .filter(([, path]) => target.pathname.startsWith(path))
-    .map(([name, , value]) => `${name}=${value}`);
-  if (sent.length) headers.set('cookie', sent.join('; '));
-  const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-  for (const cookie of res.headers.getSetCookie()) {
-    const [pair, ...attributes] = cookie.split(';').map((part) => part.trim());
-    const path = attributes.find((a) => /^path=/i.test(a))?.slice(5) || '/';
-    const at = pair.indexOf('=');
-    const key = `${pair.slice(0, at)}\u0000${path}`;
-    const value = pair.slice(at + 1);
-    if (value === '' || attributes.some((a) => /^max-age=0$/i.test(a))) jar.delete(key);
-    else jar.set(key, value);
-  }
-  return res;
-}
-const unescape = (s) =>
-  s.replace(/&quot;/g, '"').replace(/&#x27;|&#39;/g, "'").replace(/&#x2f;/g, '/')
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-const hidden = (html) =>
-  [...html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)].map((m) => [
-    unescape(m[1]),
-    unescape(m[2]),
-  ]);
-async function post(html, fields) {
-  return browse(new URL('/oauth/authorize', issuer), {
-    method: 'POST',
-    body: new URLSearchParams([...hidden(html), ...fields]),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
-}
+const { browse, post } = person(issuer);
 
 async function newRequest(extra = {}) {
   const verifier = client.randomPKCECodeVerifier();

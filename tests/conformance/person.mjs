@@ -1,7 +1,8 @@
 // The person at the browser, for the openid-client scripts: a cookie jar that behaves like a
 // browser's (by name and path), and authd's forms read as a browser submits them.
 
-const unescape = (s) =>
+/** HTML entities back to text, as a browser reads an attribute. */
+export const unescape = (s) =>
   s.replace(/&quot;/g, '"').replace(/&#x27;|&#39;/g, "'").replace(/&#x2f;/g, '/')
     .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
