@@ -303,8 +303,10 @@ pub(super) async fn complete_registration(
 pub async fn resend_verification(
     state: &AppState,
     email: &EmailAddress,
+    continue_to: Option<&str>,
 ) -> Result<(), AccountError> {
     let (state, email) = (state.clone(), email.clone());
+    let continue_to = continue_to.map(str::to_owned);
     super::off_request("re-sending a verification email", async move {
         let Some(reg) =
             registrations::find_pending_registration_by_email(&state.db, &email.normalized())
@@ -318,7 +320,8 @@ pub async fn resend_verification(
         let now = state.clock.now_naive();
         let (token, row) = verification_token(&reg.id, now);
         one_time_tokens::replace_one_time_token(&state.db, &row).await?;
-        let email = Email::verify_email(verification_link(&state, &token));
+        // From a client's sign-in page, the new link leads back to its request too.
+        let email = Email::verify_email(continuing_link(&state, &token, continue_to.as_deref()));
         state
             .mailer
             .queue(&state.db, &reg.email, &email, now)

@@ -524,7 +524,14 @@ pub async fn resend_verification_form(
         return too_many(&state, &headers, e);
     }
     if let Ok(email) = EmailAddress::parse(&form.email)
-        && let Err(e) = accounts::resend_verification(&state, &email).await
+        && let Err(e) = accounts::resend_verification(
+            &state,
+            &email,
+            form.continue_to
+                .as_deref()
+                .filter(|to| accounts::is_authorize_path(to)),
+        )
+        .await
     {
         return failure(&state, &headers, e);
     }

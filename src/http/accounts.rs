@@ -198,7 +198,7 @@ pub async fn resend_verification(
     Payload(body): Payload<EmailRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     limits::per_client(&state, "resend-verification", &meta).await?;
-    accounts::resend_verification(&state, &body.email()?).await?;
+    accounts::resend_verification(&state, &body.email()?, None).await?;
     Ok(Json(json!({
         "message": "If a registration is waiting for this address, a new verification email has been sent"
     })))

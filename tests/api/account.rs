@@ -530,9 +530,10 @@ async fn self_service_deletion(backend: Backend) {
     assert_ne!(again, id);
 }
 
-/// The forgot → reset journey carries the authorization request it started from (`continue`)
-/// through the email and back; anything but a path on `/oauth/authorize` is dropped on the way
-/// (the attack: a crafted forgot-password link that would end at the attacker's site).
+/// The forgot → reset journey, and a re-sent verification link, carry the authorization request
+/// they started from (`continue`) through the email and back; anything but a path on
+/// `/oauth/authorize` is dropped on the way (the attack: a crafted link that would end at the
+/// attacker's site).
 async fn the_reset_journey_goes_back_only_to_an_authorization_request(backend: Backend) {
     let app = spawn_app(backend).await;
     app.verified_user("journey@example.com").await;
@@ -621,4 +622,30 @@ async fn the_reset_journey_goes_back_only_to_an_authorization_request(backend: B
     .await;
     assert!(done.contains("Password changed"), "{done}");
     assert!(!done.contains("evil"), "{done}");
+
+    // A re-sent verification link carries the request too, and nothing else.
+    app.register("pending@example.com").await;
+    form(
+        "/account/resend-verification",
+        vec![
+            ("email", "pending@example.com".into()),
+            ("continue", evil.into()),
+        ],
+    )
+    .await;
+    let plain = app.smtp.wait_for("pending@example.com", 2).await.link();
+    assert!(
+        !plain.contains("evil") && !plain.contains("continue"),
+        "{plain}"
+    );
+    form(
+        "/account/resend-verification",
+        vec![
+            ("email", "pending@example.com".into()),
+            ("continue", authorize.into()),
+        ],
+    )
+    .await;
+    let carried = app.smtp.wait_for("pending@example.com", 3).await.link();
+    assert!(carried.contains(&encoded(authorize)), "{carried}");
 }

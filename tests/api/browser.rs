@@ -630,7 +630,17 @@ async fn resend_stop_email_change_and_sign_out_in_chromium() {
     screenshot(&client, "sign-in-unverified-phone").await;
     press(&client, "button.link").await;
     says(&client, "Check your email").await;
-    app.smtp.wait_for("late@example.com", 2).await;
+    // The new link leads back to the same application: confirmed, then on to its sign-in.
+    let resent = app.smtp.wait_for("late@example.com", 2).await.link();
+    assert!(resent.contains("continue=%2Foauth%2Fauthorize"), "{resent}");
+    client
+        .goto(&resent.replace(crate::harness::ISSUER, &app.base))
+        .await
+        .unwrap();
+    press(&client, "button").await;
+    says(&client, "Email confirmed").await;
+    press(&client, "a.button[href^=\"/oauth/authorize?\"]").await;
+    says(&client, "to continue to").await;
 
     // An email change, stopped from the notice's link: the page asks, the button acts.
     app.verified_user("mover@example.com").await;

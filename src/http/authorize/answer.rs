@@ -211,6 +211,8 @@ pub(super) fn login_page(
                         .append_pair("oauth_request", &params.to_query())
                         .finish()
                 ),
+                // A re-sent verification link comes back to this request.
+                continue_to => format!("/oauth/authorize?{}", params.to_query()),
                 // The journey through a reset comes back to this request.
                 forgot => format!(
                     "/account/forgot-password?{}",
