@@ -21,22 +21,14 @@ pub const RESET_TTL_HOURS: i64 = 1;
 fn reset_link(state: &AppState, token: &OpaqueToken, continue_to: Option<&str>) -> String {
     match &state.config.frontend_url {
         Some(front) => format!("{front}/reset-password?token={}", token.expose()),
-        None => {
-            let mut link = format!(
+        None => super::links::with_continue(
+            format!(
                 "{}/api/auth/reset-password?token={}",
                 state.config.public_url,
                 token.expose()
-            );
-            if let Some(to) = continue_to.filter(|t| super::is_authorize_path(t)) {
-                link.push('&');
-                link.push_str(
-                    &url::form_urlencoded::Serializer::new(String::new())
-                        .append_pair("continue", to)
-                        .finish(),
-                );
-            }
-            link
-        }
+            ),
+            continue_to,
+        ),
     }
 }
 

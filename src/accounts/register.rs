@@ -73,16 +73,7 @@ pub fn is_authorize_path(to: &str) -> bool {
 /// The verification link, carrying the authorization request the sign-up started from (only
 /// ever a path on `/oauth/authorize`, so the link cannot send anyone elsewhere).
 fn continuing_link(state: &AppState, token: &OpaqueToken, continue_to: Option<&str>) -> String {
-    let mut link = verification_link(state, token);
-    if let Some(to) = continue_to.filter(|t| is_authorize_path(t)) {
-        link.push('&');
-        link.push_str(
-            &url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("continue", to)
-                .finish(),
-        );
-    }
-    link
+    super::links::with_continue(verification_link(state, token), continue_to)
 }
 
 /// The live, uncontested pending sign-up of the same address that this one repeats with the

@@ -573,15 +573,7 @@ fn the_command_line_lists_and_follows_the_trail() {
 #[test]
 fn a_client_changes_at_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let authd = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_authd"))
-            .args(args)
-            .current_dir(dir.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    };
+    let authd = |args: &[&str]| crate::harness::cli(dir.path(), args);
     let json_of = |out: &std::process::Output| -> Value {
         assert!(
             out.status.success(),

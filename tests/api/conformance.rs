@@ -214,18 +214,8 @@ async fn openid_client_asks_for_a_token_for_one_service() {
     installed(present, "run `npm ci` in tests/conformance");
     let app = spawn_app_at_own_address(Backend::Sqlite).await;
     let (reports, billing) = ("https://reports.example.com", "https://billing.example.com");
-    for (identifier, scope) in [(reports, "reports:read"), (billing, "billing:read")] {
-        let row = authd::oauth::resource::NewResource {
-            identifier: identifier.into(),
-            name: None,
-            scopes: vec![scope.into()],
-        }
-        .into_row(app.state.clock.now_naive())
-        .unwrap();
-        authd::storage::resources::insert_resource(&app.state.db, &row)
-            .await
-            .unwrap();
-    }
+    app.register_resource(reports, &["reports:read"]).await;
+    app.register_resource(billing, &["billing:read"]).await;
     let service = app
         .client(
             "confidential",

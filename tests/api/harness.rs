@@ -669,3 +669,34 @@ impl TestApp {
         Reply::read(req.send().await.expect("request sent")).await
     }
 }
+
+/// `authd ARGS` run in `dir` with the embedded defaults (SQLite in `dir/data`), as a person at
+/// the command line would.
+pub fn cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_authd"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+impl TestApp {
+    /// A resource server (RFC 8707), as `authd resources create` registers one.
+    pub async fn register_resource(&self, identifier: &str, scopes: &[&str]) {
+        let row = authd::oauth::resource::NewResource {
+            identifier: identifier.into(),
+            name: None,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        }
+        .into_row(self.state.clock.now_naive())
+        .expect("a valid resource");
+        assert!(
+            authd::storage::resources::insert_resource(&self.state.db, &row)
+                .await
+                .expect("stored"),
+            "{identifier} is new"
+        );
+    }
+}

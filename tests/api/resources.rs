@@ -17,21 +17,6 @@ both_backends!(
 const REPORTS: &str = "https://reports.example.com";
 const BILLING: &str = "https://billing.example.com";
 
-async fn register(app: &TestApp, identifier: &str, scopes: &[&str]) {
-    let row = authd::oauth::resource::NewResource {
-        identifier: identifier.into(),
-        name: None,
-        scopes: scopes.iter().map(|s| s.to_string()).collect(),
-    }
-    .into_row(app.state.clock.now_naive())
-    .unwrap();
-    assert!(
-        authd::storage::resources::insert_resource(&app.state.db, &row)
-            .await
-            .unwrap()
-    );
-}
-
 /// What a resource server does: the signature through the JWKS, and `aud` = itself.
 async fn accepted_by(app: &TestApp, token: &str, audience: &str) -> bool {
     let jwks: jsonwebtoken::jwk::JwkSet =
@@ -49,8 +34,9 @@ async fn accepted_by(app: &TestApp, token: &str, audience: &str) -> bool {
 
 async fn a_client_token_for_a_resource_is_for_it_alone(backend: Backend) {
     let app = spawn_app(backend).await;
-    register(&app, REPORTS, &["reports:read", "reports:write"]).await;
-    register(&app, BILLING, &["billing:read"]).await;
+    app.register_resource(REPORTS, &["reports:read", "reports:write"])
+        .await;
+    app.register_resource(BILLING, &["billing:read"]).await;
     let service = app
         .client(
             "confidential",
@@ -122,8 +108,8 @@ async fn a_client_token_for_a_resource_is_for_it_alone(backend: Backend) {
 
 async fn a_code_flow_for_a_resource(backend: Backend) {
     let app = spawn_app(backend).await;
-    register(&app, REPORTS, &["reports:read"]).await;
-    register(&app, BILLING, &["billing:read"]).await;
+    app.register_resource(REPORTS, &["reports:read"]).await;
+    app.register_resource(BILLING, &["billing:read"]).await;
     app.verified_user("aud@example.com").await;
     let rp = app
         .client_with(
@@ -241,15 +227,7 @@ async fn a_code_flow_for_a_resource(backend: Backend) {
 #[test]
 fn resource_servers_are_managed_at_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let authd = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_authd"))
-            .args(args)
-            .current_dir(dir.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    };
+    let authd = |args: &[&str]| crate::harness::cli(dir.path(), args);
     let ok = |out: std::process::Output| -> String {
         assert!(
             out.status.success(),
