@@ -11,7 +11,8 @@ for (const box of document.querySelectorAll('input[data-show-password]')) {
 
 // Passkeys (WebAuthn). The server's options carry binary values as base64url; the browser's
 // answer goes back the same way, as JSON in the form's `credential` field. Buttons stay hidden
-// where the browser has no WebAuthn.
+// where the browser has no WebAuthn. What the form says comes from the page, in its language
+// (`data-msg-*`: `{error}` in the failure stands for the browser's own message).
 const b64u = {
   decode: (s) => Uint8Array.from(
     atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)),
@@ -66,8 +67,8 @@ function passkeyForm(form, start) {
   const failed = (e) => {
     if (e.name === 'AbortError' || !status) return;
     status.textContent = e.name === 'NotAllowedError'
-      ? 'No passkey was used. Try again when you are ready.'
-      : 'The passkey did not work here: ' + e.message;
+      ? form.dataset.msgNotAllowed
+      : form.dataset.msgFailed.replace('{error}', () => e.message);
     status.hidden = false;
   };
   if (button) button.hidden = false;
@@ -101,7 +102,7 @@ if (window.PublicKeyCredential) {
 } else {
   for (const form of document.querySelectorAll('form[data-passkey-create]')) {
     const status = form.querySelector('[data-passkey-status]');
-    status.textContent = 'This browser cannot make passkeys.';
+    status.textContent = form.dataset.msgUnsupported;
     status.hidden = false;
   }
 }

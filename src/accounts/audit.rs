@@ -9,10 +9,12 @@ use serde::Serialize;
 use super::AccountError;
 use super::view::rfc3339;
 use crate::domain::{AuditKind, device_in_words};
+use crate::i18n::{Lang, Text};
 use crate::state::AppState;
 use crate::storage::UserRow;
 pub use crate::storage::audit::Filter;
 use crate::storage::audit::{self as store, AuditEventRow};
+use crate::t;
 
 /// How far back a person's own activity goes, and how much of it.
 const ACTIVITY_DAYS: i64 = 30;
@@ -121,8 +123,13 @@ pub struct ActivityView {
     pub device: Option<String>,
 }
 
-/// The person's sign-ins and security changes of the last 30 days, newest first (at most 50).
-pub async fn activity(state: &AppState, user: &UserRow) -> Result<Vec<ActivityView>, AccountError> {
+/// The person's sign-ins and security changes of the last 30 days, newest first (at most 50),
+/// said in `lang` (the account API's are in English, as all its messages).
+pub async fn activity(
+    state: &AppState,
+    user: &UserRow,
+    lang: Lang,
+) -> Result<Vec<ActivityView>, AccountError> {
     let filter = Filter {
         user_id: Some(user.id.clone()),
         kinds: AuditKind::ALL
@@ -137,7 +144,7 @@ pub async fn activity(state: &AppState, user: &UserRow) -> Result<Vec<ActivityVi
     Ok(rows
         .into_iter()
         .map(|row| ActivityView {
-            what: described(&row),
+            what: described(&row, lang),
             at: rfc3339(row.at),
             device: row.user_agent.as_deref().and_then(device_in_words),
             kind: row.kind,
@@ -147,96 +154,101 @@ pub async fn activity(state: &AppState, user: &UserRow) -> Result<Vec<ActivityVi
         .collect())
 }
 
-/// An event in plain words.
-fn described(row: &AuditEventRow) -> String {
+/// An event in plain words, in `lang`.
+fn described(row: &AuditEventRow, lang: Lang) -> String {
     let detail = detail_of(row).unwrap_or_default();
-    let text = |k: &str| detail.get(k).and_then(|v| v.as_str()).unwrap_or_default();
-    match AuditKind::parse(&row.kind) {
+    let text = |k: &str| {
+        detail
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let application = || row.client_id.clone();
+    let said: Text = match AuditKind::parse(&row.kind) {
         Some(AuditKind::SignInSucceeded) => {
             let amr = text("amr");
             let mut ways = Vec::new();
             for (m, words) in [
-                ("pwd", "a password"),
-                ("otp", "a code"),
-                ("hwk", "a passkey"),
-                ("fed", "another provider"),
+                ("pwd", t!("activity-way-password")),
+                ("otp", t!("activity-way-code")),
+                ("hwk", t!("activity-way-passkey")),
+                ("fed", t!("activity-way-provider")),
             ] {
                 if amr.split(' ').any(|a| a == m) {
-                    ways.push(words);
+                    ways.push(words.in_(lang));
                 }
             }
             if ways.is_empty() {
-                "Signed in".to_owned()
+                t!("activity-signed-in").into()
             } else {
-                format!("Signed in with {}", ways.join(" and "))
+                let and = format!(" {} ", t!("activity-and").in_(lang));
+                Text::new(t!("activity-signed-in-with")).arg("ways", ways.join(&and))
             }
         }
-        Some(AuditKind::SignInFailed) => match text("factor") {
-            "password" => "A wrong password was typed".to_owned(),
-            _ => "A wrong code was typed".to_owned(),
+        Some(AuditKind::SignInFailed) => match text("factor").as_str() {
+            "password" => t!("activity-wrong-password").into(),
+            _ => t!("activity-wrong-code").into(),
         },
-        Some(AuditKind::SignUp) => "Account created".to_owned(),
-        Some(AuditKind::PasswordChanged) => "Password changed".to_owned(),
-        Some(AuditKind::PasswordReset) => "Password reset by email link".to_owned(),
-        Some(AuditKind::SessionEnded) => match text("reason") {
-            "logout" => "Signed out".to_owned(),
-            "logout_all" => "Signed out everywhere".to_owned(),
-            "revoked" => "A session was ended".to_owned(),
-            "refresh_token_reused" => {
-                "A session was ended: an old sign-in token was used again (possibly stolen)"
-                    .to_owned()
-            }
-            "password_changed" => "Other sessions ended after a password change".to_owned(),
-            "admin" | "disabled" => "Sessions ended by an administrator".to_owned(),
-            _ => "A session ended".to_owned(),
+        Some(AuditKind::SignUp) => t!("activity-sign-up").into(),
+        Some(AuditKind::PasswordChanged) => t!("activity-password-changed").into(),
+        Some(AuditKind::PasswordReset) => t!("activity-password-reset").into(),
+        Some(AuditKind::SessionEnded) => match text("reason").as_str() {
+            "logout" => t!("activity-signed-out").into(),
+            "logout_all" => t!("activity-signed-out-everywhere").into(),
+            "revoked" => t!("activity-session-revoked").into(),
+            "refresh_token_reused" => t!("activity-session-token-reused").into(),
+            "password_changed" => t!("activity-sessions-password-changed").into(),
+            "admin" | "disabled" => t!("activity-sessions-admin").into(),
+            _ => t!("activity-session-ended").into(),
         },
-        Some(AuditKind::AccountDeleted) => "Account deleted".to_owned(),
+        Some(AuditKind::AccountDeleted) => t!("activity-account-deleted").into(),
         Some(AuditKind::EmailChangeRequested) => {
-            format!("Email change to {} asked for", text("new_email"))
+            Text::new(t!("activity-email-change-asked")).arg("email", text("new_email"))
         }
         Some(AuditKind::EmailChangeConfirmed) => {
-            format!("Email address changed to {}", text("new_email"))
+            Text::new(t!("activity-email-changed")).arg("email", text("new_email"))
         }
-        Some(AuditKind::EmailChangeCancelled) => {
-            "Email change stopped from the old address; every session ended".to_owned()
-        }
-        Some(AuditKind::FactorAdded) => match text("type") {
-            "passkey" => format!("Passkey \"{}\" added", text("name")),
-            _ => "Authenticator app added".to_owned(),
+        Some(AuditKind::EmailChangeCancelled) => t!("activity-email-change-stopped").into(),
+        Some(AuditKind::FactorAdded) => match text("type").as_str() {
+            "passkey" => Text::new(t!("activity-passkey-added")).arg("name", text("name")),
+            _ => t!("activity-app-added").into(),
         },
-        Some(AuditKind::FactorRemoved) => match text("type") {
-            "passkey" => format!("Passkey \"{}\" removed", text("name")),
-            _ => "Authenticator app removed".to_owned(),
+        Some(AuditKind::FactorRemoved) => match text("type").as_str() {
+            "passkey" => Text::new(t!("activity-passkey-removed")).arg("name", text("name")),
+            _ => t!("activity-app-removed").into(),
         },
-        Some(AuditKind::FactorsReset) => {
-            "Every second factor removed by an administrator".to_owned()
+        Some(AuditKind::FactorsReset) => t!("activity-factors-reset").into(),
+        Some(AuditKind::RecoveryCodesRenewed) => t!("activity-recovery-codes-renewed").into(),
+        Some(AuditKind::IdentityLinked) => {
+            Text::new(t!("activity-identity-linked")).arg("provider", text("provider"))
         }
-        Some(AuditKind::RecoveryCodesRenewed) => "New recovery codes made".to_owned(),
-        Some(AuditKind::IdentityLinked) => format!("Sign-in with {} linked", text("provider")),
         Some(AuditKind::IdentityUnlinked) => {
-            format!("Sign-in with {} unlinked", text("provider"))
+            Text::new(t!("activity-identity-unlinked")).arg("provider", text("provider"))
         }
-        Some(AuditKind::ConsentGiven) => format!(
-            "{} allowed to {}",
-            row.client_id.as_deref().unwrap_or("An application"),
-            text("scopes")
-        ),
-        Some(AuditKind::ConsentWithdrawn) => format!(
-            "Permission of {} withdrawn",
-            row.client_id.as_deref().unwrap_or("an application")
-        ),
-        Some(AuditKind::ClientCreated) => "Client registered".to_owned(),
-        Some(AuditKind::ClientUpdated) => "Client changed".to_owned(),
-        Some(AuditKind::ClientDeleted) => "Client deleted".to_owned(),
-        Some(AuditKind::ResourceCreated) => "Resource server registered".to_owned(),
-        Some(AuditKind::ResourceDeleted) => "Resource server deleted".to_owned(),
-        Some(AuditKind::KeyRotated) => "Signing key rotated".to_owned(),
-        Some(AuditKind::KeyRetired) => "Signing key retired".to_owned(),
-        Some(AuditKind::AdminUserUpdated) => "Changed by an administrator".to_owned(),
-        Some(AuditKind::AdminUserDeleted) => "Deleted by an administrator".to_owned(),
-        Some(AuditKind::RateLimited) => "Too many attempts: some were refused".to_owned(),
-        None => row.kind.clone(),
-    }
+        Some(AuditKind::ConsentGiven) => match application() {
+            Some(client) => Text::new(t!("activity-consent-given"))
+                .arg("client", client)
+                .arg("scopes", text("scopes")),
+            None => Text::new(t!("activity-consent-given-unnamed")).arg("scopes", text("scopes")),
+        },
+        Some(AuditKind::ConsentWithdrawn) => match application() {
+            Some(client) => Text::new(t!("activity-consent-withdrawn")).arg("client", client),
+            None => t!("activity-consent-withdrawn-unnamed").into(),
+        },
+        Some(AuditKind::ClientCreated) => t!("activity-client-created").into(),
+        Some(AuditKind::ClientUpdated) => t!("activity-client-updated").into(),
+        Some(AuditKind::ClientDeleted) => t!("activity-client-deleted").into(),
+        Some(AuditKind::ResourceCreated) => t!("activity-resource-created").into(),
+        Some(AuditKind::ResourceDeleted) => t!("activity-resource-deleted").into(),
+        Some(AuditKind::KeyRotated) => t!("activity-key-rotated").into(),
+        Some(AuditKind::KeyRetired) => t!("activity-key-retired").into(),
+        Some(AuditKind::AdminUserUpdated) => t!("activity-admin-updated").into(),
+        Some(AuditKind::AdminUserDeleted) => t!("activity-admin-deleted").into(),
+        Some(AuditKind::RateLimited) => t!("activity-rate-limited").into(),
+        None => return row.kind.clone(),
+    };
+    said.in_(lang)
 }
 
 #[cfg(test)]

@@ -9,12 +9,14 @@ use serde::Serialize;
 use super::AccountError;
 use super::view::rfc3339;
 use crate::domain::Level;
+use crate::i18n::Text;
 use crate::signin::SignIn;
 use crate::signin::factors::{self as proofs, PASSKEY, Proved, TOTP};
 use crate::signin::passkeys::{self, CEREMONY_TTL};
 use crate::state::AppState;
 use crate::storage::factors::{self as store, Activated, Credential};
 use crate::storage::{FactorRow, UserRow};
+use crate::t;
 
 /// How recent a second factor must be for a change that weakens the account.
 const RECENT_SECOND_FACTOR: Duration = Duration::minutes(5);
@@ -365,12 +367,10 @@ pub(super) async fn activated(
     proofs::notice(
         state,
         user,
-        "A second factor was added to your account",
-        format!(
-            "{} ({}) now protects your account: signing in asks for it after the password.",
-            factor.name,
-            describe(&factor.kind)
-        ),
+        t!("email-factor-added-subject"),
+        Text::new(t!("email-factor-added-intro"))
+            .arg("name", &factor.name)
+            .arg("kind", kind(&factor.kind)),
     )
     .await?;
     Ok(Confirmed {
@@ -379,10 +379,11 @@ pub(super) async fn activated(
     })
 }
 
-fn describe(kind: &str) -> &'static str {
+/// A factor's kind, as the notices' messages select their words by it.
+fn kind(kind: &str) -> &'static str {
     match kind {
-        PASSKEY => "a passkey",
-        _ => "an authenticator app",
+        PASSKEY => "passkey",
+        _ => "app",
     }
 }
 
@@ -442,12 +443,10 @@ pub async fn remove(
         proofs::notice(
             state,
             user,
-            "A second factor was removed from your account",
-            format!(
-                "{} ({}) no longer protects your account.",
-                factor.name,
-                describe(&factor.kind)
-            ),
+            t!("email-factor-removed-subject"),
+            Text::new(t!("email-factor-removed-intro"))
+                .arg("name", &factor.name)
+                .arg("kind", kind(&factor.kind)),
         )
         .await?;
     }
@@ -546,10 +545,9 @@ pub async fn reset_with(
     let n = store::reset_factors(db, &user.id, now, &reset).await?;
     if let Some(to) = user.email.as_deref() {
         let email = crate::mail::Email::security_notice(
-            "Your account's second factors were reset",
-            "An administrator removed every second factor of your account and signed out \
-             every device. Sign in with your password and set up a second factor again."
-                .into(),
+            crate::i18n::current(mailer.default_lang()),
+            t!("email-factors-reset-subject"),
+            t!("email-factors-reset-intro"),
         );
         mailer.queue(db, to, &email, now).await?;
     }

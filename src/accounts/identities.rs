@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::{AccountError, LoginOutcome};
 use crate::config::UpstreamProvider;
 use crate::domain::{EmailAddress, Method, Methods, Role};
+use crate::i18n::{Lang, Text};
 use crate::signin::upstream::{Asserted, Intent, Return};
 use crate::signin::{self, ClientMeta, Proof};
 use crate::state::AppState;
@@ -27,6 +28,7 @@ use crate::storage::one_time_tokens::{
 };
 use crate::storage::users::{self, UserKey};
 use crate::storage::{IdentityRow, OneTimeTokenRow, UserRow};
+use crate::t;
 use crate::tokens::{OpaqueToken, TokenHash};
 
 /// How long a person has to prove the account an identity would join.
@@ -72,24 +74,20 @@ fn provider_named<'a>(state: &'a AppState, id: &str) -> Option<&'a UpstreamProvi
 
 /// The provider's email, when it may vouch for it: verified, a valid address, in the
 /// provider's allowed domains.
-fn vouched_email(provider: &UpstreamProvider, asserted: &Asserted) -> Result<EmailAddress, String> {
-    let name = &provider.name;
+fn vouched_email(provider: &UpstreamProvider, asserted: &Asserted) -> Result<EmailAddress, Text> {
     let email = asserted
         .email
         .as_deref()
         .filter(|_| asserted.email_verified)
         .and_then(|e| EmailAddress::parse(e).ok())
         .ok_or_else(|| {
-            format!(
-                "{name} did not confirm an email address for you. Sign up with your email here \
-                 instead, then link {name} from your account's security page."
-            )
+            Text::new(t!("upstream-no-verified-email")).arg("provider", &provider.name)
         })?;
     domain_allowed(provider, &email)?;
     Ok(email)
 }
 
-fn domain_allowed(provider: &UpstreamProvider, email: &EmailAddress) -> Result<(), String> {
+fn domain_allowed(provider: &UpstreamProvider, email: &EmailAddress) -> Result<(), Text> {
     let Some(domains) = &provider.email_domains else {
         return Ok(());
     };
@@ -98,10 +96,9 @@ fn domain_allowed(provider: &UpstreamProvider, email: &EmailAddress) -> Result<(
     if domains.iter().any(|d| d == domain) {
         Ok(())
     } else {
-        Err(format!(
-            "{} may not sign in addresses at {domain} here.",
-            provider.name
-        ))
+        Err(Text::new(t!("upstream-domain-not-allowed"))
+            .arg("provider", &provider.name)
+            .arg("domain", domain))
     }
 }
 
@@ -119,7 +116,7 @@ pub async fn resolve(
     match (known, intent) {
         (Some((identity, user)), Intent::SignIn(_)) => {
             if !user.is_active {
-                return Err(Refusal::Said("This account is disabled.".into()));
+                return Err(Refusal::Said(t!("upstream-account-disabled").into()));
             }
             store::touch(
                 &state.db,
@@ -138,10 +135,9 @@ pub async fn resolve(
             if user.id == user_id {
                 Ok(Resolved::Linked { user, back })
             } else {
-                Err(Refusal::Said(format!(
-                    "This {} account is linked to another account here already.",
-                    provider.name
-                )))
+                Err(Refusal::Said(
+                    Text::new(t!("upstream-linked-elsewhere")).arg("provider", &provider.name),
+                ))
             }
         }
         (None, Intent::Link { user_id, back }) => {
@@ -154,7 +150,7 @@ pub async fn resolve(
             }
             let user = users::find_user(&state.db, UserKey::Id(&user_id))
                 .await?
-                .ok_or(Refusal::Said("Your sign-in has ended.".into()))?;
+                .ok_or_else(|| Refusal::Said(t!("upstream-sign-in-ended").into()))?;
             link(state, provider, &user, &asserted).await?;
             Ok(Resolved::Linked { user, back })
         }
@@ -166,12 +162,11 @@ pub async fn resolve(
                 return Ok(Resolved::Prove { token });
             }
             if !provider.allow_signup {
-                return Err(Refusal::Said(format!(
-                    "No account here uses {}. Create one first, then link {} from your \
-                     account's security page.",
-                    email.as_str(),
-                    provider.name
-                )));
+                return Err(Refusal::Said(
+                    Text::new(t!("upstream-no-account"))
+                        .arg("email", email.as_str())
+                        .arg("provider", &provider.name),
+                ));
             }
             let user = create_account(state, &asserted, &email).await?;
             Ok(Resolved::SignIn {
@@ -185,8 +180,11 @@ pub async fn resolve(
 /// Why a provider's answer leads nowhere: said to the person, or a fault.
 #[derive(Debug, thiserror::Error)]
 pub enum Refusal {
-    #[error("{0}")]
-    Said(String),
+    #[error("{}", .0.in_(Lang::En))]
+    Said(Text),
+    /// The password offered to prove the account is not its password (its page asks again).
+    #[error("that password is not right")]
+    WrongPassword,
     #[error(transparent)]
     Failed(#[from] AccountError),
 }
@@ -235,9 +233,7 @@ async fn create_account(
     let identity = identity_row(&user.id, asserted, now);
     match store::create_account(&state.db, &user, &identity).await? {
         Some(user) => Ok(user),
-        None => Err(Refusal::Said(
-            "An account with this email was just made. Please try again.".into(),
-        )),
+        None => Err(Refusal::Said(t!("upstream-just-made").into())),
     }
 }
 
@@ -263,24 +259,20 @@ async fn link(
 ) -> Result<(), Refusal> {
     let row = identity_row(&user.id, asserted, state.clock.now_naive());
     if !store::link(&state.db, &row).await? {
-        return Err(Refusal::Said(format!(
-            "This {} account is linked to another account here already.",
-            provider.name
-        )));
+        return Err(Refusal::Said(
+            Text::new(t!("upstream-linked-elsewhere")).arg("provider", &provider.name),
+        ));
     }
     signin::factors::notice(
         state,
         user,
-        &format!("{} can now sign in to your account", provider.name),
-        format!(
-            "Your {} account{} was linked to your account here: it can sign you in.",
-            provider.name,
-            asserted
-                .email
-                .as_deref()
-                .map(|e| format!(" ({e})"))
-                .unwrap_or_default()
-        ),
+        Text::new(t!("email-identity-linked-subject")).arg("provider", &provider.name),
+        match asserted.email.as_deref() {
+            Some(email) => Text::new(t!("email-identity-linked-intro-email"))
+                .arg("provider", &provider.name)
+                .arg("email", email),
+            None => Text::new(t!("email-identity-linked-intro")).arg("provider", &provider.name),
+        },
     )
     .await
     .map_err(AccountError::from)?;
@@ -308,7 +300,7 @@ async fn hold_link(
         ),
     )
     .await?
-    .ok_or(Refusal::Said("No such account.".into()))?;
+    .ok_or_else(|| Refusal::Said(t!("upstream-no-such-account").into()))?;
     store_link(state, &token, PURPOSE_LINK_IDENTITY, &user.id, &pending).await?;
     Ok(token)
 }
@@ -426,7 +418,7 @@ pub async fn prove_by_password(
     browser: &TokenHash,
     ip: Option<&str>,
 ) -> Result<Proved, Refusal> {
-    let expired = || Refusal::Said("This link request expired. Please start again.".into());
+    let expired = || Refusal::Said(t!("link-expired").into());
     let (presented, pending, user) = pending_link(state, token, browser)
         .await?
         .ok_or_else(expired)?;
@@ -438,9 +430,7 @@ pub async fn prove_by_password(
     signin::verify_credentials(state, identifier, password, ip)
         .await
         .map_err(|e| match e {
-            signin::SignInError::InvalidCredentials => {
-                Refusal::Said("That password is not right.".into())
-            }
+            signin::SignInError::InvalidCredentials => Refusal::WrongPassword,
             other => Refusal::Failed(other.into()),
         })?;
     finish_link(
@@ -461,7 +451,7 @@ pub async fn prove_by_email(
     token: &str,
     browser: &TokenHash,
 ) -> Result<(), Refusal> {
-    let expired = || Refusal::Said("This link request expired. Please start again.".into());
+    let expired = || Refusal::Said(t!("link-expired").into());
     let (_, pending, user) = pending_link(state, token, browser)
         .await?
         .ok_or_else(expired)?;
@@ -488,7 +478,8 @@ pub async fn prove_by_email(
         state.config.public_url,
         mailed.expose()
     );
-    let email = crate::mail::Email::link_identity(&provider, link);
+    let lang = crate::i18n::current(state.config.default_locale);
+    let email = crate::mail::Email::link_identity(lang, &provider, link);
     state
         .mailer
         .queue(&state.db, &address, &email, state.clock.now_naive())
@@ -503,13 +494,7 @@ pub async fn prove_by_mailed_link(
     token: &str,
     browser: &TokenHash,
 ) -> Result<Proved, Refusal> {
-    let expired = || {
-        Refusal::Said(
-            "This link expired, was used, or belongs to another browser: open it in the browser \
-             where you signed in with the other provider, or start again."
-                .into(),
-        )
-    };
+    let expired = || Refusal::Said(t!("link-mailed-expired").into());
     let presented = OpaqueToken::from_presented(token).ok_or_else(expired)?;
     let row = one_time_tokens::find_one_time_token(
         &state.db,
@@ -546,15 +531,13 @@ async fn finish_link(
 ) -> Result<Proved, Refusal> {
     let taken = one_time_tokens::take(&state.db, hash, purpose, state.clock.now_naive()).await?;
     if taken.is_none() {
-        return Err(Refusal::Said(
-            "This link request was used already. Please start again.".into(),
-        ));
+        return Err(Refusal::Said(t!("link-used").into()));
     }
     if !user.is_active {
-        return Err(Refusal::Said("This account is disabled.".into()));
+        return Err(Refusal::Said(t!("upstream-account-disabled").into()));
     }
     let provider = provider_named(state, &pending.asserted.provider)
-        .ok_or_else(|| Refusal::Said("That provider is no longer offered here.".into()))?;
+        .ok_or_else(|| Refusal::Said(t!("upstream-provider-gone").into()))?;
     link(state, provider, &user, &pending.asserted).await?;
     let methods = Methods::new(methods_of(&pending.asserted).iter().chain([proved]));
     Ok(Proved {
@@ -668,8 +651,8 @@ pub async fn unlink(state: &AppState, user: &UserRow, id: &str) -> Result<(), Ac
     signin::factors::notice(
         state,
         user,
-        &format!("{name} can no longer sign in to your account"),
-        format!("Your {name} account was unlinked from your account here."),
+        Text::new(t!("email-identity-unlinked-subject")).arg("provider", &name),
+        Text::new(t!("email-identity-unlinked-intro")).arg("provider", &name),
     )
     .await?;
     Ok(())

@@ -11,6 +11,7 @@ use crate::storage::audit::AuditEventRow;
 use crate::storage::one_time_tokens::{self, PURPOSE_RESET_PASSWORD};
 use crate::storage::users::{self, TokenUse, UserKey};
 use crate::storage::{UserChanges, UserRow, sessions};
+use crate::t;
 use crate::tokens::OpaqueToken;
 
 pub const RESET_TTL_HOURS: i64 = 1;
@@ -42,7 +43,9 @@ pub async fn forgot_password(
 ) -> Result<(), AccountError> {
     let (state, email) = (state.clone(), email.clone());
     let continue_to = continue_to.map(str::to_owned);
-    super::off_request("sending a reset link", async move {
+    // The email goes in the request's language, read before the work leaves the request.
+    let lang = crate::i18n::current(state.config.default_locale);
+    let work = async move {
         let found = users::find_user(&state.db, UserKey::Email(&email.normalized())).await?;
         match found {
             // Past the hour's emails, the link sent last stays the one that works.
@@ -55,7 +58,8 @@ pub async fn forgot_password(
             }
             _ => Ok(()),
         }
-    });
+    };
+    super::off_request("sending a reset link", crate::i18n::speaking(lang, work));
     Ok(())
 }
 
@@ -74,7 +78,10 @@ pub(super) async fn send_reset_link(
     );
     one_time_tokens::replace_one_time_token(&state.db, &row).await?;
     let to = user.email.clone().unwrap_or_default();
-    let email = Email::reset_password(reset_link(state, &token, continue_to));
+    let email = Email::reset_password(
+        crate::i18n::current(state.config.default_locale),
+        reset_link(state, &token, continue_to),
+    );
     state.mailer.queue(&state.db, &to, &email, now).await?;
     Ok(())
 }
@@ -125,9 +132,8 @@ pub(super) async fn password_changed_notice(
     crate::signin::factors::notice(
         state,
         user,
-        "Your password was changed",
-        "The password of your account was just changed, and your other devices were signed out."
-            .into(),
+        t!("email-password-changed-subject"),
+        t!("email-password-changed-intro"),
     )
     .await?;
     Ok(())

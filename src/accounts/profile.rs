@@ -255,7 +255,8 @@ async fn start_email_change(
         Duration::hours(VERIFICATION_TTL_HOURS),
     );
     one_time_tokens::replace_one_time_token(&state.db, &row).await?;
-    let confirm = Email::confirm_new_email(verification_link(state, &token));
+    let lang = crate::i18n::current(state.config.default_locale);
+    let confirm = Email::confirm_new_email(lang, verification_link(state, &token));
     state
         .mailer
         .queue(&state.db, email.as_str(), &confirm, now)
@@ -269,8 +270,11 @@ async fn start_email_change(
         );
         row.payload = Some(old.clone());
         one_time_tokens::insert_one_time_token(&state.db, &row).await?;
-        let notice =
-            Email::email_change_notice(email.as_str(), cancel_email_change_link(state, &cancel));
+        let notice = Email::email_change_notice(
+            lang,
+            email.as_str(),
+            cancel_email_change_link(state, &cancel),
+        );
         state.mailer.queue(&state.db, &old, &notice, now).await?;
     }
     Ok(())

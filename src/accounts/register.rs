@@ -156,7 +156,10 @@ pub async fn register(
     // The email is recorded in the same transaction as the registration: both or neither. An
     // address signed up over and over gets only so many emails (see `mail_allowed`).
     let mail = if verify && super::mail_allowed(state, "verify", &row.email_normalized).await? {
-        let email = Email::verify_email(continuing_link(state, &token, reg.continue_to.as_deref()));
+        let email = Email::verify_email(
+            crate::i18n::current(state.config.default_locale),
+            continuing_link(state, &token, reg.continue_to.as_deref()),
+        );
         Some(state.mailer.outbox_row(&row.email, &email, now))
     } else {
         None
@@ -298,6 +301,8 @@ pub async fn resend_verification(
 ) -> Result<(), AccountError> {
     let (state, email) = (state.clone(), email.clone());
     let continue_to = continue_to.map(str::to_owned);
+    // The request's language, read before the work leaves the request.
+    let lang = crate::i18n::current(state.config.default_locale);
     super::off_request("re-sending a verification email", async move {
         let Some(reg) =
             registrations::find_pending_registration_by_email(&state.db, &email.normalized())
@@ -312,7 +317,10 @@ pub async fn resend_verification(
         let (token, row) = verification_token(&reg.id, now);
         one_time_tokens::replace_one_time_token(&state.db, &row).await?;
         // From a client's sign-in page, the new link leads back to its request too.
-        let email = Email::verify_email(continuing_link(&state, &token, continue_to.as_deref()));
+        let email = Email::verify_email(
+            lang,
+            continuing_link(&state, &token, continue_to.as_deref()),
+        );
         state
             .mailer
             .queue(&state.db, &reg.email, &email, now)

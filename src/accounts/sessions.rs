@@ -91,12 +91,8 @@ pub async fn refresh_for(
             crate::signin::factors::notice(
                 state,
                 &user,
-                "We signed out a device of yours",
-                "A sign-in token of your account that had already been replaced was used again: \
-                 it may have been copied off one of your devices. We ended that device's session \
-                 as a precaution; sign in there again. If you did not expect this, change your \
-                 password and sign out everywhere."
-                    .into(),
+                crate::t!("email-device-signed-out-subject"),
+                crate::t!("email-device-signed-out-intro"),
             )
             .await?;
             Err(AccountError::InvalidRefreshToken)

@@ -76,6 +76,7 @@ impl Config {
                 "AUTHD_DPOP_REQUIRE_NONCE",
                 self.dpop_require_nonce.to_string(),
             ),
+            ("AUTHD_DEFAULT_LOCALE", self.default_locale.to_string()),
             ("AUTHD_ANONYMOUS_MAX_AGE", d(self.anonymous_max_age)),
             ("AUTHD_AUDIT_RETENTION", d(self.audit_retention)),
             (

@@ -89,6 +89,9 @@ pub struct Config {
     pub signing_alg: SigningAlg,
     /// Every DPoP proof must carry a server nonce (`AUTHD_DPOP_REQUIRE_NONCE`).
     pub dpop_require_nonce: bool,
+    /// The language of pages and emails when neither the request nor the browser names one
+    /// authd speaks (`AUTHD_DEFAULT_LOCALE`: en or fr).
+    pub default_locale: crate::i18n::Lang,
     /// Anonymous users whose sessions have gone unused this long are deleted.
     pub anonymous_max_age: Duration,
     /// Audit events older than this are deleted.
@@ -270,6 +273,9 @@ impl Config {
                     SigningAlg::parse(s).context("expected RS256, ES256 or EdDSA")
                 })?,
                 dpop_require_nonce: src.parse("AUTHD_DPOP_REQUIRE_NONCE", "false", boolean)?,
+                default_locale: src.parse("AUTHD_DEFAULT_LOCALE", "en", |s| {
+                    crate::i18n::Lang::parse(s).context("expected en or fr")
+                })?,
                 anonymous_max_age: src.parse("AUTHD_ANONYMOUS_MAX_AGE", "30d", duration)?,
                 audit_retention: src.parse("AUTHD_AUDIT_RETENTION", "90d", duration)?,
                 cors_origins,

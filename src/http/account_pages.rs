@@ -14,19 +14,21 @@ use crate::accounts::limits;
 use crate::accounts::{self, AccountError, Verified};
 use crate::domain::EmailAddress;
 use crate::error::ApiError;
+use crate::i18n::{Key, Text};
 use crate::signin::ClientMeta;
 use crate::state::AppState;
+use crate::t;
 
 /// Where a person goes to sign in once done here: the frontend's login page when there is
 /// one; else nowhere in particular (sign-in starts at the application they came from).
 fn sign_in_link(state: &AppState) -> Option<Link> {
     state.config.frontend_url.as_ref().map(|front| Link {
         href: format!("{front}/login"),
-        text: "Sign in",
+        text: t!("sign-in"),
     })
 }
 
-const SIGN_IN_HINT: &str = "You can now sign in from the application you came from.";
+const SIGN_IN_HINT: Key = t!("account-sign-in-hint");
 
 /// The page behind a followed verification link, for a browser; `continue_to` is where the
 /// hosted sign-up page came from (an authorization request on authd). `signed_in`: the link was
@@ -44,11 +46,10 @@ pub fn verified_page(
             state,
             headers,
             StatusCode::OK,
-            "Email confirmed",
-            &[
-                "This address was signed up more than once, so to keep your account safe no \
-                 password was kept.",
-                "We have sent you an email with a link to choose your password.",
+            t!("verified-title"),
+            [
+                t!("verified-password-dropped"),
+                t!("verified-password-link"),
             ],
             None,
         )
@@ -57,11 +58,11 @@ pub fn verified_page(
             state,
             headers,
             StatusCode::OK,
-            "Email confirmed",
-            &[
-                "Thank you: your email address is confirmed.",
+            t!("verified-title"),
+            [
+                t!("verified-thanks"),
                 if signed_in {
-                    "You are signed in."
+                    t!("verified-signed-in")
                 } else {
                     SIGN_IN_HINT
                 },
@@ -77,7 +78,7 @@ pub fn verified_page(
                         ),
                         _ => to.to_owned(),
                     },
-                    text: "Continue",
+                    text: t!("continue"),
                 }),
                 None => sign_in_link(state),
             },
@@ -92,14 +93,14 @@ pub fn verify_page(
     headers: &HeaderMap,
     token: &str,
     continue_to: Option<&str>,
-    notice: Option<&str>,
+    notice: Option<Key>,
 ) -> Response {
     pages::render(
         state,
         headers,
         Page {
             template: "verify_email.html",
-            title: "Confirm your email",
+            title: t!("verify-title"),
             status: if notice.is_some() {
                 StatusCode::FORBIDDEN
             } else {
@@ -108,7 +109,7 @@ pub fn verify_page(
             data: minijinja::context! {
                 token => token,
                 continue_to => continue_to.filter(|to| accounts::is_authorize_path(to)),
-                notice => notice,
+                notice => notice.map(Text::from),
             },
         },
         None,
@@ -163,13 +164,13 @@ pub async fn verify_form(
                     &state,
                     &headers,
                     StatusCode::OK,
-                    "Already confirmed",
-                    &["This address was confirmed already.", SIGN_IN_HINT],
+                    t!("verify-already-title"),
+                    [t!("verify-already-body"), SIGN_IN_HINT],
                     continue_to
                         .filter(|to| accounts::is_authorize_path(to))
                         .map(|to| Link {
                             href: to.to_owned(),
-                            text: "Continue",
+                            text: t!("continue"),
                         })
                         .or_else(|| sign_in_link(&state)),
                 );
@@ -179,12 +180,8 @@ pub async fn verify_form(
                     &state,
                     &headers,
                     StatusCode::BAD_REQUEST,
-                    "This link no longer works",
-                    &[
-                        "Confirmation links work once, for 24 hours, and only the newest one \
-                         works.",
-                        "Sign in to have a new one sent.",
-                    ],
+                    t!("account-link-dead-title"),
+                    [t!("verify-dead-body"), t!("verify-dead-next")],
                     sign_in_link(&state),
                 );
             }
@@ -239,14 +236,15 @@ fn sign_up_form(
     headers: &HeaderMap,
     form: &SignUpForm,
     client_name: Option<String>,
-    errors: Vec<String>,
+    errors: Vec<Text>,
+    taken: bool,
 ) -> Response {
     pages::render(
         state,
         headers,
         Page {
             template: "sign_up.html",
-            title: "Create your account",
+            title: t!("sign-up-title"),
             status: if errors.is_empty() {
                 StatusCode::OK
             } else {
@@ -261,7 +259,7 @@ fn sign_up_form(
                 back => authorize_path(&form.oauth_request),
                 // An address with an account already: sign in, or reset its password, and go
                 // on to the same application either way.
-                taken => errors.iter().any(|e| e == "Email already in use"),
+                taken => taken,
                 sign_in => authorize_path(&form.oauth_request)
                     .unwrap_or_else(|| "/account/sign-in".to_owned()),
                 forgot => format!(
@@ -308,8 +306,8 @@ fn from_elsewhere(state: &AppState, headers: &HeaderMap) -> Option<Response> {
             state,
             headers,
             StatusCode::FORBIDDEN,
-            "This form came from another site",
-            &["Open this page on our own site and try again."],
+            t!("account-foreign-form-title"),
+            [t!("account-foreign-form-body")],
             None,
         )
     })
@@ -330,7 +328,7 @@ pub async fn sign_up_page(
         ..SignUpForm::default()
     };
     let name = client_name(&state, &form.oauth_request).await;
-    sign_up_form(&state, &headers, &form, name, vec![])
+    sign_up_form(&state, &headers, &form, name, vec![], false)
 }
 
 /// `POST /account/sign-up`: the same rules and email verification as
@@ -347,8 +345,8 @@ pub async fn sign_up(
     let name = client_name(&state, &form.oauth_request).await;
     let id = BrowserId::of(&state, &headers);
     if cookies::check(&state, Binding::Browser(&id), Some(&form.csrf)) != Csrf::Valid {
-        let errors = vec![FORM_EXPIRED.to_owned()];
-        let mut page = sign_up_form(&state, &headers, &form, name, errors);
+        let errors = vec![FORM_EXPIRED.into()];
+        let mut page = sign_up_form(&state, &headers, &form, name, errors, false);
         *page.status_mut() = StatusCode::FORBIDDEN;
         return page;
     }
@@ -370,7 +368,8 @@ pub async fn sign_up(
                 &headers,
                 &form,
                 name,
-                errors.into_values().collect(),
+                errors.values().map(|e| pages::flow_message(e)).collect(),
+                false,
             );
         }
         Err(e) => return failure(&state, &headers, AccountError::Unexpected(e.into())),
@@ -391,7 +390,7 @@ pub async fn sign_up(
             &headers,
             Page {
                 template: "check_email.html",
-                title: "Check your email",
+                title: t!("check-email-title"),
                 status: StatusCode::OK,
                 data: minijinja::context! { email => email },
             },
@@ -402,11 +401,11 @@ pub async fn sign_up(
                 &state,
                 &headers,
                 StatusCode::OK,
-                "Account created",
-                &["Your account is ready, and you are signed in."],
+                t!("sign-up-done-title"),
+                [t!("sign-up-done-body")],
                 authorize_path(&form.oauth_request).map(|href| Link {
                     href,
-                    text: "Continue",
+                    text: t!("continue"),
                 }),
             );
             for cookie in cookies::hold_sign_in(&state, &signed_in) {
@@ -420,9 +419,14 @@ pub async fn sign_up(
             AccountError::Unexpected(anyhow::anyhow!("a hosted sign-up opened an API session")),
         ),
         // The address has an account: the way on is signing in, or resetting its password.
-        Err(AccountError::InUse(message)) => {
-            sign_up_form(&state, &headers, &form, name, vec![message.to_owned()])
-        }
+        Err(AccountError::InUse(message)) => sign_up_form(
+            &state,
+            &headers,
+            &form,
+            name,
+            vec![pages::flow_message(message)],
+            message == "Email already in use",
+        ),
         Err(e) => failure(&state, &headers, e),
     }
 }
@@ -447,7 +451,7 @@ pub async fn forgot_password_page(
         &headers,
         Page {
             template: "forgot_password.html",
-            title: "Forgot your password?",
+            title: t!("forgot-title"),
             status: StatusCode::OK,
             data: minijinja::context! { continue_to => continue_of(query.as_deref()) },
         },
@@ -482,11 +486,11 @@ pub async fn forgot_password_form(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
-            "Forgot your password?",
-            &["That does not look like an email address. Please check it and try again."],
+            t!("forgot-title"),
+            [t!("forgot-not-email")],
             Some(Link {
                 href: "/account/forgot-password".into(),
-                text: "Try again",
+                text: t!("forgot-try-again"),
             }),
         );
     };
@@ -501,11 +505,8 @@ pub async fn forgot_password_form(
         &state,
         &headers,
         StatusCode::OK,
-        "Check your email",
-        &[
-            "If an account uses this address, we have sent it a link to choose a new password.",
-            "The link works for one hour. Nothing arrived? Look in your spam folder.",
-        ],
+        t!("check-email-title"),
+        [t!("forgot-sent"), t!("forgot-sent-next")],
         None,
     )
 }
@@ -539,11 +540,8 @@ pub async fn resend_verification_form(
         &state,
         &headers,
         StatusCode::OK,
-        "Check your email",
-        &[
-            "If a sign-up is waiting for this address, we have sent it a new confirmation link.",
-            "Follow it, then sign in again.",
-        ],
+        t!("check-email-title"),
+        [t!("check-email-resent"), t!("check-email-resent-next")],
         None,
     )
 }
@@ -552,14 +550,14 @@ fn reset_form(
     state: &AppState,
     headers: &HeaderMap,
     (token, continue_to): (&str, Option<&str>),
-    error: Option<&str>,
+    error: Option<Text>,
 ) -> Response {
     pages::render(
         state,
         headers,
         Page {
             template: "reset_password.html",
-            title: "Choose a new password",
+            title: t!("reset-title"),
             status: if error.is_some() {
                 StatusCode::BAD_REQUEST
             } else {
@@ -593,14 +591,11 @@ fn expired_reset_link(state: &AppState, headers: &HeaderMap) -> Response {
         state,
         headers,
         StatusCode::BAD_REQUEST,
-        "This link has expired",
-        &[
-            "Reset links work once, for one hour, and only the newest one works.",
-            "Ask for a new link and use it within the hour.",
-        ],
+        t!("reset-expired-title"),
+        [t!("reset-expired-body"), t!("reset-expired-next")],
         Some(Link {
             href: "/account/forgot-password".into(),
-            text: "Send me a new link",
+            text: t!("reset-expired-link"),
         }),
     )
 }
@@ -637,7 +632,7 @@ pub async fn reset_password_form(
         .filter(|to| accounts::is_authorize_path(to));
     let again = (form.token.as_str(), continue_to);
     if form.new_password != form.confirm_password {
-        return reset_form(&state, &headers, again, Some("The two passwords differ."));
+        return reset_form(&state, &headers, again, Some(t!("reset-differ").into()));
     }
     match accounts::reset_password(&state, &form.token, &form.new_password).await {
         // Back to the application's sign-in, when the journey started there.
@@ -645,12 +640,11 @@ pub async fn reset_password_form(
             &state,
             &headers,
             StatusCode::OK,
-            "Password changed",
-            &[
-                "Your new password is saved, and every device that was signed in has been \
-                 signed out.",
+            t!("reset-done-title"),
+            [
+                t!("reset-done-body"),
                 if continue_to.is_some() {
-                    "Sign in with it to go on to the application."
+                    t!("reset-done-continue")
                 } else {
                     SIGN_IN_HINT
                 },
@@ -658,12 +652,12 @@ pub async fn reset_password_form(
             continue_to
                 .map(|to| Link {
                     href: to.to_owned(),
-                    text: "Sign in and continue",
+                    text: t!("reset-done-link"),
                 })
                 .or_else(|| sign_in_link(&state)),
         ),
         Err(AccountError::Invalid(_, message)) => {
-            reset_form(&state, &headers, again, Some(&message))
+            reset_form(&state, &headers, again, Some(pages::flow_message(&message)))
         }
         Err(AccountError::InvalidToken) => expired_reset_link(&state, &headers),
         Err(e) => failure(&state, &headers, e),
@@ -682,7 +676,7 @@ pub async fn cancel_email_change_page(
         &headers,
         Page {
             template: "cancel_email_change.html",
-            title: "Stop the email change?",
+            title: t!("cancel-email-title"),
             status: StatusCode::OK,
             data: minijinja::context! { token => query_token(query).unwrap_or_default() },
         },
@@ -696,8 +690,8 @@ fn too_many(state: &AppState, headers: &HeaderMap, e: AccountError) -> Response 
         state,
         headers,
         status,
-        "Please wait a moment",
-        &["Too many attempts from here. Please wait a minute and try again."],
+        t!("account-wait-title"),
+        [t!("account-wait-body")],
         None,
     )
 }
@@ -720,8 +714,8 @@ fn failure(state: &AppState, headers: &HeaderMap, e: AccountError) -> Response {
         state,
         headers,
         status,
-        "Something went wrong",
-        &["We could not do that just now. Please try again in a moment."],
+        t!("account-failure-title"),
+        [t!("account-failure-body")],
         None,
     )
 }

@@ -14,8 +14,10 @@ use super::extract::Payload;
 use super::pages::{self, Page};
 use crate::accounts::factors::{self, Asker};
 use crate::accounts::{AccountError, limits};
+use crate::i18n::{self, Key, Text};
 use crate::signin::{self, Answer, BrowserSignIn, ClientMeta, LoginIdentifier, SignInError, Step};
 use crate::state::AppState;
+use crate::t;
 
 const SECURITY: &str = "/account/security";
 
@@ -57,8 +59,8 @@ fn failed(state: &AppState, headers: &HeaderMap, e: impl Into<AccountError>) -> 
         state,
         headers,
         status,
-        "Something went wrong",
-        &["We could not do that just now. Please try again in a moment."],
+        t!("security-failed-title"),
+        [t!("security-failed-body")],
         None,
     )
 }
@@ -149,6 +151,7 @@ async fn render_security(
     said: Said<'_>,
     cookies: Vec<HeaderValue>,
 ) -> Response {
+    let lang = i18n::current(state.config.default_locale);
     let listed = match factors::list(state, &browser.user).await {
         Ok(listed) => listed,
         Err(e) => return failed(state, headers, e),
@@ -160,7 +163,11 @@ async fn render_security(
             minijinja::context! {
                 id => f.id,
                 name => f.name,
-                kind => if f.kind == "passkey" { "passkey" } else { "authenticator app" },
+                kind => Text::from(if f.kind == "passkey" {
+                    t!("security-kind-passkey")
+                } else {
+                    t!("security-kind-totp")
+                }),
                 pending => f.status == "pending",
                 last_used => f.last_used_at.as_deref().map(|t| t.get(..10).unwrap_or(t)),
             }
@@ -193,7 +200,13 @@ async fn render_security(
             }
         })
         .collect();
-    let activity = match crate::accounts::audit::activity(state, &browser.user).await {
+    let activity = match crate::accounts::audit::activity(
+        state,
+        &browser.user,
+        crate::i18n::current(state.config.default_locale),
+    )
+    .await
+    {
         Ok(activity) => activity,
         Err(e) => return failed(state, headers, e),
     };
@@ -218,10 +231,14 @@ async fn render_security(
         headers,
         Page {
             template: "security.html",
-            title: "Sign-in security",
+            title: t!("security-title"),
             status: said.status(),
             data: minijinja::context! {
-                who => user.email.as_deref().or(user.username.as_deref()).unwrap_or("your account"),
+                who => user
+                    .email
+                    .clone()
+                    .or_else(|| user.username.clone())
+                    .unwrap_or_else(|| t!("security-your-account").in_(lang)),
                 factors => items,
                 codes_left => listed.recovery_codes_left,
                 // A change that weakens the account needs a recent second factor: its code,
@@ -276,8 +293,8 @@ async fn posted(
             state,
             headers,
             StatusCode::FORBIDDEN,
-            "This form came from another site",
-            &["Open this page on our own site and try again."],
+            t!("security-foreign-form-title"),
+            [t!("security-foreign-form-body")],
             None,
         ));
     }
@@ -285,7 +302,7 @@ async fn posted(
     let browser = signed_in_or_sign_in(state, headers, &here(next.as_deref())).await?;
     if cookies::check(state, Binding::SignIn(&browser.sign_in), Some(&form.csrf)) != Csrf::Valid {
         let said = Said {
-            notice: Some(FORM_EXPIRED),
+            notice: Some(FORM_EXPIRED.into()),
             expired: true,
             ..Said::default()
         };
@@ -316,7 +333,7 @@ fn enrol_page(
     browser: &BrowserSignIn,
     enrolment: &factors::TotpEnrolment,
     form: &SecurityForm,
-    error: Option<&str>,
+    error: Option<Key>,
 ) -> Response {
     let qr = qrcode::QrCode::new(enrolment.otpauth_uri.as_bytes())
         .map(|code| {
@@ -341,7 +358,7 @@ fn enrol_page(
         headers,
         Page {
             template: "enrol_totp.html",
-            title: "Add an authenticator app",
+            title: t!("security-add-totp"),
             status: if error.is_some() {
                 StatusCode::UNAUTHORIZED
             } else {
@@ -351,7 +368,7 @@ fn enrol_page(
                 qr => qr,
                 secret_grouped => grouped.join(" "),
                 id => enrolment.id,
-                error => error,
+                error => error.map(Text::from),
                 continue_to => continue_to(form.continue_to.as_deref()),
                 csrf => cookies::mint(state, Binding::SignIn(&browser.sign_in)),
             },
@@ -376,16 +393,12 @@ pub async fn confirm_totp(
         Ok(confirmed) => {
             let back = here(next.as_deref());
             match confirmed.recovery_codes {
-                Some(codes) => codes_page(
-                    &state,
-                    &headers,
-                    "Your authenticator app is set up.",
-                    &codes,
-                    &back,
-                ),
+                Some(codes) => {
+                    codes_page(&state, &headers, t!("security-totp-set-up"), &codes, &back)
+                }
                 None => {
                     let said = Said {
-                        notice: Some("Your authenticator app is set up."),
+                        notice: Some(t!("security-totp-set-up").into()),
                         ..Said::default()
                     };
                     render_security(&state, &headers, &browser, next.as_deref(), said, vec![]).await
@@ -400,7 +413,7 @@ pub async fn confirm_totp(
                     &browser,
                     &enrolment,
                     &form,
-                    Some("That code is not right: type the six digits the app shows now."),
+                    Some(t!("security-totp-wrong-code")),
                 ),
                 Err(e) => failed(&state, &headers, e),
             }
@@ -425,7 +438,7 @@ pub async fn add_passkey(
         Ok(enrolment) => passkey_page(&state, &headers, &browser, &enrolment, &form, None),
         Err(AccountError::Invalid(_, why)) => {
             let said = Said {
-                error: Some(&why),
+                error: Some(pages::flow_message(&why)),
                 ..Said::default()
             };
             let next = continue_to(form.continue_to.as_deref());
@@ -441,14 +454,14 @@ fn passkey_page(
     browser: &BrowserSignIn,
     enrolment: &factors::PasskeyEnrolment,
     form: &SecurityForm,
-    error: Option<&str>,
+    error: Option<Key>,
 ) -> Response {
     pages::render(
         state,
         headers,
         Page {
             template: "enrol_passkey.html",
-            title: "Add a passkey",
+            title: t!("security-add-passkey"),
             status: if error.is_some() {
                 StatusCode::UNAUTHORIZED
             } else {
@@ -457,7 +470,7 @@ fn passkey_page(
             data: minijinja::context! {
                 options => enrolment.options.to_string(),
                 id => enrolment.id,
-                error => error,
+                error => error.map(Text::from),
                 continue_to => continue_to(form.continue_to.as_deref()),
                 csrf => cookies::mint(state, Binding::SignIn(&browser.sign_in)),
             },
@@ -481,12 +494,12 @@ pub async fn confirm_passkey(
     let answer = serde_json::from_str(&form.credential).unwrap_or(serde_json::Value::Null);
     match factors::confirm_passkey(&state, &browser.user, &form.id, &answer).await {
         Ok(confirmed) => {
-            let done = "Your passkey is set up.";
+            let done = t!("security-passkey-set-up");
             match confirmed.recovery_codes {
                 Some(codes) => codes_page(&state, &headers, done, &codes, &here(next.as_deref())),
                 None => {
                     let said = Said {
-                        notice: Some(done),
+                        notice: Some(done.into()),
                         ..Said::default()
                     };
                     render_security(&state, &headers, &browser, next.as_deref(), said, vec![]).await
@@ -495,8 +508,8 @@ pub async fn confirm_passkey(
         }
         Err(e @ (AccountError::Invalid(..) | AccountError::PasskeyRefused)) => {
             let why = match e {
-                AccountError::PasskeyRefused => "The passkey could not be checked. Try again.",
-                _ => "The browser did not make a passkey. Try again.",
+                AccountError::PasskeyRefused => t!("security-passkey-not-checked"),
+                _ => t!("security-passkey-not-made"),
             };
             match factors::pending_passkey(&state, &browser.user, &form.id).await {
                 Ok(enrolment) => {
@@ -507,14 +520,14 @@ pub async fn confirm_passkey(
         }
         Err(AccountError::InUse(why)) => {
             let said = Said {
-                error: Some(why),
+                error: Some(pages::flow_message(why)),
                 ..Said::default()
             };
             render_security(&state, &headers, &browser, next.as_deref(), said, vec![]).await
         }
         Err(AccountError::PasskeyExpired) => {
             let said = Said {
-                error: Some("The passkey took too long to make. Please add it again."),
+                error: Some(t!("security-passkey-too-slow").into()),
                 ..Said::default()
             };
             render_security(&state, &headers, &browser, next.as_deref(), said, vec![]).await
@@ -534,19 +547,15 @@ pub async fn rename(
         Err(response) => return response,
     };
     let next = continue_to(form.continue_to.as_deref());
-    let message;
     let said = match factors::rename(&state, &browser.user, &form.id, &form.name).await {
         Ok(()) => Said {
-            notice: Some("The factor is renamed."),
+            notice: Some(t!("security-renamed").into()),
             ..Said::default()
         },
-        Err(AccountError::Invalid(_, why)) => {
-            message = why;
-            Said {
-                error: Some(&message),
-                ..Said::default()
-            }
-        }
+        Err(AccountError::Invalid(_, why)) => Said {
+            error: Some(pages::flow_message(&why)),
+            ..Said::default()
+        },
         Err(e) => return failed(&state, &headers, e),
     };
     render_security(&state, &headers, &browser, next.as_deref(), said, vec![]).await
@@ -555,7 +564,7 @@ pub async fn rename(
 fn codes_page(
     state: &AppState,
     headers: &HeaderMap,
-    lead: &str,
+    lead: Key,
     codes: &[String],
     next: &str,
 ) -> Response {
@@ -564,9 +573,9 @@ fn codes_page(
         headers,
         Page {
             template: "recovery_codes.html",
-            title: "Your recovery codes",
+            title: t!("recovery-codes-title"),
             status: StatusCode::OK,
-            data: minijinja::context! { lead => lead, codes => codes, next => next },
+            data: minijinja::context! { lead => Text::from(lead), codes => codes, next => next },
         },
         None,
     )
@@ -597,17 +606,15 @@ pub async fn remove(
     .await
     {
         Ok(()) => Said {
-            notice: Some("The factor is removed."),
+            notice: Some(t!("security-removed").into()),
             ..Said::default()
         },
         Err(AccountError::SecondFactorRequired(_)) | Err(AccountError::InvalidCode) => Said {
-            error: Some(
-                "Type a code from your authenticator app (or a recovery code) to remove a factor.",
-            ),
+            error: Some(t!("security-code-to-remove").into()),
             ..Said::default()
         },
         Err(AccountError::NotAllowed(why)) => Said {
-            error: Some(why),
+            error: Some(pages::flow_message(why)),
             ..Said::default()
         },
         Err(e) => return failed(&state, &headers, e),
@@ -635,15 +642,13 @@ pub async fn new_recovery_codes(
         Ok(codes) => codes_page(
             &state,
             &headers,
-            "New recovery codes: the old ones no longer work.",
+            t!("recovery-codes-new"),
             &codes,
             &here(next.as_deref()),
         ),
         Err(AccountError::SecondFactorRequired(_)) | Err(AccountError::InvalidCode) => {
             let said = Said {
-                error: Some(
-                    "Type a code from your authenticator app (or a recovery code) to make new recovery codes.",
-                ),
+                error: Some(t!("security-code-for-new-codes").into()),
                 ..Said::default()
             };
             render_security(&state, &headers, &browser, next.as_deref(), said, vec![]).await
@@ -675,7 +680,7 @@ fn account_sign_in(
         headers,
         Page {
             template: "sign_in.html",
-            title: "Sign in",
+            title: t!("sign-in"),
             status: said.status(),
             data: minijinja::context! {
                 form_action => "/account/sign-in",
@@ -727,10 +732,10 @@ fn second_step_page(
         headers,
         Page {
             template: "second_step.html",
-            title: "Two-step verification",
+            title: t!("second-step-title"),
             status: said.status(),
             data: minijinja::context! {
-                who => "Your account",
+                who => Text::from(t!("security-second-step-your-account")),
                 form_action => "/account/sign-in",
                 hidden => [("continue", next)],
                 error => said.error,
@@ -781,15 +786,15 @@ pub async fn sign_in(
             &state,
             &headers,
             StatusCode::FORBIDDEN,
-            "This form came from another site",
-            &["Open this page on our own site and try again."],
+            t!("security-foreign-form-title"),
+            [t!("security-foreign-form-body")],
             None,
         );
     }
     let next = continue_to(form.continue_to.as_deref()).unwrap_or_else(|| SECURITY.to_owned());
     let id = BrowserId::of(&state, &headers);
     let expired = Said {
-        notice: Some(FORM_EXPIRED),
+        notice: Some(FORM_EXPIRED.into()),
         expired: true,
         ..Said::default()
     };
@@ -803,7 +808,7 @@ pub async fn sign_in(
     if cookies::check(&state, Binding::Browser(&id), Some(&form.csrf)) != Csrf::Valid {
         return account_sign_in(&state, &headers, &next, expired, &form.username);
     }
-    let wrong = |message| Said {
+    let wrong = |message: Text| Said {
         error: Some(message),
         ..Said::default()
     };
@@ -812,7 +817,7 @@ pub async fn sign_in(
             &state,
             &headers,
             &next,
-            wrong("Too many attempts. Please wait a minute and try again."),
+            wrong(t!("security-too-many-attempts").into()),
             &form.username,
         );
     }
@@ -861,28 +866,26 @@ pub async fn sign_in(
             &state,
             &headers,
             &next,
-            wrong("That email, phone or username and password do not match an account."),
+            wrong(t!("security-sign-in-no-match").into()),
             &form.username,
         ),
         Err(SignInError::PasskeyRefused) => account_sign_in(
             &state,
             &headers,
             &next,
-            wrong(
-                "That passkey is not one of an account here. Sign in with your password, or try another passkey.",
-            ),
+            wrong(t!("security-sign-in-passkey-refused").into()),
             "",
         ),
         Err(SignInError::PasskeyExpired) => account_sign_in(
             &state,
             &headers,
             &next,
-            wrong("The passkey took too long to answer. Please try again."),
+            wrong(t!("security-sign-in-passkey-too-slow").into()),
             "",
         ),
         Err(e) => {
-            let message = e.to_string();
-            account_sign_in(&state, &headers, &next, wrong(&message), &form.username)
+            let message = pages::flow_message(&e.to_string());
+            account_sign_in(&state, &headers, &next, wrong(message), &form.username)
         }
     }
 }
@@ -899,7 +902,7 @@ async fn second_step(
     current: Option<&BrowserSignIn>,
 ) -> Response {
     let too_long = Said {
-        notice: Some("Your sign-in waited too long for its code. Please sign in again."),
+        notice: Some(t!("security-sign-in-too-long").into()),
         ..Said::default()
     };
     let Some(token) = cookies::read(state, headers, Cookie::Pending) else {
@@ -919,7 +922,7 @@ async fn second_step(
     };
     if cookies::check(state, Binding::Browser(id), Some(&form.csrf)) != Csrf::Valid {
         return again(Said {
-            notice: Some(FORM_EXPIRED),
+            notice: Some(FORM_EXPIRED.into()),
             expired: true,
             ..Said::default()
         });
@@ -935,15 +938,11 @@ async fn second_step(
             see_other(next, set)
         }
         Err(SignInError::InvalidCode) | Err(SignInError::TooManyAttempts { .. }) => again(Said {
-            error: Some(
-                "That code is not right. Type the newest code from the app, or a recovery code.",
-            ),
+            error: Some(t!("security-sign-in-wrong-code").into()),
             ..Said::default()
         }),
         Err(SignInError::PasskeyRefused) => again(Said {
-            error: Some(
-                "That passkey was not accepted. Try again, or type a code from your app instead.",
-            ),
+            error: Some(t!("security-sign-in-passkey-not-accepted").into()),
             ..Said::default()
         }),
         Err(SignInError::InvalidChallenge) => account_sign_in(state, headers, next, too_long, ""),

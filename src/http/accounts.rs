@@ -17,6 +17,7 @@ use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::signin::ClientMeta;
 use crate::state::AppState;
+use crate::t;
 use crate::tokens::jwt::{self, Expiry};
 
 pub async fn register(
@@ -114,14 +115,11 @@ pub async fn verify_link(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
-            "This link is incomplete",
-            &[
-                "The confirmation link was cut short on its way. Open it from the email again, \
-               or copy the whole address into the browser.",
-            ],
+            t!("verify-incomplete-title"),
+            [t!("verify-incomplete-body")],
             Some(super::pages::Link {
                 href: "/account/sign-in".into(),
-                text: "Sign in",
+                text: t!("sign-in"),
             }),
         ));
     }
@@ -165,25 +163,22 @@ pub async fn cancel_email_change(
                 &state,
                 &headers,
                 StatusCode::OK,
-                "Email change stopped",
-                &[EMAIL_CHANGE_STOPPED],
+                t!("cancel-email-done-title"),
+                [t!("cancel-email-done-body")],
                 Some(super::pages::Link {
                     href: "/account/forgot-password".into(),
-                    text: "Choose a new password",
+                    text: t!("account-new-password-link"),
                 }),
             ),
             Err(_) => super::pages::message(
                 &state,
                 &headers,
                 StatusCode::BAD_REQUEST,
-                "This link no longer works",
-                &[
-                    "The change was already confirmed or stopped, or the link has expired.",
-                    "If you did not ask for the change, choose a new password now.",
-                ],
+                t!("account-link-dead-title"),
+                [t!("cancel-email-dead-body"), t!("cancel-email-dead-next")],
                 Some(super::pages::Link {
                     href: "/account/forgot-password".into(),
-                    text: "Choose a new password",
+                    text: t!("account-new-password-link"),
                 }),
             ),
         });

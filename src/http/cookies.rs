@@ -1,9 +1,10 @@
 //! The cookies of authd's hosted pages and their CSRF values, in one place.
 //!
-//! Two cookies, both `HttpOnly`, `SameSite=Lax`, `Path=/`:
+//! Its cookies, all `HttpOnly`, `SameSite=Lax`, `Path=/`:
 //! - the browser's sign-in (`authd_session`): the value whose hash a `sign_ins` row holds;
 //! - the browser's id (`authd_browser`): random, meaning nothing by itself. Sign-in forms'
-//!   CSRF values are bound to it, and a hosted sign-up to the browser it was made in.
+//!   CSRF values are bound to it, and a hosted sign-up to the browser it was made in;
+//! - the language chosen (`authd_lang`: `en` or `fr`), see `language`.
 //!
 //! Under an HTTPS issuer both carry the `__Host-` prefix (so `Secure`, no `Domain`): neither a
 //! sibling subdomain nor a plain-HTTP response on the way can plant or overwrite them.
@@ -21,8 +22,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use subtle::ConstantTimeEq as _;
 
+use crate::i18n::Key;
 use crate::signin::{self, BrowserSignIn, SignIn, SignInError};
 use crate::state::AppState;
+use crate::t;
 use crate::tokens::{OpaqueToken, TokenHash};
 
 /// How long a form's CSRF value stays good (a page left open overnight is shown again).
@@ -32,8 +35,7 @@ const BROWSER_MAX_AGE_SECS: u64 = 400 * 86_400;
 const MAC_LEN: usize = 16;
 
 /// What a form posted with a stale or foreign CSRF value says when it is shown again.
-pub const FORM_EXPIRED: &str =
-    "This page was open for a long time, so we could not accept it. Please try again.";
+pub const FORM_EXPIRED: Key = t!("form-expired");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cookie {
@@ -41,6 +43,8 @@ pub enum Cookie {
     Browser,
     /// A sign-in waiting for its second step (five minutes).
     Pending,
+    /// The language a person chose (`ui_locales`, or the pages' language switch).
+    Language,
 }
 
 fn https(state: &AppState) -> bool {
@@ -52,9 +56,11 @@ fn name(state: &AppState, cookie: Cookie) -> &'static str {
         (true, Cookie::SignIn) => "__Host-authd_session",
         (true, Cookie::Browser) => "__Host-authd_browser",
         (true, Cookie::Pending) => "__Host-authd_pending",
+        (true, Cookie::Language) => "__Host-authd_lang",
         (false, Cookie::SignIn) => "authd_session",
         (false, Cookie::Browser) => "authd_browser",
         (false, Cookie::Pending) => "authd_pending",
+        (false, Cookie::Language) => "authd_lang",
     }
 }
 

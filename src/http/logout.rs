@@ -17,23 +17,22 @@ use super::cookies::{self, Binding, Csrf};
 use super::extract::read_body;
 use super::pages::{self, Page};
 use crate::error::ApiError;
+use crate::i18n::{self, Key};
 use crate::oauth::client::Client;
 use crate::oauth::client_auth;
 use crate::oauth::wire::Params;
 use crate::signin::{self, BrowserSignIn, SignInError};
 use crate::state::AppState;
+use crate::t;
 use crate::tokens::jwt;
 
-fn refuse(state: &AppState, headers: &HeaderMap, why: &str) -> Response {
+fn refuse(state: &AppState, headers: &HeaderMap, why: Key) -> Response {
     pages::message(
         state,
         headers,
         StatusCode::BAD_REQUEST,
-        "This sign-out link is not valid",
-        &[
-            why,
-            "You are still signed in. Go back to the application and try again.",
-        ],
+        t!("sign-out-invalid-title"),
+        [why, t!("sign-out-invalid-still")],
         None,
     )
 }
@@ -62,7 +61,7 @@ pub async fn logout(
         query.unwrap_or_default().into_bytes()
     };
     let Ok(params) = Params::parse(&raw) else {
-        return refuse(&state, &headers, "It holds a parameter twice.");
+        return refuse(&state, &headers, t!("sign-out-invalid-twice"));
     };
     let asker = match who_asks(&state, &headers, &params).await {
         Ok(asker) => asker,
@@ -129,7 +128,7 @@ async fn who_asks(
             let now = state.clock.now();
             match jwt::verify_id_token_hint(&state.keys, token, &state.config.issuer, now) {
                 Ok(claims) => Some(claims),
-                Err(_) => return Err(refuse(state, headers, "Its id_token_hint is not ours.")),
+                Err(_) => return Err(refuse(state, headers, t!("sign-out-invalid-hint"))),
             }
         }
         None => None,
@@ -139,18 +138,14 @@ async fn who_asks(
         hint.as_ref().map(|h| h.aud.as_str()),
     ) {
         (Some(a), Some(b)) if a != b => {
-            return Err(refuse(
-                state,
-                headers,
-                "Its client_id and id_token_hint disagree.",
-            ));
+            return Err(refuse(state, headers, t!("sign-out-invalid-disagree")));
         }
         (a, b) => a.or(b),
     };
     let client = match client_id {
         Some(id) => match client_auth::registered(state, id).await {
             Ok(Some(client)) => Some(client),
-            Ok(None) => return Err(refuse(state, headers, "It names an unknown application.")),
+            Ok(None) => return Err(refuse(state, headers, t!("sign-out-invalid-client"))),
             Err(e) => return Err(super::oauth::OAuthErrorResponse(e).into_response()),
         },
         None => None,
@@ -160,11 +155,7 @@ async fn who_asks(
         Some(uri) => match &client {
             Some(c) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => Some(uri),
             _ => {
-                return Err(refuse(
-                    state,
-                    headers,
-                    "Its post_logout_redirect_uri is not registered for the application.",
-                ));
+                return Err(refuse(state, headers, t!("sign-out-invalid-redirect")));
             }
         },
         None => None,
@@ -212,15 +203,17 @@ async fn confirm_page(
     let user = &browser.user;
     let who = user
         .email
-        .as_deref()
-        .or(user.username.as_deref())
-        .unwrap_or("your account");
+        .clone()
+        .or_else(|| user.username.clone())
+        .unwrap_or_else(|| {
+            t!("sign-out-your-account").in_(i18n::current(state.config.default_locale))
+        });
     pages::render(
         state,
         headers,
         Page {
             template: "sign_out.html",
-            title: "Sign out",
+            title: t!("sign-out-title"),
             status: StatusCode::OK,
             data: minijinja::context! {
                 // Signing out acts on the sign-in: its value is bound to it.
@@ -265,8 +258,8 @@ fn signed_out(
                 state,
                 headers,
                 StatusCode::OK,
-                "You are signed out",
-                &["You are signed out of this browser. You can close this page."],
+                t!("sign-out-done-title"),
+                [t!("sign-out-done-body")],
                 None,
             ),
             clear,

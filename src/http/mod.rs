@@ -11,6 +11,7 @@ pub mod cookies;
 mod cors;
 pub mod extract;
 mod factors;
+mod language;
 mod logout;
 pub mod metrics;
 mod oauth;

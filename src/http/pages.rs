@@ -9,8 +9,10 @@ use axum::response::{IntoResponse, Response};
 use minijinja::Environment;
 use serde::Serialize;
 
-use super::cookies;
+use super::{cookies, language};
+use crate::i18n::{self, Key, Text};
 use crate::state::AppState;
+use crate::t;
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -84,6 +86,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         env.add_template(name, source)
             .expect("the built-in templates parse");
     }
+    env.add_function("t", i18n::template_function);
     env
 });
 
@@ -94,17 +97,17 @@ struct Brand<'a> {
     support_url: Option<&'a str>,
 }
 
-/// A link offered as the way on from a page.
+/// A link offered as the way on from a page (its text a message of the catalogue).
 #[derive(Serialize)]
 pub struct Link {
     pub href: String,
-    pub text: &'static str,
+    pub text: Key,
 }
 
 /// A page to send: which template, its title, and what it shows.
 pub struct Page<T: Serialize> {
     pub template: &'static str,
-    pub title: &'static str,
+    pub title: Key,
     pub status: StatusCode,
     pub data: T,
 }
@@ -142,9 +145,12 @@ fn render_with_script<T: Serialize>(
     // Every page renews the browser's id, and a form on it gets a CSRF value bound to it unless
     // the page brings one of its own (bound to the sign-in).
     let browser = cookies::BrowserId::of(state, headers);
+    let lang = i18n::current(state.config.default_locale);
     let context = minijinja::context! {
         ..minijinja::context! {
-            title => page.title,
+            lang => lang.tag(),
+            languages => language::switches(lang),
+            title => page.title.in_(lang),
             brand => Brand {
                 name: &b.name,
                 logo_url: b.logo_url.as_deref(),
@@ -186,6 +192,10 @@ fn render_with_script<T: Serialize>(
     h.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(lang.tag()),
     );
     if let Ok(csp) = HeaderValue::from_str(&csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, csp);
@@ -235,7 +245,7 @@ pub fn form_post(
         headers,
         Page {
             template: "form_post.html",
-            title: "Continue",
+            title: t!("continue"),
             status: StatusCode::OK,
             data: minijinja::context! { action => action, fields => fields },
         },
@@ -245,14 +255,16 @@ pub fn form_post(
 }
 
 /// A page that says something in plain words, with an optional way on.
-pub fn message(
+pub fn message<P: Into<Text>>(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
-    title: &'static str,
-    paragraphs: &[&str],
+    title: Key,
+    paragraphs: impl IntoIterator<Item = P>,
     link: Option<Link>,
 ) -> Response {
+    let lang = i18n::current(state.config.default_locale);
+    let paragraphs: Vec<String> = paragraphs.into_iter().map(|p| p.into().in_(lang)).collect();
     render(
         state,
         headers,
@@ -268,6 +280,111 @@ pub fn message(
         },
         None,
     )
+}
+
+/// A flow's message (English, as the API says it) for a page, in the page's language.
+pub fn flow_message(message: &str) -> Text {
+    /// The messages with a variable part, by their shape.
+    fn shaped(message: &str) -> Option<Text> {
+        // "Full name must be at most 100 characters", "First name contains invalid characters".
+        let field = |name: &str| match name {
+            "Full name" => Some("full"),
+            "First name" => Some("first"),
+            "Last name" => Some("last"),
+            _ => None,
+        };
+        if let Some((name, max)) = message
+            .strip_suffix(" characters")
+            .and_then(|m| m.split_once(" must be at most "))
+            && let (Some(field), Ok(max)) = (field(name), max.parse::<u32>())
+        {
+            return Some(
+                Text::new(t!("flow-name-too-long"))
+                    .arg("field", field)
+                    .num("max", max),
+            );
+        }
+        if let Some(field) = message
+            .strip_suffix(" contains invalid characters")
+            .and_then(field)
+        {
+            return Some(Text::new(t!("flow-name-invalid")).arg("field", field));
+        }
+        None
+    }
+    match message {
+        // The fields of the forms (`http::requests`, `domain`).
+        "Email is required" => t!("flow-email-required").into(),
+        "Email, phone or username is required" => t!("flow-identifier-required").into(),
+        "Password is required" => t!("flow-password-required").into(),
+        "New password is required" => t!("flow-new-password-required").into(),
+        "Current password is required" => t!("flow-current-password-required").into(),
+        "Code is required" => t!("flow-code-required").into(),
+        "Credential is required" => t!("flow-credential-required").into(),
+        "Token is required" => t!("flow-token-required").into(),
+        "Passwords do not match" => t!("flow-passwords-differ").into(),
+        "Email must be at most 254 characters" => t!("flow-email-too-long").into(),
+        "Invalid email address" => t!("flow-email-invalid").into(),
+        "Email address mixes look-alike characters" => t!("flow-email-look-alike").into(),
+        "Password must be at least 8 characters" => t!("flow-password-too-short").into(),
+        "Password must be at most 128 characters" => t!("flow-password-too-long").into(),
+        "Password must contain at least one letter and one digit" => {
+            t!("flow-password-weak").into()
+        }
+        "Password must not be the email address" => t!("flow-password-is-email").into(),
+        "Phone number is empty" => t!("flow-phone-empty").into(),
+        "Invalid phone number" => t!("flow-phone-invalid").into(),
+        "Phone number must start with + and the country code" => {
+            t!("flow-phone-country-code").into()
+        }
+        "Username must be 3 to 32 characters" => t!("flow-username-length").into(),
+        "Username may contain only a-z, 0-9, '.', '_' and '-'" => {
+            t!("flow-username-characters").into()
+        }
+        // What the flows answer (`AccountError`, `SignInError`).
+        "Invalid credentials" => t!("flow-invalid-credentials").into(),
+        "Email not verified" => t!("flow-email-not-verified").into(),
+        "Account disabled" => t!("flow-account-disabled").into(),
+        "Invalid or expired token" => t!("flow-invalid-token").into(),
+        "Email already verified" => t!("flow-already-verified").into(),
+        "Email already in use" => t!("flow-email-in-use").into(),
+        "Username already in use" => t!("flow-username-in-use").into(),
+        "Phone number already in use" => t!("flow-phone-in-use").into(),
+        "Current password is incorrect" => t!("flow-wrong-password").into(),
+        "Invalid code" => t!("flow-invalid-code").into(),
+        "Invalid or expired challenge" => t!("flow-invalid-challenge").into(),
+        "The passkey was not accepted" => t!("flow-passkey-refused").into(),
+        "The passkey request expired" => t!("flow-passkey-expired").into(),
+        "Passkeys are not available here" => t!("flow-passkeys-unavailable").into(),
+        "Passkeys are off: authd's pages must be served over HTTPS (or at localhost) under a \
+         domain name" => t!("flow-passkeys-off").into(),
+        "Too many attempts, please try again later" => t!("flow-too-many-attempts").into(),
+        "Enter your current password to change your email or phone" => {
+            t!("flow-current-password-needed").into()
+        }
+        // Second factors and passkeys (`accounts::factors`).
+        "A name is required" => t!("flow-factor-name-required").into(),
+        "At most 60 characters, no control characters" => t!("flow-factor-name-invalid").into(),
+        "No such factor" => t!("flow-no-such-factor").into(),
+        "No such pending factor" => t!("flow-no-such-pending-factor").into(),
+        "The factor is active already" => t!("flow-factor-active").into(),
+        "This passkey is registered already" => t!("flow-passkey-registered").into(),
+        "This credential does not answer this registration (another challenge, site or \
+         origin, or no user verification)" => t!("flow-passkey-registration-refused").into(),
+        "This account must keep a second factor: add another before removing this one" => {
+            t!("flow-factor-must-keep").into()
+        }
+        "Recovery codes come with a second factor: add one first" => {
+            t!("flow-recovery-codes-need-factor").into()
+        }
+        // Other providers' sign-ins (`accounts::identities::unlink`).
+        "No such identity" => t!("flow-no-such-identity").into(),
+        "This is the account's last way to sign in: set a password (forgot password) or add a \
+         passkey first" => t!("flow-identity-last-way-in").into(),
+        _ => {
+            shaped(message).unwrap_or_else(|| Text::new(t!("flow-message")).arg("message", message))
+        }
+    }
 }
 
 /// `GET /assets/authd.js`: the pages' one script: the show-password boxes, and the passkey
@@ -316,20 +433,15 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response
         }))
         .into_response();
     }
-    let said = format!(
-        "This is the sign-in service of {}. Applications send you here to sign in; you can \
-         also manage how you sign in.",
-        state.config.brand.name
-    );
     message(
         &state,
         &headers,
         StatusCode::OK,
-        "Sign-in service",
-        &[&said],
+        t!("home-title"),
+        [Text::new(t!("home-body")).arg("brand", &state.config.brand.name)],
         Some(Link {
             href: "/account/security".into(),
-            text: "Your sign-in security",
+            text: t!("home-security-link"),
         }),
     )
 }
@@ -343,11 +455,11 @@ pub async fn not_found(State(state): State<AppState>, headers: HeaderMap) -> Res
         &state,
         &headers,
         StatusCode::NOT_FOUND,
-        "Page not found",
-        &["There is no page at this address. It may have moved, or the link was cut short."],
+        t!("not-found-title"),
+        [t!("not-found-body")],
         Some(Link {
             href: "/".into(),
-            text: "Go to the start",
+            text: t!("go-to-start"),
         }),
     )
 }
@@ -358,11 +470,11 @@ pub fn method_not_allowed_page(state: &AppState, headers: &HeaderMap) -> Respons
         state,
         headers,
         StatusCode::METHOD_NOT_ALLOWED,
-        "This page cannot be opened directly",
-        &["It answers a form. Go back to the form and send it again."],
+        t!("form-only-title"),
+        [t!("form-only-body")],
         Some(Link {
             href: "/".into(),
-            text: "Go to the start",
+            text: t!("go-to-start"),
         }),
     )
 }

@@ -40,6 +40,11 @@ pub fn build_router(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
+        // Around the fallbacks too: "not found" pages speak the request's language.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::language::choose,
+        ))
         .with_state(state);
 
     let limits = state_limits;

@@ -19,9 +19,11 @@ use crate::accounts::identities::{self, IdentityView, Refusal, Resolved};
 use crate::accounts::{self, limits};
 use crate::config::UpstreamProvider;
 use crate::error::ApiError;
+use crate::i18n::{self, Text};
 use crate::signin::upstream::{self, Callback, Intent, Return, UpstreamError};
 use crate::signin::{self, BrowserSignIn, ClientMeta, Proof, Step};
 use crate::state::AppState;
+use crate::t;
 
 fn provider<'a>(state: &'a AppState, id: &str) -> Option<&'a UpstreamProvider> {
     state.config.upstream.iter().find(|p| p.id == id)
@@ -46,15 +48,15 @@ fn way_back(back: Option<&Return>) -> Link {
     match back {
         Some(Return::Authorize(query)) => Link {
             href: format!("/oauth/authorize?{query}"),
-            text: "Back to sign in",
+            text: t!("upstream-back-to-sign-in"),
         },
         Some(Return::Account(path)) => Link {
             href: path.clone(),
-            text: "Back",
+            text: t!("upstream-back"),
         },
         _ => Link {
             href: "/account/sign-in".into(),
-            text: "Sign in",
+            text: t!("sign-in"),
         },
     }
 }
@@ -63,15 +65,15 @@ fn said_page(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
-    what: &str,
+    what: impl Into<Text>,
     back: Option<&Return>,
 ) -> Response {
     pages::message(
         state,
         headers,
         status,
-        "This sign-in cannot go on",
-        &[what],
+        t!("upstream-stopped-title"),
+        [what.into()],
         Some(way_back(back)),
     )
 }
@@ -79,26 +81,29 @@ fn said_page(
 /// The page for a failed round trip: what went wrong, said plainly, and the way back.
 fn failed(state: &AppState, headers: &HeaderMap, e: UpstreamError, name: &str) -> Response {
     let (status, what) = said_of(&e, name);
-    said_page(state, headers, status, &what, None)
+    said_page(state, headers, status, what, None)
 }
 
 /// A frontend's round trip that ended without a sign-in: back to its page with
 /// `upstream_error` (an OAuth error word) and `error_description` (the sentence a page would
-/// show).
-fn frontend_failed(url: &str, error: &str, description: &str) -> Response {
+/// show, in the person's language).
+fn frontend_failed(state: &AppState, url: &str, error: &str, description: &Text) -> Response {
     let mut to = url::Url::parse(url).expect("checked at start");
     to.query_pairs_mut()
         .append_pair("upstream_error", error)
-        .append_pair("error_description", description);
+        .append_pair(
+            "error_description",
+            &description.in_(i18n::current(state.config.default_locale)),
+        );
     see_other(to.as_str(), vec![])
 }
 
 /// The status and sentence for a failed round trip (logged where an operator should know).
-fn said_of(e: &UpstreamError, name: &str) -> (StatusCode, String) {
+fn said_of(e: &UpstreamError, name: &str) -> (StatusCode, Text) {
     match e {
         UpstreamError::UnknownProvider => (
             StatusCode::NOT_FOUND,
-            "That way of signing in is not offered here.".to_owned(),
+            t!("upstream-unknown-provider").into(),
         ),
         UpstreamError::Unavailable(cause) => {
             tracing::warn!(
@@ -108,30 +113,28 @@ fn said_of(e: &UpstreamError, name: &str) -> (StatusCode, String) {
             );
             (
                 StatusCode::FAILED_DEPENDENCY,
-                format!(
-                    "{name} did not answer in time. Please try again in a moment, or sign in another way."
-                ),
+                Text::new(t!("upstream-unavailable")).arg("provider", name),
             )
         }
         UpstreamError::Expired => (
             StatusCode::BAD_REQUEST,
-            format!("The sign-in with {name} expired or was finished already. Please start again."),
+            Text::new(t!("upstream-expired")).arg("provider", name),
         ),
         UpstreamError::OtherBrowser => (
             StatusCode::FORBIDDEN,
-            format!(
-                "This sign-in with {name} was started in another browser. Please start again here."
-            ),
+            Text::new(t!("upstream-other-browser")).arg("provider", name),
         ),
         UpstreamError::Refused(why) => (
             StatusCode::BAD_REQUEST,
-            format!("{name} did not sign you in ({why})."),
+            Text::new(t!("upstream-refused"))
+                .arg("provider", name)
+                .arg("why", why),
         ),
         UpstreamError::Invalid(why) => {
             tracing::warn!(provider = name, why, "an upstream answer did not verify");
             (
                 StatusCode::BAD_REQUEST,
-                format!("{name}'s answer could not be verified, so it signs nobody in."),
+                Text::new(t!("upstream-invalid")).arg("provider", name),
             )
         }
         UpstreamError::Unexpected(cause) => {
@@ -139,12 +142,12 @@ fn said_of(e: &UpstreamError, name: &str) -> (StatusCode, String) {
             if crate::storage::StorageError::is_unavailable(cause) {
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "The service is briefly unavailable. Please try again in a moment.".to_owned(),
+                    t!("upstream-service-unavailable").into(),
                 )
             } else {
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong on our side.".to_owned(),
+                    t!("upstream-went-wrong").into(),
                 )
             }
         }
@@ -223,7 +226,7 @@ pub async fn start_for_frontend(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
-            "redirect_to must be a page of a registered frontend (AUTHD_FRONTEND_URL or AUTHD_CORS_ORIGINS).",
+            t!("upstream-bad-redirect"),
             None,
         );
     };
@@ -254,7 +257,7 @@ async fn start(state: &AppState, headers: &HeaderMap, id: &str, intent: Intent) 
         Err(e) => match frontend {
             Some(url) => {
                 let (_, what) = said_of(&e, &provider.name);
-                frontend_failed(&url, e.code(), &what)
+                frontend_failed(state, &url, e.code(), &what)
             }
             None => failed(state, headers, e, &provider.name),
         },
@@ -284,7 +287,7 @@ pub async fn callback(
             intent: Some(Intent::SignIn(Return::Frontend(url))),
         }) => {
             let (_, what) = said_of(&error, &provider.name);
-            return frontend_failed(&url, error.code(), &what);
+            return frontend_failed(&state, &url, error.code(), &what);
         }
         Err(upstream::Failed { error, .. }) => {
             return failed(&state, &headers, error, &provider.name);
@@ -302,7 +305,7 @@ pub async fn callback(
                 &state,
                 &headers,
                 StatusCode::FORBIDDEN,
-                "Your sign-in here ended before the other provider answered. Please sign in and link it again.",
+                t!("upstream-link-ended"),
                 None,
             );
         }
@@ -325,12 +328,21 @@ pub async fn callback(
             prove_page(&state, &headers, token.expose(), None, StatusCode::OK).await
         }
         Err(Refusal::Said(what)) => match &back {
-            Some(Return::Frontend(url)) => frontend_failed(url, "access_denied", &what),
+            Some(Return::Frontend(url)) => frontend_failed(&state, url, "access_denied", &what),
+            _ => said_page(&state, &headers, StatusCode::FORBIDDEN, what, back.as_ref()),
+        },
+        Err(Refusal::WrongPassword) => match &back {
+            Some(Return::Frontend(url)) => frontend_failed(
+                &state,
+                url,
+                "access_denied",
+                &t!("link-wrong-password").into(),
+            ),
             _ => said_page(
                 &state,
                 &headers,
                 StatusCode::FORBIDDEN,
-                &what,
+                t!("link-wrong-password"),
                 back.as_ref(),
             ),
         },
@@ -344,7 +356,7 @@ fn account_failed(state: &AppState, headers: &HeaderMap, e: accounts::AccountErr
         state,
         headers,
         status,
-        "We could not finish this sign-in just now. Please try again in a moment.",
+        t!("upstream-could-not-finish"),
         None,
     )
 }
@@ -370,9 +382,10 @@ async fn signed_in(
             Err(e) => {
                 tracing::error!(error = ?e, "a frontend's upstream sign-in could not finish");
                 frontend_failed(
+                    state,
                     url,
                     "temporarily_unavailable",
-                    "We could not finish this sign-in just now. Please try again in a moment.",
+                    &t!("upstream-could-not-finish").into(),
                 )
             }
         };
@@ -418,7 +431,7 @@ async fn prove_page(
                 state,
                 headers,
                 StatusCode::BAD_REQUEST,
-                "This link request expired or belongs to another browser. Please start again.",
+                t!("upstream-link-request-gone"),
                 None,
             );
         }
@@ -434,7 +447,7 @@ async fn prove_page(
         headers,
         Page {
             template: "link_account.html",
-            title: "You have an account here",
+            title: t!("link-title"),
             status: if said.error.is_some() {
                 StatusCode::UNAUTHORIZED
             } else {
@@ -475,7 +488,7 @@ fn posted_here(
             state,
             headers,
             StatusCode::FORBIDDEN,
-            "This form was sent from another site.",
+            t!("upstream-foreign-form"),
             None,
         )));
     }
@@ -485,7 +498,7 @@ fn posted_here(
             state,
             headers,
             StatusCode::FORBIDDEN,
-            "This form expired. Please go back and try again.",
+            t!("upstream-form-expired"),
             None,
         )));
     }
@@ -506,7 +519,7 @@ pub async fn link_by_password(
     };
     if limits::per_client(&state, "login", &meta).await.is_err() {
         let said = Said {
-            error: Some("Too many attempts. Please wait a minute and try again."),
+            error: Some(t!("security-too-many-attempts").into()),
             ..Said::default()
         };
         return prove_page(
@@ -541,16 +554,23 @@ async fn finish_proof(
             let proof = Proof::federated(proved.user, proved.methods, state.clock.now_naive());
             signed_in(state, headers, meta, proof, proved.back).await
         }
-        Err(Refusal::Said(what)) => match link {
-            Some(link) if what.contains("password") => {
+        Err(Refusal::WrongPassword) => match link {
+            Some(link) => {
                 let said = Said {
-                    error: Some(&what),
+                    error: Some(t!("link-wrong-password").into()),
                     ..Said::default()
                 };
                 prove_page(state, headers, link, Some(said), StatusCode::UNAUTHORIZED).await
             }
-            _ => said_page(state, headers, StatusCode::BAD_REQUEST, &what, None),
+            None => said_page(
+                state,
+                headers,
+                StatusCode::BAD_REQUEST,
+                t!("link-wrong-password"),
+                None,
+            ),
         },
+        Err(Refusal::Said(what)) => said_page(state, headers, StatusCode::BAD_REQUEST, what, None),
         Err(Refusal::Failed(e)) => account_failed(state, headers, e),
     }
 }
@@ -568,16 +588,21 @@ pub async fn link_by_email(
     match identities::prove_by_email(&state, &form.link, &browser.hash()).await {
         Ok(()) => {
             let said = Said {
-                notice: Some(
-                    "We sent a link to your address. Open it in this browser within 30 minutes.",
-                ),
+                notice: Some(t!("link-email-sent").into()),
                 ..Said::default()
             };
             prove_page(&state, &headers, &form.link, Some(said), StatusCode::OK).await
         }
         Err(Refusal::Said(what)) => {
-            said_page(&state, &headers, StatusCode::BAD_REQUEST, &what, None)
+            said_page(&state, &headers, StatusCode::BAD_REQUEST, what, None)
         }
+        Err(Refusal::WrongPassword) => said_page(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            t!("link-wrong-password"),
+            None,
+        ),
         Err(Refusal::Failed(e)) => account_failed(&state, &headers, e),
     }
 }
@@ -602,7 +627,7 @@ pub async fn confirm_page(
         &headers,
         Page {
             template: "link_confirm.html",
-            title: "Link your sign-in",
+            title: t!("link-confirm-title"),
             status: StatusCode::OK,
             data: minijinja::context! { token => token },
         },
@@ -645,7 +670,7 @@ async fn signed_in_here(
             state,
             headers,
             StatusCode::FORBIDDEN,
-            "This form was sent from another site.",
+            t!("upstream-foreign-form"),
             None,
         ));
     }
@@ -664,7 +689,7 @@ async fn signed_in_here(
             state,
             headers,
             StatusCode::FORBIDDEN,
-            "This form expired. Please go back and try again.",
+            t!("upstream-form-expired"),
             None,
         ));
     }
@@ -704,7 +729,7 @@ pub async fn unlink_from_account(
             &state,
             &headers,
             StatusCode::CONFLICT,
-            why,
+            pages::flow_message(why),
             Some(&Return::Account("/account/security".into())),
         ),
         Err(e) => account_failed(&state, &headers, e),

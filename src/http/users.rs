@@ -169,5 +169,7 @@ pub async fn my_activity(
     State(state): State<AppState>,
     auth: AuthUser,
 ) -> Result<Json<Vec<accounts::audit::ActivityView>>, ApiError> {
-    Ok(Json(accounts::audit::activity(&state, &auth.user).await?))
+    Ok(Json(
+        accounts::audit::activity(&state, &auth.user, crate::i18n::Lang::En).await?,
+    ))
 }

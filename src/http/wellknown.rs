@@ -30,6 +30,7 @@ fn metadata(state: &AppState) -> Value {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
+        "ui_locales_supported": crate::i18n::Lang::ALL.map(|l| l.tag()),
         "code_challenge_methods_supported": ["S256"],
         "dpop_signing_alg_values_supported": crate::oauth::dpop::ALGS,
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),

@@ -45,6 +45,8 @@ pub struct Mailer {
     transport: Transport,
     from: Mailbox,
     brand: crate::config::Brand,
+    /// The language of the emails queued outside a request (`AUTHD_DEFAULT_LOCALE`).
+    default_lang: crate::i18n::Lang,
     /// Seals outbox messages: they hold live links, which a copy of the database must not.
     sealer: Arc<Sealer>,
     /// Wakes this instance's delivery worker when an email is queued.
@@ -101,9 +103,16 @@ impl Mailer {
             transport,
             from: config.mail_from.clone(),
             brand: config.brand.clone(),
+            default_lang: config.default_locale,
             sealer,
             wake: tokio::sync::Notify::new(),
         })
+    }
+
+    /// The language of an email queued outside a request (the command line), for
+    /// `i18n::current`.
+    pub fn default_lang(&self) -> crate::i18n::Lang {
+        self.default_lang
     }
 
     /// The outbox row for an email to `to`, for a flow that writes it in its own transaction

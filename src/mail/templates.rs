@@ -1,13 +1,43 @@
-//! The emails authd sends, each with a plain-text and an HTML body.
+//! The emails authd sends, each with a plain-text and an HTML body, rendered from
+//! `templates/email.txt` and `templates/email.html` by the pages' engine (minijinja, the HTML
+//! autoescaped) in the language the email was written in.
+
+use std::sync::LazyLock;
 
 use lettre::Message;
+use minijinja::Environment;
 
 use crate::config::Brand;
+use crate::i18n::{Lang, Text};
+use crate::t;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    // The text part ends with a line break, as an email's text does.
+    env.set_keep_trailing_newline(true);
+    for (name, source) in [
+        ("email.html", include_str!("../../templates/email.html")),
+        ("email.txt", include_str!("../../templates/email.txt")),
+    ] {
+        env.add_template(name, source)
+            .expect("the built-in email templates parse");
+    }
+    env.add_function("t", crate::i18n::template_function);
+    env
+});
+
+/// The language of an email queued before emails had one.
+fn english() -> Lang {
+    Lang::En
+}
+
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Email {
+    /// The language the email is written in (the request's, when it was queued).
+    #[serde(default = "english")]
+    pub lang: Lang,
     pub subject: String,
     pub intro: String,
     /// The button text and the link it follows; notices have none.
@@ -16,76 +46,69 @@ pub struct Email {
 }
 
 impl Email {
-    pub fn verify_email(link: String) -> Self {
+    pub fn verify_email(lang: Lang, link: String) -> Self {
         Self {
-            subject: "Confirm your email address".into(),
-            intro: "Welcome! Please confirm your email address to finish creating your account."
-                .into(),
-            action: Some(("Confirm email address".into(), link)),
-            outro: "The link is valid for 24 hours. If you did not sign up, ignore this email."
-                .into(),
+            lang,
+            subject: t!("email-verify-subject").in_(lang),
+            intro: t!("email-verify-intro").in_(lang),
+            action: Some((t!("email-confirm-button").in_(lang), link)),
+            outro: t!("email-verify-outro").in_(lang),
         }
     }
 
-    pub fn confirm_new_email(link: String) -> Self {
+    pub fn confirm_new_email(lang: Lang, link: String) -> Self {
         Self {
-            subject: "Confirm your new email address".into(),
-            intro: "Please confirm this address to make it the email address of your account."
-                .into(),
-            action: Some(("Confirm email address".into(), link)),
-            outro: "The link is valid for 24 hours. Until then your old address keeps working."
-                .into(),
+            lang,
+            subject: t!("email-new-address-subject").in_(lang),
+            intro: t!("email-new-address-intro").in_(lang),
+            action: Some((t!("email-confirm-button").in_(lang), link)),
+            outro: t!("email-new-address-outro").in_(lang),
         }
     }
 
-    pub fn email_change_notice(new_email: &str, cancel_link: String) -> Self {
+    pub fn email_change_notice(lang: Lang, new_email: &str, cancel_link: String) -> Self {
         Self {
-            subject: "Your email address is being changed".into(),
-            intro: format!(
-                "Someone signed in to your account asked to change its email address to {new_email}. \
-                 The change takes effect when the new address is confirmed."
-            ),
-            action: Some(("This was not me: stop the change".into(), cancel_link)),
-            outro: "Until the new address is confirmed, the link stops the change and signs every \
-                    device out; then choose a new password."
-                .into(),
+            lang,
+            subject: t!("email-change-subject").in_(lang),
+            intro: Text::new(t!("email-change-intro"))
+                .arg("email", new_email)
+                .in_(lang),
+            action: Some((t!("email-change-button").in_(lang), cancel_link)),
+            outro: t!("email-change-outro").in_(lang),
         }
     }
 
-    pub fn reset_password(link: String) -> Self {
+    pub fn reset_password(lang: Lang, link: String) -> Self {
         Self {
-            subject: "Reset your password".into(),
-            intro: "Someone asked to reset the password of your account.".into(),
-            action: Some(("Choose a new password".into(), link)),
-            outro: "The link is valid for 1 hour. If it was not you, ignore this email: your password stays as it is.".into(),
+            lang,
+            subject: t!("email-reset-subject").in_(lang),
+            intro: t!("email-reset-intro").in_(lang),
+            action: Some((t!("email-reset-button").in_(lang), link)),
+            outro: t!("email-reset-outro").in_(lang),
         }
     }
 
     /// The proof that links an identity at another provider to an account, by its address.
-    pub fn link_identity(provider: &str, link: String) -> Self {
+    pub fn link_identity(lang: Lang, provider: &str, link: String) -> Self {
+        let said = |key| Text::new(key).arg("provider", provider).in_(lang);
         Self {
-            subject: format!("Link your {provider} sign-in to your account?"),
-            intro: format!(
-                "Someone signed in with {provider} using this email address and asked to use it \
-                 to sign in to your account. If it was you, open the link in the same browser."
-            ),
-            action: Some((format!("Link {provider}"), link)),
-            outro: "The link is valid for 30 minutes and works only in the browser that asked. \
-                    If it was not you, ignore this email: nothing changes."
-                .into(),
+            lang,
+            subject: said(t!("email-link-subject")),
+            intro: said(t!("email-link-intro")),
+            action: Some((said(t!("email-link-button")), link)),
+            outro: t!("email-link-outro").in_(lang),
         }
     }
 
     /// A security notice: a second factor added or removed, a recovery code used, the factors
     /// reset by an administrator.
-    pub fn security_notice(subject: &str, what: String) -> Self {
+    pub fn security_notice(lang: Lang, subject: impl Into<Text>, what: impl Into<Text>) -> Self {
         Self {
-            subject: subject.into(),
-            intro: what,
+            lang,
+            subject: subject.into().in_(lang),
+            intro: what.into().in_(lang),
             action: None,
-            outro: "If this was not you, reset your password at once and tell us: someone may \
-                    be signed in to your account."
-                .into(),
+            outro: t!("email-security-outro").in_(lang),
         }
     }
 
@@ -104,42 +127,24 @@ impl Email {
         brand: &Brand,
         message_id: String,
     ) -> anyhow::Result<Message> {
-        let (text_action, html_action) = match &self.action {
-            Some((label, link)) => (
-                format!("{label}:\n{link}\n\n"),
-                format!(
-                    "<p><a href=\"{0}\" style=\"display:inline-block;padding:12px 20px;background:{2};\
-                     color:#fff;border-radius:8px;text-decoration:none;font-weight:600\">{1}</a></p>\
-                     <p style=\"color:#4b5563;font-size:small\">{0}</p>",
-                    html_escape(link),
-                    html_escape(label),
-                    html_escape(&brand.color),
-                ),
-            ),
-            None => (String::new(), String::new()),
+        let context = minijinja::context! {
+            lang => self.lang.tag(),
+            subject => self.subject,
+            intro => self.intro,
+            action => self.action.as_ref().map(|(label, link)| minijinja::context! {
+                label => label,
+                link => link,
+                short => short_link(link),
+            }),
+            outro => self.outro,
+            brand => minijinja::context! {
+                name => brand.name,
+                color => brand.color,
+                support_url => brand.support_url,
+            },
         };
-        let support_text = brand
-            .support_url
-            .as_deref()
-            .map(|u| format!("\nHelp: {u}"))
-            .unwrap_or_default();
-        let support_html = brand
-            .support_url
-            .as_deref()
-            .map(|u| format!(" · <a href=\"{0}\">Help</a>", html_escape(u)))
-            .unwrap_or_default();
-        let text = format!(
-            "{}\n\n{text_action}{}\n\n-- \n{}{support_text}\n",
-            self.intro, self.outro, brand.name
-        );
-        let html = format!(
-            "<!doctype html><html><body style=\"font-family:sans-serif;color:#111827\">\
-             <p>{}</p>{html_action}<p style=\"color:#4b5563\">{}</p>\
-             <p style=\"color:#4b5563;font-size:small\">{}{support_html}</p></body></html>",
-            html_escape(&self.intro),
-            html_escape(&self.outro),
-            html_escape(&brand.name),
-        );
+        let text = TEMPLATES.get_template("email.txt")?.render(&context)?;
+        let html = TEMPLATES.get_template("email.html")?.render(&context)?;
         let from = match from.name {
             // The default sender takes the product's name.
             Some(name) if name == "authd" => Mailbox::new(Some(brand.name.clone()), from.email),
@@ -174,9 +179,177 @@ fn plain_body(text: String) -> Body {
     }
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// A link as the HTML part shows it under the button: its host and path, cut short (the
+/// button and the `href` carry it whole; the text part shows it whole).
+fn short_link(link: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    let shown = match url::Url::parse(link) {
+        Ok(url) => {
+            let host = url.host_str().unwrap_or_default();
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            let path = url.path().trim_end_matches('/');
+            format!("{host}{port}{path}")
+        }
+        Err(_) => link.to_owned(),
+    };
+    if shown.chars().count() <= MAX_CHARS {
+        shown
+    } else {
+        let cut: String = shown.chars().take(MAX_CHARS - 1).collect();
+        format!("{cut}\u{2026}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brand() -> Brand {
+        Brand {
+            name: "Example & Co".into(),
+            logo_url: None,
+            color: "#1d4ed8".into(),
+            support_url: Some("https://help.example.com/?a=1&b=2".into()),
+        }
+    }
+
+    /// The email as sent: its subject, its text part (and that part's transfer encoding) and
+    /// its HTML part, decoded.
+    struct Sent {
+        subject: String,
+        text: String,
+        text_encoding: String,
+        html: String,
+    }
+
+    fn sent(email: &Email) -> Sent {
+        let message = email
+            .build(
+                "authd <authd@example.com>".parse().unwrap(),
+                "ann@example.com".parse().unwrap(),
+                &brand(),
+                "<1@example.com>".into(),
+            )
+            .unwrap();
+        let raw = message.formatted();
+        let parsed = mailparse::parse_mail(&raw).unwrap();
+        let part = |mime: &str| {
+            parsed
+                .subparts
+                .iter()
+                .find(|p| p.ctype.mimetype == mime)
+                .unwrap_or_else(|| panic!("no {mime} part"))
+        };
+        let header = |p: &mailparse::ParsedMail<'_>, name: &str| {
+            p.headers
+                .iter()
+                .find(|h| h.get_key().eq_ignore_ascii_case(name))
+                .map(|h| h.get_value())
+                .unwrap_or_default()
+        };
+        Sent {
+            subject: header(&parsed, "subject"),
+            text: part("text/plain").get_body().unwrap().replace("\r\n", "\n"),
+            text_encoding: header(part("text/plain"), "content-transfer-encoding"),
+            html: part("text/html").get_body().unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_text_part_says_it_all_with_the_whole_link() {
+        let link = "https://auth.example.com/api/auth/verify?token=abc&continue=%2Foauth";
+        let sent = sent(&Email::verify_email(Lang::En, link.into()));
+        assert_eq!(
+            sent.subject,
+            "Confirm your email address \u{2013} Example & Co"
+        );
+        assert_eq!(
+            sent.text,
+            format!(
+                "Welcome! Please confirm your email address to finish creating your account.\n\n\
+                 Confirm email address:\n{link}\n\n\
+                 The link is valid for 24 hours. If you did not sign up, ignore this email.\n\n\
+                 -- \nExample & Co\nHelp: https://help.example.com/?a=1&b=2\n"
+            )
+        );
+        assert_eq!(sent.text_encoding, "7bit");
+    }
+
+    #[test]
+    fn the_html_part_is_escaped_responsive_and_shows_a_short_link() {
+        let link = "https://auth.example.com/api/auth/verify?token=abc&continue=%2Foauth";
+        let sent = sent(&Email::email_change_notice(
+            Lang::En,
+            "new<b>@example.com",
+            link.into(),
+        ));
+        let html = &sent.html;
+        assert!(html.contains("<html lang=\"en\">"), "{html}");
+        assert!(html.contains("name=\"viewport\""), "{html}");
+        assert!(html.contains("new&lt;b&gt;@example.com"), "{html}");
+        assert!(html.contains("Example &amp; Co"), "{html}");
+        assert!(html.contains("token=abc&amp;continue=%2Foauth"), "{html}");
+        assert!(
+            html.contains(">auth.example.com&#x2f;api&#x2f;auth&#x2f;verify</a>"),
+            "{html}"
+        );
+        assert!(!html.contains(">https:"), "the link is shown short: {html}");
+    }
+
+    #[test]
+    fn a_notice_has_no_button() {
+        let email = Email::security_notice(
+            Lang::En,
+            t!("email-password-changed-subject"),
+            t!("email-password-changed-intro"),
+        );
+        assert!(email.link().is_none());
+        let sent = sent(&email);
+        assert!(
+            sent.text
+                .starts_with("The password of your account was just changed"),
+            "{}",
+            sent.text
+        );
+        assert!(!sent.html.contains("<a href=\"https:&#x2f;&#x2f;auth"));
+        assert_eq!(
+            sent.subject,
+            "Your password was changed \u{2013} Example & Co"
+        );
+    }
+
+    #[test]
+    fn a_short_link_is_the_host_and_path_cut_short() {
+        assert_eq!(
+            short_link("https://auth.example.com/api/auth/verify?token=abc"),
+            "auth.example.com/api/auth/verify"
+        );
+        assert_eq!(
+            short_link("http://localhost:8080/account/link/confirm/and/a/long/path?token=x"),
+            "localhost:8080/account/link/confirm/and\u{2026}"
+        );
+        assert_eq!(
+            short_link("https://auth.example.com/?x=1"),
+            "auth.example.com"
+        );
+    }
+
+    #[test]
+    fn an_email_is_written_in_its_language() {
+        let email = Email::reset_password(Lang::Fr, "https://auth.example.com/r?token=t".into());
+        assert_eq!(email.subject, t!("email-reset-subject").in_(Lang::Fr));
+        assert_ne!(email.subject, "Reset your password");
+        let sent = sent(&email);
+        assert!(sent.html.contains("<html lang=\"fr\">"), "{}", sent.html);
+        assert!(
+            sent.text.contains("https://auth.example.com/r?token=t"),
+            "{}",
+            sent.text
+        );
+        // Queued before emails had a language: English.
+        let old: Email =
+            serde_json::from_str(r#"{"subject":"s","intro":"i","action":null,"outro":"o"}"#)
+                .unwrap();
+        assert_eq!(old.lang, Lang::En);
+    }
 }

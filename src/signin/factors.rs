@@ -14,8 +14,10 @@ use totp_rs::{Algorithm, TOTP};
 use super::SignInError;
 use super::guard::{self, Account, Budget, Guesser};
 use crate::domain::Method;
+use crate::i18n::Text;
 use crate::state::AppState;
 use crate::storage::{FactorRow, factors};
+use crate::t;
 
 pub const TOTP: &str = "totp";
 pub const PASSKEY: &str = "passkey";
@@ -227,13 +229,14 @@ pub fn secret_base32(state: &AppState, factor: &FactorRow) -> Option<String> {
 pub async fn notice(
     state: &AppState,
     user: &crate::storage::UserRow,
-    subject: &str,
-    what: String,
+    subject: impl Into<Text>,
+    what: impl Into<Text>,
 ) -> Result<(), SignInError> {
     let Some(to) = user.email.as_deref() else {
         return Ok(());
     };
-    let email = crate::mail::Email::security_notice(subject, what);
+    let lang = crate::i18n::current(state.config.default_locale);
+    let email = crate::mail::Email::security_notice(lang, subject, what);
     state
         .mailer
         .queue(&state.db, to, &email, state.clock.now_naive())
@@ -249,11 +252,8 @@ pub async fn notice_recovery_code_used(
     notice(
         state,
         user,
-        "A recovery code was used",
-        format!(
-            "A recovery code was just used to sign in to your account. {left} unused code(s) \
-             remain; make new ones from your account's security page when few are left."
-        ),
+        t!("email-recovery-code-used-subject"),
+        Text::new(t!("email-recovery-code-used-intro")).num("left", left as f64),
     )
     .await
 }

@@ -6,9 +6,11 @@ use chrono::Duration;
 
 use super::{SignIn, SignInError};
 use crate::domain::without_user_scopes;
+use crate::i18n::Text;
 use crate::state::AppState;
 use crate::storage::sign_ins::{self, Record};
 use crate::storage::{RefreshTokenRow, SessionRow, UserRow};
+use crate::t;
 use crate::tokens::jwt::Confirmation;
 use crate::tokens::{AccessClaims, OpaqueToken, jwt};
 
@@ -126,23 +128,21 @@ pub(super) async fn tell_new_device(
     user: &UserRow,
     meta: Option<&ClientMeta>,
 ) -> Result<(), SignInError> {
+    let lang = crate::i18n::current(state.config.default_locale);
     let device = meta
         .and_then(|m| m.user_agent.as_deref())
         .and_then(crate::domain::device_in_words)
-        .unwrap_or_else(|| "an unrecognised browser".to_owned());
-    let from = meta
-        .and_then(|m| m.ip.as_deref())
-        .map(|ip| format!(" at the address {ip}"))
-        .unwrap_or_default();
-    let at = state.clock.now().format("%Y-%m-%d %H:%M UTC");
+        .unwrap_or_else(|| t!("email-new-sign-in-unknown-device").in_(lang));
+    let at = state.clock.now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let what = match meta.and_then(|m| m.ip.as_deref()) {
+        Some(ip) => Text::new(t!("email-new-sign-in-intro-ip")).arg("ip", ip),
+        None => Text::new(t!("email-new-sign-in-intro")),
+    };
     super::factors::notice(
         state,
         user,
-        "New sign-in to your account",
-        format!(
-            "Your account was signed in to from a browser or device it had not used before: \
-             {device}{from}, on {at}."
-        ),
+        t!("email-new-sign-in-subject"),
+        what.arg("device", device).arg("at", at),
     )
     .await
 }

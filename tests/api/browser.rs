@@ -144,9 +144,10 @@ async fn screenshot(client: &Client, name: &str) {
     let dir = std::env::var_os("AUTHD_SCREENSHOTS_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{name}.png"));
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     let png = client.screenshot().await.expect("a screenshot");
-    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    std::fs::write(file, png).unwrap();
     // Every page worth a look is checked for accessibility too.
     accessible(client, name).await;
 }
@@ -1600,5 +1601,234 @@ async fn the_spa_example_signs_in_refreshes_and_signs_out_in_chromium() {
     // Signed out of authd too: signing in again asks for the password.
     press(&client, "#sign-in").await;
     shows(&client, "input[name=\"password\"]").await;
+    client.close().await.unwrap();
+}
+
+/// Every journey of the hosted pages, walked in English and in French, light and dark, at
+/// desktop and phone widths: sign-in (a wrong password, then forgot → the emailed link →
+/// reset → back to the application → consent), a used link, sign-in security, sign-out,
+/// sign-up → the emailed link → confirmed, an email change stopped, the start, a wrong address
+/// and a form's address opened. Each page must be in the language asked for (`ui_locales` on the
+/// first request, then kept by authd for the rest of the journey), HTML (never JSON), and free
+/// of axe-core violations; phone-width screenshots go to `journeys/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium, chromium-driver and `npm ci` in tests/conformance"]
+async fn every_journey_in_both_languages_and_schemes_in_chromium() {
+    for lang in ["fr", "en"] {
+        for dark in [false, true] {
+            for (label, width, height) in [("phone", 390, 844), ("desktop", 1280, 800)] {
+                walk(lang, dark, label, width, height).await;
+            }
+        }
+    }
+}
+
+/// Marks the page the browser shows, so that [`arrived`] can tell when a click has led on.
+async fn leave(client: &Client) {
+    client
+        .execute("window.__left = true;", vec![])
+        .await
+        .unwrap();
+}
+
+/// Waits until the browser shows a new, loaded page in `lang`, then checks it: HTML, not JSON;
+/// in French, none of the English words a forgotten text would show; no axe-core violation;
+/// and a screenshot under `journeys/` when `shot` names one.
+async fn arrived(client: &Client, lang: &str, shot: Option<String>) {
+    let mut at = json!(null);
+    for _ in 0..100 {
+        at = client
+            .execute(
+                "return window.__left === undefined && document.readyState === 'complete'
+                   ? [document.documentElement.lang, document.contentType, document.body.innerText]
+                   : null;",
+                vec![],
+            )
+            .await
+            .unwrap_or(json!(null));
+        if at.is_array() && at[0] == json!(lang) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = client.source().await.unwrap_or_default();
+    let where_ = client
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        at[0],
+        json!(lang),
+        "not a page in {lang} at {where_}: {page}"
+    );
+    assert_eq!(at[1], json!("text/html"), "{where_}: {page}");
+    let text = at[2].as_str().unwrap_or_default();
+    assert!(
+        !text.trim_start().starts_with('{'),
+        "JSON at {where_}: {text}"
+    );
+    if lang == "fr" {
+        for english in [" the ", "Your ", " your ", "Sign in", "Password", " and "] {
+            assert!(
+                !text.contains(english),
+                "English {english:?} at {where_}: {text}"
+            );
+        }
+    }
+    match shot {
+        Some(name) => screenshot(client, &format!("journeys/{name}")).await,
+        None => accessible(client, &where_).await,
+    }
+}
+
+async fn walk(lang: &str, dark: bool, label: &str, width: u32, height: u32) {
+    let (client, _driver) = browser(width, height).await;
+    let scheme = if dark { "dark" } else { "light" };
+    if dark {
+        client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setEmulatedMedia",
+                params: json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+            })
+            .await
+            .expect("dark emulated");
+    }
+    // Screenshots at phone width (the desktop pages are checked all the same).
+    let shot = |name: &str| (label == "phone").then(|| format!("{lang}-{scheme}-{name}"));
+    let app = spawn_app(Backend::Sqlite).await;
+    let callback = callback_server().await;
+    let partner = app
+        .client(
+            "confidential",
+            &["authorization_code"],
+            &["openid", "email"],
+            &[callback.as_str()],
+        )
+        .await;
+    app.verified_user("walker@example.com").await;
+    let url = format!(
+        "{}&ui_locales={lang}",
+        authorize_url(&app, &partner.id, &callback).await
+    );
+
+    // Sign-in, in the language the application asked for; the switch goes to the other and
+    // back, keeping the request.
+    client.goto(&url).await.unwrap();
+    arrived(&client, lang, shot("sign-in")).await;
+    let other = if lang == "fr" { "en" } else { "fr" };
+    leave(&client).await;
+    press(&client, &format!("footer a[hreflang=\"{other}\"]")).await;
+    arrived(&client, other, None).await;
+    leave(&client).await;
+    press(&client, &format!("footer a[hreflang=\"{lang}\"]")).await;
+    arrived(&client, lang, None).await;
+    fill(&client, "username", "walker@example.com").await;
+    fill(&client, "password", "not-the-password-1").await;
+    leave(&client).await;
+    press(&client, "form[action=\"authorize\"] button").await;
+    arrived(&client, lang, shot("sign-in-error")).await;
+
+    // Forgot → the emailed link → reset → back to the application.
+    leave(&client).await;
+    press(&client, "p.forgot a").await;
+    arrived(&client, lang, shot("forgot-password")).await;
+    fill(&client, "email", "walker@example.com").await;
+    leave(&client).await;
+    press(&client, "form button").await;
+    arrived(&client, lang, shot("forgot-password-sent")).await;
+    let mail = app.smtp.wait_for("walker@example.com", 2).await;
+    if lang == "fr" {
+        let html = mail.part("text/html");
+        assert!(html.contains("lang=\"fr\""), "{html}");
+    }
+    let reset = mail.link().replace(crate::harness::ISSUER, &app.base);
+    client.goto(&reset).await.unwrap();
+    arrived(&client, lang, shot("reset-password")).await;
+    fill(&client, "new_password", "walkers-new-pass-1").await;
+    fill(&client, "confirm_password", "walkers-new-pass-2").await;
+    leave(&client).await;
+    press(&client, "form button").await;
+    arrived(&client, lang, shot("reset-password-error")).await;
+    fill(&client, "new_password", "walkers-new-pass-1").await;
+    fill(&client, "confirm_password", "walkers-new-pass-1").await;
+    leave(&client).await;
+    press(&client, "form button").await;
+    arrived(&client, lang, shot("reset-password-done")).await;
+    leave(&client).await;
+    press(&client, "a.button[href^=\"/oauth/authorize\"]").await;
+    arrived(&client, lang, None).await;
+    fill(&client, "username", "walker@example.com").await;
+    fill(&client, "password", "walkers-new-pass-1").await;
+    leave(&client).await;
+    press(&client, "form[action=\"authorize\"] button").await;
+    arrived(&client, lang, shot("consent")).await;
+    press(&client, "button[value=\"approve\"]").await;
+    assert!(param(&landed_at(&client, &callback).await, "code").is_some());
+
+    // The used link again; the account's sign-in security; signing out.
+    client.goto(&reset).await.unwrap();
+    arrived(&client, lang, shot("reset-link-used")).await;
+    client.goto(&app.url("/account/security")).await.unwrap();
+    arrived(&client, lang, shot("security")).await;
+    client.goto(&app.url("/oauth/logout")).await.unwrap();
+    arrived(&client, lang, shot("sign-out")).await;
+    leave(&client).await;
+    press(&client, "form button").await;
+    arrived(&client, lang, shot("signed-out")).await;
+
+    // Sign-up from the application's sign-in page, confirmed by the emailed link.
+    client.goto(&url).await.unwrap();
+    arrived(&client, lang, None).await;
+    leave(&client).await;
+    press(&client, "a[href^=\"/account/sign-up\"]").await;
+    arrived(&client, lang, shot("sign-up")).await;
+    fill(&client, "full_name", "Nouveau Venu").await;
+    fill(&client, "email", "newcomer@example.com").await;
+    fill(&client, "password", PASSWORD).await;
+    fill(&client, "confirm_password", PASSWORD).await;
+    leave(&client).await;
+    press(&client, "form button.primary").await;
+    arrived(&client, lang, shot("check-email")).await;
+    let link = app.smtp.wait_for("newcomer@example.com", 1).await.link();
+    client
+        .goto(&link.replace(crate::harness::ISSUER, &app.base))
+        .await
+        .unwrap();
+    arrived(&client, lang, shot("verify-email")).await;
+    leave(&client).await;
+    press(&client, "form button").await;
+    arrived(&client, lang, shot("email-confirmed")).await;
+
+    // An email change, stopped from the notice sent to the old address.
+    let at = s(&app.login("newcomer@example.com", None).await["access_token"]).to_owned();
+    app.send(
+        reqwest::Method::PATCH,
+        "/api/users/me",
+        Some(&at),
+        Some(json!({"email": "elsewhere@example.com"})),
+    )
+    .await
+    .expect(200);
+    let notice = app.smtp.wait_for("newcomer@example.com", 2).await.link();
+    client
+        .goto(&notice.replace(crate::harness::ISSUER, &app.base))
+        .await
+        .unwrap();
+    arrived(&client, lang, shot("stop-email-change")).await;
+    leave(&client).await;
+    press(&client, "form button").await;
+    arrived(&client, lang, shot("email-change-stopped")).await;
+
+    // The start, a wrong address, and a form's address opened directly.
+    client.goto(&app.url("/")).await.unwrap();
+    arrived(&client, lang, shot("start")).await;
+    client.goto(&app.url("/no-such-page")).await.unwrap();
+    arrived(&client, lang, shot("not-found")).await;
+    client
+        .goto(&app.url("/account/reset-password"))
+        .await
+        .unwrap();
+    arrived(&client, lang, shot("form-only")).await;
     client.close().await.unwrap();
 }

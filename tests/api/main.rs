@@ -21,6 +21,7 @@ mod faults;
 mod hardening;
 mod instances;
 mod keys;
+mod languages;
 mod login;
 mod oauth_token;
 mod passkeys;

@@ -56,11 +56,14 @@ impl ReceivedMail {
     }
 }
 
-/// Subjects of the notices [`SmtpSink::wait_for`] does not count.
-pub const AUDIT_NOTICES: [&str; 3] = [
+/// Subjects of the notices [`SmtpSink::wait_for`] does not count, in English and French.
+pub const AUDIT_NOTICES: [&str; 6] = [
     "New sign-in to your account",
     "Your password was changed",
     "We signed out a device of yours",
+    "Nouvelle connexion à votre compte",
+    "Votre mot de passe a été modifié",
+    "Nous avons déconnecté l'un de vos appareils",
 ];
 
 #[derive(Clone)]

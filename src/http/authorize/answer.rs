@@ -5,12 +5,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::{cookies, pages};
+use crate::i18n::Text;
 use crate::oauth::authorize::Reason;
 use crate::oauth::{
     AuthorizeError, AuthorizeParams, ClientRedirect, PendingAuthorization, ResponseMode,
 };
 use crate::signin::BrowserSignIn;
 use crate::state::AppState;
+use crate::t;
 
 use super::*;
 
@@ -18,20 +20,45 @@ pub(super) fn error_page(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
-    message: &str,
+    message: impl Into<Text>,
 ) -> Response {
     pages::message(
         state,
         headers,
         status,
-        "This sign-in cannot go on",
-        &[
-            message,
-            "Go back to the application you came from and start again. If it keeps happening, \
-             tell its support the request id below.",
-        ],
+        t!("authorize-error-title"),
+        [message.into(), t!("authorize-error-body").into()],
         None,
     )
+}
+
+/// What `oauth` says of a request it cannot trust (English, as it writes it), for the error
+/// page in the page's language.
+fn page_message(message: &str) -> Text {
+    match message {
+        "The application's return address is not usable." => t!("authorize-return-unusable").into(),
+        "The application's sign-in link is not set up correctly: the address it asks to return \
+         to is not registered." => t!("authorize-return-unregistered").into(),
+        "The sign-in link does not say which application it is for (no client_id)." => {
+            t!("authorize-no-client-id").into()
+        }
+        "The sign-in link names an application that is not registered here." => {
+            t!("authorize-unknown-client").into()
+        }
+        "This application is not allowed to sign people in through this page." => {
+            t!("authorize-client-not-allowed").into()
+        }
+        "The sign-in link does not say where to return (no redirect_uri), and this application \
+         has several addresses." => t!("authorize-no-redirect-uri").into(),
+        _ => match message
+            .strip_prefix("The sign-in link is damaged (")
+            .and_then(|m| m.strip_suffix(").").filter(|m| !m.is_empty()))
+        {
+            // What is wrong with it is said as the parser says it.
+            Some(detail) => Text::new(t!("authorize-link-damaged")).arg("detail", detail),
+            None => pages::flow_message(message),
+        },
+    }
 }
 
 /// The parameters of an authorization response (the rest of the URL is the client's own).
@@ -58,7 +85,7 @@ pub(super) fn redirect(
             state,
             headers,
             StatusCode::BAD_REQUEST,
-            "The application's return address is not usable.",
+            t!("authorize-return-unusable"),
         );
     };
     let has = |url: &url::Url, key: &str| url.query_pairs().any(|(k, _)| k == key);
@@ -121,9 +148,12 @@ pub(super) fn authorize_error(
     e: AuthorizeError,
 ) -> Response {
     match e {
-        AuthorizeError::Page(message) => {
-            error_page(state, headers, StatusCode::BAD_REQUEST, &message)
-        }
+        AuthorizeError::Page(message) => error_page(
+            state,
+            headers,
+            StatusCode::BAD_REQUEST,
+            page_message(&message),
+        ),
         AuthorizeError::Redirect(answer) => redirect(state, headers, &answer, vec![]),
         AuthorizeError::Server(cause) if crate::storage::StorageError::is_unavailable(&cause) => {
             tracing::error!(error = %cause, "database unavailable");
@@ -131,7 +161,7 @@ pub(super) fn authorize_error(
                 state,
                 headers,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "The service is briefly unavailable. Please try again in a moment.",
+                t!("authorize-unavailable"),
             )
         }
         AuthorizeError::Server(cause) => {
@@ -140,7 +170,7 @@ pub(super) fn authorize_error(
                 state,
                 headers,
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong on our side.",
+                t!("authorize-server-error"),
             )
         }
     }
@@ -150,9 +180,9 @@ pub(super) fn authorize_error(
 #[derive(Default)]
 pub(super) struct SignInPage<'a> {
     /// What went wrong with what was typed (a 401).
-    pub(super) error: Option<&'a str>,
+    pub(super) error: Option<Text>,
     /// Why the person is asked to sign in (again), or why the form is shown again.
-    pub(super) notice: Option<&'a str>,
+    pub(super) notice: Option<Text>,
     /// What was typed (never the password), else the client's `login_hint`.
     pub(super) identifier: &'a str,
     /// The account exists but its email is not verified: offer to resend the link.
@@ -167,12 +197,10 @@ impl SignInPage<'_> {
         Self {
             notice: match reason {
                 Reason::NotSignedIn => None,
-                Reason::Asked => Some("The application asks you to sign in again."),
-                Reason::TooOld => Some("For your security, please sign in again."),
-                Reason::OtherUser => {
-                    Some("The application asks for another account. Please sign in with it.")
-                }
-                Reason::Level => Some("The application asks for a stronger sign-in."),
+                Reason::Asked => Some(t!("authorize-reason-asked").into()),
+                Reason::TooOld => Some(t!("authorize-reason-too-old").into()),
+                Reason::OtherUser => Some(t!("authorize-reason-other-user").into()),
+                Reason::Level => Some(t!("authorize-reason-level").into()),
             },
             ..Self::default()
         }
@@ -199,7 +227,7 @@ pub(super) fn login_page(
         headers,
         pages::Page {
             template: "sign_in.html",
-            title: "Sign in",
+            title: t!("sign-in"),
             status,
             data: minijinja::context! {
                 client_name => pending.client.name,
@@ -283,15 +311,15 @@ fn consent_lists_who_you_are_first_and_staying_signed_in_last() {
 }
 
 /// What each scope lets a client do, in plain words.
-pub(super) fn describe_scope(scope: &str) -> String {
+pub(super) fn describe_scope(scope: &str) -> Text {
     match scope {
-        "openid" => "Know who you are when you sign in".into(),
-        "profile" => "See your name and username".into(),
-        "email" => "See your email address".into(),
-        "phone" => "See your phone number".into(),
-        "address" => "See your postal address".into(),
-        "offline_access" => "Stay signed in when you are not using it".into(),
-        other => format!("Use your account for \u{201c}{other}\u{201d}"),
+        "openid" => t!("consent-scope-openid").into(),
+        "profile" => t!("consent-scope-profile").into(),
+        "email" => t!("consent-scope-email").into(),
+        "phone" => t!("consent-scope-phone").into(),
+        "address" => t!("consent-scope-address").into(),
+        "offline_access" => t!("consent-scope-offline-access").into(),
+        other => Text::new(t!("consent-scope-other")).arg("scope", other),
     }
 }
 
@@ -301,19 +329,18 @@ pub(super) fn consent_page(
     params: &AuthorizeParams,
     pending: &PendingAuthorization,
     browser: &BrowserSignIn,
-    notice: Option<&str>,
+    notice: Option<Text>,
     cookies: Vec<HeaderValue>,
 ) -> Response {
-    let scopes: Vec<String> = in_consent_order(&pending.scope)
+    let scopes: Vec<Text> = in_consent_order(&pending.scope)
         .into_iter()
         .map(describe_scope)
         .collect();
     let user = &browser.user;
-    let who = user
-        .email
-        .as_deref()
-        .or(user.username.as_deref())
-        .unwrap_or("your account");
+    let who = match user.email.as_deref().or(user.username.as_deref()) {
+        Some(who) => who.to_owned(),
+        None => t!("consent-your-account").in_(crate::i18n::current(state.config.default_locale)),
+    };
     let redirect_host = url::Url::parse(&pending.redirect_uri)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -323,7 +350,7 @@ pub(super) fn consent_page(
         headers,
         pages::Page {
             template: "consent.html",
-            title: "Allow access?",
+            title: t!("consent-title"),
             status: if notice.is_some() {
                 StatusCode::FORBIDDEN
             } else {
@@ -362,7 +389,7 @@ pub(super) fn second_step_page(
         headers,
         pages::Page {
             template: "second_step.html",
-            title: "Two-step verification",
+            title: t!("authorize-second-step-title"),
             status: said.status(),
             data: minijinja::context! {
                 client_name => pending.client.name,
@@ -380,10 +407,10 @@ pub(super) fn second_step_page(
 }
 
 /// What a page says besides its form.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 pub(in crate::http) struct Said<'a> {
-    pub error: Option<&'a str>,
-    pub notice: Option<&'a str>,
+    pub error: Option<Text>,
+    pub notice: Option<Text>,
     /// The form came back with a stale or foreign CSRF value.
     pub expired: bool,
     /// A second step's passkey options (`navigator.credentials.get`), when the person has a
@@ -440,18 +467,14 @@ pub(super) fn enroll_page(
         state,
         headers,
         StatusCode::OK,
-        "Set up a second factor",
-        &[
-            &format!(
-                "{} asks that accounts signing in to it have a second factor: a code from an \
-             authenticator app on your phone, after your password.",
-                pending.client.name
-            ),
-            "It takes a minute; then you come back here.",
+        t!("authorize-enroll-title"),
+        [
+            Text::new(t!("authorize-enroll-body")).arg("client", &pending.client.name),
+            t!("authorize-enroll-minute").into(),
         ],
         Some(pages::Link {
             href,
-            text: "Set it up",
+            text: t!("authorize-enroll-link"),
         }),
     );
     with_cookies(page, cookies)

@@ -13,6 +13,7 @@ use crate::oauth::{AuthorizeError, AuthorizeParams, PendingAuthorization, start_
 use crate::signin::BrowserSignIn;
 use crate::signin::{self, Proof};
 use crate::state::AppState;
+use crate::t;
 
 /// The hidden field that carries the client's authorization request through authd's forms,
 /// as one opaque query string. authd's own fields (`csrf`, `action`, `username`, `password`)
@@ -164,7 +165,7 @@ async fn step_up(
         Ok(second) => {
             cookies.push(cookies::hold_pending(state, &second));
             let said = Said {
-                notice: Some("The application asks for your second factor."),
+                notice: Some(t!("authorize-reason-second-factor").into()),
                 passkey: second.passkey_options.as_ref(),
                 ..Said::default()
             };

@@ -11,7 +11,10 @@ use crate::accounts;
 use crate::accounts::limits;
 use crate::http::cookies::{Binding, BrowserId, Cookie, Csrf, FORM_EXPIRED};
 use crate::http::extract::read_body;
+use crate::http::pages;
+use crate::i18n::Text;
 use crate::signin::{self, Answer, ClientMeta, LoginIdentifier, SignInError, Step};
+use crate::t;
 
 /// The sign-in form was posted: check the password (with the same limits as the account API),
 /// make the browser's sign-in, then whatever the request leads to now.
@@ -26,7 +29,7 @@ async fn sign_in(
     username: &str,
     password: &str,
 ) -> Response {
-    let failed = |message: &str, unverified: bool| {
+    let failed = |message: Text, unverified: bool| {
         let page = SignInPage {
             error: Some(message),
             identifier: username,
@@ -36,10 +39,7 @@ async fn sign_in(
         login_page(state, headers, params, &pending, page, vec![])
     };
     if limits::per_client(state, "login", meta).await.is_err() {
-        return failed(
-            "Too many attempts. Please wait a minute and try again.",
-            false,
-        );
+        return failed(t!("authorize-too-many-attempts").into(), false);
     }
     let step = signin::browser::with_password(
         state,
@@ -64,18 +64,15 @@ async fn sign_in(
             return authorize_error(state, headers, AuthorizeError::Server(cause));
         }
         Err(SignInError::InvalidCredentials) => {
-            return failed(
-                "That email, phone or username and password do not match an account.",
-                false,
-            );
+            return failed(t!("authorize-no-match").into(), false);
         }
         Err(SignInError::EmailNotVerified) => {
             return failed(
-                "Please confirm your email address first: follow the link we sent you.",
+                t!("authorize-confirm-email-first").into(),
                 username.contains('@'),
             );
         }
-        Err(e) => return failed(&e.to_string(), false),
+        Err(e) => return failed(pages::flow_message(&e.to_string()), false),
     };
     let cookies = cookies::hold_sign_in(state, &signed_in);
     proceed(
@@ -101,7 +98,7 @@ async fn passkey_sign_in(
     current: Option<&BrowserSignIn>,
     form: Form<'_>,
 ) -> Response {
-    let failed = |message: &str| {
+    let failed = |message: Text| {
         let page = SignInPage {
             error: Some(message),
             ..SignInPage::default()
@@ -109,7 +106,7 @@ async fn passkey_sign_in(
         login_page(state, headers, params, &pending, page, vec![])
     };
     if limits::per_client(state, "login", meta).await.is_err() {
-        return failed("Too many attempts. Please wait a minute and try again.");
+        return failed(t!("authorize-too-many-attempts").into());
     }
     let sealed = form.field("passkey_state").unwrap_or_default();
     let credential = form.field("credential").unwrap_or_default();
@@ -130,14 +127,9 @@ async fn passkey_sign_in(
         Err(SignInError::Unexpected(cause)) => {
             authorize_error(state, headers, AuthorizeError::Server(cause))
         }
-        Err(SignInError::PasskeyExpired) => {
-            failed("The passkey took too long to answer. Please try again.")
-        }
-        Err(SignInError::PasskeyRefused) => failed(
-            "That passkey is not one of an account here. Sign in with your password, or try \
-             another passkey.",
-        ),
-        Err(e) => failed(&e.to_string()),
+        Err(SignInError::PasskeyExpired) => failed(t!("authorize-passkey-too-slow").into()),
+        Err(SignInError::PasskeyRefused) => failed(t!("authorize-passkey-unknown").into()),
+        Err(e) => failed(pages::flow_message(&e.to_string())),
     }
 }
 
@@ -168,7 +160,7 @@ async fn second_step(
     form: Form<'_>,
 ) -> Response {
     let too_long = SignInPage {
-        notice: Some("Your sign-in waited too long for its code. Please sign in again."),
+        notice: Some(t!("authorize-code-too-late").into()),
         ..SignInPage::default()
     };
     let Some(token) = cookies::read(state, headers, Cookie::Pending) else {
@@ -188,7 +180,7 @@ async fn second_step(
     };
     if cookies::check(state, Binding::Browser(id), form.field("csrf")) != Csrf::Valid {
         return again(Said {
-            notice: Some(FORM_EXPIRED),
+            notice: Some(FORM_EXPIRED.into()),
             expired: true,
             ..Said::default()
         });
@@ -206,19 +198,15 @@ async fn second_step(
             proceed(state, headers, params, pending, Some(&signed_in), true, set).await
         }
         Err(SignInError::InvalidCode) => again(Said {
-            error: Some(
-                "That code is not right. Type the newest code from the app, or a recovery code.",
-            ),
+            error: Some(t!("authorize-code-wrong").into()),
             ..Said::default()
         }),
         Err(SignInError::PasskeyRefused) => again(Said {
-            error: Some(
-                "That passkey was not accepted. Try again, or type a code from your app instead.",
-            ),
+            error: Some(t!("authorize-passkey-refused").into()),
             ..Said::default()
         }),
         Err(SignInError::TooManyAttempts { .. }) => again(Said {
-            error: Some("Too many attempts. Please wait a few minutes and try again."),
+            error: Some(t!("authorize-code-too-many").into()),
             ..Said::default()
         }),
         Err(SignInError::InvalidChallenge) => {
@@ -273,12 +261,7 @@ pub async fn authorize_post(
     let body = match read_body(body).await {
         Ok(body) => body,
         Err(e) => {
-            return error_page(
-                &state,
-                &headers,
-                e.status(),
-                "The form is too large or came too slowly",
-            );
+            return error_page(&state, &headers, e.status(), t!("authorize-form-too-large"));
         }
     };
     let Some(form) = form_fields(&body) else {
@@ -286,7 +269,7 @@ pub async fn authorize_post(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
-            "The form holds a field twice",
+            t!("authorize-form-field-twice"),
         );
     };
     let form = Form(&form);
@@ -300,7 +283,7 @@ pub async fn authorize_post(
             &state,
             &headers,
             StatusCode::FORBIDDEN,
-            "This form was sent from another site.",
+            t!("authorize-form-other-site"),
         );
     }
     // The client's request is checked again from scratch, as on the first visit.
@@ -309,7 +292,7 @@ pub async fn authorize_post(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
-            "The form is incomplete",
+            t!("authorize-form-incomplete"),
         );
     };
     let params = match AuthorizeParams::parse(request) {
@@ -331,7 +314,7 @@ pub async fn authorize_post(
             let id = BrowserId::of(&state, &headers);
             if cookies::check(&state, Binding::Browser(&id), csrf) != Csrf::Valid {
                 let page = SignInPage {
-                    notice: Some(FORM_EXPIRED),
+                    notice: Some(FORM_EXPIRED.into()),
                     identifier: username,
                     expired: true,
                     ..SignInPage::default()
@@ -369,7 +352,7 @@ pub async fn authorize_post(
             let id = BrowserId::of(&state, &headers);
             if cookies::check(&state, Binding::Browser(&id), csrf) != Csrf::Valid {
                 let page = SignInPage {
-                    notice: Some(FORM_EXPIRED),
+                    notice: Some(FORM_EXPIRED.into()),
                     expired: true,
                     ..SignInPage::default()
                 };
@@ -389,7 +372,7 @@ pub async fn authorize_post(
         Some(action @ ("approve" | "deny")) => {
             let Some(browser) = browser else {
                 let page = SignInPage {
-                    notice: Some("Your sign-in has ended. Please sign in again."),
+                    notice: Some(t!("authorize-sign-in-ended").into()),
                     ..SignInPage::default()
                 };
                 return login_page(&state, &headers, &params, &pending, page, vec![]);
@@ -397,7 +380,7 @@ pub async fn authorize_post(
             if cookies::check(&state, Binding::SignIn(&browser.sign_in), csrf) != Csrf::Valid {
                 // Asked again, with a value of this sign-in's: a forged or planted value
                 // (or a page left open too long) approves nothing.
-                let notice = Some(FORM_EXPIRED);
+                let notice = Some(FORM_EXPIRED.into());
                 return consent_page(
                     &state,
                     &headers,
@@ -410,6 +393,11 @@ pub async fn authorize_post(
             }
             decide(&state, &headers, pending, &browser, action).await
         }
-        _ => error_page(&state, &headers, StatusCode::BAD_REQUEST, "Unknown action"),
+        _ => error_page(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            t!("authorize-unknown-action"),
+        ),
     }
 }
