@@ -149,6 +149,11 @@ impl Application {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut mail = tokio::spawn(deliver_mail(self.state.clone(), stopped.clone()));
         let mut logouts = tokio::spawn(announce_logouts(self.state.clone(), stopped.clone()));
+        let client_changes = tokio::spawn(crate::storage::client_cache::keep_cache(
+            self.state.db.clone(),
+            self.state.config.database_url.expose_secret().to_owned(),
+            stopped.clone(),
+        ));
         let metrics = self.metrics_listener.map(|listener| {
             let router = crate::http::metrics_router(self.state.clone());
             tokio::spawn(serve(listener, router, limits, false, stopped.clone()))
@@ -170,6 +175,7 @@ impl Application {
         }
         housekeeping.abort();
         key_refresh.abort();
+        client_changes.abort();
         aligning.abort();
         // The sender finishes the message in hand (bounded by the shutdown deadline).
         if tokio::time::timeout(limits.shutdown_timeout, &mut mail)

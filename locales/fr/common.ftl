@@ -1,5 +1,5 @@
 # La mise en page, les pages communes à tous les parcours et la page de connexion.
-# Les messages peuvent contenir du balisage (<strong>) ; les arguments sont échappés avant d'y être placés.
+# Les messages peuvent contenir du balisage (<strong>) ; les arguments sont échappés avant d'y être placés.
 
 help = Aide
 request-id = Identifiant de la requête
@@ -9,15 +9,15 @@ or = ou
 password = Mot de passe
 show-password = Afficher le mot de passe
 go-to-start = Aller à l'accueil
-form-post-body = Retour à l'application en cours.
+form-post-body = Nous vous ramenons à l'application.
 
 home-title = Service de connexion
-home-body = Ceci est le service de connexion de { $brand }. Les applications vous envoient ici pour vous connecter ; vous pouvez aussi gérer votre façon de vous connecter.
+home-body = Ceci est le service de connexion de { $brand }. Les applications vous envoient ici pour vous connecter ; vous pouvez aussi y gérer la façon dont vous vous connectez.
 home-security-link = La sécurité de votre connexion
 not-found-title = Page introuvable
 not-found-body = Il n'y a pas de page à cette adresse. Elle a peut-être été déplacée, ou le lien a été tronqué.
 form-only-title = Cette page ne peut pas être ouverte directement
-form-only-body = Elle répond à un formulaire. Revenez au formulaire et envoyez-le de nouveau.
+form-only-body = Elle ne s'ouvre qu'à l'envoi d'un formulaire. Revenez au formulaire et envoyez-le de nouveau.
 
 sign-in = Se connecter
 sign-in-lead-client = pour continuer vers <strong>{ $client }</strong>
@@ -31,5 +31,5 @@ sign-in-other-ways = Autres façons de se connecter
 sign-in-no-account = Pas encore de compte ?
 sign-in-create-account = En créer un
 
-# Un message d'un flux que le catalogue n'a pas (jamais attendu : voir pages::flow_message).
+# Un message d'un flux que le catalogue n'a pas (jamais attendu : voir pages::flow_message).
 flow-message = { $message }

@@ -1,10 +1,12 @@
-//! Queries on `clients`, the OAuth client registry.
+//! Queries on `clients`, the OAuth client registry. Rows read are kept in memory while their
+//! changes are heard (`client_cache`): every write announces itself in its transaction.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 
 use super::audit::{AuditEventRow, record};
+use super::client_cache::CHANNEL;
 use super::schema::{authorization_codes, clients, sessions};
 use super::{ClientRow, Database, StorageError, run, run_read};
 use crate::domain::{Actor, AuditKind};
@@ -15,6 +17,7 @@ pub async fn insert_client(db: &Database, row: &ClientRow) -> Result<(), Storage
             .values(row)
             .execute(c)
             .await?;
+        c.client_changed(&row.id).await?;
         let created = AuditEventRow::new(AuditKind::ClientCreated, row.created_at)
             .by(Actor::Cli, None)
             .client(&row.id)
@@ -25,12 +28,52 @@ pub async fn insert_client(db: &Database, row: &ClientRow) -> Result<(), Storage
 }
 
 pub async fn find_client(db: &Database, id: &str) -> Result<Option<ClientRow>, StorageError> {
-    run_read!(db, |c| Ok(clients::table
-        .find(id)
-        .select(ClientRow::as_select())
-        .first(c)
-        .await
-        .optional()?))
+    let cache = db.client_cache();
+    let generation = cache.generation();
+    if let Some(row) = cache.get(id) {
+        return Ok(Some(row));
+    }
+    let row: Option<ClientRow> = run_read!(db, |c| Ok::<_, StorageError>(
+        clients::table
+            .find(id)
+            .select(ClientRow::as_select())
+            .first(c)
+            .await
+            .optional()?
+    ))?;
+    if let Some(row) = &row {
+        cache.fill(generation, row);
+    }
+    Ok(row)
+}
+
+/// Announces a change of client `id` to every instance, when the write's transaction commits.
+trait AnnounceChange {
+    fn client_changed(&mut self, id: &str) -> impl Future<Output = diesel::QueryResult<()>> + Send;
+}
+
+impl AnnounceChange for diesel_async::AsyncPgConnection {
+    fn client_changed(&mut self, id: &str) -> impl Future<Output = diesel::QueryResult<()>> + Send {
+        let id = id.to_owned();
+        async move {
+            diesel::sql_query("SELECT pg_notify($1, $2)")
+                .bind::<diesel::sql_types::Text, _>(CHANNEL)
+                .bind::<diesel::sql_types::Text, _>(id)
+                .execute(self)
+                .await
+                .map(|_| ())
+        }
+    }
+}
+
+impl AnnounceChange for super::SqliteConn {
+    /// One instance, no memory of clients: nothing to tell.
+    fn client_changed(
+        &mut self,
+        _id: &str,
+    ) -> impl Future<Output = diesel::QueryResult<()>> + Send {
+        std::future::ready(Ok(()))
+    }
 }
 
 pub async fn list_clients(db: &Database) -> Result<Vec<ClientRow>, StorageError> {
@@ -69,6 +112,7 @@ pub async fn update_client(
                 ))
                 .execute(c)
                 .await?;
+            c.client_changed(&row.id).await?;
             if n > 0 {
                 let updated = AuditEventRow::new(AuditKind::ClientUpdated, now)
                     .by(Actor::Cli, None)
@@ -107,6 +151,7 @@ pub async fn delete_client(
             .execute(c)
             .await?;
             let n = diesel::delete(clients::table.find(id)).execute(c).await?;
+            c.client_changed(id).await?;
             if n > 0 {
                 let deleted = AuditEventRow::new(AuditKind::ClientDeleted, now)
                     .by(Actor::Cli, None)

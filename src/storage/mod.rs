@@ -61,6 +61,7 @@ macro_rules! end_user_sessions {
 }
 
 pub mod audit;
+pub mod client_cache;
 pub mod clients;
 pub mod codes;
 pub mod consents;
@@ -173,6 +174,8 @@ const SQLITE_READER_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeo
 pub struct Database {
     pools: Pools,
     audited: std::sync::Arc<audit::Committed>,
+    /// The client rows read, while their changes are heard (PostgreSQL; see `clients`).
+    clients: std::sync::Arc<client_cache::ClientCache>,
 }
 
 #[derive(Clone)]
@@ -379,6 +382,7 @@ impl Database {
         Database {
             pools,
             audited: Default::default(),
+            clients: Default::default(),
         }
     }
 
@@ -389,6 +393,17 @@ impl Database {
 
     pub fn is_postgres(&self) -> bool {
         matches!(self.pools, Pools::Postgres(_))
+    }
+
+    pub(crate) fn client_cache(&self) -> &std::sync::Arc<client_cache::ClientCache> {
+        &self.clients
+    }
+
+    /// Whether client rows are served from this instance's memory now (its listener for their
+    /// changes is connected), for tests.
+    #[doc(hidden)]
+    pub fn clients_cached(&self) -> bool {
+        self.clients.is_live()
     }
 
     /// The PostgreSQL pool, for tests that reach under the storage layer.

@@ -293,3 +293,115 @@ async fn concurrent_sign_ups_without_verification_make_one_user(backend: Backend
     assert_eq!(statuses[0], 201, "{statuses:?}");
     assert!(statuses[1..].iter().all(|s| *s == 409), "{statuses:?}");
 }
+
+/// Waits (up to 10 s) until `app` serves client rows from memory (its listener is connected).
+async fn clients_cached(app: &TestApp) {
+    for _ in 0..200 {
+        if app.state.db.clients_cached() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the instance never listened for client changes");
+}
+
+/// Waits (up to 10 s) until `app` refuses the client's credentials, then checks that it keeps
+/// refusing them.
+async fn refuses_soon(app: &TestApp, id: &str, secret: &str) {
+    let form = [("grant_type", "client_credentials")];
+    for _ in 0..200 {
+        if app.token(&form, Some((id, secret))).await.status == 401 {
+            for _ in 0..5 {
+                app.token(&form, Some((id, secret))).await.expect(401);
+            }
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the changed client still gets tokens");
+}
+
+/// The attack: an operator deletes a leaked client (or takes its secret away) on one instance;
+/// the other instance, which has the client's row in memory, must stop issuing it tokens too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_changed_anywhere_is_refused_by_every_instance() {
+    let (a, b) = spawn_pair(Backend::Postgres, &[]).await;
+    clients_cached(&a).await;
+    clients_cached(&b).await;
+    let form = [("grant_type", "client_credentials")];
+    for change in ["secret taken away", "deleted"] {
+        let leaked = a
+            .client("confidential", &["client_credentials"], &["api"], &[])
+            .await;
+        let (id, secret) = (leaked.id.as_str(), leaked.secret.as_deref().unwrap());
+        // Both instances read it, and keep it.
+        for app in [&a, &b] {
+            for _ in 0..3 {
+                app.token(&form, Some((id, secret))).await.expect(200);
+            }
+        }
+        let now = chrono::Utc::now().naive_utc();
+        match change {
+            "deleted" => {
+                assert!(
+                    authd::storage::clients::delete_client(&b.state.db, id, now)
+                        .await
+                        .unwrap()
+                );
+            }
+            _ => {
+                let mut row = authd::storage::clients::find_client(&b.state.db, id)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.secret_hash = None;
+                authd::storage::clients::update_client(&b.state.db, &row, &["secret"], true, now)
+                    .await
+                    .unwrap();
+            }
+        }
+        refuses_soon(&a, id, secret).await;
+        refuses_soon(&b, id, secret).await;
+    }
+}
+
+/// Notifications sent while an instance's listener is cut off are lost to it: on connecting
+/// again it must start with an empty memory, not serve the row it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_while_the_listener_is_cut_off_is_not_missed() {
+    let (a, b) = spawn_pair(Backend::Postgres, &[]).await;
+    clients_cached(&a).await;
+    let form = [("grant_type", "client_credentials")];
+    let leaked = a
+        .client("confidential", &["client_credentials"], &["api"], &[])
+        .await;
+    let (id, secret) = (leaked.id.as_str(), leaked.secret.as_deref().unwrap());
+    a.token(&form, Some((id, secret))).await.expect(200);
+    a.token(&form, Some((id, secret))).await.expect(200);
+    // Cut every listener of this database off, and delete the client before they are back.
+    {
+        use diesel_async::RunQueryDsl as _;
+        let pool = b.state.db.postgres_pool().unwrap();
+        let mut conn = pool.get().await.unwrap();
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = 'authd-client-changes' AND datname = current_database()",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    let now = chrono::Utc::now().naive_utc();
+    assert!(
+        authd::storage::clients::delete_client(&b.state.db, id, now)
+            .await
+            .unwrap()
+    );
+    refuses_soon(&a, id, secret).await;
+    // The instances listen again, and the row they had is not served again.
+    clients_cached(&a).await;
+    clients_cached(&b).await;
+    for app in [&a, &b] {
+        app.token(&form, Some((id, secret))).await.expect(401);
+    }
+}

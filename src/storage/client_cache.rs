@@ -1,0 +1,150 @@
+//! Each instance's memory of the client registry.
+//!
+//! Every token request reads its client's row. On PostgreSQL an instance keeps the rows it has
+//! read for as long as it hears of their changes: a write to a client (from any instance or
+//! the command line) sends `NOTIFY authd_clients` with its id in the write's transaction, and
+//! each instance's listener drops that row when the commit is announced. While the listener is
+//! not connected (starting, or its connection lost) nothing is served from memory, and on
+//! connecting again memory starts empty: no notification can have been missed by a row that
+//! is kept. A read that began before an announcement never fills the memory after it (the
+//! generation counter). SQLite (one instance) always reads the file.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use super::{ClientRow, Database};
+
+/// The client rows an instance has read, kept while their changes are heard.
+#[derive(Default)]
+pub struct ClientCache {
+    rows: RwLock<HashMap<String, ClientRow>>,
+    /// Moved on by every announced change and by every (re)connection of the listener.
+    generation: AtomicU64,
+    /// The listener is connected and listening.
+    live: AtomicBool,
+}
+
+/// Rows kept at most (a registry is small; past this the memory starts over).
+const CACHE_MAX: usize = 10_000;
+/// The channel of client changes.
+pub(super) const CHANNEL: &str = "authd_clients";
+
+impl ClientCache {
+    /// The generation now: give it to [`ClientCache::fill`] with what is read after.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    pub(super) fn get(&self, id: &str) -> Option<ClientRow> {
+        if !self.is_live() {
+            return None;
+        }
+        self.rows.read().ok()?.get(id).cloned()
+    }
+
+    /// Keeps `row`, read when the generation was `generation`, unless anything changed since.
+    pub(super) fn fill(&self, generation: u64, row: &ClientRow) {
+        let Ok(mut rows) = self.rows.write() else {
+            return;
+        };
+        if self.is_live() && self.generation.load(Ordering::Acquire) == generation {
+            if rows.len() >= CACHE_MAX {
+                rows.clear();
+            }
+            rows.insert(row.id.clone(), row.clone());
+        }
+    }
+
+    /// A client changed: forget it, and keep reads begun before from filling it in again.
+    fn changed(&self, id: &str) {
+        if let Ok(mut rows) = self.rows.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            rows.remove(id);
+        }
+    }
+
+    /// The listener connected (`live`) or lost its connection: start over, empty.
+    fn set_live(&self, live: bool) {
+        match self.rows.write() {
+            Ok(mut rows) => {
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                rows.clear();
+                self.live.store(live, Ordering::Release);
+            }
+            Err(_) => self.live.store(false, Ordering::Release),
+        }
+    }
+}
+
+/// An instance's listener for client changes (PostgreSQL only), until `stop`: connects,
+/// listens, and only then serves rows from memory; on losing its connection it stops serving
+/// them and connects again.
+pub async fn keep_cache(db: Database, url: String, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if !db.is_postgres() {
+        return;
+    }
+    let cache = db.client_cache().clone();
+    loop {
+        tokio::select! {
+            ended = listen(&url, &cache) => {
+                if let Err(e) = ended {
+                    tracing::warn!(error = %e, "the listener for client changes lost its connection");
+                }
+            }
+            _ = stop.changed() => {
+                cache.set_live(false);
+                return;
+            }
+        }
+        cache.set_live(false);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One connection of the listener: returns when it ends.
+async fn listen(url: &str, cache: &Arc<ClientCache>) -> Result<(), tokio_postgres::Error> {
+    let mut config: tokio_postgres::Config = url.parse()?;
+    config
+        .application_name("authd-client-changes")
+        .connect_timeout(Duration::from_secs(10));
+    let (client, mut connection) = config.connect(tokio_postgres::NoTls).await?;
+    // The connection is driven here, its notifications handed over as they come.
+    let (heard, mut hearing) = tokio::sync::mpsc::unbounded_channel();
+    let driver = tokio::spawn(async move {
+        while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            match message {
+                Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                    if heard.send(Some(n.payload().to_owned())).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "the listener for client changes failed");
+                    break;
+                }
+            }
+        }
+        let _ = heard.send(None);
+    });
+    let listening = client.batch_execute(&format!("LISTEN {CHANNEL}")).await;
+    if let Err(e) = listening {
+        driver.abort();
+        return Err(e);
+    }
+    cache.set_live(true);
+    while let Some(Some(id)) = hearing.recv().await {
+        cache.changed(&id);
+    }
+    driver.abort();
+    Ok(())
+}
