@@ -5,6 +5,7 @@
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` these tests skip, except under
 //! `CI=true`, where a missing browser fails them (`.ci/run` installs both).
 
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -18,7 +19,9 @@ use crate::harness::{Backend, PASSWORD, TestApp, s, spawn_app};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// A chromedriver of this test's own, stopped with it.
+/// A chromedriver of this test's own, stopped with it: the whole process group it leads, so
+/// the Chromium processes it started go too (killing chromedriver alone leaves them running:
+/// a full test run once left 130 behind, slowing everything after it).
 struct Driver {
     child: Child,
     port: u16,
@@ -27,6 +30,10 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -53,6 +60,8 @@ async fn browser(width: u32, height: u32) -> (Client, Driver) {
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        // Its own process group, which it and its browsers share (see `Driver`).
+        .process_group(0)
         .spawn()
         .expect("chromedriver starts");
     let profile = tempfile::tempdir().unwrap();
