@@ -74,6 +74,11 @@ pub fn switches(current: Lang) -> Vec<Switch> {
         return vec![];
     };
     let (path, query) = here.split_once('?').unwrap_or((&here, ""));
+    // Only an address a browser reads as a path of authd's: `//host/...` (or `/\host`) would
+    // be read as another site.
+    if !path.starts_with('/') || path.starts_with("//") || path.starts_with("/\\") {
+        return vec![];
+    }
     Lang::ALL
         .into_iter()
         .filter(|l| *l != current)

@@ -183,3 +183,35 @@ async fn the_operator_chooses_the_default_language() {
     page(&browser(), &url, Some("de")).await.is_in("fr");
     page(&browser(), &url, Some("en-US")).await.is_in("en");
 }
+
+/// The language switch repeats the page's own address in its links: an address crafted to
+/// break out of the attribute comes back escaped, and the switch stays on authd.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_language_switch_cannot_be_turned_into_markup_or_a_way_out() {
+    let app = spawn_app_with(Backend::Sqlite, &[]).await;
+    let crafted =
+        "/account/sign-in?x=%22%3E%3Cscript%3Ealert(1)%3C/script%3E&y=%27onmouseover%3Dalert(1)";
+    let p = page(&browser(), &app.url(crafted), Some("fr")).await;
+    p.is_in("fr");
+    assert!(!p.html.contains("<script>alert"), "{}", p.html);
+    assert!(!p.html.contains("'onmouseover"), "{}", p.html);
+    let switch = p
+        .html
+        .split("hreflang=\"en\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .map(|href| href.split('"').next().unwrap().to_owned())
+        .expect("a link to the page in English");
+    assert!(
+        switch.starts_with("&#x2f;account&#x2f;sign-in?"),
+        "{switch}"
+    );
+    // A scheme-relative address is not a page of authd's: it opens none, so offers no switch
+    // to follow elsewhere.
+    let away = page(&browser(), &app.url("//evil.example/x"), Some("fr")).await;
+    assert!(
+        !away.html.contains("href=\"&#x2f;&#x2f;evil"),
+        "{}",
+        away.html
+    );
+}
