@@ -3,7 +3,8 @@
 //! Every token request reads its client's row. On PostgreSQL an instance keeps the rows it has
 //! read for as long as it hears of their changes: a write to a client (from any instance or
 //! the command line) sends `NOTIFY authd_clients` with its id in the write's transaction, and
-//! each instance's listener drops that row when the commit is announced. While the listener is
+//! each instance's listener drops that row when the commit is announced (milliseconds; the
+//! instance that wrote drops it at once, so its own next request sees the change). While the listener is
 //! not connected (starting, or its connection lost) nothing is served from memory, and on
 //! connecting again memory starts empty: no notification can have been missed by a row that
 //! is kept. A read that began before an announcement never fills the memory after it (the
@@ -62,7 +63,7 @@ impl ClientCache {
     }
 
     /// A client changed: forget it, and keep reads begun before from filling it in again.
-    fn changed(&self, id: &str) {
+    pub(super) fn changed(&self, id: &str) {
         if let Ok(mut rows) = self.rows.write() {
             self.generation.fetch_add(1, Ordering::AcqRel);
             rows.remove(id);

@@ -12,7 +12,7 @@ use super::{ClientRow, Database, StorageError, run, run_read};
 use crate::domain::{Actor, AuditKind};
 
 pub async fn insert_client(db: &Database, row: &ClientRow) -> Result<(), StorageError> {
-    run!(db, |c| {
+    let done = run!(db, |c| {
         diesel::insert_into(clients::table)
             .values(row)
             .execute(c)
@@ -24,7 +24,10 @@ pub async fn insert_client(db: &Database, row: &ClientRow) -> Result<(), Storage
             .detail(serde_json::json!({"name": row.name}));
         record!(c, [&created]);
         Ok(())
-    })
+    });
+    // This instance knows at once; the others when the commit is announced.
+    db.client_cache().changed(&row.id);
+    done
 }
 
 pub async fn find_client(db: &Database, id: &str) -> Result<Option<ClientRow>, StorageError> {
@@ -93,7 +96,7 @@ pub async fn update_client(
     secret_rotated: bool,
     now: NaiveDateTime,
 ) -> Result<bool, StorageError> {
-    run!(db, |c| c
+    let done = run!(db, |c| c
         .transaction(async |c| {
             let n = diesel::update(clients::table.find(&row.id))
                 .set((
@@ -125,7 +128,9 @@ pub async fn update_client(
             }
             Ok::<_, StorageError>(n > 0)
         })
-        .await)
+        .await);
+    db.client_cache().changed(&row.id);
+    done
 }
 
 /// Deletes a client with its codes, and ends every session it holds, so that none of its
@@ -135,7 +140,7 @@ pub async fn delete_client(
     id: &str,
     now: NaiveDateTime,
 ) -> Result<bool, StorageError> {
-    run!(db, |c| c
+    let done = run!(db, |c| c
         .transaction(async |c| {
             diesel::update(
                 sessions::table
@@ -160,5 +165,7 @@ pub async fn delete_client(
             }
             Ok::<_, StorageError>(n > 0)
         })
-        .await)
+        .await);
+    db.client_cache().changed(id);
+    done
 }
