@@ -499,6 +499,28 @@ pub async fn favicon() -> Response {
 
 #[cfg(test)]
 mod tests {
+    /// `flow_message` matches the flows' English by its exact text: a reworded message would
+    /// fall back to English on a French page. The flows' own messages must still be found.
+    #[test]
+    fn the_flows_messages_are_in_the_catalogue() {
+        use crate::accounts::AccountError;
+        use crate::i18n::Lang;
+        for e in [
+            AccountError::InvalidCredentials,
+            AccountError::EmailNotVerified,
+            AccountError::AccountDisabled,
+            AccountError::InvalidToken,
+            AccountError::AlreadyVerified,
+            AccountError::WrongPassword,
+            AccountError::InvalidCode,
+            AccountError::InvalidChallenge,
+        ] {
+            let english = e.to_string();
+            let said = super::flow_message(&english).in_(Lang::Fr);
+            assert_ne!(said, english, "no French for the flow message {english:?}");
+        }
+    }
+
     #[test]
     fn the_form_post_page_runs_exactly_the_hashed_script() {
         let page = include_str!("../../templates/form_post.html");
