@@ -8,11 +8,19 @@
 //! not connected (starting, or its connection lost) nothing is served from memory, and on
 //! connecting again memory starts empty: no notification can have been missed by a row that
 //! is kept. A read that began before an announcement never fills the memory after it (the
-//! generation counter). SQLite (one instance) always reads the file.
+//! generation counter).
+//!
+//! On SQLite (one instance) the rows another process writes (a command line's `authd clients
+//! ...`) announce nothing, so before serving a row from memory the instance asks a connection
+//! of its own for SQLite's `PRAGMA data_version`, which moves whenever any other connection has
+//! committed to the file: when it has moved, memory starts over. The instance's own writes
+//! move it too (its writer is another connection), so memory only outlives stretches without
+//! writes; the check is one statement on a connection kept open, with no pool or thread
+//! between, where a row read is a pooled connection, a query and a row to decode.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use super::{ClientRow, Database};
@@ -23,8 +31,48 @@ pub struct ClientCache {
     rows: RwLock<HashMap<String, ClientRow>>,
     /// Moved on by every announced change and by every (re)connection of the listener.
     generation: AtomicU64,
-    /// The listener is connected and listening.
+    /// The listener is connected and listening (on SQLite: always).
     live: AtomicBool,
+    /// On SQLite: what tells of commits to the file by other connections.
+    file: Option<FileVersion>,
+}
+
+/// SQLite's count of commits by other connections, as one connection of our own sees it.
+struct FileVersion {
+    path: String,
+    /// Opened on first use (read-only); dropped after an error, to be opened again.
+    conn: Mutex<Option<diesel::SqliteConnection>>,
+    /// The `data_version` the kept rows were read under.
+    seen: Mutex<Option<i64>>,
+}
+
+// SQLite's `PRAGMA data_version` as the table-valued function it also is: a query diesel
+// prepares once per connection and keeps (a `sql_query` is prepared on every call).
+diesel::table! {
+    pragma_data_version (data_version) {
+        data_version -> BigInt,
+    }
+}
+
+impl FileVersion {
+    /// The file's `data_version` now, or `None` when it cannot be read.
+    fn now(&self) -> Option<i64> {
+        use diesel::connection::SimpleConnection as _;
+        use diesel::{Connection as _, QueryDsl as _, RunQueryDsl as _};
+        let mut conn = self.conn.lock().ok()?;
+        if conn.is_none() {
+            let mut opened = diesel::SqliteConnection::establish(&self.path).ok()?;
+            opened.batch_execute(super::SQLITE_READER_PRAGMAS).ok()?;
+            *conn = Some(opened);
+        }
+        let read = pragma_data_version::table
+            .select(pragma_data_version::data_version)
+            .get_result::<i64>(conn.as_mut()?);
+        if read.is_err() {
+            *conn = None;
+        }
+        read.ok()
+    }
 }
 
 /// Rows kept at most (a registry is small; past this the memory starts over).
@@ -33,6 +81,36 @@ const CACHE_MAX: usize = 10_000;
 pub(super) const CHANNEL: &str = "authd_clients";
 
 impl ClientCache {
+    /// A memory for the SQLite file at `path`, checked against the file's commits.
+    pub(super) fn for_sqlite(path: &str) -> Self {
+        ClientCache {
+            live: AtomicBool::new(true),
+            file: Some(FileVersion {
+                path: path.to_owned(),
+                conn: Mutex::new(None),
+                seen: Mutex::new(None),
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// On SQLite, forgets every row when another connection has committed to the file since
+    /// they were read (or when that cannot be told); call before [`ClientCache::generation`].
+    pub(super) fn check_file(&self) {
+        let Some(file) = &self.file else { return };
+        let now = file.now();
+        let Ok(mut seen) = file.seen.lock() else {
+            return;
+        };
+        if now.is_none() || *seen != now {
+            *seen = now;
+            if let Ok(mut rows) = self.rows.write() {
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                rows.clear();
+            }
+        }
+    }
+
     /// The generation now: give it to [`ClientCache::fill`] with what is read after.
     pub(super) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)

@@ -32,6 +32,7 @@ pub async fn insert_client(db: &Database, row: &ClientRow) -> Result<(), Storage
 
 pub async fn find_client(db: &Database, id: &str) -> Result<Option<ClientRow>, StorageError> {
     let cache = db.client_cache();
+    cache.check_file();
     let generation = cache.generation();
     if let Some(row) = cache.get(id) {
         return Ok(Some(row));

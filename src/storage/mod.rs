@@ -174,7 +174,7 @@ const SQLITE_READER_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeo
 pub struct Database {
     pools: Pools,
     audited: std::sync::Arc<audit::Committed>,
-    /// The client rows read, while their changes are heard (PostgreSQL; see `clients`).
+    /// The client rows read, while their changes are heard (see `client_cache`).
     clients: std::sync::Arc<client_cache::ClientCache>,
 }
 
@@ -378,11 +378,11 @@ impl Default for StatementLimits {
 const SQLITE_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 impl Database {
-    fn new(pools: Pools) -> Self {
+    fn new(pools: Pools, clients: client_cache::ClientCache) -> Self {
         Database {
             pools,
             audited: Default::default(),
-            clients: Default::default(),
+            clients: std::sync::Arc::new(clients),
         }
     }
 
@@ -399,8 +399,9 @@ impl Database {
         &self.clients
     }
 
-    /// Whether client rows are served from this instance's memory now (its listener for their
-    /// changes is connected), for tests.
+    /// Whether client rows may be served from this instance's memory now (on PostgreSQL: its
+    /// listener for their changes is connected; on SQLite: always, checked against the file), for
+    /// tests.
     #[doc(hidden)]
     pub fn clients_cached(&self) -> bool {
         self.clients.is_live()
@@ -445,11 +446,14 @@ impl Database {
                     .build()
                     .context("building the SQLite pool")
             };
-            let db = Database::new(Pools::Sqlite(SqlitePools {
-                // One writer: contention becomes queueing, never SQLITE_BUSY mid-transaction.
-                writer: pool(1, SQLITE_PRAGMAS)?,
-                readers: pool(4, SQLITE_READER_PRAGMAS)?,
-            }));
+            let db = Database::new(
+                Pools::Sqlite(SqlitePools {
+                    // One writer: contention becomes queueing, never SQLITE_BUSY mid-transaction.
+                    writer: pool(1, SQLITE_PRAGMAS)?,
+                    readers: pool(4, SQLITE_READER_PRAGMAS)?,
+                }),
+                client_cache::ClientCache::for_sqlite(path),
+            );
             db.conn()
                 .await
                 .with_context(|| format!("opening the SQLite database {path}"))?;
@@ -481,7 +485,7 @@ impl Database {
                 .runtime(deadpool::Runtime::Tokio1)
                 .build()
                 .context("building the PostgreSQL pool")?;
-            let db = Database::new(Pools::Postgres(pool));
+            let db = Database::new(Pools::Postgres(pool), Default::default());
             // Where, never with the password.
             let parsed = url::Url::parse(url).ok();
             let host = parsed

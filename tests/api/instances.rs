@@ -405,3 +405,43 @@ async fn a_change_made_while_the_listener_is_cut_off_is_not_missed() {
         app.token(&form, Some((id, secret))).await.expect(401);
     }
 }
+
+/// The attack on SQLite: an operator deletes a leaked client, or rotates its secret, with the
+/// command line (another process, which can announce nothing) while the server runs with the
+/// client's row in memory; the server's very next token request must be refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_changed_by_the_command_line_is_refused_at_once_on_sqlite() {
+    use secrecy::ExposeSecret as _;
+    let app = spawn_app(Backend::Sqlite).await;
+    assert!(app.state.db.clients_cached());
+    let form = [("grant_type", "client_credentials")];
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_authd"))
+            .args(args)
+            .env(
+                "DATABASE_URL",
+                app.state.config.database_url.expose_secret(),
+            )
+            .env("AUTHD_SECRET", crate::harness::SECRET)
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    for change in ["rotate-secret", "delete"] {
+        let leaked = app
+            .client("confidential", &["client_credentials"], &["api"], &[])
+            .await;
+        let (id, secret) = (leaked.id.as_str(), leaked.secret.as_deref().unwrap());
+        for _ in 0..3 {
+            app.token(&form, Some((id, secret))).await.expect(200);
+        }
+        match change {
+            "delete" => cli(&["clients", "delete", id]),
+            _ => cli(&["clients", "update", id, "--rotate-secret"]),
+        }
+        for _ in 0..3 {
+            app.token(&form, Some((id, secret))).await.expect(401);
+        }
+    }
+}
