@@ -15,13 +15,15 @@
 //! of its own for SQLite's `PRAGMA data_version`, which moves whenever any other connection has
 //! committed to the file: when it has moved, memory starts over. The instance's own writes
 //! move it too (its writer is another connection), so memory only outlives stretches without
-//! writes; the check is one statement on a connection kept open, with no pool or thread
-//! between, where a row read is a pooled connection, a query and a row to decode.
+//! writes. The check is a read transaction (file locks, a statement) and cost a token request
+//! as much as reading the row, so it is made at most once per [`FILE_CHECK_EVERY`]: another
+//! process's change is served from memory for at most that long after its commit, as other
+//! PostgreSQL instances hear of a change milliseconds after it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{ClientRow, Database};
 
@@ -42,9 +44,20 @@ struct FileVersion {
     path: String,
     /// Opened on first use (read-only); dropped after an error, to be opened again.
     conn: Mutex<Option<diesel::SqliteConnection>>,
-    /// The `data_version` the kept rows were read under.
-    seen: Mutex<Option<i64>>,
+    seen: Mutex<Seen>,
 }
+
+/// The file's last check.
+#[derive(Default)]
+struct Seen {
+    /// The `data_version` the kept rows were read under.
+    version: Option<i64>,
+    /// When it was asked (`None`: never, or it could not be told).
+    at: Option<Instant>,
+}
+
+/// How long a check of the SQLite file holds (see the module's comment).
+pub const FILE_CHECK_EVERY: Duration = Duration::from_millis(1);
 
 // SQLite's `PRAGMA data_version` as the table-valued function it also is: a query diesel
 // prepares once per connection and keeps (a `sql_query` is prepared on every call).
@@ -88,22 +101,33 @@ impl ClientCache {
             file: Some(FileVersion {
                 path: path.to_owned(),
                 conn: Mutex::new(None),
-                seen: Mutex::new(None),
+                seen: Mutex::default(),
             }),
             ..Default::default()
         }
     }
 
     /// On SQLite, forgets every row when another connection has committed to the file since
-    /// they were read (or when that cannot be told); call before [`ClientCache::generation`].
+    /// they were read (or when that cannot be told), unless the file was checked within
+    /// [`FILE_CHECK_EVERY`]; call before [`ClientCache::generation`].
     pub(super) fn check_file(&self) {
         let Some(file) = &self.file else { return };
+        let asked = Instant::now();
+        if let Ok(seen) = file.seen.lock() {
+            if seen
+                .at
+                .is_some_and(|at| asked.saturating_duration_since(at) < FILE_CHECK_EVERY)
+            {
+                return;
+            }
+        }
         let now = file.now();
         let Ok(mut seen) = file.seen.lock() else {
             return;
         };
-        if now.is_none() || *seen != now {
-            *seen = now;
+        seen.at = now.is_some().then_some(asked);
+        if now.is_none() || seen.version != now {
+            seen.version = now;
             if let Ok(mut rows) = self.rows.write() {
                 self.generation.fetch_add(1, Ordering::AcqRel);
                 rows.clear();

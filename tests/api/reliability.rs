@@ -307,7 +307,7 @@ async fn skewed_postgres_instances_decide_by_one_clock() {
         diesel::sql_query(format!(
             "UPDATE signing_keys SET retired_at = now() AT TIME ZONE 'UTC' WHERE kid = '{old}'"
         ))
-        .execute(&mut c)
+        .execute(&mut *c)
         .await
         .unwrap();
     }
