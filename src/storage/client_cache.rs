@@ -113,13 +113,12 @@ impl ClientCache {
     pub(super) fn check_file(&self) {
         let Some(file) = &self.file else { return };
         let asked = Instant::now();
-        if let Ok(seen) = file.seen.lock() {
-            if seen
+        if let Ok(seen) = file.seen.lock()
+            && seen
                 .at
                 .is_some_and(|at| asked.saturating_duration_since(at) < FILE_CHECK_EVERY)
-            {
-                return;
-            }
+        {
+            return;
         }
         let now = file.now();
         let Ok(mut seen) = file.seen.lock() else {
