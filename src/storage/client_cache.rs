@@ -59,8 +59,10 @@ struct Seen {
 /// How long a check of the SQLite file holds (see the module's comment).
 pub const FILE_CHECK_EVERY: Duration = Duration::from_millis(1);
 
-// SQLite's `PRAGMA data_version` as the table-valued function it also is: a query diesel
-// prepares once per connection and keeps (a `sql_query` is prepared on every call).
+// SQLite's `PRAGMA data_version` as the table-valued function it also is: diesel keeps this
+// statement prepared (a `sql_query` it prepares on every call), though SQLite still prepares
+// the pragma inside it on each step; the check's cost is why it is made at most once a
+// millisecond.
 diesel::table! {
     pragma_data_version (data_version) {
         data_version -> BigInt,
